@@ -1,0 +1,228 @@
+"""The roadmap of Order No. 191-ө (measures, bodies, quotas, KPI targets) and its facilities.
+
+Kazakh texts are verbatim from the order; Russian and English are working
+translations. Locations are stored in EPSG:4326.
+"""
+
+from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from gis_portal.i18n import LocalizedNameMixin
+from layers.models import District, Region
+
+CONSTRUCTION_MEASURES = range(14, 27)
+HEALTH_MEASURES = range(14, 18)
+CREATIVE_MEASURES = range(18, 27)
+
+
+class ResponsibleBody(LocalizedNameMixin, models.Model):
+    """A body the order makes responsible for a measure, by its abbreviation (ОМ, ЖАО, …)."""
+
+    code = models.CharField(_("abbreviation"), max_length=40, unique=True)
+    name_kk = models.CharField(_("name (Kazakh)"), max_length=300)
+    name_ru = models.CharField(_("name (Russian)"), max_length=300)
+    name_en = models.CharField(_("name (English)"), max_length=300)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("responsible body")
+        verbose_name_plural = _("responsible bodies")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Section(LocalizedNameMixin, models.Model):
+    code = models.CharField(max_length=8, primary_key=True)
+    title_kk = models.TextField()
+    title_ru = models.TextField()
+    title_en = models.TextField()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("section")
+        verbose_name_plural = _("sections")
+
+    @property
+    def title(self) -> str:
+        return self.localized("title")
+
+    def __str__(self) -> str:
+        return f"{self.code}. {self.title}"
+
+
+class Measure(LocalizedNameMixin, models.Model):
+    """One of the 26 measures of the roadmap; its number is its key."""
+
+    class DeadlineKind(models.TextChoices):
+        MONTH = "month", _("month")
+        QUARTER = "quarter", _("quarter")
+        PERIOD = "period", _("period of years")
+        RECURRING = "recurring", _("recurring")
+
+    number = models.PositiveSmallIntegerField(_("number"), primary_key=True)
+    section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="measures")
+    title_kk = models.TextField(_("title (Kazakh, as in the order)"))
+    title_ru = models.TextField(_("title (Russian)"))
+    title_en = models.TextField(_("title (English)"))
+    completion_form_code = models.CharField(_("completion form"), max_length=40)
+    completion_form_kk = models.CharField(max_length=300)
+    completion_form_ru = models.CharField(max_length=300)
+    completion_form_en = models.CharField(max_length=300)
+    deadline_text_kk = models.CharField(_("deadline as written in the order"), max_length=100)
+    deadline_kind = models.CharField(_("deadline kind"), max_length=10, choices=DeadlineKind.choices)
+    deadline_start = models.DateField(_("deadline period start"))
+    deadline_end = models.DateField(_("deadline (last day)"))
+    recurrence_months = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
+    responsible = models.ManyToManyField(ResponsibleBody, related_name="measures")
+    responsible_text_kk = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("measure")
+        verbose_name_plural = _("measures")
+        constraints = [
+            models.CheckConstraint(condition=Q(number__gte=1, number__lte=26), name="measure_number_1_26"),
+            models.CheckConstraint(condition=Q(deadline_end__gte=F("deadline_start")), name="measure_deadline_ordered"),
+            models.CheckConstraint(
+                condition=Q(deadline_kind__in=["month", "quarter", "period", "recurring"]),
+                name="measure_deadline_kind_valid",
+            ),
+        ]
+
+    @property
+    def title(self) -> str:
+        return self.localized("title")
+
+    @property
+    def completion_form(self) -> str:
+        return self.localized("completion_form")
+
+    @property
+    def is_construction(self) -> bool:
+        return self.number in CONSTRUCTION_MEASURES
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.title[:80]}"
+
+
+class FacilityKind(LocalizedNameMixin, models.Model):
+    """Kind of object the order builds (year-round health centre, art school, …)."""
+
+    code = models.CharField(max_length=40, primary_key=True)
+    name_kk = models.CharField(max_length=200)
+    name_ru = models.CharField(max_length=200)
+    name_en = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("facility kind")
+        verbose_name_plural = _("facility kinds")
+
+
+class ConstructionQuota(models.Model):
+    """What a construction measure (14–26) must deliver: count, kind, regions, PPP count."""
+
+    class TargetStage(models.TextChoices):
+        ACCEPTANCE = "acceptance", _("acceptance into operation")
+        EXPERTISE = "expertise", _("state expertise conclusion")
+
+    measure = models.OneToOneField(Measure, on_delete=models.CASCADE, primary_key=True, related_name="quota")
+    count = models.PositiveSmallIntegerField(_("number of objects"))
+    object_kind = models.ForeignKey(FacilityKind, on_delete=models.PROTECT, related_name="quotas")
+    ppp_count = models.PositiveSmallIntegerField(_("of them by public-private partnership"), default=0)
+    target_stage = models.CharField(_("target stage"), max_length=12, choices=TargetStage.choices)
+    regions = models.ManyToManyField(Region, related_name="quotas")
+    regions_text_kk = models.TextField()
+
+    class Meta:
+        ordering = ["measure"]
+        verbose_name = _("construction quota")
+        verbose_name_plural = _("construction quotas")
+        constraints = [
+            models.CheckConstraint(condition=Q(count__gt=0), name="quota_count_positive"),
+            models.CheckConstraint(condition=Q(ppp_count__lte=F("count")), name="quota_ppp_within_count"),
+            models.CheckConstraint(
+                condition=Q(measure_id__gte=14, measure_id__lte=26), name="quota_construction_measure"
+            ),
+            models.CheckConstraint(
+                condition=Q(target_stage__in=["acceptance", "expertise"]), name="quota_target_stage_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measure_id}: {self.count} × {self.object_kind_id}"
+
+
+class KpiIndicator(LocalizedNameMixin, models.Model):
+    """An expected result of the roadmap (share of school-age children covered, %)."""
+
+    code = models.CharField(max_length=40, primary_key=True)
+    name_kk = models.TextField()
+    name_ru = models.TextField()
+    name_en = models.TextField()
+    unit = models.CharField(max_length=10, default="%")
+    baseline_year = models.PositiveSmallIntegerField()
+    baseline = models.DecimalField(max_digits=6, decimal_places=2)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("KPI indicator")
+        verbose_name_plural = _("KPI indicators")
+
+
+class KpiTarget(models.Model):
+    indicator = models.ForeignKey(KpiIndicator, on_delete=models.CASCADE, related_name="targets")
+    year = models.PositiveSmallIntegerField()
+    value = models.DecimalField(max_digits=6, decimal_places=2)
+
+    class Meta:
+        ordering = ["indicator", "year"]
+        verbose_name = _("KPI target")
+        verbose_name_plural = _("KPI targets")
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "year"], name="kpi_target_unique_year"),
+            models.CheckConstraint(condition=Q(value__gte=0, value__lte=100), name="kpi_target_percent"),
+            models.CheckConstraint(condition=Q(year__gte=2023, year__lte=2026), name="kpi_target_roadmap_year"),
+        ]
+
+
+class Facility(LocalizedNameMixin, models.Model):
+    """A health or creative object built under a construction measure (14–26)."""
+
+    kind = models.ForeignKey(FacilityKind, on_delete=models.PROTECT, related_name="facilities")
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="facilities")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="facilities")
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="facilities", null=True, blank=True)
+    name_kk = models.CharField(_("name (Kazakh)"), max_length=300)
+    name_ru = models.CharField(_("name (Russian)"), max_length=300)
+    name_en = models.CharField(_("name (English)"), max_length=300)
+    places = models.PositiveIntegerField(_("places (capacity)"))
+    is_ppp = models.BooleanField(_("public-private partnership"), default=False)
+    location = models.PointField(_("location"), srid=4326, null=True, blank=True)
+    planned_year = models.PositiveSmallIntegerField(_("planned year"))
+    is_demo = models.BooleanField(
+        _("demo data"), default=False, help_text=_("Invented for demonstration, not an official record.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["measure_id", "region__kato", "id"]
+        verbose_name = _("facility")
+        verbose_name_plural = _("facilities")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(measure_id__gte=14, measure_id__lte=26), name="facility_construction_measure"
+            ),
+            models.CheckConstraint(condition=Q(places__gt=0), name="facility_places_positive"),
+            models.CheckConstraint(
+                condition=Q(planned_year__gte=2023, planned_year__lte=2026), name="facility_planned_year_roadmap"
+            ),
+            models.CheckConstraint(
+                condition=~Q(name_kk="") & ~Q(name_ru="") & ~Q(name_en=""), name="facility_names_not_empty"
+            ),
+        ]
+        indexes = [models.Index(fields=["region", "measure"])]

@@ -1,0 +1,57 @@
+"""Reads of the roadmap and its facilities (one query path for pages and the API)."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+
+from facilities.models import CREATIVE_MEASURES, HEALTH_MEASURES, Facility, KpiIndicator, KpiTarget, Measure
+from layers.models import Region
+
+
+def measure_list() -> QuerySet[Measure]:
+    """The 26 measures with section, responsible bodies, quota (and its regions) and facility counts."""
+    return (
+        Measure.objects.select_related("section", "quota", "quota__object_kind")
+        .prefetch_related("responsible", Prefetch("quota__regions", queryset=Region.objects.order_by("kato")))
+        .annotate(
+            facility_count=Count("facilities", distinct=True),
+            demo_facility_count=Count("facilities", filter=Q(facilities__is_demo=True), distinct=True),
+        )
+        .order_by("number")
+    )
+
+
+def region_summary_list() -> QuerySet[Region]:
+    """Regions with their counts of planned health and creative facilities and places."""
+    return Region.objects.annotate(
+        health_count=Count("facilities", filter=Q(facilities__measure_id__in=HEALTH_MEASURES)),
+        creative_count=Count("facilities", filter=Q(facilities__measure_id__in=CREATIVE_MEASURES)),
+        places_total=Sum("facilities__places"),
+        demo_count=Count("facilities", filter=Q(facilities__is_demo=True)),
+        has_boundary=Count("id", filter=Q(geom__isnull=False)),
+    ).order_by("kato")
+
+
+def kpi_list() -> QuerySet[KpiIndicator]:
+    return KpiIndicator.objects.prefetch_related(Prefetch("targets", queryset=KpiTarget.objects.order_by("year")))
+
+
+def facility_list(
+    *,
+    region_kato: str | None = None,
+    measure: int | None = None,
+    kind: str | None = None,
+) -> QuerySet[Facility]:
+    """Facilities filtered by region (KATO), measure number and kind code."""
+    qs = Facility.objects.select_related("kind", "measure", "region", "district")
+    if region_kato:
+        qs = qs.filter(region__kato=region_kato)
+    if measure:
+        qs = qs.filter(measure_id=measure)
+    if kind:
+        qs = qs.filter(kind_id=kind)
+    return qs
+
+
+def demo_data_present() -> bool:
+    return Facility.objects.filter(is_demo=True).exists()

@@ -1,0 +1,98 @@
+"""Administrative units of Kazakhstan: the 20 regions of the order and their districts.
+
+All geometry is stored in EPSG:4326 (WGS 84, degrees); areas and distances are
+measured after transforming to a metric CRS (see selectors).
+"""
+
+from django.contrib.gis.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from gis_portal.i18n import LocalizedNameMixin
+
+KATO_REGEX = r"^[0-9]{9}$"
+
+
+class Region(LocalizedNameMixin, models.Model):
+    """An oblast or a city of republican significance, keyed by its 9-digit KATO code."""
+
+    class Kind(models.TextChoices):
+        OBLAST = "oblast", _("Region (oblast)")
+        CITY = "city", _("City of republican significance")
+
+    kato = models.CharField(_("KATO code"), max_length=9, unique=True)
+    iso_3166_2 = models.CharField(_("ISO 3166-2 code"), max_length=6, unique=True)
+    kind = models.CharField(_("type"), max_length=8, choices=Kind.choices)
+    name_kk = models.CharField(_("name (Kazakh)"), max_length=100)
+    name_ru = models.CharField(_("name (Russian)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    name_in_order_kk = models.CharField(_("name as written in the order"), max_length=150)
+    geom = models.MultiPolygonField(_("boundary"), srid=4326, null=True, blank=True)
+    centre = models.PointField(_("administrative centre"), srid=4326, null=True, blank=True)
+    centre_name_kk = models.CharField(max_length=100, blank=True)
+    centre_name_ru = models.CharField(max_length=100, blank=True)
+    centre_name_en = models.CharField(max_length=100, blank=True)
+    boundary_source = models.CharField(_("boundary source and licence"), max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kato"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        constraints = [
+            models.CheckConstraint(condition=Q(kato__regex=KATO_REGEX), name="region_kato_9_digits"),
+            models.CheckConstraint(
+                condition=Q(iso_3166_2__regex=r"^KZ-[A-Z0-9]{2,3}$"), name="region_iso_3166_2_format"
+            ),
+            models.CheckConstraint(condition=Q(kind__in=["oblast", "city"]), name="region_kind_valid"),
+        ]
+
+    @property
+    def centre_name(self) -> str:
+        return self.localized("centre_name")
+
+
+class District(LocalizedNameMixin, models.Model):
+    """A district (audan) or a city of regional significance inside a region."""
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="districts")
+    kato = models.CharField(_("KATO code"), max_length=9, unique=True)
+    name_kk = models.CharField(_("name (Kazakh)"), max_length=100)
+    name_ru = models.CharField(_("name (Russian)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    geom = models.MultiPolygonField(_("boundary"), srid=4326, null=True, blank=True)
+    boundary_source = models.CharField(_("boundary source and licence"), max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kato"]
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+        constraints = [
+            models.CheckConstraint(condition=Q(kato__regex=KATO_REGEX), name="district_kato_9_digits"),
+        ]
+
+
+class Settlement(models.Model):
+    """A populated place (city, town, village) with its population, for demo siting and analysis."""
+
+    name = models.CharField(max_length=200)
+    name_local = models.CharField(max_length=200, blank=True)
+    population = models.PositiveIntegerField()
+    child_population = models.PositiveIntegerField(null=True, blank=True)
+    location = models.PointField(srid=4326)
+    kato = models.CharField(max_length=9, blank=True)
+    region = models.ForeignKey(Region, on_delete=models.SET_NULL, null=True, blank=True, related_name="settlements")
+    source = models.CharField(max_length=300)
+    source_id = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["-population", "name"]
+        verbose_name = _("settlement")
+        verbose_name_plural = _("settlements")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_id"], name="settlement_unique_source_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,87 @@
+# Shared set-up for scripts/run and scripts/test. Sourced, not executed.
+# Idempotent: installs only what is missing, creates only what does not exist.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "need root (or sudo) to run: $*"; fi
+}
+
+APT_UPDATED=0
+apt_ensure() {
+  # apt_ensure PKG... : install the Debian/Ubuntu packages that are not installed yet.
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || die "missing packages ${missing[*]} and no apt-get: install them by hand"
+  log "installing system packages: ${missing[*]}"
+  if [ "$APT_UPDATED" -eq 0 ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+system_packages() {
+  local pkgs=(gdal-bin libgdal-dev libgeos-dev libproj-dev gettext postgresql-client)
+  # Only a machine that will run its own server needs the server package; PostGIS must
+  # be installed next to whichever local server we use.
+  pkgs+=(postgresql-15 postgresql-15-postgis-3)
+  command -v python3.11 >/dev/null || pkgs+=(python3 python3-venv python3-dev)
+  python3 -c 'import venv, ensurepip' 2>/dev/null || pkgs+=(python3-venv)
+  apt_ensure "${pkgs[@]}" "$@"
+}
+
+python_env() {
+  local py
+  py="$(command -v python3.11 || command -v python3)"
+  "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python 3.11+ required, found $($py --version)"
+  [ -x "$PY" ] || { log "creating virtualenv .venv"; "$py" -m venv "$VENV"; }
+  local stamp="$VENV/.requirements.sha256" sum
+  sum="$(sha256sum requirements.txt | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+    log "installing pinned Python requirements"
+    "$PY" -m pip install -q --upgrade pip
+    "$PY" -m pip install -q -r requirements.txt
+    echo "$sum" > "$stamp"
+  fi
+}
+
+postgres_ensure() {
+  # Use DATABASE_URL when given; else a server on 127.0.0.1:5432; else start the local cluster.
+  if [ -n "${DATABASE_URL:-}" ]; then return 0; fi
+  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    export DATABASE_URL="postgis://${PGUSER:-$(id -un)}@127.0.0.1:5432/gis_portal"
+    return 0
+  fi
+  log "no PostgreSQL on 127.0.0.1:5432: starting the local cluster"
+  local ver=15
+  if ! pg_lsclusters -h 2>/dev/null | awk '{print $1,$2}' | grep -q "^$ver main$"; then
+    as_root pg_createcluster "$ver" main >/dev/null
+  fi
+  as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start 2>/dev/null || as_root pg_ctlcluster "$ver" main start
+  for _ in $(seq 1 30); do pg_isready -q && break; sleep 1; done
+  pg_isready -q || die "PostgreSQL did not start; see /var/log/postgresql/"
+  local me
+  me="$(id -un)"
+  if ! as_root runuser -u postgres -- psql -Atqc "select 1 from pg_roles where rolname='$me'" | grep -q 1; then
+    as_root runuser -u postgres -- createuser --superuser "$me"
+  fi
+  # Unix socket with peer authentication as the current OS user.
+  export DATABASE_URL="postgis://${me}@%2Fvar%2Frun%2Fpostgresql/gis_portal"
+}
+
+database_ensure() {
+  "$PY" scripts/dbsetup.py
+}
+
+messages_compile() {
+  "$PY" manage.py compilemessages --ignore=.venv -v0
+}

@@ -1,0 +1,73 @@
+"""Home page, language switch and the admin's region scoping, through Django's test client."""
+
+import pytest
+
+from facilities.models import Facility
+
+
+@pytest.mark.parametrize(
+    ("lang", "phrase"),
+    [("kk", "Жол картасы"), ("ru", "Дорожная карта"), ("en", "Roadmap")],
+)
+def test_home_page_in_three_languages(db, client, lang, phrase):
+    response = client.get(f"/{lang}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'<html lang="{lang}">' in html
+    assert phrase in html
+    assert html.count("data-measure=") == 26
+    assert html.count("data-kato=") == 20
+
+
+def test_home_page_labels_demo_data(db, client):
+    html = client.get("/en/").content.decode()
+    assert "DEMO DATA" in html
+    Facility.objects.filter(is_demo=True).delete()
+    assert "DEMO DATA" not in client.get("/en/").content.decode()
+
+
+def test_kazakh_titles_are_those_of_the_order(db, client):
+    from facilities.models import Measure
+
+    html = client.get("/kk/").content.decode()
+    assert Measure.objects.get(number=5).title_kk in html
+
+
+def test_language_switch_redirects_to_the_chosen_language(db, client):
+    response = client.post("/i18n/setlang/", {"language": "ru", "next": "/"})
+    assert response.status_code == 302
+    follow = client.get(response["Location"], follow=True)
+    assert follow.request["PATH_INFO"].startswith("/ru/")
+
+
+def test_root_redirects_to_kazakh(db, client):
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/kk/")
+
+
+def test_admin_facility_list_is_scoped_to_the_akimat_region(client, akimat_a, region_a, region_b):
+    client.force_login(akimat_a)
+    response = client.get("/en/admin/facilities/facility/")
+    assert response.status_code == 200
+    own = Facility.objects.filter(region=region_a).first()
+    other = Facility.objects.filter(region=region_b).first()
+    assert client.get(f"/en/admin/facilities/facility/{own.pk}/change/").status_code == 200
+    # Another region's facility does not exist for this user.
+    assert client.get(f"/en/admin/facilities/facility/{other.pk}/change/").status_code == 302
+    # Akimats see their facilities but may not re-plan them.
+    response = client.post(f"/en/admin/facilities/facility/{own.pk}/change/", {"places": 1})
+    assert response.status_code == 403
+    own.refresh_from_db()
+    assert own.places != 1
+
+
+def test_admin_pages_open_for_the_administrator(client, admin_user_role):
+    client.force_login(admin_user_role)
+    for url in [
+        "/en/admin/",
+        "/en/admin/facilities/measure/",
+        "/en/admin/facilities/measure/14/change/",
+        "/en/admin/layers/region/",
+        "/kk/admin/facilities/facility/",
+    ]:
+        assert client.get(url).status_code == 200, url

@@ -96,3 +96,55 @@ class Settlement(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PopulationFigure(models.Model):
+    """An official (or explicitly estimated) population figure of a region or district for a year.
+
+    Every row names its source; `is_official` is False for estimates derived by
+    the portal (e.g. an age band scaled from another year), which pages must label.
+    """
+
+    class Indicator(models.TextChoices):
+        TOTAL = "total", _("total population")
+        CHILDREN_0_15 = "children_0_15", _("children aged 0–15")
+        CHILDREN_0_17 = "children_0_17", _("children aged 0–17")
+        SCHOOL_AGE_6_17 = "school_age_6_17", _("school-age children (6–17)")
+
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="population_figures")
+    district = models.ForeignKey(
+        District, on_delete=models.CASCADE, null=True, blank=True, related_name="population_figures"
+    )
+    year = models.PositiveSmallIntegerField()
+    indicator = models.CharField(max_length=20, choices=Indicator.choices)
+    value = models.PositiveIntegerField()
+    is_official = models.BooleanField(default=True)
+    source = models.CharField(max_length=300)
+    source_date = models.DateField(null=True, blank=True, help_text=_("date the figure refers to"))
+    note = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["region__kato", "year", "indicator"]
+        verbose_name = _("population figure")
+        verbose_name_plural = _("population figures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "year", "indicator"],
+                condition=models.Q(district__isnull=True),
+                name="population_unique_region_year_indicator",
+            ),
+            models.UniqueConstraint(
+                fields=["district", "year", "indicator"],
+                condition=models.Q(district__isnull=False),
+                name="population_unique_district_year_indicator",
+            ),
+            models.CheckConstraint(condition=models.Q(year__gte=1990, year__lte=2100), name="population_year_range"),
+            models.CheckConstraint(
+                condition=models.Q(indicator__in=["total", "children_0_15", "children_0_17", "school_age_6_17"]),
+                name="population_indicator_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region} {self.year} {self.indicator}: {self.value}"

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('layers', '0001_initial'),
+        ('layers', '0001_regions_districts_settlements'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

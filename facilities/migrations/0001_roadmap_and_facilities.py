@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('layers', '0001_initial'),
+        ('layers', '0001_regions_districts_settlements'),
     ]
 
     operations = [

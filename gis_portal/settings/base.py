@@ -35,6 +35,10 @@ INSTALLED_APPS = [
     "accounts",
     "layers",
     "facilities",
+    "pgtrigger",
+    "pghistory",
+    "parcels",
+    "maps",
 ]
 
 MIDDLEWARE = [
@@ -46,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Puts the signed-in user and URL into the history context of every tracked write.
+    "pghistory.middleware.HistoryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -109,6 +115,15 @@ LOGOUT_REDIRECT_URL = "/"
 # Base map: deployments may be offline or use a national base map.
 BASEMAP_TILES_URL = os.environ.get("BASEMAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 BASEMAP_ATTRIBUTION = os.environ.get("BASEMAP_ATTRIBUTION", "&copy; OpenStreetMap contributors (ODbL)")
+# Maps load Leaflet and its plugins from the application's static files (installed from npm
+# by scripts/_setup.sh into maps/assets/node_modules), never from a CDN; False falls back to folium's CDN links.
+MAP_ASSETS_LOCAL = os.environ.get("MAP_ASSETS_LOCAL", "1") == "1"
+MAP_ASSETS_DIR = BASE_DIR / "maps" / "assets" / "node_modules"
+STATICFILES_DIRS = [
+    ("vendor/leaflet", MAP_ASSETS_DIR / "leaflet" / "dist"),
+    ("vendor/leaflet.markercluster", MAP_ASSETS_DIR / "leaflet.markercluster" / "dist"),
+    ("vendor/leaflet-draw", MAP_ASSETS_DIR / "leaflet-draw" / "dist"),
+]
 BOUNDARIES_ATTRIBUTION = "Boundaries: geokz v1.0.2 (A. Rodionov), from UN OCHA COD-AB Kazakhstan, CC BY 4.0"
 
 REST_FRAMEWORK = {
@@ -131,3 +146,15 @@ LOGGING = {
 # from user-supplied text — only from EPSG codes in an allow-list, or from a
 # file's own .prj through OGR — so the warning is silenced here on purpose.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+# Land parcels (issue 3). Distances in metres, areas in hectares, sizes in bytes.
+PARCEL_ROUTE_MAX_GAP_M = float(os.environ.get("PARCEL_ROUTE_MAX_GAP_M", "50"))
+PARCEL_AREA_MIN_HA = 0.05
+PARCEL_AREA_MAX_HA = 200.0
+PARCEL_AREA_WARN_RATIO = 0.05
+PARCEL_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+PARCEL_IMPORT_MAX_BYTES = 50 * 1024 * 1024
+PARCEL_IMPORT_MAX_FEATURES = 5000
+PARCEL_IMPORT_MAX_VERTICES = 200_000
+PARCEL_ZIP_MAX_UNCOMPRESSED = 200 * 1024 * 1024
+PARCEL_ZIP_MAX_FILES = 50

@@ -1,0 +1,25 @@
+# gis_portal web image: Debian 12 (bookworm) GDAL/GEOS/PROJ + the pinned Python requirements.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    DJANGO_SETTINGS_MODULE=gis_portal.settings.production \
+    STATIC_ROOT=/srv/static MEDIA_ROOT=/srv/media
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gdal-bin libgdal32 libgeos-c1v5 libproj25 gettext \
+    postgresql-client fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+# collectstatic and compilemessages need settings but no database or secrets of the deployment.
+RUN SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py compilemessages --ignore=.venv -v0 \
+ && SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py collectstatic --noinput -v0
+
+RUN useradd --system --home /srv portal && mkdir -p /srv/media && chown -R portal /srv/media
+USER portal
+EXPOSE 8000
+ENTRYPOINT ["scripts/docker-entrypoint.sh"]
+CMD ["gunicorn", "gis_portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -16,7 +16,6 @@ def home(request):
         "health_total": sum(q.count for q in quotas if q.measure_id in HEALTH_MEASURES),
         "creative_total": sum(q.count for q in quotas if q.measure_id in CREATIVE_MEASURES),
         "facility_total": sum(m.facility_count for m in measures),
-        "demo_present": any(m.demo_facility_count for m in measures),
         "regions_without_boundary": [r for r in regions if not r.has_boundary],
     }
     return render(request, "facilities/home.html", context)

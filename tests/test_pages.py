@@ -71,3 +71,11 @@ def test_admin_pages_open_for_the_administrator(client, admin_user_role):
         "/kk/admin/facilities/facility/",
     ]:
         assert client.get(url).status_code == 200, url
+
+
+def test_admin_has_a_language_switcher_and_the_demo_label(client, admin_user_role):
+    client.force_login(admin_user_role)
+    html = client.get("/ru/admin/").content.decode()
+    assert 'name="language" value="kk"' in html and 'name="language" value="en"' in html
+    assert "ДЕМОНСТРАЦИОННЫЕ ДАННЫЕ" in html
+    assert "Дорожная карта" in html

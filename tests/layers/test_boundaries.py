@@ -94,3 +94,40 @@ def test_load_boundaries_names_the_problem(db, tmp_path):
         call_command(
             "load_boundaries", str(tmp_path / "nope.shp"), "--level", "region", "--field-map", "kato=K", "--source", "x"
         )
+
+
+@needs_boundaries
+@pytest.mark.skipif(shutil.which("ogr2ogr") is None, reason="ogr2ogr (gdal-bin) not installed")
+def test_load_districts_from_geopackage_in_web_mercator_with_field_map(db, tmp_path):
+    src = settings.BOUNDARIES_PATH / "kaz_admbnda_adm2_2024.geojson"
+    gpkg = tmp_path / "districts.gpkg"
+    subprocess.run(
+        [
+            "ogr2ogr", "-f", "GPKG", "-t_srs", "EPSG:3857", "-nln", "audandar",
+            "-sql", "SELECT KATO AS code, ADM2_KK AS atauy, ADM2_RU AS nazvanie, ADM2_EN AS name FROM "
+            "kaz_admbnda_adm2_2024 WHERE KATO LIKE '71%'",
+            str(gpkg), str(src),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    District.objects.filter(kato__startswith="71").update(name_en="?", geom=None)
+    call_command(
+        "load_boundaries",
+        str(gpkg),
+        "--layer",
+        "audandar",
+        "--level",
+        "district",
+        "--field-map",
+        "kato=code,name_kk=atauy,name_ru=nazvanie,name_en=name",
+        "--source",
+        "test gpkg",
+    )
+    astana = District.objects.filter(kato__startswith="71")
+    assert astana.count() >= 4
+    assert astana.filter(geom__isnull=True).count() == 0
+    assert not astana.filter(name_en="?").exists()
+    # Reprojected back from Web Mercator, each district lies within Astana's boundary (~10 m tolerance).
+    region = Region.objects.get(kato="710000000")
+    assert astana.exclude(geom__coveredby=region.geom.buffer(0.0001)).count() == 0

@@ -6,10 +6,18 @@ from facilities import views as facility_views
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("tracking.api_urls")),  # issue 4
+    path("api/v1/", include("parcels.api_urls")),  # issue 3
+    path("api/v1/", include("accessibility.api_urls")),  # issue 7
+    path("", include("api.urls")),  # /api/v1/, /ogc/, /tiles/ (issue 6)
 ]
 urlpatterns += i18n_patterns(
     path("", facility_views.home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("maps/", include("maps.urls")),  # issue 5
+    path("tracking/", include("tracking.urls")),  # issue 4
+    path("parcels/", include("parcels.urls")),  # issue 3
+    path("accessibility/", include("accessibility.urls")),  # issue 7
     prefix_default_language=True,
 )

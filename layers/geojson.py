@@ -1,15 +1,74 @@
 """GeoJSON built inside PostGIS, returned as text and never parsed in Python.
 
 RFC 7946: EPSG:4326, longitude first, exterior rings counter-clockwise
-(ST_ForcePolygonCCW), coordinates rounded to `precision` decimals (6 ≈ 0.1 m).
-Pages (folium maps) and the API both call these functions, so there is one
-query path for a layer.
+(ST_ForcePolygonCCW), coordinates snapped to a grid of 10^-precision degrees and
+written with `precision` decimals (6 ≈ 0.1 m). The snap keeps geometries valid:
+ST_ReducePrecision is used for the rows a plain ST_SnapToGrid would make invalid
+(see geometry_sql for why not for every row). Pages (folium maps) and the API
+both call these functions, so there is one query path for a layer.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from psycopg.adapt import Loader
+
+WGS84 = 4326
+# ~1 degree of latitude = 111 km; longitudes shrink with cos(48°) ≈ 0.67 over Kazakhstan.
+_METRES_PER_DEGREE_KZ = 111_000 * 0.67
+
+
+def geometry_sql(
+    column: str,
+    *,
+    precision: int = 6,
+    simplify_m: float | None = None,
+    srid: int = WGS84,
+    flip_axes: bool = False,
+    multi: bool = False,
+) -> str:
+    """SQL of the GeoJSON geometry member for the EPSG:4326 geometry `column`.
+
+    Order: simplify (tolerance in metres, converted to degrees at Kazakhstan's
+    latitude), transform to `srid`, snap to the output grid of 10^-precision CRS
+    units (ST_SnapToGrid, or ST_ReducePrecision where the snap would make the
+    geometry invalid), force counter-clockwise exterior rings, and
+    print with `precision` decimals. `flip_axes` writes latitude first, for
+    clients that ask for EPSG:4326 in its authority axis order (OGC API Part 2).
+    `multi` keeps a Multi* type (snapping can turn a one-part multipolygon into
+    a polygon), so every feature of a layer has the same geometry type.
+    """
+    if not 0 <= precision <= 15:
+        raise ValueError("precision must be between 0 and 15")
+    geom = column
+    if simplify_m:
+        geom = f"ST_SimplifyPreserveTopology({geom}, {float(simplify_m) / _METRES_PER_DEGREE_KZ!r})"
+    if srid != WGS84:
+        geom = f"ST_Transform({geom}, {int(srid)})"
+    grid = repr(10.0**-precision)
+    # ST_ReducePrecision keeps polygons valid on the grid but costs an overlay per row
+    # (≈7× the whole query for 10 000 parcels, scripts/bench/api.py). A plain grid snap is
+    # the same result whenever it stays valid, so the overlay runs only where it does not.
+    snapped = f"ST_SnapToGrid({geom}, {grid})"
+    geom = f"(SELECT CASE WHEN ST_IsValid(s.g) THEN s.g ELSE ST_ReducePrecision({geom}, {grid}) END FROM (SELECT {snapped} AS g) AS s)"  # noqa: E501, S608 - no user text
+    geom = f"ST_ForcePolygonCCW({geom})"
+    if multi:
+        geom = f"ST_Multi({geom})"
+    if flip_axes:
+        geom = f"ST_FlipCoordinates({geom})"
+    return f"ST_AsGeoJSON({geom}, {int(precision)})::json"
+
+
+def _properties_sql(properties: dict[str, str], alias: str = "t") -> str:
+    """json_build_object(...) of `properties` (output name → selected column)."""
+    if not properties:
+        return "'{}'::json"
+    pairs = ", ".join(f"'{name}', {alias}.\"{column}\"" for name, column in properties.items())
+    return f"json_build_object({pairs})"
 
 
 def feature_collection(
@@ -29,15 +88,10 @@ def feature_collection(
     metres (converted to degrees at Kazakhstan's latitude) for small-scale maps.
     Rows without geometry get `"geometry": null`.
     """
-    if not 0 <= precision <= 15:
-        raise ValueError("precision must be between 0 and 15")
     inner = queryset.values("pk", geometry, *properties)
     sql, params = inner.query.sql_with_params()
-    geom = f't."{geometry}"'
-    if simplify_m:
-        # ~1 degree of latitude = 111 km; longitudes shrink with cos(48°) ≈ 0.67 over Kazakhstan.
-        geom = f"ST_SimplifyPreserveTopology({geom}, {float(simplify_m) / 111_000 / 0.67!r})"
-    props = ", ".join(f"'{p}', t.\"{p}\"" for p in properties)
+    geom = geometry_sql(f't."{geometry}"', precision=precision, simplify_m=simplify_m)
+    props = _properties_sql({p: p for p in properties})
     members = "".join(f", '{k}', {v}" for k, v in (extra_members or {}).items())
     statement = f"""
         SELECT json_build_object(
@@ -45,8 +99,8 @@ def feature_collection(
             'features', COALESCE(json_agg(json_build_object(
                 'type', 'Feature',
                 'id', t."pk",
-                'geometry', ST_AsGeoJSON(ST_ForcePolygonCCW({geom}), {int(precision)})::json,
-                'properties', json_build_object({props})
+                'geometry', {geom},
+                'properties', {props}
             )), '[]'::json)
         )::text
         FROM ({sql}) AS t
@@ -54,3 +108,120 @@ def feature_collection(
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         return cursor.fetchone()[0]
+
+
+def as_expression(lookup):
+    """A property source: a lookup name (`region__kato`) or an ORM expression (Case/When, Coalesce, …)."""
+    return lookup if hasattr(lookup, "resolve_expression") else F(lookup)
+
+
+class _Utf8BytesLoader(Loader):
+    """Returns text columns as the UTF-8 bytes PostgreSQL sent: the page goes to the
+    HTTP response as it is, without being decoded to str and encoded back."""
+
+    def load(self, data) -> bytes:
+        return bytes(data)
+
+
+@dataclass(frozen=True)
+class FeaturePage:
+    """One page of features: the JSON array text and the keyset keys around it."""
+
+    features: bytes  # UTF-8 JSON array of GeoJSON Feature objects, in page order
+    returned: int
+    has_more: bool  # more rows exist beyond the page, in the direction it was read
+    first_key: list | None  # [order value, pk] of the first feature on the page
+    last_key: list | None  # [order value, pk] of the last feature on the page
+
+
+def feature_page(
+    queryset: QuerySet,
+    *,
+    geometry: str | None,
+    properties: dict[str, str],
+    private_properties: dict[str, str] | None = None,
+    private_condition: str | None = None,
+    order_field: str = "pk",
+    descending: bool = False,
+    limit: int,
+    precision: int = 6,
+    simplify_m: float | None = None,
+    srid: int = WGS84,
+    flip_axes: bool = False,
+    multi: bool = False,
+    reverse: bool = False,
+    check_more: bool = True,
+) -> FeaturePage:
+    """Read one page of GeoJSON features built in one SQL statement.
+
+    `queryset` is already filtered and ordered by (`order_field`, pk) in the page's
+    reading direction (keyset pagination filters on the key instead of an OFFSET,
+    so a page deep in the collection costs as much as the first); this function
+    takes `limit` rows of it and checks, on primary keys only, whether more follow.
+    `reverse=True` means the queryset was read backwards (a "previous" page):
+    features are returned in natural order all the same.
+    `check_more=False` skips that check (`has_more` is then False) when the caller
+    knows the answer from its count.
+    `properties` and `private_properties` map output names to lookups of the
+    model (or ORM expressions); private ones are added only to rows for which the boolean annotation
+    `private_condition` is true (the caller builds it from accounts.permissions).
+    Geometry: EPSG:4326 in, `srid` out (see geometry_sql); `geometry=None` gives
+    `"geometry": null` (non-spatial resources).
+    """
+    private_properties = private_properties or {}
+    select: dict[str, F] = {"_pk": F("pk"), "_k": F(order_field)}
+    if geometry:
+        select["_g"] = F(geometry)
+    public_cols = {}
+    for i, (name, lookup) in enumerate(properties.items()):
+        select[f"_p{i}"] = as_expression(lookup)
+        public_cols[name] = f"_p{i}"
+    private_cols = {}
+    for i, (name, lookup) in enumerate(private_properties.items()):
+        select[f"_q{i}"] = as_expression(lookup)
+        private_cols[name] = f"_q{i}"
+    if private_condition:
+        select["_priv"] = F(private_condition)
+    page_sql, page_params = queryset.values(**select)[:limit].query.sql_with_params()
+    more_sql, more_params = "SELECT 1 WHERE false", ()
+    if check_more:
+        more_sql, more_params = queryset.values("pk")[limit : limit + 1].query.sql_with_params()
+    if reverse:
+        # Read backwards, shown forwards: re-sort the page's rows (at most `limit`) before serialising.
+        natural = "DESC" if descending else "ASC"
+        page_sql = f'SELECT * FROM ({page_sql}) AS r ORDER BY r."_k" {natural}, r."_pk" {natural}'  # noqa: S608
+
+    # Features are concatenated as text: ST_AsGeoJSON's output is not cast to json,
+    # which would make PostgreSQL parse and re-print every coordinate (≈1.5× the time).
+    geom = geometry_sql(
+        'p."_g"', precision=precision, simplify_m=simplify_m, srid=srid, flip_axes=flip_axes, multi=multi
+    ).removesuffix("::json")
+    geom = f"COALESCE({geom}, 'null')" if geometry else "'null'"
+    props = _properties_sql(public_cols, "p")
+    if private_cols:
+        private = f"{_properties_sql(private_cols, 'p')}::jsonb"
+        if private_condition:
+            private = f"CASE WHEN p.\"_priv\" THEN {private} ELSE '{{}}'::jsonb END"
+        props = f"({props}::jsonb || {private})"
+    feature = (
+        f"""'{{"type": "Feature", "id": ' || to_json(p."_pk")::text || ', "geometry": ' || {geom}"""
+        f""" || ', "properties": ' || ({props})::text || '}}'"""
+    )
+    # The aggregates take the rows in the order of the sorted subquery (no ORDER BY inside
+    # string_agg, which would sort the serialised features); tests check the order.
+    statement = f"""
+        SELECT a.features, a.n, a.keys[1], a.keys[a.n], EXISTS ({more_sql})
+        FROM (
+            SELECT '[' || COALESCE(string_agg({feature}, ', '), '') || ']' AS features,
+                   count(*)::int AS n,
+                   array_agg(json_build_array(p."_k", p."_pk")::text) AS keys
+            FROM ({page_sql}) AS p
+        ) AS a
+    """  # noqa: S608 - identifiers come from our code, values are bound parameters
+    with connection.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("text", _Utf8BytesLoader)
+        cursor.execute(statement, [*more_params, *page_params])
+        features, returned, first, last, has_more = cursor.fetchone()
+    first_key = json.loads(first) if first else None  # json.loads takes UTF-8 bytes
+    last_key = json.loads(last) if last else None
+    return FeaturePage(features=features, returned=returned, has_more=has_more, first_key=first_key, last_key=last_key)

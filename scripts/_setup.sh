@@ -31,6 +31,8 @@ apt_ensure() {
 
 system_packages() {
   local pkgs=(gdal-bin libgdal-dev libgeos-dev libproj-dev gettext postgresql-client)
+  # DejaVu: a Unicode TTF (Kazakh, Russian) for the PDF reports of tracking.
+  pkgs+=(fonts-dejavu-core)
   # Only a machine that will run its own server needs the server package; PostGIS must
   # be installed next to whichever local server we use.
   pkgs+=(postgresql-15 postgresql-15-postgis-3)
@@ -50,6 +52,18 @@ python_env() {
     log "installing pinned Python requirements"
     "$PY" -m pip install -q --upgrade pip
     "$PY" -m pip install -q -r requirements.txt
+    echo "$sum" > "$stamp"
+  fi
+}
+
+map_assets() {
+  # Leaflet and its plugins for the maps, pinned in maps/assets/package-lock.json, from npm.
+  command -v npm >/dev/null || apt_ensure nodejs npm
+  local dir="$ROOT/maps/assets" stamp="$ROOT/maps/assets/node_modules/.lock.sha256" sum
+  sum="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+    log "installing map assets (npm ci)"
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
     echo "$sum" > "$stamp"
   fi
 }

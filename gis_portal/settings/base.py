@@ -21,6 +21,8 @@ DEBUG = False
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h]
 
 INSTALLED_APPS = [
+    # First, so its templates (admin/base_site.html with the language switcher) win.
+    "gis_portal",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -31,18 +33,28 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "rest_framework_gis",
-    "gis_portal",
+    "corsheaders",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
     "accounts",
     "layers",
     "facilities",
+    "api",
     "pgtrigger",
     "pghistory",
     "parcels",
     "maps",
+    "tracking",
+    "django_tasks",
+    "django_tasks_db",
+    "accessibility",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # CORS headers for public API reads (CORS_URLS_REGEX); before CommonMiddleware as its docs require.
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -50,6 +62,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Audit and throttling of sign-ins (django-axes); needs the authenticated user, so after auth.
+    "axes.middleware.AxesMiddleware",
     # Puts the signed-in user and URL into the history context of every tracked write.
     "pghistory.middleware.HistoryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -108,6 +122,19 @@ MEDIA_URL = "/media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+AUTHENTICATION_BACKENDS = [
+    # AxesStandaloneBackend first: it refuses sign-in attempts while a lockout is in force.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-ins and failed sign-ins are logged (axes AccessLog / AccessAttempt tables and the
+# "axes" logger); after AXES_FAILURE_LIMIT failures for one username from one address,
+# further attempts get HTTP 429 for AXES_COOLOFF_TIME hours.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -132,6 +159,35 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# GeoJSON REST API, OGC API – Features and vector tiles (issue 6, app `api`).
+API_MAX_LIMIT = 10_000  # features per page
+API_EXACT_COUNT_MAX = 50_000  # above this many matches numberMatched is PostgreSQL's estimate
+# Item pages are cached (default cache) under their ETag; 0 turns it off. Bytes per cached page at most.
+API_RESPONSE_CACHE_SECONDS = int(os.environ.get("API_RESPONSE_CACHE_SECONDS", "300"))
+API_RESPONSE_CACHE_MAX_BYTES = 2_000_000
+API_DOWNLOAD_MAX = int(os.environ.get("API_DOWNLOAD_MAX", "100000"))  # features per ?format= download
+API_ANON_THROTTLE_RATE = os.environ.get("API_ANON_THROTTLE_RATE", "600/min")
+# Public reads may be fetched from other origins (web maps, QGIS web clients); no credentials.
+CORS_URLS_REGEX = r"^/(api/v1|ogc|tiles)/.*$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified", "Content-Crs"]
+SPECTACULAR_SETTINGS = {
+    "TITLE": "gis_portal API",
+    "DESCRIPTION": "GeoJSON REST API (/api/v1/), OGC API – Features (/ogc/) and vector tiles (/tiles/) of the "
+    "children's recreation roadmap 2024–2026 (Order No. 191-ө). Geometry in EPSG:4326 (RFC 7946) unless `crs` "
+    "asks for another; anonymous clients read public fields only.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc assets come from drf-spectacular-sidecar, served locally (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "OAS_VERSION": "3.0.3",
 }
 
 LOGGING = {
@@ -158,3 +214,7 @@ PARCEL_IMPORT_MAX_FEATURES = 5000
 PARCEL_IMPORT_MAX_VERTICES = 200_000
 PARCEL_ZIP_MAX_UNCOMPRESSED = 200 * 1024 * 1024
 PARCEL_ZIP_MAX_FILES = 50
+
+# Background jobs (accessibility analyses): django-tasks with its database backend on the
+# same PostgreSQL, no broker; run workers with `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}

@@ -1,0 +1,684 @@
+"""The five analyses: gather inputs through selectors, compute with layers.analysis, return plain results.
+
+Nothing here writes to the database; accessibility.services stores what these
+functions return. Distances are metres on the WGS 84 ellipsoid; children are
+raster units (people) or settlement counts, scaled to official totals only when
+the run's parameters ask for it (and then the notes say so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import shapely
+from django.utils.translation import gettext_noop
+from pyproj import Transformer
+
+from accessibility import selectors
+from accessibility.models import PopulationRaster
+from accessibility.notes import note
+from layers.analysis.coverage import DISTANCE_BINS_M, Facilities, Radius, distance_coverage, two_step_fca
+from layers.analysis.demand import NO_ZONE, DemandChunk, RasterSpec, Zones, points_demand, raster_demand
+from layers.analysis.hexbin import KZ_LAEA, HexAccumulator, key_polygon
+from layers.analysis.rasterout import GridWriter
+from layers.analysis.scaling import zone_factors
+from layers.analysis.siting import coverage_matrix, exact_max_cover, greedy_max_cover
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class ZoneRow:
+    scenario: str
+    region_id: int | None
+    district_id: int | None
+    children: float
+    covered: float | None = None
+    mean_distance_m: float | None = None
+    access_per_1000: float | None = None
+    without_access: float | None = None
+    scale_factor: float | None = None
+
+
+@dataclass
+class Outcome:
+    """What one run produced; services.analysis_run_execute stores it."""
+
+    zone_rows: list[ZoneRow] = field(default_factory=list)
+    bins: list[tuple[str, float, float | None, float]] = field(default_factory=list)  # scenario, lower, upper, n
+    points: list[dict] = field(default_factory=list)  # per settlement
+    sites: list[dict] = field(default_factory=list)
+    areas: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    inputs: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+
+
+def _inside_zones(chunks):
+    """Only the cells inside the chosen regions' districts (a raster usually extends beyond them)."""
+    for chunk in chunks:
+        keep = chunk.zone != NO_ZONE
+        if keep.all():
+            yield chunk
+        elif keep.any():
+            mask = np.zeros(chunk.mask.shape, dtype=bool)
+            mask.ravel()[np.flatnonzero(chunk.mask)[keep]] = True
+            yield DemandChunk(
+                lon=chunk.lon[keep],
+                lat=chunk.lat[keep],
+                children=chunk.children[keep],
+                urban=chunk.urban[keep],
+                zone=chunk.zone[keep],
+                window=chunk.window,
+                mask=mask,
+            )
+
+
+class Context:
+    """Inputs shared by the analyses of one run: zones, demand source, radii."""
+
+    def __init__(self, *, params: dict, raster: PopulationRaster | None, output_dir: Path, progress: Progress):
+        self.params = params
+        self.raster = raster
+        self.output_dir = output_dir
+        self.progress = progress
+        region_ids = params.get("region_ids") or None
+        self.region_ids = region_ids
+        self.zoneset = selectors.zones_load(region_ids=region_ids)
+        self.zones = Zones(geoms=self.zoneset.geoms)
+        self.n_zones = len(self.zoneset.geoms)
+        self.radii = {k: Radius(v["urban_m"], v["rural_m"]) for k, v in params["radii"].items()}
+        demand = params["demand"]
+        self.settlements = None
+        if demand["source"] == "settlements":
+            self.settlements = selectors.settlements_demand(
+                indicator=demand["indicator"],
+                year=demand["year"],
+                default_child_share=demand["default_child_share"],
+                region_ids=region_ids,
+            )
+        self.official: dict[int, dict] = {}
+        if demand["source"] == "raster" and demand.get("scale_to_official"):
+            self.official = selectors.official_figures(
+                indicator=raster.indicator, year=demand["year"], region_ids=region_ids
+            )
+
+    # -- inputs ------------------------------------------------------------------------------------------
+
+    def facilities(self, *, as_of: date, scope: str) -> tuple[Facilities, dict]:
+        kinds = self.params["facilities"].get("kinds") or None
+        f = selectors.facilities_in_scope(as_of=as_of, scope=scope, kinds=kinds)
+        fac = Facilities(lon=f.lon, lat=f.lat, kinds=f.kinds, radii=self.radii, capacity=f.places, ids=f.ids)
+        info = {
+            "as_of": as_of.isoformat(),
+            "scope": scope,
+            "count": int(len(f.ids)),
+            "ids": f.ids.tolist(),
+            "without_location": f.without_location,
+            "demo": f.demo,
+            "rule": f.note,
+        }
+        return fac, info
+
+    def chunks(self, *, progress: Callable[[float], None] | None = None, stats: dict | None = None):
+        if self.settlements is not None:
+            s = self.settlements
+            return points_demand(
+                lon=s.lon,
+                lat=s.lat,
+                children=s.children,
+                population=s.population,
+                zones=self.zones,
+                ids=s.ids,
+                urban_min_population=self.params["demand"]["urban_min_population"],
+            )
+        spec = RasterSpec(
+            path=self.raster.path,
+            bands=tuple(self.raster.children_bands),
+            urban_children_per_km2=self.params["demand"]["urban_children_per_km2"],
+        )
+        chunks = raster_demand(spec, zones=self.zones, progress=progress, stats=stats)
+        return chunks if not self.region_ids else _inside_zones(chunks)
+
+    def demand_inputs(self) -> dict:
+        d = dict(self.params["demand"])
+        if self.settlements is not None:
+            d["settlements"] = int(len(self.settlements.ids))
+            d["children_from"] = self.settlements.share_sources
+        else:
+            d["raster"] = {
+                "id": self.raster.id,
+                "name": self.raster.name,
+                "path": self.raster.path,
+                "bands": list(self.raster.children_bands),
+                "source": self.raster.source,
+                "year": self.raster.year,
+                "crs": self.raster.crs_name,
+            }
+        if self.official:
+            d["official_figures"] = {str(k): v for k, v in self.official.items()}
+        d["zones"] = self.n_zones
+        return d
+
+    def demand_notes(self) -> list[str]:
+        notes = []
+        if self.settlements is not None and self.settlements.estimated:
+            src = self.settlements.share_sources
+            notes.append(
+                note(
+                    gettext_noop(
+                        "children estimated for %(n)s settlements without a child count: %(official)s from the "
+                        "region's official children/total share, %(default)s from the assumed share %(share)s"
+                    ),
+                    n=self.settlements.estimated,
+                    official=src["official_share"],
+                    default=src["default_share"],
+                    share=f"{self.params['demand']['default_child_share']:.2f}",
+                )
+            )
+        return notes
+
+    def factors(self, raw_by_slot: np.ndarray) -> tuple[np.ndarray, list[str], dict]:
+        """Per-zone-slot factors scaling the raster to official totals (ones when not asked)."""
+        if not self.official:
+            if self.settlements is None and self.params["demand"].get("scale_to_official"):
+                return (
+                    np.ones(self.n_zones + 1),
+                    [
+                        note(
+                            gettext_noop(
+                                "scaling to official totals was asked, but no official figure was found: raster "
+                                "values are used as they are"
+                            )
+                        )
+                    ],
+                    {},
+                )
+            return np.ones(self.n_zones + 1), [], {}
+        official = {r: v["value"] for r, v in self.official.items()}
+        factors, report = zone_factors(
+            raw_by_slot=raw_by_slot, zone_region=self.zoneset.region_ids, official_by_region=official
+        )
+        scaled = [r for r, v in report.items() if v["factor"] is not None]
+        notes = [
+            note(
+                gettext_noop(
+                    "the raster was scaled to the official totals (%(indicator)s) in %(n)s region(s) (factor per "
+                    "region stored with the results); children outside every district keep factor 1"
+                ),
+                indicator=self.raster.indicator,
+                n=len(scaled),
+            )
+        ]
+        return factors, notes, {str(k): v for k, v in report.items()}
+
+    # -- shaping results -----------------------------------------------------------------------------------
+
+    def zone_rows_from(
+        self,
+        *,
+        scenario: str,
+        children: np.ndarray,
+        factors: np.ndarray,
+        covered=None,
+        distance_sum=None,
+        weighted_access=None,
+        without_access=None,
+    ) -> list[ZoneRow]:
+        """District rows, region totals and the national total from per-slot arrays (already scaled)."""
+        rows: list[ZoneRow] = []
+        zs = self.zoneset
+
+        def pick(arr, sl):
+            return None if arr is None else float(np.sum(arr[sl]))
+
+        def make(region, district, sl, factor=None):
+            ch = float(np.sum(children[sl]))
+            wa = pick(weighted_access, sl)
+            ds = pick(distance_sum, sl)
+            return ZoneRow(
+                scenario=scenario,
+                region_id=region,
+                district_id=district,
+                children=ch,
+                covered=pick(covered, sl),
+                mean_distance_m=(ds / ch if ds is not None and ch > 0 else None),
+                access_per_1000=(wa / ch if wa is not None and ch > 0 else None),
+                without_access=pick(without_access, sl),
+                scale_factor=factor,
+            )
+
+        for i, district_id in enumerate(zs.district_ids):
+            f = float(factors[i]) if self.official else None
+            rows.append(make(int(zs.region_ids[i]), int(district_id), [i], f))
+        for region in np.unique(zs.region_ids):
+            idx = np.nonzero(zs.region_ids == region)[0]
+            f = float(factors[idx[0]]) if self.official else None
+            rows.append(make(int(region), None, idx, f))
+        rows.append(make(None, None, slice(None)))
+        return rows
+
+
+# --- the analyses ------------------------------------------------------------------------------------------
+
+
+def _coverage_pass(
+    ctx: Context,
+    fac: Facilities,
+    *,
+    scenario: str,
+    lo: float,
+    hi: float,
+    on_chunk=None,
+    out: Outcome,
+    write_raster: bool = False,
+):
+    stats: dict = {}
+    writer = None
+    if write_raster and ctx.raster is not None:
+        ctx.output_dir.mkdir(parents=True, exist_ok=True)
+        writer = GridWriter(
+            source_path=ctx.raster.path,
+            out_path=str(ctx.output_dir / f"distance_m_{scenario}.tif"),
+            description="distance to the nearest facility, metres (WGS 84 geodesic); 1e12 = no facility at all",
+        )
+
+    def chunk_cb(chunk, dist, covered):
+        if writer is not None and chunk.window is not None:
+            writer.write(chunk.window, chunk.mask, np.where(np.isfinite(dist), dist, 1e12))
+        if chunk.ids is not None:
+            for sid, ch, d, c in zip(
+                chunk.ids.tolist(), chunk.children.tolist(), dist.tolist(), covered.tolist(), strict=True
+            ):
+                out.points.append(
+                    {
+                        "scenario": scenario,
+                        "settlement_id": sid,
+                        "children": ch,
+                        "distance_m": d if np.isfinite(d) else None,
+                        "covered": bool(c),
+                    }
+                )
+        if on_chunk is not None:
+            on_chunk(chunk, dist, covered)
+
+    try:
+        res = distance_coverage(
+            ctx.chunks(progress=lambda f: ctx.progress(lo + (hi - lo) * f, f"{scenario}: reading demand"), stats=stats),
+            fac,
+            n_zones=ctx.n_zones,
+            on_chunk=chunk_cb,
+        )
+    finally:
+        if writer is not None:
+            writer.close()
+    factors, notes, report = ctx.factors(res.children)
+    for n in notes:
+        if n not in out.notes:
+            out.notes.append(n)
+    if report:
+        out.inputs["scaling"] = report
+    if stats:
+        out.inputs.setdefault("raster_stats", stats)
+    out.zone_rows += ctx.zone_rows_from(
+        scenario=scenario,
+        children=res.children * factors,
+        factors=factors,
+        covered=res.covered * factors,
+        distance_sum=res.distance_sum * factors,
+    )
+    hist = (res.histogram * factors[:, None]).sum(axis=0)
+    edges = list(DISTANCE_BINS_M)
+    for i, n in enumerate(hist):
+        if i < len(edges) - 1:
+            out.bins.append((scenario, float(edges[i]), float(edges[i + 1]), float(n)))
+        elif i == len(edges) - 1:
+            out.bins.append((scenario, float(edges[-1]), None, float(n)))
+        else:
+            out.bins.append((scenario, -1.0, None, float(n)))  # no facility at all
+    total = float((res.children * factors).sum())
+    covered = float((res.covered * factors).sum())
+    return (
+        res,
+        factors,
+        {
+            "children": total,
+            "covered": covered,
+            "covered_pct": (100 * covered / total) if total else None,
+            "facilities": len(fac),
+            "locations": res.locations,
+        },
+    )
+
+
+def coverage_run(ctx: Context) -> Outcome:
+    p = ctx.params
+    out = Outcome(notes=ctx.demand_notes())
+    fac, info = ctx.facilities(as_of=date.fromisoformat(p["facilities"]["as_of"]), scope=p["facilities"]["scope"])
+    out.inputs.update({"demand": ctx.demand_inputs(), "facilities": info})
+    out.notes.append(note(gettext_noop("facilities counted: %(rule)s"), rule=info["rule"]))
+    _res, _f, summary = _coverage_pass(
+        ctx, fac, scenario="current", lo=0.0, hi=0.95, out=out, write_raster=p.get("write_raster", True)
+    )
+    out.summary = summary
+    return out
+
+
+def _fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: float, out: Outcome) -> dict:
+    calls = {"n": 0}
+    holder: dict = {}
+
+    def make_chunks():
+        calls["n"] += 1
+        a = lo + (hi - lo) * (calls["n"] - 1) / 2
+
+        return ctx.chunks(
+            progress=lambda f: ctx.progress(a + (hi - lo) / 2 * f, f"{scenario}: 2SFCA pass {calls['n']}")
+        )
+
+    def zone_factor(raw):
+        factors, notes, report = ctx.factors(raw)
+        holder["factors"] = factors
+        for n in notes:
+            if n not in out.notes:
+                out.notes.append(n)
+        if report:
+            out.inputs["scaling"] = report
+        return factors
+
+    res = two_step_fca(make_chunks, fac, n_zones=ctx.n_zones, zone_factor=zone_factor)
+    factors = holder.get("factors", np.ones(ctx.n_zones + 1))
+    rows = ctx.zone_rows_from(
+        scenario=scenario,
+        children=res.children,
+        factors=factors,
+        weighted_access=res.weighted_access,
+        without_access=res.without_access,
+    )
+    existing = {(r.scenario, r.region_id, r.district_id): r for r in out.zone_rows}
+    for r in rows:
+        key = (r.scenario, r.region_id, r.district_id)
+        if key in existing:  # merge with the coverage row of the same zone
+            existing[key].access_per_1000 = r.access_per_1000
+            existing[key].without_access = r.without_access
+        else:
+            out.zone_rows.append(r)
+    if res.point_access:
+        by_id = {(pt["scenario"], pt["settlement_id"]): pt for pt in out.points}
+        for sid, a in res.point_access.items():
+            pt = by_id.get((scenario, sid))
+            if pt is None:
+                out.points.append({"scenario": scenario, "settlement_id": sid, "access_per_1000": a})
+            else:
+                pt["access_per_1000"] = a
+    total = float(res.children.sum())
+    return {
+        "access_per_1000": float(res.weighted_access.sum() / total) if total else None,
+        "children_without_access": float(res.without_access.sum()),
+        "places": float(fac.capacity.sum()),
+        "facilities": len(fac),
+    }
+
+
+def fca_run(ctx: Context) -> Outcome:
+    p = ctx.params
+    out = Outcome(notes=ctx.demand_notes())
+    fac, info = ctx.facilities(as_of=date.fromisoformat(p["facilities"]["as_of"]), scope=p["facilities"]["scope"])
+    out.inputs.update({"demand": ctx.demand_inputs(), "facilities": info})
+    out.notes.append(note(gettext_noop("facilities counted: %(rule)s"), rule=info["rule"]))
+    out.notes.append(note(gettext_noop("2SFCA catchments are the coverage radii (per facility kind, urban/rural)")))
+    out.summary = _fca_pass(ctx, fac, scenario="current", lo=0.0, hi=0.95, out=out)
+    return out
+
+
+def roadmap_run(ctx: Context) -> Outcome:
+    """Coverage and 2SFCA before the roadmap and with every facility of the plan open, side by side."""
+    p = ctx.params
+    out = Outcome(notes=ctx.demand_notes())
+    before_date = date.fromisoformat(p["roadmap"]["before_date"])
+    fac_b, info_b = ctx.facilities(as_of=before_date, scope="open")
+    fac_a, info_a = ctx.facilities(as_of=before_date, scope="all")
+    out.inputs.update({"demand": ctx.demand_inputs(), "facilities_before": info_b, "facilities_after": info_a})
+    out.notes.append(note(gettext_noop("before the roadmap: %(rule)s"), rule=info_b["rule"]))
+    out.notes.append(note(gettext_noop("with the plan: %(rule)s"), rule=info_a["rule"]))
+    _r, _f, cov_b = _coverage_pass(ctx, fac_b, scenario="before", lo=0.0, hi=0.25, out=out, write_raster=False)
+    _r, _f, cov_a = _coverage_pass(ctx, fac_a, scenario="after", lo=0.25, hi=0.5, out=out, write_raster=False)
+    fca_b = _fca_pass(ctx, fac_b, scenario="before", lo=0.5, hi=0.72, out=out)
+    fca_a = _fca_pass(ctx, fac_a, scenario="after", lo=0.72, hi=0.95, out=out)
+    out.summary = {"before": {**cov_b, **fca_b}, "after": {**cov_a, **fca_a}}
+    return out
+
+
+def _candidates(ctx: Context) -> tuple[list[tuple[str, str, float, float]], str]:
+    s = ctx.params["sites"]
+    source = s["candidates"]
+    if source == "points":
+        return [
+            (str(i + 1), s.get("labels", {}).get(str(i), f"point {i + 1}"), float(x), float(y))
+            for i, (x, y) in enumerate(s["points"])
+        ], note(gettext_noop("points given with the run"))
+    if source == "parcels":
+        rows = selectors.parcels_candidates(region_ids=ctx.region_ids)
+        if rows is None:
+            raise ValueError("the parcels app is not installed: choose settlements, grid or points as candidates")
+        return [(r[0], r[1], r[2], r[3]) for r in rows], note(
+            gettext_noop("candidate parcels (a point on each parcel) from the parcels app")
+        )
+    if source == "settlements":
+        st = ctx.settlements or selectors.settlements_demand(
+            indicator=ctx.params["demand"]["indicator"],
+            year=ctx.params["demand"]["year"],
+            default_child_share=ctx.params["demand"]["default_child_share"],
+            region_ids=ctx.region_ids,
+        )
+        from layers.models import Settlement
+
+        names = dict(Settlement.objects.filter(id__in=st.ids.tolist()).values_list("id", "name"))
+        return [
+            (str(i), names.get(int(i), ""), float(x), float(y)) for i, x, y in zip(st.ids, st.lon, st.lat, strict=True)
+        ], note(gettext_noop("settlements"))
+    # A regular grid in the equal-area projection, kept where it falls inside the regions.
+    spacing = float(s["grid_spacing_m"])
+    regions = selectors.regions_wkb(region_ids=ctx.region_ids)
+    fwd = Transformer.from_crs(4326, KZ_LAEA, always_xy=True)
+    inv = Transformer.from_crs(KZ_LAEA, 4326, always_xy=True)
+    out = []
+    for _rid, geom in regions:
+        g = shapely.transform(geom, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
+        x0, y0, x1, y1 = g.bounds
+        xs, ys = np.meshgrid(np.arange(x0 + spacing / 2, x1, spacing), np.arange(y0 + spacing / 2, y1, spacing))
+        xs, ys = xs.ravel(), ys.ravel()
+        inside = shapely.contains_xy(g, xs, ys)
+        lon, lat = inv.transform(xs[inside], ys[inside])
+        out += [
+            (f"grid-{len(out) + i + 1}", "", float(a), float(b)) for i, (a, b) in enumerate(zip(lon, lat, strict=True))
+        ]
+    return out, note(
+        gettext_noop("a %(spacing)s m grid (equal-area projection) inside the regions"), spacing=f"{spacing:.0f}"
+    )
+
+
+def sites_run(ctx: Context) -> Outcome:
+    p = ctx.params
+    s = p["sites"]
+    out = Outcome(notes=ctx.demand_notes())
+    fac, info = ctx.facilities(as_of=date.fromisoformat(p["facilities"]["as_of"]), scope=p["facilities"]["scope"])
+    cands, cand_note = _candidates(ctx)
+    if not cands:
+        raise ValueError("no candidate sites: none found for the chosen source and regions")
+    radius = ctx.radii[s["kind"]]
+    c_lon = np.array([c[2] for c in cands])
+    c_lat = np.array([c[3] for c in cands])
+    # Keep the uncovered children near some candidate (within the largest radius): memory ∝ that, not the raster.
+    from scipy.spatial import cKDTree
+
+    from layers.analysis.geodesy import chord_to_metres, lonlat_to_ecef
+
+    ctree = cKDTree(lonlat_to_ecef(c_lon, c_lat))
+    reach = max(radius.urban_m, radius.rural_m)
+    kept: dict[str, list] = {"lon": [], "lat": [], "w": [], "urban": [], "zone": []}
+
+    def keep(chunk, _dist, covered):
+        idx = np.nonzero(~covered)[0]
+        if not idx.size:
+            return
+        d, _ = ctree.query(lonlat_to_ecef(chunk.lon[idx], chunk.lat[idx]), k=1)
+        idx = idx[chord_to_metres(d) <= reach + 1.0]
+        kept["lon"].append(chunk.lon[idx])
+        kept["lat"].append(chunk.lat[idx])
+        kept["w"].append(chunk.children[idx])
+        kept["urban"].append(chunk.urban[idx])
+        kept["zone"].append(chunk.zone[idx])
+
+    res, factors, cov = _coverage_pass(
+        ctx, fac, scenario="current", lo=0.0, hi=0.7, on_chunk=keep, out=out, write_raster=False
+    )
+    cat = {k: (np.concatenate(v) if v else np.empty(0)) for k, v in kept.items()}
+    zone = cat["zone"].astype(np.int64)
+    w = cat["w"] * factors[np.where(zone < 0, ctx.n_zones, zone)] if zone.size else cat["w"]
+    ctx.progress(0.75, "building the candidate × demand coverage matrix")
+    m = coverage_matrix(
+        cand_lon=c_lon,
+        cand_lat=c_lat,
+        cand_radius_urban=np.full(len(cands), radius.urban_m),
+        cand_radius_rural=np.full(len(cands), radius.rural_m),
+        dem_lon=cat["lon"],
+        dem_lat=cat["lat"],
+        dem_urban=cat["urban"].astype(bool),
+    )
+    ctx.progress(0.85, "choosing sites")
+    k = int(s["k"])
+    result = (
+        exact_max_cover(m, w, k=k, time_limit_s=float(s.get("time_limit_s", 60)))
+        if s["method"] == "exact"
+        else greedy_max_cover(m, w, k=k)
+    )
+    order = {j: n for n, j in enumerate(result.selected, start=1)}
+    gain = dict(zip(result.selected, result.marginal_gain, strict=True))
+    ranking = np.lexsort((np.arange(len(cands)), -result.solo_gain))
+    for rank, j in enumerate(ranking, start=1):
+        ref, label, lon, lat = cands[j]
+        out.sites.append(
+            {
+                "rank": rank,
+                "lon": lon,
+                "lat": lat,
+                "label": label,
+                "candidate_ref": ref,
+                "solo_gain": float(result.solo_gain[j]),
+                "selected_order": order.get(int(j)),
+                "marginal_gain": gain.get(int(j)),
+            }
+        )
+    uncovered = cov["children"] - cov["covered"]
+    out.inputs.update(
+        {
+            "demand": ctx.demand_inputs(),
+            "facilities": info,
+            "candidates": {"source": s["candidates"], "count": len(cands), "note": cand_note},
+        }
+    )
+    out.notes.append(note(gettext_noop("facilities already there: %(rule)s"), rule=info["rule"]))
+    out.notes.append(
+        note(
+            gettext_noop(
+                "candidates: %(source)s; radius of the new sites: kind %(kind)s (%(urban)s m urban, %(rural)s m rural)"
+            ),
+            source=cand_note,
+            kind=s["kind"],
+            urban=f"{radius.urban_m:.0f}",
+            rural=f"{radius.rural_m:.0f}",
+        )
+    )
+    if result.method == "greedy":
+        out.notes.append(
+            note(
+                gettext_noop(
+                    "greedy maximal covering: guaranteed to reach at least (1 − 1/e) ≈ 63.2 per cent of the optimum; "
+                    "the bound of this instance proves at least %(ratio)s per cent"
+                ),
+                ratio=f"{100 * result.certified_ratio:.1f}",
+            )
+        )
+    elif result.optimal:
+        out.notes.append(note(gettext_noop("exact MILP (HiGHS via scipy.optimize.milp): proven optimal")))
+    else:
+        out.notes.append(note(gettext_noop("exact MILP (HiGHS via scipy.optimize.milp), stopped at its time limit")))
+    out.summary = {
+        **cov,
+        "uncovered_before": uncovered,
+        "added": result.objective,
+        "uncovered_after": uncovered - result.objective,
+        "upper_bound": result.upper_bound,
+        "certified_ratio": result.certified_ratio,
+        "method": result.method,
+        "optimal": result.optimal,
+        "k": k,
+        "selected": len(result.selected),
+        "candidates": len(cands),
+    }
+    return out
+
+
+def underserved_run(ctx: Context) -> Outcome:
+    p = ctx.params
+    u = p["underserved"]
+    out = Outcome(notes=ctx.demand_notes())
+    fac, info = ctx.facilities(as_of=date.fromisoformat(p["facilities"]["as_of"]), scope=p["facilities"]["scope"])
+    acc = HexAccumulator(size_m=float(u["hex_size_m"]), names=("children", "uncovered"))
+    # Official factors are only known after a pass; a scaled run therefore reads the raster twice
+    # (first pass: region totals), an unscaled one once.
+    factor_holder = {"f": None}
+
+    def factor_now(slot):
+        return np.ones(slot.size) if factor_holder["f"] is None else factor_holder["f"][slot]
+
+    def add(chunk, _dist, covered):
+        f = factor_now(np.where(chunk.zone < 0, ctx.n_zones, chunk.zone))
+        acc.add(chunk.lon, chunk.lat, children=chunk.children * f, uncovered=np.where(covered, 0.0, chunk.children) * f)
+
+    if ctx.official:
+        raw = np.zeros(ctx.n_zones + 1)
+        for chunk in ctx.chunks(progress=lambda f: ctx.progress(0.45 * f, "region totals for scaling")):
+            raw += np.bincount(
+                np.where(chunk.zone < 0, ctx.n_zones, chunk.zone), weights=chunk.children, minlength=ctx.n_zones + 1
+            )
+        factor_holder["f"] = ctx.factors(raw)[0]
+    lo = 0.45 if ctx.official else 0.0
+    _res, _f, cov = _coverage_pass(
+        ctx, fac, scenario="current", lo=lo, hi=0.9, on_chunk=add, out=out, write_raster=False
+    )
+    keys, sums = acc.totals()
+    order = np.argsort(-sums[:, 1], kind="stable")[: int(u["top"])]
+    for rank, i in enumerate(order, start=1):
+        if sums[i, 1] <= 0:
+            break
+        poly = key_polygon(int(keys[i]), size_m=float(u["hex_size_m"]))
+        out.areas.append({"rank": rank, "wkt": poly.wkt, "children": float(sums[i, 0]), "uncovered": float(sums[i, 1])})
+    out.inputs.update({"demand": ctx.demand_inputs(), "facilities": info})
+    out.notes.append(note(gettext_noop("facilities counted: %(rule)s"), rule=info["rule"]))
+    out.notes.append(
+        note(
+            gettext_noop(
+                "hexagons of %(size)s m circumradius in an equal-area projection; the %(n)s with the most uncovered "
+                "children are kept"
+            ),
+            size=f"{u['hex_size_m']:.0f}",
+            n=len(out.areas),
+        )
+    )
+    out.summary = {**cov, "hexagons_with_children": int((sums[:, 0] > 0).sum()), "kept": len(out.areas)}
+    return out
+
+
+RUNNERS = {
+    "coverage": coverage_run,
+    "fca": fca_run,
+    "roadmap": roadmap_run,
+    "sites": sites_run,
+    "underserved": underserved_run,
+}

@@ -1,0 +1,258 @@
+"""REST API of the accessibility analysis (mounted under /api/v1/accessibility/).
+
+Planners and administrators create runs; every signed-in user with a role reads them
+(akimat users: their region's rows). Errors are HTTP 400 with {"errors": {field: [message]}}.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from accessibility import geojson, selectors, services
+from accessibility.models import AnalysisRun
+from accessibility.notes import note_text
+
+
+def _run_json(run: AnalysisRun, *, full: bool) -> dict:
+    data = {
+        "id": run.pk,
+        "kind": run.kind,
+        "status": run.status,
+        "progress": run.progress,
+        "progress_note": run.progress_note,
+        "is_demo": run.is_demo,
+        "created_at": run.created_at.isoformat(),
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "raster": run.raster_id,
+        "summary": run.summary,
+    }
+    if full:
+        data.update(
+            {
+                "parameters": run.parameters,
+                "inputs": run.inputs,
+                "notes": [note_text(n) for n in run.notes],
+                "error": run.error,
+                "task_id": run.task_id,
+            }
+        )
+    return data
+
+
+def _forbidden() -> Response:
+    return Response({"errors": {"__all__": ["your role does not allow this"]}}, status=status.HTTP_403_FORBIDDEN)
+
+
+def _run_or_404(request, pk: int):
+    run = selectors.run_get(user=request.user, run_id=pk)
+    if run is None:
+        return None, Response({"errors": {"__all__": [f"no analysis run {pk}"]}}, status=status.HTTP_404_NOT_FOUND)
+    return run, None
+
+
+@extend_schema(
+    operation_id="accessibility_runs",
+    methods=["GET"],
+    responses={200: OpenApiTypes.OBJECT},
+    tags=["accessibility"],
+)
+@extend_schema(
+    operation_id="accessibility_runs_create",
+    methods=["POST"],
+    request=OpenApiTypes.OBJECT,
+    responses={201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
+    tags=["accessibility"],
+)
+@api_view(["GET", "POST"])
+@permission_classes([IsAuthenticated])
+def runs(request):
+    """GET: the latest 100 runs. POST {"kind": ..., "parameters": {...}}: queue a run (planners, admin)."""
+    if request.method == "GET":
+        if not selectors.user_can_read(request.user):
+            return _forbidden()
+        return Response({"results": [_run_json(r, full=False) for r in selectors.run_list(user=request.user)[:100]]})
+    if not selectors.user_can_run(request.user):
+        return _forbidden()
+    body = request.data if isinstance(request.data, dict) else {}
+    kind = body.get("kind")
+    parameters = body.get("parameters", {})
+    if not kind:
+        return Response(
+            {"errors": {"kind": ["required: one of " + ", ".join(AnalysisRun.Kind.values)]}},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    try:
+        run = services.analysis_run_create(kind=str(kind), parameters=parameters, user=request.user)
+    except services.RunParameterError as exc:
+        field = str(exc).split(":", 1)[0] if ":" in str(exc) else "parameters"
+        return Response({"errors": {field: [str(exc)]}}, status=status.HTTP_400_BAD_REQUEST)
+    return Response(_run_json(run, full=True), status=status.HTTP_201_CREATED)
+
+
+@extend_schema(operation_id="accessibility_run_retrieve", responses={200: OpenApiTypes.OBJECT}, tags=["accessibility"])
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def run_detail(request, pk: int):
+    """The run with its parameters, inputs, notes, status and progress (poll this while it runs)."""
+    run, error = _run_or_404(request, pk)
+    return error or Response(_run_json(run, full=True))
+
+
+@extend_schema(
+    operation_id="accessibility_run_zones",
+    parameters=[
+        OpenApiParameter("level", str, enum=["region", "district", "national", "all"]),
+        OpenApiParameter("scenario", str, enum=["current", "before", "after"]),
+    ],
+    responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    tags=["accessibility"],
+)
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def run_zones(request, pk: int):
+    """Rows per region/district: ?level=region|district|national|all&scenario=current|before|after."""
+    run, error = _run_or_404(request, pk)
+    if error:
+        return error
+    level = request.query_params.get("level", "region")
+    if level not in ("region", "district", "national", "all"):
+        return Response(
+            {"errors": {"level": ["must be region, district, national or all"]}}, status=status.HTTP_400_BAD_REQUEST
+        )
+    scenario = request.query_params.get("scenario") or None
+    if scenario and scenario not in ("current", "before", "after"):
+        return Response(
+            {"errors": {"scenario": ["must be current, before or after"]}}, status=status.HTTP_400_BAD_REQUEST
+        )
+    rows = selectors.zone_results(user=request.user, run=run, scenario=scenario, level=level)
+    return Response(
+        {
+            "run": run.pk,
+            "is_demo": run.is_demo,
+            "results": [
+                {
+                    "scenario": r.scenario,
+                    "region_kato": r.region.kato if r.region else None,
+                    "district_kato": r.district.kato if r.district else None,
+                    "children": r.children,
+                    "covered": r.covered,
+                    "uncovered": r.uncovered,
+                    "covered_pct": r.covered_pct,
+                    "mean_distance_m": r.mean_distance_m,
+                    "access_per_1000": r.access_per_1000,
+                    "without_access": r.without_access,
+                    "scale_factor": r.scale_factor,
+                }
+                for r in rows
+            ],
+        }
+    )
+
+
+@extend_schema(operation_id="accessibility_run_distances", responses={200: OpenApiTypes.OBJECT}, tags=["accessibility"])
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def run_distances(request, pk: int):
+    run, error = _run_or_404(request, pk)
+    if error:
+        return error
+    return Response(
+        {
+            "run": run.pk,
+            "results": [
+                {
+                    "scenario": b.scenario,
+                    "lower_m": b.lower_m if b.lower_m >= 0 else None,
+                    "upper_m": b.upper_m,
+                    "no_facility": b.lower_m < 0,
+                    "children": b.children,
+                }
+                for b in run.distance_bins.all()
+            ],
+        }
+    )
+
+
+@extend_schema(
+    operation_id="accessibility_run_sites",
+    parameters=[OpenApiParameter("selected", bool)],
+    responses={(200, "application/geo+json"): OpenApiTypes.OBJECT},
+    tags=["accessibility"],
+)
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def run_sites(request, pk: int):
+    """Every candidate as GeoJSON (rank, children added alone, order chosen and gain when selected)."""
+    run, error = _run_or_404(request, pk)
+    if error:
+        return error
+    selected = request.query_params.get("selected") in ("1", "true")
+    return HttpResponse(geojson.sites_geojson(run=run, selected_only=selected), content_type="application/geo+json")
+
+
+@extend_schema(
+    operation_id="accessibility_run_areas",
+    responses={(200, "application/geo+json"): OpenApiTypes.OBJECT},
+    tags=["accessibility"],
+)
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def run_areas(request, pk: int):
+    """Underserved hexagons as GeoJSON (EPSG:4326), most uncovered children first."""
+    run, error = _run_or_404(request, pk)
+    if error:
+        return error
+    return HttpResponse(geojson.areas_geojson(run=run), content_type="application/geo+json")
+
+
+@extend_schema(operation_id="accessibility_rasters", responses={200: OpenApiTypes.OBJECT}, tags=["accessibility"])
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def rasters(request):
+    if not selectors.user_can_read(request.user):
+        return _forbidden()
+    return Response(
+        {
+            "results": [
+                {
+                    "id": r.pk,
+                    "name": r.name,
+                    "year": r.year,
+                    "indicator": r.indicator,
+                    "children_bands": r.children_bands,
+                    "crs": r.crs_name,
+                    "width": r.width,
+                    "height": r.height,
+                    "source": r.source,
+                    "is_demo": r.is_demo,
+                }
+                for r in selectors.raster_list()
+            ]
+        }
+    )
+
+
+@extend_schema(
+    operation_id="accessibility_parameters_default",
+    parameters=[OpenApiParameter("kind", str, enum=list(AnalysisRun.Kind.values), required=True)],
+    responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    tags=["accessibility"],
+)
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def parameters_default(request):
+    """The complete parameters a run of `kind` would use if none were given: the schema, by example."""
+    if not selectors.user_can_read(request.user):
+        return _forbidden()
+    try:
+        params = services.run_parameters_normalise(kind=request.query_params.get("kind", ""), raw={})
+    except services.RunParameterError as exc:
+        return Response({"errors": {"kind": [str(exc)]}}, status=status.HTTP_400_BAD_REQUEST)
+    return Response(params)

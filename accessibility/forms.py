@@ -1,0 +1,138 @@
+"""Forms of the accessibility pages; they build parameters and leave the checks to services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accessibility.models import AnalysisRun, PopulationRaster
+from layers.models import PopulationFigure, Region
+
+
+class RunForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Analysis"), choices=AnalysisRun.Kind.choices)
+    demand_source = forms.ChoiceField(
+        label=_("Children from"),
+        choices=[("settlements", _("settlements")), ("raster", _("a population raster"))],
+        initial="settlements",
+    )
+    raster = forms.ModelChoiceField(
+        label=_("Population raster"), queryset=PopulationRaster.objects.all(), required=False
+    )
+    scale_to_official = forms.BooleanField(label=_("Scale the raster to official totals per region"), required=False)
+    indicator = forms.ChoiceField(
+        label=_("Children counted"),
+        choices=PopulationFigure.Indicator.choices,
+        initial=PopulationFigure.Indicator.CHILDREN_0_17,
+    )
+    as_of = forms.DateField(
+        label=_("Facilities as of"), initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    scope = forms.ChoiceField(
+        label=_("Facilities counted"),
+        choices=[
+            ("open_or_planned", _("open or planned by that date")),
+            ("open", _("open by that date")),
+            ("all", _("all facilities of the plan")),
+        ],
+    )
+    region = forms.ModelChoiceField(
+        label=_("Region (empty: whole country)"), queryset=Region.objects.all(), required=False
+    )
+    health_urban_m = forms.IntegerField(label=_("Health centres: urban radius, m"), initial=5_000, min_value=1)
+    health_rural_m = forms.IntegerField(label=_("Health centres: rural radius, m"), initial=30_000, min_value=1)
+    creative_urban_m = forms.IntegerField(
+        label=_("Creative centres and art schools: urban radius, m"), initial=3_000, min_value=1
+    )
+    creative_rural_m = forms.IntegerField(
+        label=_("Creative centres and art schools: rural radius, m"), initial=15_000, min_value=1
+    )
+    k = forms.IntegerField(label=_("Best sites: how many"), initial=5, min_value=1, max_value=1000)
+    candidates = forms.ChoiceField(
+        label=_("Best sites: candidates"),
+        choices=[("settlements", _("settlements")), ("grid", _("a regular grid")), ("parcels", _("candidate parcels"))],
+    )
+    site_kind = forms.ChoiceField(
+        label=_("Best sites: kind of the new facility"),
+        choices=[
+            ("innovative_creative_centre", _("creative centre")),
+            ("art_school", _("art school")),
+            ("health_centre", _("health centre")),
+            ("year_round_health_centre", _("year-round health centre")),
+        ],
+    )
+    method = forms.ChoiceField(
+        label=_("Best sites: method"),
+        choices=[
+            ("greedy", _("greedy (fast, at least 63 per cent of the optimum)")),
+            ("exact", _("exact (MILP, may be slow)")),
+        ],
+    )
+    hex_size_m = forms.IntegerField(label=_("Underserved areas: hexagon radius, m"), initial=5_000, min_value=100)
+
+    def parameters(self) -> dict:
+        c = self.cleaned_data
+        health = {"urban_m": c["health_urban_m"], "rural_m": c["health_rural_m"]}
+        creative = {"urban_m": c["creative_urban_m"], "rural_m": c["creative_rural_m"]}
+        return {
+            "demand": {
+                "source": c["demand_source"],
+                "raster_id": c["raster"].pk if c["raster"] else None,
+                "scale_to_official": c["scale_to_official"],
+                "indicator": c["indicator"],
+            },
+            "facilities": {"as_of": c["as_of"].isoformat(), "scope": c["scope"]},
+            "radii": {
+                "year_round_health_centre": health,
+                "health_centre": health,
+                "innovative_creative_centre": creative,
+                "art_school": creative,
+            },
+            "region_ids": [c["region"].pk] if c["region"] else [],
+            "sites": {"k": c["k"], "candidates": c["candidates"], "kind": c["site_kind"], "method": c["method"]},
+            "underserved": {"hex_size_m": c["hex_size_m"]},
+        }
+
+
+class SettlementImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV or GeoJSON file"))
+    source = forms.CharField(label=_("Source of the figures"), max_length=300)
+
+    def clean_file(self):
+        f = self.cleaned_data["file"]
+        name = f.name.lower()
+        if not name.endswith((".csv", ".geojson", ".json")):
+            raise forms.ValidationError(_("Upload a .csv or .geojson file."))
+        if f.size > 20 * 1024 * 1024:
+            raise forms.ValidationError(_("The file is larger than 20 MB."))
+        return f
+
+
+class RasterRegisterForm(forms.Form):
+    file = forms.FileField(label=_("GeoTIFF"))
+    name = forms.CharField(label=_("Name"), max_length=200)
+    bands = forms.CharField(label=_("Bands that make children (e.g. 1,2,3)"), initial="1")
+    indicator = forms.ChoiceField(
+        label=_("The summed bands count"),
+        choices=PopulationFigure.Indicator.choices,
+        initial=PopulationFigure.Indicator.CHILDREN_0_17,
+    )
+    year = forms.IntegerField(label=_("Year"), min_value=1990, max_value=2100)
+    source = forms.CharField(label=_("Source"), max_length=300)
+
+    def clean_bands(self):
+        text = self.cleaned_data["bands"]
+        try:
+            bands = sorted({int(p) for p in text.replace(" ", "").split(",") if p})
+        except ValueError:
+            raise forms.ValidationError(_("List band numbers separated by commas.")) from None
+        if not bands or min(bands) < 1:
+            raise forms.ValidationError(_("Band numbers start at 1."))
+        return bands
+
+    def clean_file(self):
+        f = self.cleaned_data["file"]
+        if not f.name.lower().endswith((".tif", ".tiff")):
+            raise forms.ValidationError(_("Upload a GeoTIFF (.tif)."))
+        return f

@@ -1,0 +1,25 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accessibility.services import SettlementImportError, settlements_import
+
+
+class Command(BaseCommand):
+    help = "Import settlements with population and child population from CSV or GeoJSON (EPSG:4326)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path")
+        parser.add_argument("--source", required=True, help="where the figures come from")
+        parser.add_argument("--format", choices=["csv", "geojson"], help="default: from the file extension")
+
+    def handle(self, *args, **options):
+        path = Path(options["path"])
+        if not path.exists():
+            raise CommandError(f"{path}: no such file")
+        fmt = options["format"] or ("csv" if path.suffix.lower() == ".csv" else "geojson")
+        try:
+            result = settlements_import(content=path.read_bytes(), fmt=fmt, source=options["source"])
+        except SettlementImportError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"settlements: {result['created']} created, {result['updated']} updated")

@@ -1,0 +1,122 @@
+"""Layers of the analysis map (maps app): underserved areas, recommended sites, coverage by district.
+
+Each builder reads the run named by ?run=<id> (else the latest finished run of its kind)
+and adds a folium layer with GeoJSON built in PostGIS.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from accessibility import geojson, selectors
+from accessibility.models import AnalysisRun
+
+
+def _run(options, kind: str) -> AnalysisRun | None:
+    run_id = options.get("run") if options else None
+    if run_id and str(run_id).isdigit():
+        run = AnalysisRun.objects.filter(pk=int(run_id), kind=kind, status=AnalysisRun.Status.DONE).first()
+        if run is not None:
+            return run
+    return selectors.latest_done_run(kind=kind)
+
+
+def build_underserved(*, map, request, options):
+    from maps.elements import FeatureLayer
+
+    run = _run(options, "underserved")
+    if run is None or not selectors.user_can_read(request.user):
+        return None
+    FeatureLayer(
+        data=geojson.areas_geojson(run=run),
+        name=str(_("Underserved areas (uncovered children)")),
+        options={
+            "style": {"color": "#c62828", "weight": 1, "fillOpacity": 0.35},
+            "popupFields": [
+                ["uncovered", str(_("uncovered children"))],
+                ["children", str(_("children"))],
+                ["rank", str(_("rank"))],
+            ],
+        },
+    ).add_to(map)
+    return {str(_("underserved hexagon")): "#c62828"}
+
+
+def build_sites(*, map, request, options):
+    from maps.elements import FeatureLayer
+
+    run = _run(options, "sites")
+    if run is None or not selectors.user_can_read(request.user):
+        return None
+    FeatureLayer(
+        data=geojson.sites_geojson(run=run, selected_only=True),
+        name=str(_("Recommended sites")),
+        options={
+            "style": {"color": "#6a1b9a", "radius": 8},
+            "popupFields": [
+                ["selected_order", str(_("order chosen"))],
+                ["marginal_gain", str(_("children added"))],
+                ["label", str(_("candidate"))],
+            ],
+            "urlTemplate": reverse("accessibility:run_detail", args=[run.pk]),
+            "urlLabel": str(_("run")),
+        },
+    ).add_to(map)
+    return {str(_("recommended site")): "#6a1b9a"}
+
+
+def build_population(*, map, request, options):
+    from maps.elements import FeatureLayer
+
+    run = _run(options, "coverage")
+    if run is None or not selectors.user_can_read(request.user) or not run.point_results.exists():
+        return None
+    colours = {"covered": "#2e7d32", "uncovered": "#c62828"}
+    FeatureLayer(
+        data=geojson.settlements_geojson(run=run),
+        name=str(_("Children in settlements (covered or not)")),
+        options={
+            "colorBy": "state",
+            "colors": colours,
+            "style": {"radius": 5},
+            "popupFields": [
+                ["name", str(_("settlement"))],
+                ["children", str(_("children"))],
+                ["distance_m", str(_("distance to the nearest facility, m"))],
+            ],
+        },
+    ).add_to(map)
+    return {str(_("children covered")): colours["covered"], str(_("children not covered")): colours["uncovered"]}
+
+
+def build_catchments(*, map, request, options):
+    from maps.elements import FeatureLayer
+
+    run = _run(options, "coverage")
+    if run is None or not selectors.user_can_read(request.user):
+        return None
+    ids = (run.inputs.get("facilities") or {}).get("ids") or []
+    FeatureLayer(
+        data=geojson.catchments_geojson(facility_ids=ids, radii=run.parameters["radii"]),
+        name=str(_("Catchments (rural radius)")),
+        options={
+            "style": {"color": "#1e88e5", "weight": 1, "fillOpacity": 0.08},
+            "popupFields": [["radius_m", str(_("radius, m"))]],
+        },
+        show=False,
+    ).add_to(map)
+    return {str(_("catchment")): "#1e88e5"}
+
+
+def register() -> None:
+    from maps.registry import register_analysis_layer
+
+    register_analysis_layer(
+        key="accessibility_population", label=_("Children in settlements"), build=build_population, order=10
+    )
+    register_analysis_layer(key="accessibility_catchments", label=_("Catchments"), build=build_catchments, order=20)
+    register_analysis_layer(
+        key="accessibility_underserved", label=_("Underserved areas"), build=build_underserved, order=30
+    )
+    register_analysis_layer(key="accessibility_sites", label=_("Recommended sites"), build=build_sites, order=40)

@@ -1,0 +1,280 @@
+"""Reads for the accessibility analysis: inputs (facilities, settlements, zones, official figures) and results.
+
+Geometry leaves PostGIS as WKB in EPSG:4326 and becomes shapely/numpy for
+layers.analysis; nothing here loops over rows to do spatial maths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import shapely
+from django.apps import apps
+from django.contrib.gis.db.models.functions import AsWKB, PointOnSurface
+from django.db.models import Count, Max, QuerySet
+from django.utils.translation import gettext_noop
+
+from accessibility.models import AnalysisRun, AreaResult, PopulationRaster, SiteResult, ZoneResult
+from accessibility.notes import note as make_note
+from accounts.permissions import Action, can, scope_queryset, user_role
+from facilities.models import Facility
+from layers.models import District, PopulationFigure, Region, Settlement
+
+# A facility counts as open once it is accepted into operation or opened (tracking stages).
+OPEN_STAGES = ("accepted", "opened")
+
+
+# --- permissions ------------------------------------------------------------------------------------------
+
+
+def user_can_run(user) -> bool:
+    """Planners and administrators run analyses (ministry records), through accounts.permissions."""
+    return can(user, Action.PLAN, region_id=None)
+
+
+def user_can_read(user) -> bool:
+    """Any signed-in user with a role reads results (akimat users see their region's rows)."""
+    return user_role(user) is not None
+
+
+def run_list(*, user) -> QuerySet:
+    if not user_can_read(user):
+        return AnalysisRun.objects.none()
+    return AnalysisRun.objects.select_related("raster", "created_by").order_by("-created_at", "-id")
+
+
+def run_get(*, user, run_id: int) -> AnalysisRun | None:
+    return run_list(user=user).filter(pk=run_id).first()
+
+
+def zone_results(*, user, run: AnalysisRun, scenario: str | None = None, level: str = "region") -> QuerySet:
+    """Rows of one run: level "region" (region totals), "district", "national" or "all"; scoped to the user
+    (akimat users see only their region's rows, not the national total)."""
+    qs = ZoneResult.objects.filter(run=run).select_related("region", "district")
+    if scenario:
+        qs = qs.filter(scenario=scenario)
+    if level == "region":
+        qs = qs.filter(region__isnull=False, district__isnull=True)
+    elif level == "district":
+        qs = qs.filter(district__isnull=False)
+    elif level == "national":
+        qs = qs.filter(region__isnull=True, district__isnull=True)
+    return scope_queryset(user, qs, region_field="region")
+
+
+def site_results(*, run: AnalysisRun, selected_only: bool = False) -> QuerySet:
+    qs = SiteResult.objects.filter(run=run).select_related("region")
+    return qs.filter(selected_order__isnull=False).order_by("selected_order") if selected_only else qs
+
+
+def area_results(*, run: AnalysisRun) -> QuerySet:
+    return AreaResult.objects.filter(run=run)
+
+
+def latest_done_run(*, kind: str) -> AnalysisRun | None:
+    return AnalysisRun.objects.filter(kind=kind, status=AnalysisRun.Status.DONE).order_by("-finished_at").first()
+
+
+def raster_list() -> QuerySet:
+    return PopulationRaster.objects.annotate(run_count=Count("runs"))
+
+
+# --- inputs -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ZoneSet:
+    """Districts with a boundary, in a fixed order: zone index i ↔ district_ids[i]."""
+
+    district_ids: np.ndarray
+    region_ids: np.ndarray  # region of each zone
+    geoms: list = field(default_factory=list)  # shapely, EPSG:4326
+
+
+def zones_load(*, region_ids: list[int] | None = None) -> ZoneSet:
+    qs = District.objects.filter(geom__isnull=False).order_by("kato")
+    if region_ids:
+        qs = qs.filter(region_id__in=region_ids)
+    rows = list(qs.annotate(wkb=AsWKB("geom")).values_list("id", "region_id", "wkb"))
+    return ZoneSet(
+        district_ids=np.array([r[0] for r in rows], dtype=np.int64),
+        region_ids=np.array([r[1] for r in rows], dtype=np.int64),
+        geoms=[shapely.from_wkb(bytes(r[2])) for r in rows],
+    )
+
+
+def regions_wkb(*, region_ids: list[int] | None = None) -> list[tuple[int, object]]:
+    qs = Region.objects.filter(geom__isnull=False)
+    if region_ids:
+        qs = qs.filter(id__in=region_ids)
+    return [(rid, shapely.from_wkb(bytes(wkb))) for rid, wkb in qs.annotate(wkb=AsWKB("geom")).values_list("id", "wkb")]
+
+
+@dataclass
+class FacilityInputs:
+    ids: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    kinds: list[str]
+    places: np.ndarray
+    note: dict
+    without_location: int
+    demo: int = 0  # facilities flagged demo among those counted
+
+
+def _tracking_stage_reached(*, as_of: date, facility_ids: list[int]) -> dict[int, str] | None:
+    """Furthest stage per facility from the tracking app, or None when that app is not installed."""
+    if not apps.is_installed("tracking"):
+        return None
+    from tracking.selectors import facility_stage_reached
+
+    return facility_stage_reached(as_of=as_of, facility_ids=facility_ids)
+
+
+def facilities_in_scope(*, as_of: date, scope: str, kinds: list[str] | None = None) -> FacilityInputs:
+    """Facilities counted as present: "open" (accepted/opened by `as_of`, from tracking), "open_or_planned"
+    (open, or planned_year ≤ the year of `as_of`) or "all" (every facility of the plan)."""
+    qs = Facility.objects.all()
+    if kinds:
+        qs = qs.filter(kind_id__in=kinds)
+    without_location = qs.filter(location__isnull=True).count()
+    rows = list(
+        qs.filter(location__isnull=False).values_list("id", "location", "kind_id", "places", "planned_year", "is_demo")
+    )
+    ids = [r[0] for r in rows]
+    if scope == "all":
+        keep = [True] * len(rows)
+        note = make_note(gettext_noop("all facilities of the plan, whatever their stage"))
+    else:
+        stages = _tracking_stage_reached(as_of=as_of, facility_ids=ids)
+        if stages is None:
+            keep = [r[4] <= as_of.year for r in rows]
+            note = make_note(
+                gettext_noop(
+                    "tracking app absent: a facility counts as present when its planned year ≤ %(year)s "
+                    "(open status unknown)"
+                ),
+                year=as_of.year,
+            )
+        else:
+            is_open = [stages.get(r[0], "none") in OPEN_STAGES for r in rows]
+            if scope == "open":
+                keep = is_open
+                note = make_note(
+                    gettext_noop("open = accepted into operation or opened by %(date)s (tracking records)"),
+                    date=as_of.isoformat(),
+                )
+            else:
+                keep = [o or r[4] <= as_of.year for o, r in zip(is_open, rows, strict=True)]
+                note = make_note(
+                    gettext_noop("open by %(date)s (tracking records) or planned for %(year)s or earlier"),
+                    date=as_of.isoformat(),
+                    year=as_of.year,
+                )
+    rows = [r for r, k in zip(rows, keep, strict=True) if k]
+    return FacilityInputs(
+        ids=np.array([r[0] for r in rows], dtype=np.int64),
+        lon=np.array([r[1].x for r in rows], dtype=np.float64),
+        lat=np.array([r[1].y for r in rows], dtype=np.float64),
+        kinds=[r[2] for r in rows],
+        places=np.array([r[3] for r in rows], dtype=np.float64),
+        note=note,
+        without_location=without_location,
+        demo=sum(1 for r in rows if r[5]),
+    )
+
+
+def official_figures(*, indicator: str, year: int, region_ids: list[int] | None = None) -> dict[int, dict]:
+    """Latest official region figure of `indicator` for `year` or the closest earlier year: {region: row}."""
+    qs = PopulationFigure.objects.filter(district__isnull=True, indicator=indicator, year__lte=year, is_official=True)
+    if region_ids:
+        qs = qs.filter(region_id__in=region_ids)
+    latest = dict(qs.values_list("region_id").annotate(y=Max("year")).values_list("region_id", "y"))
+    out: dict[int, dict] = {}
+    for row in qs.values("region_id", "year", "value", "source", "source_date"):
+        if latest.get(row["region_id"]) == row["year"]:
+            out[row["region_id"]] = {
+                "value": row["value"],
+                "year": row["year"],
+                "source": row["source"],
+                "source_date": row["source_date"].isoformat() if row["source_date"] else None,
+            }
+    return out
+
+
+def child_shares(*, indicator: str, year: int) -> dict[int, float]:
+    """Official children / total population per region (same year), for settlements without a child count."""
+    children = official_figures(indicator=indicator, year=year)
+    totals = official_figures(indicator=PopulationFigure.Indicator.TOTAL, year=year)
+    return {
+        r: children[r]["value"] / totals[r]["value"]
+        for r in children
+        if r in totals and totals[r]["value"] and totals[r]["year"] == children[r]["year"]
+    }
+
+
+@dataclass
+class SettlementInputs:
+    ids: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    population: np.ndarray
+    children: np.ndarray
+    region_ids: np.ndarray
+    estimated: int  # settlements whose children were estimated from a share
+    share_sources: dict
+
+
+def settlements_demand(
+    *, indicator: str, year: int, default_child_share: float, region_ids: list[int] | None = None
+) -> SettlementInputs:
+    """Settlements with population > 0; children = their child count, else population × the region's
+    official share (children/total), else × `default_child_share` (a stated assumption)."""
+    qs = Settlement.objects.filter(population__gt=0)
+    if region_ids:
+        qs = qs.filter(region_id__in=region_ids)
+    rows = list(qs.order_by("id").values_list("id", "location", "population", "child_population", "region_id"))
+    shares = child_shares(indicator=indicator, year=year)
+    children, estimated, sources = [], 0, {"settlement": 0, "official_share": 0, "default_share": 0}
+    for _id, _loc, pop, child, region in rows:
+        if child is not None:
+            children.append(float(child))
+            sources["settlement"] += 1
+        elif region in shares:
+            children.append(pop * shares[region])
+            estimated += 1
+            sources["official_share"] += 1
+        else:
+            children.append(pop * default_child_share)
+            estimated += 1
+            sources["default_share"] += 1
+    return SettlementInputs(
+        ids=np.array([r[0] for r in rows], dtype=np.int64),
+        lon=np.array([r[1].x for r in rows], dtype=np.float64),
+        lat=np.array([r[1].y for r in rows], dtype=np.float64),
+        population=np.array([r[2] for r in rows], dtype=np.float64),
+        children=np.array(children, dtype=np.float64),
+        region_ids=np.array([r[4] or 0 for r in rows], dtype=np.int64),
+        estimated=estimated,
+        share_sources=sources,
+    )
+
+
+def parcels_candidates(*, region_ids: list[int] | None = None) -> list[tuple[str, str, float, float, int]] | None:
+    """Candidate parcels (status "candidate") as (ref, label, lon, lat, region id) at a point on their
+    surface (EPSG:4326), or None when the parcels app is not installed."""
+    if not apps.is_installed("parcels"):
+        return None
+    from parcels.models import Parcel
+
+    qs = Parcel.objects.filter(status="candidate")
+    if region_ids:
+        qs = qs.filter(region_id__in=region_ids)
+    rows = qs.annotate(point=PointOnSurface("geom")).values_list("pk", "cadastral_number", "point", "region_id")
+    return [(str(pk), f"parcel {cad or pk}", pt.x, pt.y, rid) for pk, cad, pt, rid in rows]
+
+
+def facility_count_by_scope(*, as_of: date) -> dict[str, int]:
+    return {s: len(facilities_in_scope(as_of=as_of, scope=s).ids) for s in ("open", "open_or_planned", "all")}

@@ -1,0 +1,392 @@
+"""Pages of the accessibility analysis: runs (list, detail with tables, map and progress), imports, downloads."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accessibility import geojson, selectors, services
+from accessibility.forms import RasterRegisterForm, RunForm, SettlementImportForm
+from accessibility.models import AnalysisRun, PointResult
+from accessibility.notes import note_text
+from accounts.permissions import user_region_id
+
+SUMMARY_LABELS = {
+    "children": gettext_lazy("children"),
+    "covered": gettext_lazy("children covered"),
+    "covered_pct": gettext_lazy("children covered, %"),
+    "facilities": gettext_lazy("facilities counted"),
+    "locations": gettext_lazy("populated places or cells"),
+    "access_per_1000": gettext_lazy("places per 1 000 children reachable"),
+    "children_without_access": gettext_lazy("children with no facility in reach"),
+    "places": gettext_lazy("places in the facilities"),
+    "uncovered_before": gettext_lazy("uncovered children before the new sites"),
+    "added": gettext_lazy("children added by the chosen sites"),
+    "uncovered_after": gettext_lazy("uncovered children after the new sites"),
+    "upper_bound": gettext_lazy("proven upper bound of the optimum"),
+    "certified_ratio": gettext_lazy("share of the optimum proven reached"),
+    "method": gettext_lazy("method"),
+    "optimal": gettext_lazy("proven optimal"),
+    "k": gettext_lazy("sites asked"),
+    "selected": gettext_lazy("sites chosen"),
+    "candidates": gettext_lazy("candidates"),
+    "hexagons_with_children": gettext_lazy("hexagons with children"),
+    "kept": gettext_lazy("hexagons kept"),
+}
+
+
+def summary_items(summary: dict) -> list[tuple]:
+    """(label, formatted value) of a run's summary; (label, before, after) for the roadmap effect."""
+    if set(summary) == {"before", "after"}:
+        before, after = dict(summary_items(summary["before"])), dict(summary_items(summary["after"]))
+        return [(label, before.get(label, "—"), after.get(label, "—")) for label in after]
+    items = []
+    for key, value in summary.items():
+        label = str(SUMMARY_LABELS.get(key, key))
+        if isinstance(value, bool):
+            text = _("yes") if value else _("no")
+        elif isinstance(value, float):
+            text = f"{value:,.3f}" if key == "certified_ratio" else f"{value:,.1f}"
+        else:
+            text = str(value)
+        items.append((label, text))
+    return items
+
+
+def _deny(request):
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('login')}?next={request.get_full_path()}")
+    return HttpResponseForbidden(_("Your role does not allow this page."))
+
+
+def _run_or_404(request, pk: int) -> AnalysisRun:
+    run = selectors.run_get(user=request.user, run_id=pk)
+    if run is None:
+        raise Http404(_("No such analysis run."))
+    return run
+
+
+@require_http_methods(["GET", "POST"])
+def run_list(request):
+    if not selectors.user_can_read(request.user):
+        return _deny(request)
+    can_run = selectors.user_can_run(request.user)
+    form = RunForm(request.POST or None) if can_run else None
+    if request.method == "POST":
+        if not can_run:
+            return _deny(request)
+        if form.is_valid():
+            try:
+                run = services.analysis_run_create(
+                    kind=form.cleaned_data["kind"], parameters=form.parameters(), user=request.user
+                )
+            except services.RunParameterError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("The analysis is queued; this page shows its progress."))
+                return redirect("accessibility:run_detail", pk=run.pk)
+    runs = list(selectors.run_list(user=request.user)[:100])
+    return render(
+        request,
+        "accessibility/run_list.html",
+        {"runs": runs, "form": form, "can_run": can_run, "demo_present": any(r.is_demo for r in runs)},
+    )
+
+
+def run_detail(request, pk: int):
+    if not selectors.user_can_read(request.user):
+        return _deny(request)
+    run = _run_or_404(request, pk)
+    scenarios = ["before", "after"] if run.kind == AnalysisRun.Kind.ROADMAP else ["current"]
+    tables = []
+    for scenario in scenarios:
+        rows = list(selectors.zone_results(user=request.user, run=run, scenario=scenario, level="region"))
+        national = list(selectors.zone_results(user=request.user, run=run, scenario=scenario, level="national"))
+        tables.append({"scenario": scenario, "rows": rows, "national": national[0] if national else None})
+    side_by_side = None
+    if run.kind == AnalysisRun.Kind.ROADMAP and len(tables) == 2:
+        after = {r.region_id: r for r in tables[1]["rows"]}
+        side_by_side = [(b, after.get(b.region_id)) for b in tables[0]["rows"]]
+    bins = list(run.distance_bins.filter(scenario=scenarios[-1]))
+    context = {
+        "run": run,
+        "summary": summary_items(run.summary),
+        "notes": [note_text(n) for n in run.notes],
+        "tables": tables,
+        "side_by_side": side_by_side,
+        "bins": bins,
+        "sites": list(selectors.site_results(run=run)[:200]),
+        "areas": list(selectors.area_results(run=run)[:50]),
+        "map": _run_map(run) if run.status == AnalysisRun.Status.DONE else None,
+        "can_run": selectors.user_can_run(request.user),
+        "demo_present": run.is_demo,
+        "has_raster_output": (services.run_output_dir(run) / "distance_m_current.tif").exists(),
+    }
+    return render(request, "accessibility/run_detail.html", context)
+
+
+def _run_map(run: AnalysisRun):
+    """The run's map: districts shaded by coverage/access, underserved hexagons and recommended sites."""
+    try:
+        from maps.builders import base_map, map_parts
+    except ImportError:  # the maps app is optional: plain folium then
+        import folium
+
+        m = folium.Map(location=[48.0, 67.0], zoom_start=5, tiles=None)
+        map_parts = None
+    else:
+        m = base_map(aria_label=_("Analysis map"), height="60vh")
+    import folium
+
+    scenario = "after" if run.kind == AnalysisRun.Kind.ROADMAP else "current"
+    metric = "access_per_1000" if run.kind == AnalysisRun.Kind.FCA else "covered"
+    folium.GeoJson(
+        geojson.districts_geojson(run=run, scenario=scenario, region_ids=run.parameters.get("region_ids") or None),
+        name=_("Districts"),
+        style_function=lambda f, metric=metric: _district_style(f, metric),
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name_en", "children", metric], aliases=[_("District"), _("Children"), _(metric.replace("_", " "))]
+        ),
+    ).add_to(m)
+    if run.kind == AnalysisRun.Kind.UNDERSERVED:
+        folium.GeoJson(
+            geojson.areas_geojson(run=run),
+            name=_("Underserved areas"),
+            style_function=lambda f: {"color": "#c62828", "weight": 1, "fillOpacity": 0.4},
+            tooltip=folium.GeoJsonTooltip(fields=["rank", "uncovered"], aliases=[_("Rank"), _("Uncovered children")]),
+        ).add_to(m)
+    if run.kind == AnalysisRun.Kind.SITES:
+        folium.GeoJson(
+            geojson.sites_geojson(run=run, selected_only=True),
+            name=_("Recommended sites"),
+            marker=folium.CircleMarker(radius=8, color="#6a1b9a", fill=True, fill_opacity=0.9),
+            tooltip=folium.GeoJsonTooltip(
+                fields=["selected_order", "marginal_gain", "label"],
+                aliases=[_("Order"), _("Children added"), _("Candidate")],
+            ),
+        ).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    if map_parts is None:
+        return {"html": m._repr_html_(), "note": _("The portal's map module is absent: a plain map is shown.")}
+    return {"parts": map_parts(m)}
+
+
+def _district_style(feature, metric):
+    p = feature["properties"]
+    children = p.get("children") or 0
+    value = p.get(metric)
+    if not children or value is None:
+        return {"color": "#90a4ae", "weight": 0.5, "fillOpacity": 0.05}
+    share = value / children if metric == "covered" else min(value / 50.0, 1.0)
+    red, green = int(220 * (1 - share)), int(160 * share)
+    return {"color": "#607d8b", "weight": 0.5, "fillColor": f"#{red:02x}{green:02x}40", "fillOpacity": 0.55}
+
+
+def run_districts(request, pk: int):
+    if not selectors.user_can_read(request.user):
+        return _deny(request)
+    run = _run_or_404(request, pk)
+    rows = list(
+        selectors.zone_results(user=request.user, run=run, level="district").order_by(
+            "scenario", "region__kato", "district__kato"
+        )
+    )
+    return render(request, "accessibility/run_districts.html", {"run": run, "rows": rows, "demo_present": run.is_demo})
+
+
+@require_POST
+def run_rerun(request, pk: int):
+    if not selectors.user_can_run(request.user):
+        return _deny(request)
+    run = _run_or_404(request, pk)
+    new = services.analysis_run_rerun(run=run, user=request.user)
+    messages.success(request, _("A new run with the same parameters is queued."))
+    return redirect("accessibility:run_detail", pk=new.pk)
+
+
+def _csv_response(filename: str, header: list[str], rows) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
+
+
+def run_download(request, pk: int, what: str, fmt: str):
+    """zones.csv, districts.geojson, sites.geojson/.csv, areas.geojson, settlements.csv, distance.tif."""
+    if not selectors.user_can_read(request.user):
+        return _deny(request)
+    run = _run_or_404(request, pk)
+    stem = f"accessibility_run_{run.pk}_{what}"
+    if what == "zones" and fmt == "csv":
+        rows = selectors.zone_results(user=request.user, run=run, level="all")
+        return _csv_response(
+            f"{stem}.csv",
+            [
+                "scenario",
+                "region_kato",
+                "district_kato",
+                "children",
+                "covered",
+                "uncovered",
+                "covered_pct",
+                "mean_distance_m",
+                "access_per_1000",
+                "without_access",
+                "scale_factor",
+                "is_demo",
+            ],
+            (
+                [
+                    r.scenario,
+                    r.region.kato if r.region else "",
+                    r.district.kato if r.district else "",
+                    r.children,
+                    r.covered,
+                    r.uncovered,
+                    r.covered_pct,
+                    r.mean_distance_m,
+                    r.access_per_1000,
+                    r.without_access,
+                    r.scale_factor,
+                    run.is_demo,
+                ]
+                for r in rows
+            ),
+        )
+    if what == "districts" and fmt == "geojson":
+        scenario = request.GET.get("scenario") or ("after" if run.kind == AnalysisRun.Kind.ROADMAP else "current")
+        region_ids = None if selectors.user_can_run(request.user) else [user_region_id(request.user)]
+        text = geojson.districts_geojson(run=run, scenario=scenario, region_ids=region_ids)
+        return _geojson_response(f"{stem}.geojson", text)
+    if what == "sites" and fmt == "geojson":
+        return _geojson_response(f"{stem}.geojson", geojson.sites_geojson(run=run))
+    if what == "sites" and fmt == "csv":
+        return _csv_response(
+            f"{stem}.csv",
+            ["rank", "selected_order", "lon", "lat", "label", "candidate_ref", "solo_gain", "marginal_gain"],
+            (
+                [
+                    s.rank,
+                    s.selected_order,
+                    s.location.x,
+                    s.location.y,
+                    s.label,
+                    s.candidate_ref,
+                    s.solo_gain,
+                    s.marginal_gain,
+                ]
+                for s in selectors.site_results(run=run)
+            ),
+        )
+    if what == "areas" and fmt == "geojson":
+        return _geojson_response(f"{stem}.geojson", geojson.areas_geojson(run=run))
+    if what == "settlements" and fmt == "csv":
+        rows = PointResult.objects.filter(run=run).select_related("settlement").order_by("scenario", "settlement_id")
+        return _csv_response(
+            f"{stem}.csv",
+            ["scenario", "settlement_id", "name", "lon", "lat", "children", "distance_m", "covered", "access_per_1000"],
+            (
+                [
+                    p.scenario,
+                    p.settlement_id,
+                    p.settlement.name,
+                    p.settlement.location.x,
+                    p.settlement.location.y,
+                    p.children,
+                    p.distance_m,
+                    p.covered,
+                    p.access_per_1000,
+                ]
+                for p in rows.iterator()
+            ),
+        )
+    if what == "distance" and fmt == "tif":
+        path = services.run_output_dir(run) / "distance_m_current.tif"
+        if not path.exists():
+            raise Http404(_("This run wrote no raster (only runs on a population raster do)."))
+        return FileResponse(path.open("rb"), as_attachment=True, filename=f"{stem}.tif", content_type="image/tiff")
+    raise Http404(_("No such download."))
+
+
+def _geojson_response(filename: str, text: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="application/geo+json")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def settlement_import(request):
+    if not selectors.user_can_run(request.user):
+        return _deny(request)
+    form = SettlementImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        f = form.cleaned_data["file"]
+        fmt = "csv" if f.name.lower().endswith(".csv") else "geojson"
+        try:
+            result = services.settlements_import(content=f.read(), fmt=fmt, source=form.cleaned_data["source"])
+        except services.SettlementImportError as exc:
+            form.add_error("file", str(exc))
+        else:
+            messages.success(request, _("Settlements imported: %(created)d new, %(updated)d updated.") % result)
+            return redirect("accessibility:run_list")
+    return render(
+        request,
+        "accessibility/form_page.html",
+        {
+            "form": form,
+            "title": _("Import settlements"),
+            "help": _("CSV columns: name, lon, lat, population, child_population, kato, id (EPSG:4326)."),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def raster_list(request):
+    if not selectors.user_can_read(request.user):
+        return _deny(request)
+    can_run = selectors.user_can_run(request.user)
+    form = RasterRegisterForm(request.POST or None, request.FILES or None) if can_run else None
+    if request.method == "POST":
+        if not can_run:
+            return _deny(request)
+        if form.is_valid():
+            c = form.cleaned_data
+            target = Path(settings.MEDIA_ROOT) / "accessibility" / "rasters" / f"{uuid.uuid4().hex}.tif"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("wb") as out:
+                for part in c["file"].chunks():
+                    out.write(part)
+            try:
+                services.population_raster_register(
+                    path=target,
+                    name=c["name"],
+                    bands=c["bands"],
+                    year=c["year"],
+                    source=c["source"],
+                    indicator=c["indicator"],
+                    user=request.user,
+                )
+            except services.RasterRegistrationError as exc:
+                target.unlink(missing_ok=True)
+                form.add_error("file", str(exc).replace(target.name, c["file"].name))
+            else:
+                messages.success(request, _("The raster is registered."))
+                return redirect("accessibility:raster_list")
+    rasters = list(selectors.raster_list())
+    return render(
+        request,
+        "accessibility/raster_list.html",
+        {"rasters": rasters, "form": form, "demo_present": any(r.is_demo for r in rasters)},
+    )

@@ -1,0 +1,278 @@
+"""What the REST API, OGC API – Features and tiles views share: throttling, errors,
+negotiation, conditional GET, links and the items response built around PostGIS text.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import subprocess
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.gis.db.models.functions import AsWKT, Transform
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.http import http_date
+from rest_framework import exceptions
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from api import selectors
+from api.params import CRS, CRS84, Cursor, ItemsQuery, ParamError
+from api.registry import Collection
+from layers.geojson import as_expression
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+HTML = "text/html"
+
+
+class AnonymousThrottle(AnonRateThrottle):
+    """Anonymous reads are rate-limited per client address (settings.API_ANON_THROTTLE_RATE)."""
+
+    scope = "api_anon"
+
+    def get_rate(self):
+        return settings.API_ANON_THROTTLE_RATE
+
+
+class IgnoreFormatNegotiation(BaseContentNegotiation):
+    """The views write their own bodies; `?format=` selects a download, not a DRF renderer."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ApiView(APIView):
+    """Base of every read view: JSON errors, anonymous throttling, no renderer negotiation."""
+
+    throttle_classes = [AnonymousThrottle]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = IgnoreFormatNegotiation
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # JSON or HTML by Accept; what a caller may see by its session or token.
+        patch_vary_headers(response, ("Accept", "Authorization", "Cookie"))
+        return response
+
+    def handle_exception(self, exc):
+        if isinstance(exc, ParamError):
+            exc = exceptions.ValidationError({exc.param: [exc.message]})
+        return super().handle_exception(exc)
+
+
+def raw_response(
+    body: str | bytes, content_type: str, *, status: int = 200, headers: dict | None = None
+) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type, status=status)
+    for key, value in (headers or {}).items():
+        response[key] = value
+    return response
+
+
+def cache_headers(response: HttpResponse, *, request, etag: str | None, last_modified) -> HttpResponse:
+    if etag:
+        response["ETag"] = etag
+    if last_modified:
+        response["Last-Modified"] = http_date(last_modified.timestamp())
+    anonymous = not request.user.is_authenticated
+    response["Cache-Control"] = "public, max-age=60" if anonymous else "private, max-age=0, must-revalidate"
+    patch_vary_headers(response, ("Accept", "Authorization", "Cookie", "Accept-Encoding"))
+    return response
+
+
+def conditional(request, *, etag: str, last_modified) -> HttpResponse | None:
+    """304 Not Modified when the client's If-None-Match / If-Modified-Since still hold."""
+    response = get_conditional_response(
+        request, etag=etag, last_modified=int(last_modified.timestamp()) if last_modified else None
+    )
+    if response is not None:
+        cache_headers(response, request=request, etag=etag, last_modified=last_modified)
+    return response
+
+
+def url_with(request, path: str | None = None, **changes) -> str:
+    """The request's absolute URL with some query parameters changed (None removes one)."""
+    params = {k: v for k, v in request.GET.items()}
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    base = request.build_absolute_uri(path or request.path)
+    return f"{base}?{urlencode(params)}" if params else base
+
+
+def page_links(request, *, query: ItemsQuery, page, matched: int, media_type: str, html_alternate: bool) -> tuple:
+    """self/alternate/next/prev links of an items page; (links, next href, prev href)."""
+    links = [{"rel": "self", "type": media_type, "title": "this document", "href": url_with(request)}]
+    if html_alternate:
+        links.append(
+            {"rel": "alternate", "type": HTML, "title": "this document as HTML", "href": url_with(request, f="html")}
+        )
+    next_href = prev_href = None
+    if query.cursor is not None or not query.offset:
+        forward = query.cursor.forward if query.cursor else True
+        more_after = page.has_more if forward else True
+        more_before = (query.cursor is not None) if forward else page.has_more
+        if more_after and page.last_key is not None:
+            next_href = url_with(request, offset=None, cursor=Cursor(page.last_key, True, query.ordering).encode())
+        if more_before and page.first_key is not None:
+            prev_href = url_with(request, offset=None, cursor=Cursor(page.first_key, False, query.ordering).encode())
+    else:
+        if page.has_more:
+            next_href = url_with(request, offset=query.offset + query.limit)
+        prev_href = url_with(request, offset=max(0, query.offset - query.limit) or None)
+    if next_href:
+        links.append({"rel": "next", "type": media_type, "title": "next page", "href": next_href})
+    if prev_href:
+        links.append({"rel": "prev", "type": media_type, "title": "previous page", "href": prev_href})
+    return links, next_href, prev_href
+
+
+def envelope(members: dict, features: bytes) -> bytes:
+    """A JSON object with `members` and the PostGIS-built `features` array (UTF-8) appended as it is."""
+    head = json.dumps(members, ensure_ascii=False, default=str).encode()
+    return b"".join((head[:-1], b', "features": ', features, b"}"))
+
+
+def items_response(
+    request, collection: Collection, *, query: ItemsQuery, extra_links: list | None = None, html_alternate: bool = False
+):
+    """GeoJSON FeatureCollection page (or a download) of `collection` for `request.user`.
+
+    Two SQL statements whatever the page: the aggregate for numberMatched / ETag
+    and the PostGIS-built page. 304 after the first when the client's copy is current;
+    one statement when another client asked for the same, unchanged page within
+    API_RESPONSE_CACHE_SECONDS (the body is cached under its ETag).
+    """
+    user = request.user
+    queryset = selectors.items_filter(collection, selectors.collection_queryset(collection, user=user), query=query)
+    meta = selectors.items_meta(collection, queryset)
+    etag = None
+    if not meta.estimated:
+        etag = selectors.items_etag(collection=collection, user=user, meta=meta, variant=request.get_full_path())
+        not_modified = conditional(request, etag=etag, last_modified=meta.last_modified)
+        if not_modified is not None:
+            return not_modified
+    if query.download:
+        response = download_response(collection, queryset, query=query, user=user, matched=meta.matched)
+        return cache_headers(response, request=request, etag=etag, last_modified=meta.last_modified)
+    cache_key = None
+    if etag and settings.API_RESPONSE_CACHE_SECONDS:
+        # The ETag already names the rows, their newest change, the caller's scope and the query;
+        # host and scheme complete it because the links inside the body are absolute.
+        cache_key = "api:items:" + hashlib.sha256(f"{etag}|{request.scheme}|{request.get_host()}".encode()).hexdigest()
+        body = cache.get(cache_key)
+        if body is not None:
+            response = raw_response(body, GEOJSON, headers={"Content-Crs": f"<{query.crs.uri}>"})
+            return cache_headers(response, request=request, etag=etag, last_modified=meta.last_modified)
+    page = selectors.items_page(
+        collection, queryset, query=query, user=user, matched=None if meta.estimated else meta.matched
+    )
+    links, next_href, prev_href = page_links(
+        request, query=query, page=page, matched=meta.matched, media_type=GEOJSON, html_alternate=html_alternate
+    )
+    members = {
+        "type": "FeatureCollection",
+        "numberMatched": meta.matched,
+        "numberReturned": page.returned,
+        "timeStamp": timezone.now().isoformat(timespec="seconds"),
+        "links": [*links, *(extra_links or [])],
+        "count": meta.matched,
+        "numberMatchedEstimated": meta.estimated,
+        "next": next_href,
+        "previous": prev_href,
+    }
+    if query.crs.uri != CRS84:
+        members["crs"] = {"type": "name", "properties": {"name": query.crs.uri}}
+    body = envelope(members, page.features)
+    if cache_key and len(body) <= settings.API_RESPONSE_CACHE_MAX_BYTES:
+        cache.set(cache_key, body, settings.API_RESPONSE_CACHE_SECONDS)
+    response = raw_response(body, GEOJSON, headers={"Content-Crs": f"<{query.crs.uri}>"})
+    return cache_headers(response, request=request, etag=etag, last_modified=meta.last_modified)
+
+
+def download_response(collection: Collection, queryset, *, query: ItemsQuery, user, matched: int) -> HttpResponse:
+    """All filtered rows as a GeoJSON, CSV or GeoPackage file (no paging)."""
+    cap = settings.API_DOWNLOAD_MAX
+    if matched > cap:
+        raise ParamError("format", f"{matched} features match; downloads are limited to {cap}: narrow the filters")
+    stamp = timezone.now().strftime("%Y%m%d")
+    name = f"{collection.id}-{stamp}"
+    if query.download == "csv":
+        body = _csv(collection, queryset, query=query, user=user)
+        return raw_response(
+            body, "text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'}
+        )
+    if query.download == "gpkg" and query.crs.flip_axes:
+        # A GeoPackage stores x = longitude whatever the authority axis order.
+        query = replace(query, crs=CRS(query.crs.srid, query.crs.uri, False))
+    page = selectors.items_page(collection, queryset, query=query, user=user, limit=cap)
+    if query.download == "geojson":
+        return raw_response(
+            envelope({"type": "FeatureCollection", "name": collection.id}, page.features),
+            GEOJSON,
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}.geojson"',
+                "Content-Crs": f"<{query.crs.uri}>",
+            },
+        )
+    return raw_response(
+        _gpkg(collection, envelope({"type": "FeatureCollection"}, page.features), query=query),
+        "application/geopackage+sqlite3",
+        headers={"Content-Disposition": f'attachment; filename="{name}.gpkg"'},
+    )
+
+
+def _csv(collection: Collection, queryset, *, query: ItemsQuery, user) -> str:
+    """CSV with one row per feature: id, the properties the user may read, geometry as WKT in the output CRS."""
+    names = selectors.items_properties(collection, user=user, queryset=queryset)
+    props = collection.all_properties()
+    values = {f"_c{i}": as_expression(props[n]) for i, n in enumerate(names)}
+    ordered = queryset.order_by(query.order_field, "pk")
+    if collection.geometry:
+        geom = collection.geometry if query.crs.srid == 4326 else Transform(collection.geometry, query.crs.srid)
+        rows = ordered.values("pk", **values, _wkt=AsWKT(geom, precision=query.precision))
+    else:
+        rows = ordered.values("pk", **values)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", *names, *(["wkt"] if collection.geometry else [])])
+    for row in rows.iterator(chunk_size=2000):
+        writer.writerow([row["pk"], *(row[v] for v in values), *([row["_wkt"]] if collection.geometry else [])])
+    return out.getvalue()
+
+
+def _gpkg(collection: Collection, geojson: bytes, *, query: ItemsQuery) -> bytes:
+    """GeoPackage written by GDAL's ogr2ogr from the PostGIS-built GeoJSON.
+
+    Django's GDAL bindings read but cannot write vector data; ogr2ogr (gdal-bin, a
+    system package the scripts install) is used on a temporary file rather than
+    adding pyogrio, which would parse the GeoJSON into Python objects first.
+    """
+    with tempfile.TemporaryDirectory(prefix="gis_portal_gpkg_") as tmp:
+        source = Path(tmp) / "in.geojson"
+        target = Path(tmp) / "out.gpkg"
+        source.write_bytes(geojson)
+        srs = "EPSG:4326" if query.crs.srid == 4326 else f"EPSG:{query.crs.srid}"
+        command = ["ogr2ogr", "-f", "GPKG", "-nln", collection.id, "-a_srs", srs, str(target), str(source)]
+        try:
+            subprocess.run(command, check=True, capture_output=True, timeout=120)  # noqa: S603 - fixed argv, no shell
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, FileNotFoundError) as exc:
+            raise exceptions.APIException(f"GeoPackage could not be written: {exc}") from exc
+        return target.read_bytes()

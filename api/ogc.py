@@ -1,0 +1,278 @@
+"""OGC API – Features Part 1 Core (+GeoJSON, +HTML, +OpenAPI 3.0) and Part 2 CRS at /ogc/.
+
+JSON and HTML are chosen by `?f=json|html` or by the Accept header; items are
+application/geo+json. Collections come from the registry (public ones for
+anonymous clients; non-public ones only for signed-in users, scoped by region).
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+from api import openapi, selectors
+from api.common import GEOJSON, HTML, JSON, ApiView, items_response, url_with
+from api.params import CRS84, SUPPORTED_CRS, items_query_parse
+from api.registry import Collection, ParamError, collection_get, collections_all
+from api.rest import item_response
+
+OGC_DEFAULT_LIMIT = 10
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+]
+OPENAPI_MEDIA = "application/vnd.oai.openapi+json;version=3.0"
+
+
+def wants_html(request) -> bool:
+    """`?f=html`, or a browser's Accept header that prefers HTML, selects the HTML encoding."""
+    f = request.query_params.get("f")
+    if f is not None:
+        if f not in ("json", "html", "geojson"):
+            raise ParamError("f", "must be json, geojson or html")
+        return f == "html"
+    accept = request.headers.get("Accept", "")
+    return HTML in accept and "json" not in accept
+
+
+def _only_f(request) -> None:
+    for key in request.query_params:
+        if key != "f":
+            raise ParamError(key, "unknown parameter; allowed: f")
+
+
+class OgcView(ApiView):
+    def html(self, request, template: str, context: dict, *, title: str):
+        response = render(
+            request, f"api/ogc/{template}", {**context, "title": title, "json_href": url_with(request, f="json")}
+        )
+        return response
+
+
+def _visible(request) -> list[Collection]:
+    return [c for c in collections_all() if c.ogc and c.geometry and selectors.collection_visible(c, user=request.user)]
+
+
+def _collection_or_404(request, collection_id: str) -> Collection:
+    collection = collection_get(collection_id)
+    if collection is None or not collection.ogc or not collection.geometry:
+        raise Http404("no such collection")
+    if not selectors.collection_visible(collection, user=request.user):
+        raise exceptions.NotAuthenticated()
+    return collection
+
+
+class LandingView(OgcView):
+    @extend_schema(
+        operation_id="ogc_landing",
+        summary="OGC API landing page",
+        responses={200: OpenApiResponse(response=OpenApiTypes.OBJECT)},
+        tags=["ogc"],
+    )
+    def get(self, request):
+        _only_f(request)
+        base = request.build_absolute_uri("/ogc/")
+        doc = {
+            "title": "gis_portal: children's recreation roadmap 2024–2026 (Order No. 191-ө)",
+            "description": "OGC API – Features over the roadmap's regions, districts and facilities.",
+            "links": [
+                {"rel": "self", "type": JSON, "title": "this document", "href": f"{base}?f=json"},
+                {"rel": "alternate", "type": HTML, "title": "this document as HTML", "href": f"{base}?f=html"},
+                {"rel": "service-desc", "type": OPENAPI_MEDIA, "title": "the API definition", "href": f"{base}api"},
+                {
+                    "rel": "service-doc",
+                    "type": HTML,
+                    "title": "the API documentation",
+                    "href": request.build_absolute_uri("/api/v1/docs/"),
+                },
+                {"rel": "conformance", "type": JSON, "title": "conformance classes", "href": f"{base}conformance"},
+                {"rel": "data", "type": JSON, "title": "collections", "href": f"{base}collections"},
+            ],
+        }
+        if wants_html(request):
+            return self.html(
+                request, "landing.html", {"doc": doc, "collections": _visible(request)}, title=doc["title"]
+            )
+        return Response(doc, content_type=JSON)
+
+
+class ConformanceView(OgcView):
+    @extend_schema(
+        operation_id="ogc_conformance",
+        summary="Conformance classes",
+        responses={200: OpenApiResponse(response=OpenApiTypes.OBJECT)},
+        tags=["ogc"],
+    )
+    def get(self, request):
+        _only_f(request)
+        doc = {"conformsTo": CONFORMANCE}
+        if wants_html(request):
+            return self.html(request, "conformance.html", {"doc": doc}, title="Conformance")
+        return Response(doc, content_type=JSON)
+
+
+def collection_doc(request, collection: Collection) -> dict:
+    base = request.build_absolute_uri(f"/ogc/collections/{collection.id}")
+    queryset = selectors.collection_queryset(collection, user=request.user)
+    extent = selectors.collection_extent(collection, queryset)
+    doc = {
+        "id": collection.id,
+        "title": collection.title_text,
+        "description": str(collection.description),
+        "itemType": "feature",
+        "crs": SUPPORTED_CRS,
+        "storageCrs": CRS84,
+        "links": [
+            {"rel": "self", "type": JSON, "title": "this collection", "href": f"{base}?f=json"},
+            {"rel": "alternate", "type": HTML, "title": "this collection as HTML", "href": f"{base}?f=html"},
+            {"rel": "items", "type": GEOJSON, "title": "the features", "href": f"{base}/items?f=json"},
+            {"rel": "items", "type": HTML, "title": "the features as HTML", "href": f"{base}/items?f=html"},
+        ],
+    }
+    if extent:
+        doc["extent"] = {"spatial": {"bbox": [extent], "crs": CRS84}}
+    return doc
+
+
+class CollectionsView(OgcView):
+    @extend_schema(
+        operation_id="ogc_collections",
+        summary="Feature collections",
+        responses={200: OpenApiResponse(response=OpenApiTypes.OBJECT)},
+        tags=["ogc"],
+    )
+    def get(self, request):
+        _only_f(request)
+        base = request.build_absolute_uri("/ogc/collections")
+        doc = {
+            "links": [
+                {"rel": "self", "type": JSON, "title": "this document", "href": f"{base}?f=json"},
+                {"rel": "alternate", "type": HTML, "title": "this document as HTML", "href": f"{base}?f=html"},
+            ],
+            "crs": SUPPORTED_CRS,
+            "collections": [collection_doc(request, c) for c in _visible(request)],
+        }
+        if wants_html(request):
+            return self.html(request, "collections.html", {"doc": doc}, title="Collections")
+        return Response(doc, content_type=JSON)
+
+
+class CollectionView(OgcView):
+    collection_id = ""
+
+    def get(self, request, collection_id: str | None = None):
+        _only_f(request)
+        collection = _collection_or_404(request, collection_id or self.collection_id)
+        doc = collection_doc(request, collection)
+        if wants_html(request):
+            return self.html(request, "collection.html", {"doc": doc}, title=doc["title"])
+        return Response(doc, content_type=JSON)
+
+
+class ItemsView(OgcView):
+    collection_id = ""
+
+    def get(self, request, collection_id: str | None = None):
+        collection = _collection_or_404(request, collection_id or self.collection_id)
+        html = wants_html(request)
+        params = request.query_params.copy()
+        params.pop("f", None)
+        query = items_query_parse(params, collection, default_limit=OGC_DEFAULT_LIMIT, allow_download=False)
+        base = request.build_absolute_uri(f"/ogc/collections/{collection.id}")
+        extra = [{"rel": "collection", "type": JSON, "title": collection.title_text, "href": f"{base}?f=json"}]
+        response = items_response(request, collection, query=query, extra_links=extra, html_alternate=True)
+        if not html or response.status_code != 200:
+            return response
+        data = json.loads(response.content)
+        names = selectors.items_properties(collection, user=request.user, queryset=collection.selector().none())
+        rows = [{"id": f["id"], "values": [f["properties"].get(n) for n in names]} for f in data["features"]]
+        return self.html(
+            request,
+            "items.html",
+            {"collection": collection, "doc": data, "names": names, "rows": rows, "base": base},
+            title=collection.title_text,
+        )
+
+
+class ItemView(OgcView):
+    collection_id = ""
+
+    def get(self, request, pk: int, collection_id: str | None = None):
+        collection = _collection_or_404(request, collection_id or self.collection_id)
+        html = wants_html(request)
+        base = request.build_absolute_uri(f"/ogc/collections/{collection.id}")
+        links = [
+            {"rel": "self", "type": GEOJSON, "title": "this feature", "href": f"{base}/items/{pk}?f=json"},
+            {"rel": "alternate", "type": HTML, "title": "this feature as HTML", "href": f"{base}/items/{pk}?f=html"},
+            {"rel": "collection", "type": JSON, "title": collection.title_text, "href": f"{base}?f=json"},
+        ]
+        response = item_response(request, collection, pk=pk, links=links)
+        if not html or response.status_code != 200:
+            return response
+        feature = json.loads(response.content)
+        return self.html(
+            request,
+            "item.html",
+            {"collection": collection, "feature": feature, "base": base},
+            title=f"{collection.title_text} {pk}",
+        )
+
+
+def ogc_views(collection: Collection) -> tuple[type, type, type]:
+    """Per-collection view classes, so the OpenAPI document lists each collection's own filters."""
+    name = collection.id.title().replace("-", "")
+    coll = type(f"Ogc{name}CollectionView", (CollectionView,), {"collection_id": collection.id})
+    items = type(f"Ogc{name}ItemsView", (ItemsView,), {"collection_id": collection.id})
+    item = type(f"Ogc{name}ItemView", (ItemView,), {"collection_id": collection.id})
+    tag = ["ogc"]
+
+    # Fresh functions per class: extend_schema annotates the function object it decorates.
+    def coll_get(self, request):
+        return CollectionView.get(self, request)
+
+    def items_get(self, request):
+        return ItemsView.get(self, request)
+
+    def item_get(self, request, pk: int):
+        return ItemView.get(self, request, pk)
+
+    coll.get = extend_schema(
+        operation_id=f"ogc_{collection.id}_collection",
+        summary=f"{collection.title_text}: collection description",
+        parameters=[OpenApiParameter("f", OpenApiTypes.STR, enum=["json", "html"])],
+        responses={200: OpenApiResponse(response=OpenApiTypes.OBJECT)},
+        tags=tag,
+    )(coll_get)
+    items.get = extend_schema(
+        operation_id=f"ogc_{collection.id}_items",
+        summary=f"{collection.title_text}: features",
+        parameters=openapi.items_parameters(collection, ogc=True),
+        responses=openapi.items_responses(collection),
+        tags=tag,
+    )(items_get)
+    item.get = extend_schema(
+        operation_id=f"ogc_{collection.id}_item",
+        summary=f"{collection.title_text}: one feature",
+        parameters=[
+            OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="feature id"),
+            OpenApiParameter("f", OpenApiTypes.STR, enum=["json", "html"]),
+            OpenApiParameter("crs", OpenApiTypes.STR, enum=SUPPORTED_CRS),
+        ],
+        responses=openapi.item_responses(collection),
+        tags=tag,
+    )(item_get)
+    return coll, items, item
+
+
+def not_found_collection(request, collection_id: str, pk: int | None = None):
+    """Unknown collection ids: a JSON 404 (the explicit per-collection routes come first)."""
+    return JsonResponse({"detail": f"no collection {collection_id!r}"}, status=404)

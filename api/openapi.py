@@ -1,0 +1,162 @@
+"""OpenAPI 3 descriptions generated from the registry (drf-spectacular)."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
+from api.params import SUPPORTED_CRS
+from api.registry import Collection
+
+_KIND_TYPES = {"kato": OpenApiTypes.STR, "int": OpenApiTypes.STR, "code": OpenApiTypes.STR, "bool": OpenApiTypes.STR}
+_KIND_PATTERNS = {
+    "kato": r"^[0-9]{9}(,[0-9]{9})*$",
+    "int": r"^[0-9]{1,9}(,[0-9]{1,9})*$",
+    "code": r"^[A-Za-z0-9_-]{1,60}(,[A-Za-z0-9_-]{1,60})*$",
+    "bool": r"^(true|false)$",
+}
+
+LINK = {
+    "type": "object",
+    "required": ["href", "rel"],
+    "properties": {
+        "href": {"type": "string"},
+        "rel": {"type": "string"},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+    },
+}
+GEOMETRY = {
+    "type": "object",
+    "nullable": True,
+    "required": ["type"],
+    "properties": {"type": {"type": "string"}, "coordinates": {"type": "array", "items": {}}},
+}
+
+
+def feature_schema(collection: Collection) -> dict:
+    props = {}
+    for name in collection.all_properties():
+        props[name] = {"type": collection.property_types.get(name, "string"), "nullable": True}
+    return {
+        "type": "object",
+        "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "integer"},
+            "geometry": GEOMETRY,
+            "properties": {"type": "object", "properties": props},
+            "links": {"type": "array", "items": LINK},
+        },
+    }
+
+
+def feature_collection_schema(collection: Collection) -> dict:
+    return {
+        "type": "object",
+        "required": ["type", "features"],
+        "properties": {
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "numberMatched": {"type": "integer", "minimum": 0},
+            "numberReturned": {"type": "integer", "minimum": 0},
+            "timeStamp": {"type": "string", "format": "date-time"},
+            "count": {"type": "integer", "minimum": 0},
+            "next": {"type": "string", "nullable": True},
+            "previous": {"type": "string", "nullable": True},
+            "links": {"type": "array", "items": LINK},
+            "features": {"type": "array", "items": feature_schema(collection)},
+        },
+    }
+
+
+ERROR = {
+    "type": "object",
+    "description": "Each key names a parameter (or `detail`) and lists its problems.",
+    "additionalProperties": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]},
+}
+
+
+def items_parameters(collection: Collection, *, ogc: bool, downloads: bool = True) -> list[OpenApiParameter]:
+    params = [
+        OpenApiParameter(
+            "limit",
+            OpenApiTypes.INT,
+            description="page size (1–10000); default 10 (OGC) or 100 (REST)",
+        ),
+        OpenApiParameter("offset", OpenApiTypes.INT, description="rows to skip (prefer the keyset `next` links)"),
+        OpenApiParameter("cursor", OpenApiTypes.STR, description="opaque keyset cursor from a next/prev link"),
+        OpenApiParameter(
+            "ordering",
+            OpenApiTypes.STR,
+            enum=sorted([*collection.ordering, *(f"-{o}" for o in collection.ordering)]),
+            description="sort key; '-' first for descending",
+        ),
+        OpenApiParameter("sortby", OpenApiTypes.STR, description="synonym of ordering"),
+    ]
+    if collection.geometry:
+        params += [
+            OpenApiParameter(
+                "bbox",
+                OpenApiTypes.STR,
+                description="minx,miny,maxx,maxy in bbox-crs (default CRS84: lon,lat)",
+                style="form",
+                explode=False,
+            ),
+            OpenApiParameter("bbox-crs", OpenApiTypes.STR, enum=SUPPORTED_CRS, description="CRS of bbox"),
+            OpenApiParameter("crs", OpenApiTypes.STR, enum=SUPPORTED_CRS, description="CRS of the output geometry"),
+            OpenApiParameter("precision", OpenApiTypes.INT, description="decimals of coordinates (0–8)"),
+            OpenApiParameter("simplify", OpenApiTypes.INT, description="simplification tolerance in metres (0–10000)"),
+        ]
+    if collection.updated_field:
+        params += [
+            OpenApiParameter(
+                "datetime",
+                OpenApiTypes.STR,
+                description="RFC 3339 instant or interval (a/b, ../b, a/..) of the last update",
+            ),
+            OpenApiParameter(
+                "updated_since", OpenApiTypes.DATETIME, description="rows updated at or after this instant"
+            ),
+        ]
+    for name, spec in collection.filters.items():
+        params.append(
+            OpenApiParameter(
+                name,
+                _KIND_TYPES.get(spec.kind, OpenApiTypes.STR),
+                description=str(spec.description),
+                pattern=_KIND_PATTERNS.get(spec.kind),
+            )
+        )
+    formats = ["json", "html"] if ogc else ["json"]
+    params.append(OpenApiParameter("f", OpenApiTypes.STR, enum=formats, description="output encoding"))
+    if downloads and not ogc:
+        params.append(
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                enum=["geojson", "csv", "gpkg"],
+                description="download every matching feature as a file",
+            )
+        )
+    return params
+
+
+def items_responses(collection: Collection) -> dict:
+    return {
+        (200, "application/geo+json"): OpenApiResponse(
+            response=feature_collection_schema(collection), description="GeoJSON page"
+        ),
+        (304, "application/json"): OpenApiResponse(description="not modified since the client's copy"),
+        (400, "application/json"): OpenApiResponse(response=ERROR, description="a parameter is not acceptable"),
+        (403, "application/json"): OpenApiResponse(response=ERROR, description="not allowed for this client"),
+        (429, "application/json"): OpenApiResponse(response=ERROR, description="too many requests"),
+    }
+
+
+def item_responses(collection: Collection) -> dict:
+    return {
+        (200, "application/geo+json"): OpenApiResponse(response=feature_schema(collection), description="one feature"),
+        (304, "application/json"): OpenApiResponse(description="not modified"),
+        (400, "application/json"): OpenApiResponse(response=ERROR, description="a parameter is not acceptable"),
+        (404, "application/json"): OpenApiResponse(response=ERROR, description="no such feature for this client"),
+    }

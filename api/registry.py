@@ -1,0 +1,147 @@
+"""The declarative registry of collections served by the REST API, OGC API – Features and tiles.
+
+A collection names a selector (a function returning the base queryset), its
+EPSG:4326 geometry field, the properties anonymous clients may read and those
+only users whose role allows (accounts.permissions) may read, the filters and
+the ordering fields it accepts. Adding a layer is one `register(Collection(...))`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+KATO_RE = re.compile(r"^[0-9]{9}$")
+CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
+
+
+class ParamError(ValueError):
+    """A query parameter that cannot be accepted; `param` names it."""
+
+    def __init__(self, param: str, message: str):
+        super().__init__(message)
+        self.param = param
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A property filter `?name=value`; `kind` says how the value is checked.
+
+    kinds: "kato" (9-digit KATO code), "int", "code" (letters, digits, _ and -),
+    "bool" (true/false), "text" (free text, icontains over `lookups`).
+    A comma-separated list matches any of its values (except for "text").
+    """
+
+    lookups: tuple[str, ...]
+    kind: str
+    description: str = ""
+    # Optional: builds the condition from the parsed values instead of `lookups`
+    # (for properties computed by an expression, e.g. the latest stage reached).
+    condition: Callable[[list], Q] | None = None
+
+    def parse(self, name: str, raw: str):
+        if self.kind == "text":
+            value = raw.strip()
+            if not 1 <= len(value) <= 100:
+                raise ParamError(name, "must be 1 to 100 characters long")
+            return value
+        values = [v.strip() for v in raw.split(",")]
+        if not values or len(values) > 50 or any(not v for v in values):
+            raise ParamError(name, "must be a value or a comma-separated list of up to 50 values")
+        parsed = []
+        for value in values:
+            if self.kind == "kato":
+                if not KATO_RE.match(value):
+                    raise ParamError(name, f"{value!r} is not a 9-digit KATO code")
+                parsed.append(value)
+            elif self.kind == "int":
+                if not value.isdigit() or len(value) > 9:
+                    raise ParamError(name, f"{value!r} is not a whole number")
+                parsed.append(int(value))
+            elif self.kind == "code":
+                if not CODE_RE.match(value):
+                    raise ParamError(name, f"{value!r} is not a valid code (letters, digits, _ and - only)")
+                parsed.append(value)
+            elif self.kind == "bool":
+                if value.lower() not in ("true", "false"):
+                    raise ParamError(name, f"{value!r} is not true or false")
+                parsed.append(value.lower() == "true")
+            else:  # pragma: no cover - registry error
+                raise ValueError(f"unknown filter kind {self.kind}")
+        return parsed
+
+    def apply(self, queryset: QuerySet, value) -> QuerySet:
+        if self.condition is not None:
+            return queryset.filter(self.condition(value))
+        if self.kind == "text":
+            condition = Q()
+            for lookup in self.lookups:
+                condition |= Q(**{f"{lookup}__icontains": value})
+            return queryset.filter(condition)
+        condition = Q()
+        for lookup in self.lookups:
+            condition |= Q(**{f"{lookup}__in": value})
+        return queryset.filter(condition)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One resource: a spatial layer (`geometry` set) or a plain table (`geometry=None`)."""
+
+    id: str
+    title: str
+    description: str
+    selector: Callable[[], QuerySet]
+    geometry: str | None
+    geometry_type: str = "Geometry"
+    public_properties: dict[str, str] = field(default_factory=dict)
+    private_properties: dict[str, str] = field(default_factory=dict)
+    # True: anonymous clients read every row's public properties.
+    # False: only authenticated users read, rows scoped by accounts.permissions.scope_queryset.
+    public: bool = True
+    region_field: str | None = None  # the FK to layers.Region that scopes rows and private fields
+    filters: dict[str, Filter] = field(default_factory=dict)
+    ordering: dict[str, str] = field(default_factory=lambda: {"id": "pk"})  # name → non-null field
+    default_ordering: str = "id"
+    updated_field: str | None = None
+    # Other timestamps whose change changes a row's properties (for Last-Modified and the ETag).
+    also_updated: tuple[str, ...] = ()
+    rest: bool = True  # served under /api/v1/<id>/ (False when another app owns that path)
+    ogc: bool = True
+    tiles: bool = False
+    property_types: dict[str, str] = field(default_factory=dict)  # name → JSON schema type (docs, HTML)
+
+    @property
+    def title_text(self) -> str:
+        return str(self.title)
+
+    def all_properties(self) -> dict[str, str]:
+        return {**self.public_properties, **self.private_properties}
+
+
+_REGISTRY: dict[str, Collection] = {}
+
+
+def register(collection: Collection) -> Collection:
+    if collection.id in _REGISTRY:
+        raise ValueError(f"collection {collection.id!r} is already registered")
+    if collection.default_ordering not in collection.ordering:
+        raise ValueError(f"{collection.id}: default ordering {collection.default_ordering!r} not allowed")
+    _REGISTRY[collection.id] = collection
+    return collection
+
+
+def collection_get(collection_id: str) -> Collection | None:
+    return _REGISTRY.get(collection_id)
+
+
+def collections_all() -> list[Collection]:
+    return list(_REGISTRY.values())
+
+
+NAME_FILTER_HELP = _("free text, matched case-insensitively against the Kazakh, Russian and English names")

@@ -1,0 +1,261 @@
+"""Reads behind the REST API, OGC API – Features and the tiles: one query path for every collection.
+
+Geometry is stored in EPSG:4326; output CRS, precision and simplification come
+from the parsed query (api.params.ItemsQuery). Each request costs a constant
+number of SQL statements: one aggregate (numberMatched, Last-Modified, the ETag)
+and one that builds the GeoJSON text in PostGIS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, replace
+
+from django.conf import settings
+from django.contrib.gis.db.models import Extent
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Value
+
+from accounts.permissions import Action, can, scope_queryset, user_role
+from api.params import ItemsQuery
+from api.registry import Collection, ParamError
+from layers.geojson import FeaturePage, as_expression, feature_page
+
+
+def collection_visible(collection: Collection, *, user) -> bool:
+    """May `user` read this collection at all? Public ones: everybody; others: users with a role."""
+    return collection.public or user_role(user) is not None
+
+
+def collection_queryset(collection: Collection, *, user) -> QuerySet:
+    """The rows of `collection` that `user` may read (non-public ones scoped by region)."""
+    queryset = collection.selector()
+    if not collection.public:
+        queryset = scope_queryset(user, queryset, region_field=collection.region_field or "region")
+    return queryset
+
+
+def items_filter(collection: Collection, queryset: QuerySet, *, query: ItemsQuery) -> QuerySet:
+    """Apply the property filters, bbox (any supported CRS, compared in EPSG:4326) and time filters."""
+    for name, value in query.filters.items():
+        queryset = collection.filters[name].apply(queryset, value)
+    if query.bbox is not None:
+        queryset = queryset.filter(**{f"{collection.geometry}__intersects": query.bbox})
+    if query.datetime is not None:
+        lo, hi = query.datetime
+        if lo is not None:
+            queryset = queryset.filter(**{f"{collection.updated_field}__gte": lo})
+        if hi is not None:
+            queryset = queryset.filter(**{f"{collection.updated_field}__lte": hi})
+    if query.updated_since is not None:
+        queryset = queryset.filter(**{f"{collection.updated_field}__gte": query.updated_since})
+    return queryset
+
+
+@dataclass(frozen=True)
+class ItemsMeta:
+    matched: int
+    last_modified: dt.datetime | None
+    estimated: bool = False  # numberMatched is the planner's estimate; no validators then
+
+
+def items_meta(collection: Collection, queryset: QuerySet) -> ItemsMeta:
+    """numberMatched and the newest change of the filtered rows.
+
+    One aggregate over at most API_EXACT_COUNT_MAX + 1 rows: exact up to that
+    bound (the portal's largest collections hold ~10^4 rows; counting 10 000
+    costs a few ms, scripts/bench/api.py). Beyond it counting would cost as much
+    as the page, so numberMatched becomes PostgreSQL's row estimate (EXPLAIN, one
+    more query) and the response carries no ETag/Last-Modified.
+    """
+    cap = settings.API_EXACT_COUNT_MAX
+    capped = queryset.order_by()[: cap + 1]
+    columns = {"_n": F("pk")}
+    stamps = [f for f in (collection.updated_field, *collection.also_updated) if f]
+    for i, stamp in enumerate(stamps):
+        columns[f"_u{i}"] = F(stamp)
+    sql, params = capped.values(**columns).query.sql_with_params()
+    maxima = ", ".join(f'max(c."_u{i}")' for i in range(len(stamps)))
+    newest = f"GREATEST({maxima})" if stamps else "NULL"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*), {newest} FROM ({sql}) AS c", params)  # noqa: S608 - constant identifiers
+        matched, last_modified = cursor.fetchone()
+    if matched <= cap:
+        return ItemsMeta(matched=matched, last_modified=last_modified)
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return ItemsMeta(matched=max(int(plan[0]["Plan"]["Plan Rows"]), cap + 1), last_modified=None, estimated=True)
+
+
+def items_etag(*, collection: Collection, user, meta: ItemsMeta, variant: str) -> str:
+    """A weak ETag from what determines the response: rows, their newest change, the caller's scope."""
+    role = user_role(user) or "anonymous"
+    region = getattr(getattr(user, "membership", None), "region_id", None) if role != "anonymous" else None
+    stamp = meta.last_modified.isoformat() if meta.last_modified else "-"
+    digest = hashlib.sha256(f"{collection.id}|{variant}|{role}|{region}|{meta.matched}|{stamp}".encode()).hexdigest()
+    return f'W/"{digest[:32]}"'
+
+
+def _private_condition(collection: Collection, queryset: QuerySet, *, user) -> tuple[QuerySet, str | None, bool]:
+    """Annotate whether each row's private properties may be shown to `user`.
+
+    Returns (queryset, annotation name or None, include private properties at all).
+    The decision is accounts.permissions' own: scope_queryset for region-bound rows.
+    """
+    if not collection.private_properties or user_role(user) is None:
+        return queryset, None, False
+    if not collection.public:
+        return queryset, None, True  # rows already scoped to what the user may view
+    if collection.region_field is None:
+        return queryset, None, can(user, Action.VIEW, region_id=None)
+    model = queryset.model
+    allowed = scope_queryset(user, model.objects.filter(pk=OuterRef("pk")), region_field=collection.region_field)
+    if not allowed.query.is_empty():
+        condition = Exists(allowed)
+    else:
+        condition = ExpressionWrapper(Value(False), output_field=BooleanField())
+    return queryset.annotate(_private=condition), "_private", True
+
+
+def _model_field(model, path: str):
+    """The model field at the end of a lookup path (`pk`, `measure_id`, `region__kato`)."""
+    if path == "pk":
+        return model._meta.pk
+    *relations, last = path.split("__")
+    for name in relations:
+        model = model._meta.get_field(name).related_model
+    return model._meta.pk if last == "pk" else model._meta.get_field(last)
+
+
+def _cursor_key(queryset: QuerySet, query: ItemsQuery) -> tuple:
+    """The cursor's (value, pk), converted by the model's own fields; a forged key is a 400."""
+    value, pk = query.cursor.key
+    model = queryset.model
+    try:
+        return _model_field(model, query.order_field).to_python(value), model._meta.pk.to_python(pk)
+    except (DjangoValidationError, ValueError, TypeError):
+        raise ParamError("cursor", "is not a cursor given by a next/prev link") from None
+
+
+def _keyset(queryset: QuerySet, *, query: ItemsQuery) -> QuerySet:
+    """Order by (ordering field, pk) and continue after/before the cursor's key, without OFFSET."""
+    field = query.order_field
+    forward = query.cursor.forward if query.cursor else True
+    descending = query.descending != (not forward)
+    if query.cursor:
+        value, pk = _cursor_key(queryset, query)
+        op = "lt" if descending else "gt"
+        queryset = queryset.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"pk__{op}": pk}))
+    prefix = "-" if descending else ""
+    return queryset.order_by(f"{prefix}{field}", f"{prefix}pk")
+
+
+def items_page(
+    collection: Collection,
+    queryset: QuerySet,
+    *,
+    query: ItemsQuery,
+    user,
+    limit: int | None = None,
+    matched: int | None = None,
+) -> FeaturePage:
+    """One page of GeoJSON features (text built in PostGIS) in one SQL statement.
+
+    `matched` (the exact count of the filtered rows) answers "is there a next page?"
+    for pages read from the start or an offset, sparing the statement that check.
+    """
+    limit = query.limit if limit is None else limit
+    known = matched is not None and query.cursor is None
+    queryset, condition, with_private = _private_condition(collection, queryset, user=user)
+    ordered = _keyset(queryset, query=query)
+    if query.cursor is None and query.offset:
+        ordered = ordered[query.offset :]
+    page = feature_page(
+        ordered,
+        geometry=collection.geometry,
+        properties=collection.public_properties,
+        private_properties=collection.private_properties if with_private else None,
+        private_condition=condition,
+        order_field=query.order_field,
+        descending=query.descending,
+        limit=limit,
+        precision=query.precision,
+        simplify_m=query.simplify_m,
+        srid=query.crs.srid,
+        flip_axes=query.crs.flip_axes,
+        multi=collection.geometry_type.startswith("Multi"),
+        reverse=bool(query.cursor and not query.cursor.forward),
+        check_more=not known,
+    )
+    if known:
+        page = replace(page, has_more=matched > query.offset + page.returned)
+    return page
+
+
+def item_one(collection: Collection, queryset: QuerySet, *, pk: int, query: ItemsQuery, user) -> bytes | None:
+    """One GeoJSON Feature (UTF-8 JSON), or None when `user` may not see it or it does not exist."""
+    page = items_page(collection, queryset.filter(pk=pk), query=query, user=user, limit=1)
+    return page.features[1:-1] if page.returned else None
+
+
+def items_properties(collection: Collection, *, user, queryset: QuerySet) -> list[str]:
+    """Names of the properties `user` gets for this collection (CSV header, HTML table)."""
+    _qs, _condition, with_private = _private_condition(collection, queryset, user=user)
+    return list(collection.all_properties() if with_private else collection.public_properties)
+
+
+def collection_extent(collection: Collection, queryset: QuerySet) -> list[float] | None:
+    """The bbox of the rows in EPSG:4326 (lon/lat), from ST_Extent over the geometry."""
+    if not collection.geometry:
+        return None
+    extent = queryset.order_by().aggregate(e=Extent(collection.geometry))["e"]
+    return [round(v, 6) for v in extent] if extent else None
+
+
+TILE_EXTENT = 4096
+
+
+def tile_mvt(collection: Collection, queryset: QuerySet, *, z: int, x: int, y: int, user) -> bytes:
+    """A Mapbox Vector Tile of the collection's rows in tile z/x/y (Web Mercator, EPSG:3857), via ST_AsMVT."""
+    queryset, condition, with_private = _private_condition(collection, queryset, user=user)
+    select = {"_pk": "pk", "_g": collection.geometry}
+    columns = {}
+    for i, (name, lookup) in enumerate(collection.public_properties.items()):
+        select[f"_p{i}"] = lookup
+        columns[name] = f"_p{i}"
+    if with_private:
+        for i, (name, lookup) in enumerate(collection.private_properties.items()):
+            select[f"_q{i}"] = lookup
+            columns[name] = f"_q{i}"
+    values = {k: as_expression(v) for k, v in select.items()}
+    if condition:
+        values["_priv"] = F(condition)
+    inner = queryset.filter(**{f"{collection.geometry}__isnull": False}).order_by().values(**values)
+    sql, params = inner.query.sql_with_params()
+    public_names = set(collection.public_properties)
+    cols = []
+    for name, column in columns.items():
+        if name in public_names or not condition:
+            cols.append(f't."{column}" AS "{name}"')
+        else:
+            cols.append(f'CASE WHEN t."_priv" THEN t."{column}" END AS "{name}"')
+    statement = f"""
+        WITH bounds AS (SELECT ST_TileEnvelope(%s, %s, %s) AS env),
+        rows AS (
+            SELECT t."_pk" AS id, {", ".join(cols)},
+                   ST_AsMVTGeom(ST_Transform(t."_g", 3857), bounds.env, {TILE_EXTENT}, 64, true) AS geom
+            FROM ({sql}) AS t, bounds
+            WHERE t."_g" && ST_Transform(ST_Expand(bounds.env, (ST_XMax(bounds.env) - ST_XMin(bounds.env)) / 64), 4326)
+        )
+        SELECT ST_AsMVT(rows.*, %s, {TILE_EXTENT}, 'geom', 'id') FROM rows WHERE rows.geom IS NOT NULL
+    """  # noqa: S608 - identifiers come from our code, values are bound parameters
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [z, x, y, *params, collection.id])
+        data = cursor.fetchone()[0]
+    return bytes(data) if data is not None else b""

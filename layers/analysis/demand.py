@@ -1,0 +1,297 @@
+"""Where the children are: demand points from a population raster or from settlement points.
+
+A source yields `DemandChunk`s: populated locations (longitude/latitude, EPSG:4326)
+with a child count, an urban flag and the index of the zone (district) that
+contains them. Rasters are read window by window along their block rows, never
+whole; each window's populated cells become one chunk.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import rasterio
+import shapely
+from pyproj import CRS, Transformer
+from rasterio.features import rasterize
+from rasterio.windows import Window
+from rasterio.windows import transform as window_transform
+
+from layers.analysis.geodesy import MEAN_RADIUS_M
+
+NO_ZONE = -1
+# About 4 M cells (16 MB of float32 per band) per window keeps memory flat for any raster size.
+WINDOW_TARGET_CELLS = 1 << 22
+# Urban cells: 100 children/km² ≈ 300 inhabitants/km² (the EU "urban cluster" density) at
+# a one-third child share. Settlements: Kazakhstan's statistical threshold for a city.
+DEFAULT_URBAN_CHILDREN_PER_KM2 = 100.0
+DEFAULT_URBAN_MIN_POPULATION = 10_000
+GDAL_CACHE_BYTES = 64 * 2**20
+
+
+class DemandError(ValueError):
+    """A population input that cannot be used; the message names the file and the problem."""
+
+
+@dataclass
+class DemandChunk:
+    """Populated places of one window (or all settlements): parallel arrays of equal length."""
+
+    lon: np.ndarray  # degrees, EPSG:4326
+    lat: np.ndarray
+    children: np.ndarray  # float64 children per location
+    urban: np.ndarray  # bool
+    zone: np.ndarray  # int32 index into the zone list, NO_ZONE outside every zone
+    window: Window | None = None  # raster window the chunk came from
+    mask: np.ndarray | None = None  # populated cells of the window (row-major), for raster output
+    ids: np.ndarray | None = None  # caller's ids (settlement ids) for point sources
+
+    def __len__(self) -> int:
+        return int(self.lon.size)
+
+
+@dataclass
+class Zones:
+    """Zones (districts) as shapely geometries in EPSG:4326; index i is the zone id used in chunks."""
+
+    geoms: Sequence  # shapely (Multi)Polygons, lon/lat
+    _tree: shapely.STRtree | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.geoms)
+
+    def locate(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Zone index of each point (NO_ZONE when outside all); a point on a shared border goes to one."""
+        out = np.full(lon.size, NO_ZONE, dtype=np.int32)
+        if not len(self.geoms) or not lon.size:
+            return out
+        if self._tree is None:
+            self._tree = shapely.STRtree(list(self.geoms))
+        points = shapely.points(lon, lat)
+        point_idx, zone_idx = self._tree.query(points, predicate="intersects")
+        # Reverse so that, for duplicates, the lowest zone index is written last and wins.
+        out[point_idx[::-1]] = zone_idx[::-1]
+        return out
+
+
+@dataclass(frozen=True)
+class RasterSpec:
+    """A population raster: which 1-based bands add up to "children", and how to read it."""
+
+    path: str
+    bands: tuple[int, ...] = (1,)
+    urban_children_per_km2: float = DEFAULT_URBAN_CHILDREN_PER_KM2
+
+
+def raster_env() -> rasterio.Env:
+    """GDAL settings for one pass over a raster: a small block cache (each block is read once, so
+    GDAL's default cache of 5 % of RAM would only grow the process without saving any read)."""
+    return rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES)
+
+
+def raster_windows(src, *, target_cells: int = WINDOW_TARGET_CELLS) -> list[Window]:
+    """Windows made of whole blocks (one block row high, several blocks wide), about `target_cells` cells each.
+
+    Aligning with the file's blocks means each block is decompressed once; bounding the
+    window size keeps memory flat (a few hundred MB at most) whatever the raster's size.
+    """
+    block_h, block_w = src.block_shapes[0]
+    if block_w >= src.width:  # striped file: whole rows, several strips per window
+        rows_per = max(block_h, (target_cells // max(src.width, 1)) // block_h * block_h)
+        return [Window(0, row, src.width, min(rows_per, src.height - row)) for row in range(0, src.height, rows_per)]
+    cols_per = max(block_w, (target_cells // block_h) // block_w * block_w)
+    return [
+        Window(col, row, min(cols_per, src.width - col), min(block_h, src.height - row))
+        for row in range(0, src.height, block_h)
+        for col in range(0, src.width, cols_per)
+    ]
+
+
+def _cell_area_km2(t, crs: CRS, window: Window, rows: np.ndarray) -> np.ndarray | float:
+    """Area of cells in km²: exact on the sphere for geographic rasters, |a·e| for projected ones."""
+    if crs.is_geographic:
+        lat_top = t.f + t.e * (window.row_off + rows)
+        lat_bot = lat_top + t.e
+        dlon = math.radians(abs(t.a))
+        area = MEAN_RADIUS_M**2 * dlon * np.abs(np.sin(np.radians(lat_top)) - np.sin(np.radians(lat_bot)))
+        return area / 1e6
+    return abs(t.a * t.e - t.b * t.d) / 1e6
+
+
+def raster_open(spec: RasterSpec):
+    """Open a raster and check the bands exist and it has a CRS; returns the open dataset."""
+    try:
+        src = rasterio.open(spec.path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise DemandError(f"{spec.path}: not a readable raster ({exc})") from exc
+    if src.crs is None:
+        src.close()
+        raise DemandError(f"{spec.path}: the raster has no CRS")
+    bad = [b for b in spec.bands if not 1 <= b <= src.count]
+    if bad or not spec.bands:
+        src.close()
+        raise DemandError(f"{spec.path}: bands {bad or '[]'} do not exist (the raster has {src.count})")
+    return src
+
+
+def raster_demand(
+    spec: RasterSpec,
+    *,
+    zones: Zones | None = None,
+    progress: Callable[[float], None] | None = None,
+    target_cells: int = WINDOW_TARGET_CELLS,
+    stats: dict | None = None,
+) -> Iterator[DemandChunk]:
+    """Yield the populated cells (children > 0) of the raster, one chunk per window.
+
+    Children = sum of `spec.bands`; a band's nodata cells contribute nothing, a cell
+    that is nodata in every band is skipped (counted in stats["nodata_cells"]).
+    Negative values are treated as nodata. Cell centres are transformed from the
+    raster's CRS to EPSG:4326. Zones are burnt into each window at cell centres.
+    """
+    stats = stats if stats is not None else {}
+    stats.setdefault("nodata_cells", 0)
+    stats.setdefault("cells", 0)
+    with raster_env(), raster_open(spec) as src:
+        crs = CRS.from_user_input(src.crs)
+        to_wgs84 = None if crs.equals(CRS.from_epsg(4326)) else Transformer.from_crs(crs, 4326, always_xy=True)
+        zone_shapes = None
+        if zones is not None and len(zones):
+            geoms = list(zones.geoms)
+            if to_wgs84 is not None:
+                back = Transformer.from_crs(4326, crs, always_xy=True)
+                geoms = [
+                    shapely.transform(g, lambda xy: np.column_stack(back.transform(xy[:, 0], xy[:, 1]))) for g in geoms
+                ]
+            zone_shapes = (geoms, shapely.STRtree(geoms))
+        windows = raster_windows(src, target_cells=target_cells)
+        t = src.transform
+        geographic = crs.is_geographic
+        pixel_area_km2 = abs(t.a * t.e - t.b * t.d) / 1e6
+
+        nodata = [src.nodatavals[b - 1] for b in spec.bands]
+
+        def prepare(window: Window) -> DemandChunk | None:
+            """Everything that touches whole windows: read, mask, burn zones (runs in the reader thread).
+
+            Full-window work is kept to a few vectorised passes; the rest touches populated cells only.
+            """
+            arrays = [src.read(band, window=window) for band in spec.bands]
+            shape = arrays[0].shape
+            # A usable value is > 0, not the band's nodata and finite (NaN > 0 is False; +inf is excluded).
+            usable = None
+            nodata_cells = None
+            for values, nd in zip(arrays, nodata, strict=True):
+                ok = values > 0
+                if nd is not None and not np.isnan(nd):
+                    if nd > 0:
+                        ok &= values != nd
+                    missing = values == nd
+                elif np.issubdtype(values.dtype, np.floating):
+                    missing = np.isnan(values)
+                else:
+                    missing = None
+                if np.issubdtype(values.dtype, np.floating):
+                    ok &= values != np.inf
+                usable = ok if usable is None else usable | ok
+                if missing is None:  # a band without nodata has a value everywhere
+                    missing = np.zeros(shape, dtype=bool)
+                nodata_cells = missing if nodata_cells is None else nodata_cells & missing
+            stats["cells"] += int(usable.size)
+            stats["nodata_cells"] += int(np.count_nonzero(nodata_cells))
+            flat = np.flatnonzero(usable)
+            if not flat.size:
+                return None
+            children = np.zeros(flat.size, dtype=np.float64)
+            for values, nd in zip(arrays, nodata, strict=True):
+                v = values.ravel()[flat].astype(np.float64)
+                bad = ~(v > 0) | (v == np.inf)
+                if nd is not None and not np.isnan(nd):
+                    bad |= v == nd
+                children += np.where(bad, 0.0, v)
+            rows, cols = np.divmod(flat, shape[1])
+            zone = np.full(flat.size, NO_ZONE, dtype=np.int32)
+            if zone_shapes is not None:
+                geoms, tree = zone_shapes
+                left, bottom, right, top = rasterio.windows.bounds(window, t)
+                box = shapely.box(min(left, right), min(bottom, top), max(left, right), max(bottom, top))
+                hits = np.sort(tree.query(box))
+                if hits.size:
+                    # Burn local indices (1..n, lowest zone index wins on shared edges) in the smallest dtype.
+                    dtype = "uint8" if hits.size < 255 else "int32"
+                    burnt = rasterize(
+                        ((geoms[int(z)], n + 1) for n, z in reversed(list(enumerate(hits)))),
+                        out_shape=shape,
+                        transform=window_transform(window, t),
+                        fill=0,
+                        dtype=dtype,
+                    )
+                    local = burnt.ravel()[flat].astype(np.int64)
+                    lookup = np.concatenate([[NO_ZONE], hits]).astype(np.int32)
+                    zone = lookup[local]
+            # Cell centres in the raster's CRS, then EPSG:4326.
+            gc = window.col_off + cols + 0.5
+            gr = window.row_off + rows + 0.5
+            x = t.c + t.a * gc + t.b * gr
+            y = t.f + t.d * gc + t.e * gr
+            if to_wgs84 is not None:
+                lon, lat = (np.asarray(v) for v in to_wgs84.transform(x, y))
+            else:
+                lon, lat = x, y
+            if geographic:
+                # Cell area on the sphere depends on the row only: compute it per window row.
+                row_area = _cell_area_km2(t, crs, window, np.arange(int(window.height)))
+                area = row_area[rows]
+            else:
+                area = pixel_area_km2
+            urban = children / area >= spec.urban_children_per_km2
+            mask = np.zeros(shape, dtype=bool)
+            mask.ravel()[flat] = True
+            return DemandChunk(lon=lon, lat=lat, children=children, urban=urban, zone=zone, window=window, mask=mask)
+
+        # One reader thread prepares the next window while this one is analysed (GDAL, numpy and
+        # rasterize release the GIL); only that thread touches the dataset, never two at once.
+        with ThreadPoolExecutor(1) as reader:
+            pending = reader.submit(prepare, windows[0]) if windows else None
+            for number in range(1, len(windows) + 1):
+                chunk = pending.result()
+                if number < len(windows):
+                    pending = reader.submit(prepare, windows[number])
+                if chunk is not None:
+                    yield chunk
+                if progress is not None:
+                    progress(number / len(windows))
+
+
+def points_demand(
+    *,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    children: np.ndarray,
+    population: np.ndarray | None = None,
+    zones: Zones | None = None,
+    ids: np.ndarray | None = None,
+    urban_min_population: int = DEFAULT_URBAN_MIN_POPULATION,
+) -> Iterator[DemandChunk]:
+    """One chunk of settlement points (EPSG:4326); urban when population ≥ `urban_min_population`."""
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
+    children = np.asarray(children, dtype=np.float64)
+    if not (lon.size == lat.size == children.size):
+        raise DemandError("lon, lat and children must have the same length")
+    if (children < 0).any():
+        raise DemandError("children must not be negative")
+    pop = children if population is None else np.asarray(population, dtype=np.float64)
+    zone = zones.locate(lon, lat) if zones is not None else np.full(lon.size, NO_ZONE, dtype=np.int32)
+    yield DemandChunk(
+        lon=lon,
+        lat=lat,
+        children=children,
+        urban=pop >= urban_min_population,
+        zone=zone,
+        ids=None if ids is None else np.asarray(ids),
+    )

@@ -1,0 +1,265 @@
+"""The folium maps of each page, assembled from maps.selectors data and maps.elements layers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import folium
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from facilities.models import Facility
+from layers.models import Region
+from maps import selectors
+from maps.builders import KAZAKHSTAN_BOUNDS, base_map
+from maps.elements import ChoroplethLayer, FacilityLayer, FeatureLayer
+from maps.forms import METRICS
+from maps.registry import analysis_layers
+
+# Colours of the parcels app's status codes (parcels.models.ParcelStatus / LinkStatus).
+PARCEL_STATUS_COLORS = {
+    "candidate": "#f0a202",
+    "allocated": "#2b7bb9",
+    "act_issued": "#1b998b",
+    "revoked": "#d7263d",
+}
+LINK_STATUS_COLORS = {
+    "not_required": "#c7ccd1",
+    "planned": "#9aa5b1",
+    "design": "#f0a202",
+    "under_construction": "#2b7bb9",
+    "connected": "#1b998b",
+}
+
+
+def parcel_legend() -> list[tuple[str, str]]:
+    """(label, colour) of each parcel status, in the parcels app's words."""
+    from parcels.models import ParcelStatus
+
+    return [(str(label), PARCEL_STATUS_COLORS.get(code, "#777")) for code, label in ParcelStatus.choices]
+
+
+def link_legend() -> list[tuple[str, str]]:
+    from parcels.models import LinkStatus
+
+    return [(str(label), LINK_STATUS_COLORS.get(code, "#777")) for code, label in LinkStatus.choices]
+
+
+def _lang() -> str:
+    return (get_language() or "kk")[:2]
+
+
+def _template_url(name: str, **kwargs) -> str:
+    """A URL with the placeholder __id__ where the object's key goes (filled in by portal-maps.js)."""
+    key, dummy = next(iter(kwargs.items()))
+    return reverse(name, kwargs={key: dummy}).replace(f"/{dummy}/", "/__id__/")
+
+
+def _links(*specs: tuple[str, str | None, str]) -> list[list]:
+    """Popup links [template, id property, label] for the URL names that exist (others are skipped)."""
+    result = []
+    for name, prop, label in specs:
+        try:
+            result.append([_template_url(name, pk=0), prop, str(label)])
+        except NoReverseMatch:
+            continue
+    return result
+
+
+def facility_labels() -> dict:
+    return {
+        "kinds": selectors.kind_labels(),
+        "regions": selectors.region_labels(),
+        "statuses": selectors.status_labels(),
+        "fields": {
+            "kind": _("Kind"),
+            "region": _("Region"),
+            "status": _("Status"),
+            "planned": _("Planned opening (year)"),
+            "opened": _("Opened"),
+            "not_opened": _("not yet"),
+            "places": _("Places"),
+            "details": _("Facility page"),
+            "share": _("Link to this facility"),
+            "demo": _("demo data"),
+        },
+    }
+
+
+def _facility_layer(
+    data: selectors.FacilityMapData,
+    *,
+    cluster: bool,
+    detail_url: str | None,
+    share_url: str | None,
+    focus: int | None = None,
+) -> FacilityLayer:
+    return FacilityLayer(
+        data=data.geojson,
+        name=_("Facilities"),
+        cluster=cluster,
+        options={
+            "lang": _lang(),
+            "statuses": data.statuses,
+            "opened": data.opened,
+            "labels": facility_labels(),
+            "statusColors": selectors.status_colors(),
+            "kindColors": selectors.KIND_COLORS,
+            "detailUrl": detail_url,
+            "shareUrl": share_url,
+            "focus": focus,
+        },
+    )
+
+
+def public_map(*, filters: dict, focus: int | None, embed: bool) -> tuple[folium.Map, int]:
+    """Facilities with public fields only, as of today, for anonymous visitors."""
+    from django.utils import timezone
+
+    qs = selectors.facility_queryset(kind=filters.get("kind"), region_kato=filters.get("region"))
+    data = selectors.facility_map_data(queryset=qs, as_of=timezone.localdate(), status=filters.get("status"))
+    m = base_map(height="100vh" if embed else "70vh", aria_label=_("Map of the facilities"))
+    share = reverse("maps:public") + "?facility=__id__"
+    # Inside an iframe the facility page (which may not be framed) would not open: no link there.
+    detail = None if embed else _template_url("maps:facility", pk=0)
+    _facility_layer(data, cluster=True, detail_url=detail, share_url=share, focus=focus).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m, data.count
+
+
+def national_map(*, user, filters: dict, as_of: date, metric: str) -> tuple[folium.Map, int, dict]:
+    """Regions choropleth (progress / coverage) and clustered facilities, scoped to `user`."""
+    qs = selectors.facility_queryset(
+        user=user, measure=filters.get("measure"), kind=filters.get("kind"), region_kato=filters.get("region")
+    )
+    data = selectors.facility_map_data(queryset=qs, as_of=as_of, status=filters.get("status"))
+    metrics = selectors.region_metrics(queryset=qs, as_of=as_of)
+    m = base_map(aria_label=_("National map of the facilities"))
+    ChoroplethLayer(
+        data=selectors.regions_geojson(),
+        name=_("Regions"),
+        options={
+            "lang": _lang(),
+            "metrics": metrics,
+            "metric": metric,
+            "breaks": selectors.METRIC_BREAKS,
+            "colors": selectors.CHOROPLETH_COLORS,
+            "noDataColor": selectors.NO_DATA_COLOR,
+            "regionUrl": _template_url("maps:region", kato="000000000"),
+            "metricLabels": {key: str(label) for key, label in METRICS},
+            "labels": {"no_data": _("no data"), "region_map": _("Region map"), "facilities": _("Facilities")},
+        },
+    ).add_to(m)
+    _facility_layer(data, cluster=True, detail_url=_template_url("maps:facility", pk=0), share_url=None).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m, data.count, metrics
+
+
+def region_map(*, user, region: Region, as_of: date) -> tuple[folium.Map, int, bool]:
+    """One region: outline, districts, parcels and routes (if the parcels app is there), facilities."""
+    extent = region.geom.extent if region.geom else None
+    bounds = [[extent[1], extent[0]], [extent[3], extent[2]]] if extent else KAZAKHSTAN_BOUNDS
+    m = base_map(bounds=bounds, outlines=False, aria_label=_("Map of the region"))
+    FeatureLayer(
+        data=selectors.districts_geojson(region=region),
+        name=_("Districts"),
+        options={
+            "lang": _lang(),
+            "key": "districts",
+            "className": "district-popup",
+            "title": "name",
+            "style": {"color": "#56606b", "weight": 1, "fillOpacity": 0.05, "dashArray": "4"},
+        },
+    ).add_to(m)
+    FeatureLayer(
+        data=selectors.regions_geojson(
+            simplify_m=selectors.REGION_SIMPLIFY_M, queryset=Region.objects.filter(pk=region.pk)
+        ),
+        name=_("Region outline"),
+        options={"key": "region", "style": {"color": "#222", "weight": 3, "fill": False, "interactive": False}},
+    ).add_to(m)
+    layers = selectors.region_parcel_layers(user=user, region=region)
+    if layers is not None:
+        _parcel_layers(m, *layers)
+    qs = selectors.facility_queryset(user=user, region_kato=region.kato)
+    data = selectors.facility_map_data(queryset=qs, as_of=as_of)
+    _facility_layer(data, cluster=False, detail_url=_template_url("maps:facility", pk=0), share_url=None).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m, data.count, layers is not None
+
+
+def _parcel_layers(m: folium.Map, parcels_geojson: str | None, links_geojson: str | None) -> None:
+    from parcels.models import LinkStatus, ParcelStatus, Utility
+
+    if parcels_geojson:
+        FeatureLayer(
+            data=parcels_geojson,
+            name=_("Land parcels"),
+            options={
+                "key": "parcels",
+                "className": "parcel-popup",
+                "colorBy": "status",
+                "colors": PARCEL_STATUS_COLORS,
+                "style": {"weight": 2, "fillOpacity": 0.35},
+                "popupFields": [
+                    ["cadastral_number", _("Cadastral number")],
+                    ["status", _("Status"), selectors.choice_labels(ParcelStatus.choices)],
+                    ["declared_area_ha", _("Declared area, ha")],
+                    ["act_number", _("Act number")],
+                    ["act_date", _("Act date")],
+                ],
+                "links": _links(
+                    ("parcels:detail", None, _("Parcel page")), ("maps:facility", "facility_id", _("Facility page"))
+                ),
+            },
+        ).add_to(m)
+    if links_geojson:
+        FeatureLayer(
+            data=links_geojson,
+            name=_("Infrastructure routes"),
+            options={
+                "key": "routes",
+                "className": "route-popup",
+                "colorBy": "status",
+                "colors": LINK_STATUS_COLORS,
+                "style": {"weight": 4, "opacity": 0.9},
+                "popupFields": [
+                    ["utility_id", _("Utility"), {u.code: u.name for u in Utility.objects.all()}],
+                    ["status", _("Status"), selectors.choice_labels(LinkStatus.choices)],
+                    ["route_length_m", _("Length, m")],
+                ],
+                "links": _links(("parcels:detail", "parcel_id", _("Parcel page"))),
+            },
+        ).add_to(m)
+
+
+def facility_map(*, user, facility: Facility, as_of: date, with_parcels: bool) -> folium.Map:
+    """The facility's point, its parcel(s) and infrastructure routes (authorised users only)."""
+    location = (facility.location.y, facility.location.x) if facility.location else None
+    m = base_map(location=location, zoom_start=14 if location else None, aria_label=_("Map of the facility"))
+    if with_parcels:
+        layers = selectors.facility_parcel_layers(user=user, facility=facility)
+        if layers is not None:
+            _parcel_layers(m, *layers)
+            bounds = selectors.facility_parcel_bounds(user=user, facility=facility)
+            if bounds:
+                m.fit_bounds(bounds, max_zoom=17)
+    data = selectors.facility_map_data(queryset=Facility.objects.filter(pk=facility.pk), as_of=as_of)
+    _facility_layer(data, cluster=False, detail_url=None, share_url=None).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
+def analysis_map(*, user, request, as_of: date) -> tuple[folium.Map, list[tuple[str, dict]]]:
+    """Facilities plus every layer registered in maps.registry (their legends are returned)."""
+    m = base_map(aria_label=_("Analysis map"))
+    data = selectors.facility_map_data(queryset=selectors.facility_queryset(user=user), as_of=as_of)
+    _facility_layer(data, cluster=True, detail_url=_template_url("maps:facility", pk=0), share_url=None).add_to(m)
+    legends = []
+    for layer in analysis_layers():
+        legend = layer.build(map=m, request=request, options=request.GET)
+        if legend:
+            legends.append((str(layer.label), legend))
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m, legends

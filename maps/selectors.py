@@ -1,0 +1,301 @@
+"""Reads behind the map pages. GeoJSON comes from the same selectors as the API
+(facilities.selectors.facility_public_geojson, layers.geojson.feature_collection);
+statuses and parcels come through maps.integrations.
+
+Geometry is EPSG:4326; simplification tolerances are in metres (see feature_collection).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.permissions import Action, can, scope_queryset, user_role
+from facilities.models import Facility, FacilityKind
+from facilities.selectors import facility_list, facility_public_geojson
+from layers.geojson import feature_collection
+from layers.models import District, Region
+from maps import integrations
+
+# Tolerances for the zoom each page opens at: the national map shows all of Kazakhstan
+# (~2 km per pixel at zoom 5), a region map one region (~200 m per pixel at zoom 8).
+NATIONAL_SIMPLIFY_M = 2000
+REGION_SIMPLIFY_M = 150
+
+# Our own status when the tracking app (issue 4) is absent; its codes, labels and colours win when present.
+STATUS_COLORS = {"planned": "#9aa5b1"}
+STATUS_LABELS = {"planned": gettext_lazy("planned")}
+KIND_COLORS = {
+    "year_round_health_centre": "#0b3954",
+    "health_centre": "#087e8b",
+    "art_school": "#c81d25",
+    "music_school": "#8e44ad",
+    "palace_of_schoolchildren": "#ff5a5f",
+    "childrens_technopark": "#3d5a80",
+    "young_technicians_station": "#6b4226",
+    "innovative_creative_centre": "#e07a5f",
+}
+# Choropleth classes per metric (upper bounds, in % or percentage points), shared by the map and its legend.
+METRIC_BREAKS = {
+    "progress": [10, 25, 50, 75],
+    "recreation_coverage": [0.1, 0.25, 0.5, 1],
+    "additional_education_coverage": [0.1, 0.25, 0.5, 1],
+}
+CHOROPLETH_COLORS = ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"]
+NO_DATA_COLOR = "#e0e0e0"
+
+
+def status_labels() -> dict[str, str]:
+    """Status code -> label: the tracking app's when it is there, else our single "planned"."""
+    tracked = integrations.facility_status_styles()[0]
+    return tracked or {code: str(label) for code, label in STATUS_LABELS.items()}
+
+
+def status_colors() -> dict[str, str]:
+    tracked = integrations.facility_status_styles()[1]
+    return tracked or dict(STATUS_COLORS)
+
+
+def kind_labels() -> dict[str, str]:
+    return {k.code: k.name for k in FacilityKind.objects.all()}
+
+
+def region_labels() -> dict[str, str]:
+    return {r.kato: r.name for r in Region.objects.only("kato", "name_kk", "name_ru", "name_en")}
+
+
+def map_viewer_allowed(user) -> bool:
+    """Planner, administrator and akimat users see the working maps (accounts.permissions decides roles)."""
+    return user_role(user) is not None
+
+
+def facility_queryset(
+    *,
+    user=None,
+    measure: int | None = None,
+    kind: str | None = None,
+    region_kato: str | None = None,
+) -> QuerySet[Facility]:
+    """Facilities for a map: all of them for the public (public fields only are serialised later),
+    else scoped to what `user` may view."""
+    qs = facility_list(region_kato=region_kato, measure=measure, kind=kind)
+    if user is not None:
+        qs = scope_queryset(user, qs, action=Action.VIEW)
+    return qs
+
+
+@dataclass(frozen=True)
+class FacilityMapData:
+    geojson: str
+    statuses: dict[int, str]
+    opened: dict[int, str]
+    count: int
+
+
+def facility_map_data(*, queryset: QuerySet[Facility], as_of: date, status: str | None = None) -> FacilityMapData:
+    """Public GeoJSON of `queryset` (located facilities only), their statuses and opening dates as of `as_of`.
+
+    `status` keeps only the facilities with that status on that date.
+    """
+    located = queryset.filter(location__isnull=False)
+    ids = list(located.values_list("pk", flat=True))
+    statuses = integrations.facility_statuses(as_of=as_of, facility_ids=ids)
+    if status:
+        ids = [pk for pk in ids if statuses.get(pk) == status]
+        located = located.filter(pk__in=ids)
+        statuses = {pk: statuses[pk] for pk in ids}
+    opened = integrations.facility_opened_on(as_of=as_of, facility_ids=ids)
+    return FacilityMapData(
+        geojson=facility_public_geojson(queryset=located.order_by("pk")),
+        statuses=statuses,
+        opened={pk: d.isoformat() for pk, d in opened.items()},
+        count=len(ids),
+    )
+
+
+def region_metrics(*, queryset: QuerySet[Facility], as_of: date) -> dict[str, dict]:
+    """Per region KATO: facilities, done (target stage reached) and progress = done / facilities (%),
+    for the facilities of `queryset`; and the KPI coverage of tracking's kpi_as_of (percentage
+    points of school-age children covered by the places of facilities open as of `as_of`, all
+    facilities), None where unknown (no tracking, no population figure).
+    """
+    rows = list(queryset.values_list("pk", "region__kato"))
+    statuses = integrations.facility_statuses(as_of=as_of, facility_ids=[pk for pk, _kato in rows])
+    done_codes = integrations.facility_done_statuses()
+    kpi = integrations.region_kpi_coverage(as_of=as_of) or {}
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for pk, kato in rows:
+        totals[kato][0] += 1
+        totals[kato][1] += statuses.get(pk) in done_codes
+    result = {}
+    for kato in Region.objects.values_list("kato", flat=True):
+        facilities, done = totals[kato]
+        coverage = kpi.get(kato, {})
+        result[kato] = {
+            "facilities": facilities,
+            "done": done,
+            "progress": round(100 * done / facilities, 1) if facilities else None,
+            "recreation_coverage": coverage.get("recreation_coverage"),
+            "additional_education_coverage": coverage.get("additional_education_coverage"),
+        }
+    return result
+
+
+def regions_geojson(*, simplify_m: float = NATIONAL_SIMPLIFY_M, queryset: QuerySet[Region] | None = None) -> str:
+    qs = queryset if queryset is not None else Region.objects.all()
+    return feature_collection(
+        qs.filter(geom__isnull=False),
+        geometry="geom",
+        properties=["kato", "name_kk", "name_ru", "name_en"],
+        precision=4,
+        simplify_m=simplify_m,
+    )
+
+
+def districts_geojson(*, region: Region, simplify_m: float = REGION_SIMPLIFY_M) -> str:
+    return feature_collection(
+        District.objects.filter(region=region, geom__isnull=False),
+        geometry="geom",
+        properties=["kato", "name_kk", "name_ru", "name_en"],
+        precision=5,
+        simplify_m=simplify_m,
+    )
+
+
+def region_parcel_layers(*, user, region: Region) -> tuple[str, str] | None:
+    """(parcels GeoJSON, infrastructure routes GeoJSON) of `region` that `user` may view,
+    or None without the parcels app or permission."""
+    if not integrations.parcels_available() or not can(user, Action.VIEW, region_id=region.pk):
+        return None
+    from parcels.models import InfrastructureLink, Parcel
+
+    parcels = scope_queryset(user, Parcel.objects.filter(region=region), action=Action.VIEW)
+    links = scope_queryset(user, InfrastructureLink.objects.filter(region=region), action=Action.VIEW)
+    return integrations.parcels_geojson(queryset=parcels), integrations.links_geojson(queryset=links)
+
+
+def facility_parcel_layers(*, user, facility: Facility) -> tuple[str, str] | None:
+    """(parcels GeoJSON, routes GeoJSON) of one facility, for users who may view its region."""
+    if not integrations.parcels_available() or not can(user, Action.VIEW, region_id=facility.region_id):
+        return None
+    from parcels.models import InfrastructureLink, Parcel
+
+    parcels = scope_queryset(user, Parcel.objects.filter(facility=facility), action=Action.VIEW)
+    links = scope_queryset(user, InfrastructureLink.objects.filter(parcel__facility=facility), action=Action.VIEW)
+    return integrations.parcels_geojson(queryset=parcels), integrations.links_geojson(queryset=links)
+
+
+def facility_parcel_bounds(*, user, facility: Facility) -> list[list[float]] | None:
+    """[[south, west], [north, east]] (degrees, EPSG:4326) of the facility's parcels and routes, or None."""
+    if not integrations.parcels_available():
+        return None
+    from django.contrib.gis.db.models import Extent
+
+    from parcels.models import Parcel
+
+    parcels = scope_queryset(user, Parcel.objects.filter(facility=facility), action=Action.VIEW)
+    extent = parcels.aggregate(e=Extent("geom"))["e"]
+    if extent is None:
+        return None
+    west, south, east, north = extent
+    if facility.location:
+        west, east = min(west, facility.location.x), max(east, facility.location.x)
+        south, north = min(south, facility.location.y), max(north, facility.location.y)
+    return [[south, west], [north, east]]
+
+
+def choice_labels(choices) -> dict[str, str]:
+    return {str(code): str(label) for code, label in choices}
+
+
+def no_tracking_note() -> str | None:
+    if integrations.tracking_available():
+        return None
+    return _("Construction tracking is not available yet: every facility is shown as planned.")
+
+
+@dataclass(frozen=True)
+class StageRow:
+    code: str
+    label: str
+    planned: date | None
+    actual: date | None
+
+
+def facility_stage_timeline(*, facility: Facility, as_of: date) -> list[StageRow] | None:
+    """The facility's stages in order with planned and actual dates as of `as_of` (tracking), or None."""
+    states = integrations.facility_states(as_of=as_of, facility_ids=[facility.pk])
+    state = states.get(facility.pk)
+    if state is None:
+        return None
+    from tracking.models import Stage
+
+    return [
+        StageRow(code=code, label=str(label), planned=state.planned.get(code), actual=state.reached.get(code))
+        for code, label in Stage.choices
+    ]
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    kind: str
+    title: str
+    number: str
+    date: date | None
+    url: str | None
+
+
+def facility_documents(*, user, facility: Facility) -> list[DocumentRow]:
+    """Documents proving the facility's stages and its parcels' documents that `user` may view."""
+    rows: list[DocumentRow] = []
+    if not can(user, Action.VIEW, region_id=facility.region_id):
+        return rows
+    if integrations.tracking_available():
+        from tracking.models import StageRecord
+
+        records = scope_queryset(
+            user,
+            StageRecord.objects.filter(tracked__facility=facility).exclude(doc_number=""),
+            region_field="tracked__facility__region",
+        ).order_by("recorded_at", "pk")
+        for r in records:
+            rows.append(
+                DocumentRow(
+                    kind=r.get_stage_display(),
+                    title=r.note[:80],
+                    number=r.doc_number,
+                    date=r.doc_date,
+                    url=integrations.object_url("tracking:stage_document", r.pk) if r.doc_file else None,
+                )
+            )
+    if integrations.parcels_available():
+        from parcels.models import Parcel, ParcelDocument
+
+        acts = scope_queryset(user, Parcel.objects.filter(facility=facility).exclude(act_number=""))
+        for p in acts.order_by("act_date", "pk"):
+            rows.append(
+                DocumentRow(
+                    kind=str(Parcel._meta.get_field("act_number").verbose_name),
+                    title=p.cadastral_number,
+                    number=p.act_number,
+                    date=p.act_date,
+                    url=None,
+                )
+            )
+        docs = scope_queryset(user, ParcelDocument.objects.filter(parcel__facility=facility)).select_related("parcel")
+        for d in docs:
+            rows.append(
+                DocumentRow(
+                    kind=d.get_kind_display(),
+                    title=d.title,
+                    number=d.parcel.act_number if d.kind == "act" else "",
+                    date=None,
+                    url=integrations.object_url("parcels:document_download", d.pk) if d.file else None,
+                )
+            )
+    return rows

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from maps import views
+
+app_name = "maps"
+
+urlpatterns = [
+    path("", views.national_map, name="national"),
+    path("public/", views.public_map, name="public"),
+    path("public/embed/", views.public_embed, name="embed"),
+    path("region/<str:kato>/", views.region_map, name="region"),
+    path("facility/<int:pk>/", views.facility_page, name="facility"),
+    path("analysis/", views.analysis_map, name="analysis"),
+]

@@ -1,0 +1,175 @@
+"""Map pages. Thin: check input and permission, build the map (maps.pages), render."""
+
+from __future__ import annotations
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_exempt
+
+from accounts.permissions import Action, can
+from facilities.models import Facility
+from facilities.selectors import demo_data_present
+from layers.models import Region
+from maps import integrations, pages, selectors
+from maps.builders import map_parts
+from maps.csp import map_csp
+from maps.forms import METRICS, FacilityFilterForm, NationalMapForm
+from maps.registry import analysis_layers
+
+
+def _deny_unless_viewer(request):
+    """None when the user may see the working maps; else a redirect to sign in (or 403)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not selectors.map_viewer_allowed(request.user):
+        raise PermissionDenied(_("Your account has no role that may see the working maps."))
+    return None
+
+
+def _legend() -> dict:
+    labels = selectors.status_labels()
+    kinds = selectors.kind_labels()
+    colors = selectors.status_colors()
+    return {
+        "statuses": [(code, labels.get(code, code), color) for code, color in colors.items()],
+        "kinds": [(code, kinds.get(code, code), color) for code, color in selectors.KIND_COLORS.items()],
+    }
+
+
+def _common(request) -> dict:
+    return {"demo_present": demo_data_present(), "tracking_note": selectors.no_tracking_note()}
+
+
+@map_csp
+def public_map(request):
+    return _public_map(request, embed=False)
+
+
+def _public_map(request, *, embed: bool):
+    form = FacilityFilterForm(request.GET)
+    focus = request.GET.get("facility")
+    errors = {} if form.is_valid() else dict(form.errors)
+    if focus is not None:
+        if not focus.isdigit():
+            errors["facility"] = [_("The facility must be given by its number.")]
+        elif not Facility.objects.filter(pk=int(focus), location__isnull=False).exists():
+            raise Http404(_("No facility with this number is on the map."))
+    context = {**_common(request), "form": form, "embed": embed, "legend": _legend()}
+    if errors:
+        context["errors"] = errors
+        return render(request, "maps/public.html", context, status=400)
+    m, count = pages.public_map(filters=form.cleaned_data, focus=int(focus) if focus else None, embed=embed)
+    context.update({"map": map_parts(m, nonce=request.csp_nonce), "facility_count": count})
+    return render(request, "maps/embed.html" if embed else "maps/public.html", context)
+
+
+@xframe_options_exempt
+@map_csp(frame_ancestors="*")
+def public_embed(request):
+    """The public map alone, for <iframe> on other sites (the only view exempt from X-Frame-Options)."""
+    return _public_map(request, embed=True)
+
+
+@map_csp
+def national_map(request):
+    denied = _deny_unless_viewer(request)
+    if denied:
+        return denied
+    data = request.GET.copy()
+    # Show the defaults in the form (today, progress) so the visible date is the one used.
+    data.setdefault("as_of", timezone.localdate().isoformat())
+    data.setdefault("metric", "progress")
+    form = NationalMapForm(data)
+    context = {**_common(request), "form": form, "metrics": METRICS}
+    if not form.is_valid():
+        return render(request, "maps/national.html", context, status=400)
+    data = form.cleaned_data
+    m, count, metrics = pages.national_map(user=request.user, filters=data, as_of=data["as_of"], metric=data["metric"])
+    context.update(
+        {
+            "map": map_parts(m, nonce=request.csp_nonce),
+            "facility_count": count,
+            "as_of": data["as_of"],
+            "metric": data["metric"],
+            "legend": _legend(),
+            "breaks": _breaks(),
+            "kpi_missing": sum(1 for v in metrics.values() if v["recreation_coverage"] is None),
+        }
+    )
+    return render(request, "maps/national.html", context)
+
+
+def _breaks() -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """Legend classes of each choropleth metric: (key, label, [(range, colour)])."""
+    result = []
+    for key, label in METRICS:
+        b = selectors.METRIC_BREAKS[key]
+        ranges = [f"< {b[0]}"] + [f"{lo}–{hi}" for lo, hi in zip(b, b[1:], strict=False)] + [f"≥ {b[-1]}"]
+        result.append((key, label, list(zip(ranges, selectors.CHOROPLETH_COLORS, strict=True))))
+    return result
+
+
+@map_csp
+def region_map(request, kato: str):
+    denied = _deny_unless_viewer(request)
+    if denied:
+        return denied
+    region = get_object_or_404(Region, kato=kato)
+    if not can(request.user, Action.VIEW, region_id=region.pk):
+        raise PermissionDenied(_("You may not view this region."))
+    m, count, with_parcels = pages.region_map(user=request.user, region=region, as_of=timezone.localdate())
+    context = {
+        **_common(request),
+        "region": region,
+        "map": map_parts(m, nonce=request.csp_nonce),
+        "facility_count": count,
+        "with_parcels": with_parcels,
+        "legend": _legend(),
+        "parcel_legend": pages.parcel_legend() if with_parcels else [],
+        "link_legend": pages.link_legend() if with_parcels else [],
+    }
+    return render(request, "maps/region.html", context)
+
+
+@map_csp
+def facility_page(request, pk: int):
+    """Public fields and the map for everyone; parcels, stages and documents for users who may view its region."""
+    facility = get_object_or_404(Facility.objects.select_related("kind", "measure", "region", "district"), pk=pk)
+    authorised = can(request.user, Action.VIEW, region_id=facility.region_id)
+    as_of = timezone.localdate()
+    m = pages.facility_map(user=request.user, facility=facility, as_of=as_of, with_parcels=authorised)
+    status = integrations.facility_statuses(as_of=as_of, facility_ids=[facility.pk])[facility.pk]
+    opened = integrations.facility_opened_on(as_of=as_of, facility_ids=[facility.pk]).get(facility.pk)
+    context = {
+        **_common(request),
+        "facility": facility,
+        "map": map_parts(m, nonce=request.csp_nonce),
+        "status": status,
+        "status_label": selectors.status_labels().get(status, status),
+        "opened": opened,
+        "authorised": authorised,
+        "stages": selectors.facility_stage_timeline(facility=facility, as_of=as_of) if authorised else None,
+        "documents": selectors.facility_documents(user=request.user, facility=facility) if authorised else None,
+        "tracking_url": integrations.object_url("tracking:facility", facility.pk) if authorised else None,
+    }
+    return render(request, "maps/facility.html", context)
+
+
+@map_csp
+def analysis_map(request):
+    """Base map and facilities; the analysis layers come from apps registered in maps.registry."""
+    denied = _deny_unless_viewer(request)
+    if denied:
+        return denied
+    m, legends = pages.analysis_map(user=request.user, request=request, as_of=timezone.localdate())
+    context = {
+        **_common(request),
+        "map": map_parts(m, nonce=request.csp_nonce),
+        "layers": analysis_layers(),
+        "legends": legends,
+    }
+    return render(request, "maps/analysis.html", context)

@@ -1,0 +1,173 @@
+"""Forms of the parcel pages. They only collect and parse input; parcels.services checks and saves it."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from django import forms
+from django.conf import settings
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon
+from django.utils.translation import gettext_lazy as _
+
+from accounts.permissions import Action, scope_queryset
+from facilities.models import Facility
+from parcels.io import ALLOWED_SRIDS, MAX_ABS_COORDINATE
+from parcels.models import DocumentKind, LandCategory, LandRight, LinkStatus, ParcelStatus, Utility
+
+
+def _geojson_geometry(text: str, *, kinds: tuple[str, ...]) -> GEOSGeometry:
+    """Parse a GeoJSON geometry drawn on the map (EPSG:4326) and check its type and numbers."""
+    try:
+        value = json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+    except ValueError as exc:
+        raise forms.ValidationError(_("The drawn shape could not be read (%(e)s).") % {"e": exc}) from exc
+    if isinstance(value, dict) and value.get("type") == "FeatureCollection":
+        geoms = [f.get("geometry") for f in value.get("features") or [] if isinstance(f, dict)]
+        polys = [g for g in geoms if isinstance(g, dict) and g.get("type") in kinds]
+        if not polys:
+            raise forms.ValidationError(_("Draw the shape on the map."))
+        if kinds[0] == "LineString":
+            value = polys[-1]
+        else:
+            coords = []
+            for g in polys:
+                coords += [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"]
+            value = {"type": "MultiPolygon", "coordinates": coords}
+    if isinstance(value, dict) and value.get("type") == "Feature":
+        value = value.get("geometry")
+    if not isinstance(value, dict) or value.get("type") not in kinds:
+        raise forms.ValidationError(_("The shape must be a %(k)s.") % {"k": " / ".join(kinds)})
+    try:
+        geom = GEOSGeometry(json.dumps(value), srid=4326)
+    except (GEOSException, ValueError) as exc:
+        raise forms.ValidationError(_("The drawn shape could not be read (%(e)s).") % {"e": exc}) from exc
+    if geom.empty or not all(math.isfinite(v) and abs(v) < MAX_ABS_COORDINATE for v in geom.extent):
+        raise forms.ValidationError(_("The shape has no usable coordinates."))
+    if geom.num_coords > settings.PARCEL_IMPORT_MAX_VERTICES:
+        raise forms.ValidationError(_("The shape has too many vertices."))
+    geom.srid = 4326
+    return geom
+
+
+class ParcelForm(forms.Form):
+    facility = forms.ModelChoiceField(queryset=Facility.objects.none(), label=_("facility"))
+    cadastral_number = forms.CharField(
+        label=_("cadastral number"), required=False, max_length=20, help_text=_("format NN-NNN-NNN-NNN(N)")
+    )
+    declared_area_ha = forms.DecimalField(label=_("declared area, ha"), max_digits=10, decimal_places=4, min_value=0)
+    land_category = forms.ChoiceField(label=_("land category"), choices=LandCategory.choices)
+    right_type = forms.ChoiceField(label=_("right granted"), choices=LandRight.choices)
+    status = forms.ChoiceField(label=_("status"), choices=ParcelStatus.choices)
+    act_number = forms.CharField(label=_("act number"), required=False, max_length=60)
+    act_date = forms.DateField(label=_("act date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    issuing_akimat = forms.CharField(label=_("issuing akimat"), required=False, max_length=300)
+    term_years = forms.IntegerField(label=_("term, years"), required=False, min_value=1, max_value=99)
+    notes = forms.CharField(label=_("notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    geom = forms.CharField(
+        label=_("boundary (drawn on the map, GeoJSON in EPSG:4326)"),
+        widget=forms.Textarea(attrs={"rows": 3, "class": "geom-input"}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, user=None, parcel=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        qs = scope_queryset(user, Facility.objects.select_related("region"), action=Action.EDIT).order_by(
+            "region__kato", "id"
+        )
+        self.fields["facility"].queryset = qs
+        if parcel is not None:
+            # The facility of an existing parcel does not change; replacing is a separate action.
+            self.fields["facility"].disabled = True
+
+    def clean_geom(self):
+        geom = _geojson_geometry(self.cleaned_data["geom"], kinds=("Polygon", "MultiPolygon"))
+        if geom.geom_type == "Polygon":
+            geom = MultiPolygon(geom, srid=4326)
+        return geom
+
+    def parcel_data(self) -> dict:
+        return {k: self.cleaned_data.get(k) for k in (
+            "cadastral_number", "declared_area_ha", "land_category", "right_type", "status",
+            "act_number", "act_date", "issuing_akimat", "term_years", "notes",
+        )}  # fmt: skip
+
+
+class LinkForm(forms.Form):
+    utility = forms.ModelChoiceField(queryset=Utility.objects.all(), label=_("utility"))
+    required = forms.BooleanField(label=_("required"), required=False, initial=True)
+    status = forms.ChoiceField(label=_("status"), choices=LinkStatus.choices)
+    capacity = forms.DecimalField(label=_("required capacity"), required=False, max_digits=12, decimal_places=3)
+    capacity_unit = forms.CharField(label=_("capacity unit"), required=False, max_length=20)
+    provider = forms.CharField(label=_("provider organisation"), required=False, max_length=300)
+    balance_act_number = forms.CharField(label=_("balance-delimitation act number"), required=False, max_length=60)
+    balance_act_date = forms.DateField(
+        label=_("balance-delimitation act date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    planned_connection_date = forms.DateField(
+        label=_("planned connection date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    actual_connection_date = forms.DateField(
+        label=_("actual connection date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    cost_kzt = forms.DecimalField(label=_("cost, KZT"), required=False, max_digits=16, decimal_places=2)
+    route = forms.CharField(
+        label=_("route (line from the network to the parcel, GeoJSON in EPSG:4326)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "geom-input"}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, link=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if link is not None:
+            self.fields["utility"].disabled = True
+
+    def clean_route(self):
+        text = (self.cleaned_data.get("route") or "").strip()
+        if not text:
+            return None
+        return _geojson_geometry(text, kinds=("LineString",))
+
+    def link_data(self) -> dict:
+        return {k: self.cleaned_data.get(k) for k in (
+            "required", "status", "capacity", "capacity_unit", "provider", "balance_act_number",
+            "balance_act_date", "planned_connection_date", "actual_connection_date", "cost_kzt",
+        )}  # fmt: skip
+
+
+class DocumentForm(forms.Form):
+    title = forms.CharField(label=_("title"), max_length=200)
+    kind = forms.ChoiceField(label=_("kind"), choices=DocumentKind.choices)
+    file = forms.FileField(label=_("scan (PDF, JPEG or PNG)"))
+
+
+def crs_choices() -> list[tuple[str, str]]:
+    return [("", _("from the file (or WGS 84)"))] + [(str(code), label) for code, label in ALLOWED_SRIDS.items()]
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("file (GeoJSON, zipped Shapefile, KML/KMZ, GeoPackage, CSV with WKT)"))
+    srid = forms.TypedChoiceField(
+        label=_("coordinate system when the file has none"),
+        choices=crs_choices,
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+
+class ExportFilterForm(forms.Form):
+    region = forms.CharField(required=False, max_length=9)
+    status = forms.ChoiceField(required=False, choices=[("", "—"), *ParcelStatus.choices])
+    q = forms.CharField(required=False, max_length=100)
+    format = forms.ChoiceField(
+        required=False,
+        choices=[("geojson", "GeoJSON"), ("gpkg", "GeoPackage"), ("shp", "Shapefile (zip)"), ("csv", "CSV")],
+    )
+
+    def clean_region(self):
+        value = self.cleaned_data.get("region") or ""
+        if value and not (value.isdigit() and len(value) == 9):
+            raise forms.ValidationError(_("A region is given by its 9-digit KATO code."))
+        return value

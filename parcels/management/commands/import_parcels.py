@@ -1,0 +1,46 @@
+"""Import parcels from a file on the server: same reader, checks and all-or-nothing rule as the web import."""
+
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from parcels.io import ALLOWED_SRIDS, FileRejected, read_parcel_file
+from parcels.services import SYSTEM, parcels_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import land parcels from GeoJSON, zipped Shapefile, KML/KMZ, GeoPackage or CSV with WKT. "
+        "All features are saved in one transaction or none; problems are listed per feature."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path")
+        parser.add_argument("--srid", type=int, choices=sorted(ALLOWED_SRIDS), help="CRS when the file has none")
+        parser.add_argument("--user", help="import with this user's permissions (default: as administrator)")
+        parser.add_argument("--dry-run", action="store_true", help="check only, save nothing")
+
+    def handle(self, *args, path: str, srid: int | None, user: str | None, dry_run: bool, **options):
+        actor = SYSTEM
+        if user:
+            actor = get_user_model().objects.filter(username=user).first()
+            if actor is None:
+                raise CommandError(f"no user {user!r}")
+        source = Path(path)
+        if not source.is_file():
+            raise CommandError(f"{path}: no such file")
+        try:
+            read = read_parcel_file(path=source, filename=source.name, chosen_srid=srid)
+        except FileRejected as exc:
+            raise CommandError(f"{path}: {exc}") from exc
+        outcome = parcels_import(user=actor, features=read.features, commit=not dry_run)
+        for row in outcome.rows:
+            for problem in row.problems:
+                self.stdout.write(
+                    f"feature {row.number}: {problem['field']}: {problem['severity']}: {problem['message']}"
+                )
+        self.stdout.write(f"{read.format}, EPSG:{read.source_srid}, {len(outcome.rows)} features")
+        if outcome.has_errors:
+            raise CommandError("nothing was saved: fix the problems listed above")
+        self.stdout.write(f"saved {outcome.saved} parcels" if outcome.committed else "dry run: nothing saved")

@@ -1,0 +1,30 @@
+"""Fixtures of the API tests: a clean throttle cache and a token client per role."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle():
+    """Anonymous throttling counts in the cache; each test starts from zero."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api(db):
+    return APIClient()
+
+
+@pytest.fixture
+def token_client(db):
+    def make(user):
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make

@@ -1,0 +1,121 @@
+"""GDAL's own OGC API – Features client reads every public collection from a real server process.
+
+The server (gunicorn) runs against the test database, where tests/conftest.py
+committed the boundaries and demo facilities; counts and one geometry per
+collection are compared with the database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.gis.gdal import DataSource
+from django.contrib.gis.geos import GEOSGeometry
+
+from api.registry import collections_all
+
+PORTS = range(8111, 8120)
+pytestmark = [
+    # The marker makes pytest-django create the test database (session fixture) for this module.
+    pytest.mark.django_db,
+    pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="gdal-bin (ogrinfo/ogr2ogr) not installed"),
+]
+
+
+def _free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip("no free port in 8111-8119")
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup, django_db_blocker):
+    db = settings.DATABASES["default"]
+    url = f"postgis://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "gis_portal.settings.test"),
+        "API_ANON_THROTTLE_RATE": "100000/min",
+    }
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    process = subprocess.Popen(  # noqa: S603 - fixed argv
+        [str(gunicorn), "-b", f"127.0.0.1:{port}", "-w", "2", "--timeout", "120", "gis_portal.wsgi:application"],
+        env=env,
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/ogc/conformance", timeout=2)  # noqa: S310 - local server
+                break
+            except OSError:
+                if process.poll() is not None:
+                    raise RuntimeError(process.stderr.read().decode()[-3000:]) from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _public_collections():
+    return [c for c in collections_all() if c.ogc and c.geometry and c.public]
+
+
+def _run(*args: str) -> str:
+    result = subprocess.run(args, capture_output=True, text=True, timeout=300, env={**os.environ, "CPL_DEBUG": "OFF"})  # noqa: S603
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_ogrinfo_lists_every_public_collection(server):
+    out = _run("ogrinfo", "-ro", "-q", f"OAPIF:{server}/ogc")
+    for collection in _public_collections():
+        assert collection.id in out
+
+
+@pytest.mark.parametrize("collection_id", [c.id for c in _public_collections()])
+def test_gdal_reads_collection_like_the_database(server, tmp_path, collection_id):
+    collection = next(c for c in collections_all() if c.id == collection_id)
+    queryset = collection.selector().filter(**{f"{collection.geometry}__isnull": False}).order_by("pk")
+    expected = queryset.count()
+    first = queryset.first()
+    db_geom = getattr(first, collection.geometry)
+
+    info = _run("ogrinfo", "-ro", "-so", f"OAPIF:{server}/ogc", collection_id)
+    assert f"Feature Count: {expected}" in info
+
+    target = tmp_path / f"{collection_id}.gpkg"
+    _run("ogr2ogr", "-f", "GPKG", "-preserve_fid", str(target), f"OAPIF:{server}/ogc", collection_id)
+    layer = DataSource(str(target))[0]
+    assert len(layer) == expected
+    by_id = {feature.get("id") if "id" in layer.fields else feature.fid: feature for feature in layer}
+    feature = by_id.get(first.pk)
+    assert feature is not None, f"feature {first.pk} missing from the GeoPackage"
+    got = GEOSGeometry(feature.geom.wkt, srid=4326)
+    # Same shape within the published precision: coordinates snapped to a 1e-6 degree grid.
+    assert got.geom_type.replace("Multi", "") == db_geom.geom_type.replace("Multi", "")
+    if db_geom.dims == 0:
+        assert got.distance(db_geom) < 1e-6
+    else:
+        assert got.sym_difference(db_geom).area < 1e-5 * db_geom.area
+        assert got.num_coords > 0.9 * db_geom.num_coords  # not simplified

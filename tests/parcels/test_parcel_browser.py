@@ -1,0 +1,153 @@
+"""An akimat user draws a parcel on the map form in headless Chromium and saves it (real server process).
+
+The server (gunicorn on 127.0.0.1:8131–8139) reads the committed test database, so the user is
+committed here and the parcel is removed again at the end. Browser steps run with no ORM calls
+in between (Playwright's event loop would trip Django's async guard).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "parcel-browser-pw-1!"
+
+# django_db: so pytest-django sets up the test database even when this module runs alone.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+
+
+def _free_port() -> int:
+    for port in range(8131, 8140):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 8131-8139")
+
+
+def _database_url() -> str:
+    cfg = connection.settings_dict
+    host = cfg.get("HOST") or "127.0.0.1"
+    auth = f"{cfg['USER']}@" if cfg.get("USER") else ""
+    port = f":{cfg['PORT']}" if cfg.get("PORT") else ""
+    return f"postgis://{auth}{host.replace('/', '%2F')}{port}/{cfg['NAME']}"
+
+
+@pytest.fixture(scope="module")
+def committed(django_db_setup, django_db_blocker):
+    """A committed akimat user of Astana and an Astana facility without a parcel; cleaned up afterwards."""
+    from accounts.models import Membership
+    from accounts.services import user_with_role_ensure
+    from facilities.models import Facility
+    from parcels.models import Parcel
+
+    with django_db_blocker.unblock():
+        user_with_role_ensure(
+            username="parcel_browser", role=Membership.Role.AKIMAT, region_kato="710000000", password=PASSWORD
+        )
+        facility = (
+            Facility.objects.filter(region__kato="710000000", location__isnull=False, parcels__isnull=True)
+            .order_by("id")[2:3]
+            .get()
+        )
+    yield facility
+    with django_db_blocker.unblock():
+        for parcel in Parcel.objects.filter(facility=facility):
+            Parcel.pgh_event_model.objects.filter(pgh_obj_id=parcel.pk).delete()
+            parcel.delete()
+
+
+@pytest.fixture(scope="module")
+def server(committed, django_db_blocker):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is needed for browser tests")
+    with django_db_blocker.unblock():
+        url = _database_url()
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "gis_portal.settings.test"}
+    log = ROOT / "test-artifacts" / "parcels-server.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("gunicorn")), "gis_portal.wsgi", "--bind", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/en/accounts/login/", timeout=30) as response:  # noqa: S310
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"the test server did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_akimat_draws_and_saves_a_parcel(server, committed, django_db_blocker):
+    from playwright.sync_api import sync_playwright
+
+    facility = committed
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        # Offline: anything not served by our server is aborted (no CDN is needed for the form).
+        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+        page.goto(server + "/en/accounts/login/")
+        page.fill("input[name=username]", "parcel_browser")
+        page.fill("input[name=password]", PASSWORD)
+        page.press("input[name=password]", "Enter")
+        page.wait_for_load_state()
+        page.goto(server + f"/en/parcels/new/?facility={facility.pk}")
+        page.click(".leaflet-draw-draw-rectangle")
+        box = page.query_selector(".leaflet-container").bounding_box()
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(cx - 50, cy - 50)
+        page.mouse.down()
+        page.mouse.move(cx + 50, cy + 50, steps=8)
+        page.mouse.up()
+        page.wait_for_function("document.getElementById('id_geom').value.includes('Polygon')", timeout=5000)
+        drawn = page.input_value("#id_geom")
+        page.fill("#id_declared_area_ha", "1")
+        page.select_option("#id_status", "allocated")
+        page.click("button[name=save]")
+        page.wait_for_load_state()
+        final_url = page.url
+        body = page.inner_text("main")
+        browser.close()
+    assert '"Polygon"' in drawn
+    assert "/en/parcels/" in final_url and final_url.rstrip("/").split("/")[-1].isdigit(), body[:2000]
+    assert "The parcel was saved." in body
+
+    from parcels.models import Parcel
+
+    with django_db_blocker.unblock():
+        parcel = Parcel.objects.get(facility=facility)
+        assert parcel.region_id == facility.region_id and parcel.status == "allocated"
+        assert parcel.computed_area_ha > 0 and parcel.area_srid == 32642

@@ -1,0 +1,112 @@
+"""Forms of tracking; they check input only, the services apply the rules."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from facilities.models import ResponsibleBody
+from layers.models import District, Region
+from tracking.models import NON_CONSTRUCTION_MEASURES, MeasureRecord, Report, Stage
+
+DOC_EXTENSIONS = {".pdf", ".jpg", ".jpeg", ".png"}
+DOC_MAX_BYTES = 10 * 1024 * 1024
+
+
+def validate_upload(upload) -> None:
+    if upload is None:
+        return
+    if Path(upload.name).suffix.lower() not in DOC_EXTENSIONS:
+        raise forms.ValidationError(_("allowed files: PDF, JPEG, PNG"))
+    if upload.size > DOC_MAX_BYTES:
+        raise forms.ValidationError(_("the file is larger than 10 MB"))
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class StageForm(forms.Form):
+    stage = forms.ChoiceField(label=_("stage"), choices=Stage.choices)
+    planned_date = forms.DateField(label=_("planned date"), required=False, widget=DateInput)
+    actual_date = forms.DateField(label=_("actual date"), required=False, widget=DateInput)
+    percent = forms.IntegerField(label=_("percent complete"), required=False, min_value=0, max_value=100)
+    places_in_use = forms.IntegerField(label=_("places in use"), required=False, min_value=1)
+    doc_number = forms.CharField(label=_("document number"), required=False, max_length=100)
+    doc_date = forms.DateField(label=_("document date"), required=False, widget=DateInput)
+    doc_file = forms.FileField(label=_("document file"), required=False, validators=[validate_upload])
+    photo = forms.FileField(label=_("photo"), required=False, validators=[validate_upload])
+    executor = forms.CharField(label=_("responsible executor"), required=False, max_length=300)
+    note = forms.CharField(label=_("note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class OverdueReasonForm(forms.Form):
+    reason = forms.CharField(label=_("reason for delay"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class PlanItemForm(forms.Form):
+    measure = forms.TypedChoiceField(label=_("measure"), coerce=int, choices=[(n, n) for n in range(14, 27)])
+    region = forms.ModelChoiceField(label=_("region"), queryset=Region.objects.order_by("kato"))
+    district = forms.ModelChoiceField(
+        label=_("district (optional)"), queryset=District.objects.order_by("kato"), required=False
+    )
+    year = forms.TypedChoiceField(label=_("year"), coerce=int, choices=[(y, y) for y in (2024, 2025, 2026)])
+    count = forms.IntegerField(label=_("number of objects"), min_value=1, max_value=100)
+    ppp_count = forms.IntegerField(label=_("of them PPP"), min_value=0, initial=0)
+    places_each = forms.IntegerField(label=_("planned places per object"), min_value=1, initial=300)
+
+
+class MeasureRecordForm(forms.Form):
+    measure = forms.TypedChoiceField(
+        label=_("measure"), coerce=int, choices=[(n, n) for n in NON_CONSTRUCTION_MEASURES]
+    )
+    region = forms.ModelChoiceField(
+        label=_("region (for measures of the akimats)"), queryset=Region.objects.order_by("kato"), required=False
+    )
+    period_end = forms.DateField(label=_("half-year end (measure 11)"), required=False, widget=DateInput)
+    status = forms.ChoiceField(label=_("status"), choices=MeasureRecord.Status.choices)
+    doc_number = forms.CharField(label=_("document number"), required=False, max_length=100)
+    doc_date = forms.DateField(label=_("document date"), required=False, widget=DateInput)
+    doc_file = forms.FileField(label=_("document file"), required=False, validators=[validate_upload])
+    executor = forms.CharField(label=_("responsible executor"), required=False, max_length=300)
+    note = forms.CharField(label=_("note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PopulationForm(forms.Form):
+    region = forms.ModelChoiceField(label=_("region"), queryset=Region.objects.order_by("kato"))
+    year = forms.IntegerField(label=_("year"), min_value=2000, max_value=2030)
+    value = forms.IntegerField(label=_("school-age children 6–17 (official)"), min_value=1)
+    source = forms.CharField(label=_("source (official publication)"), max_length=300)
+    source_date = forms.DateField(label=_("date the figure refers to"), required=False, widget=DateInput)
+
+
+def report_dates() -> list[tuple[str, str]]:
+    return [(d.isoformat(), d.isoformat()) for y in (2024, 2025, 2026, 2027) for d in (date(y, 1, 1), date(y, 7, 1))]
+
+
+class ReportForm(forms.Form):
+    kind = forms.ChoiceField(label=_("report"), choices=Report.Kind.choices)
+    region = forms.ModelChoiceField(label=_("region"), queryset=Region.objects.order_by("kato"), required=False)
+    body = forms.ModelChoiceField(label=_("responsible body"), queryset=ResponsibleBody.objects.all(), required=False)
+    as_of = forms.TypedChoiceField(label=_("as of"), choices=report_dates, coerce=date.fromisoformat)
+    known_at = forms.DateField(label=_("data recorded by (default: the due date)"), required=False, widget=DateInput)
+    language = forms.ChoiceField(label=_("language"), choices=settings.LANGUAGES)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == Report.Kind.REGION and not data.get("region"):
+            self.add_error("region", _("choose the region"))
+        if data.get("kind") == Report.Kind.BODY and not data.get("body"):
+            self.add_error("body", _("choose the responsible body"))
+        return data
+
+
+class AsOfForm(forms.Form):
+    as_of = forms.DateField(label=_("as of"), required=False, widget=DateInput)
+    known_at = forms.DateField(label=_("data recorded by (default: the same day)"), required=False, widget=DateInput)

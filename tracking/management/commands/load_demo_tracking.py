@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from tracking.services import demo_tracking_create
+
+
+class Command(BaseCommand):
+    help = "DEMO: approve consolidated plans from the demo facilities and invent stage histories (flagged demo)."
+
+    def handle(self, *args, **options):
+        result = demo_tracking_create()
+        self.stdout.write(f"DEMO tracking: {result['facilities']} facilities, {result['records']} records")

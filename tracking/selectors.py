@@ -1,0 +1,633 @@
+"""Reads of tracking: status of facilities and measures as of any date, dashboards, KPI, reminders.
+
+"As of" semantics: a stage counts as reached on `as_of` when its latest record
+*recorded* by the end of `known_at` (Asia/Almaty; defaults to `as_of`) has an
+actual date ≤ `as_of`. Records are append-only, so a past state is reproduced
+exactly, whatever was entered later.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from facilities.models import Facility, KpiIndicator, Measure
+from layers.models import PopulationFigure, Region
+from tracking.models import (
+    NON_CONSTRUCTION_MEASURES,
+    STAGE_ORDER,
+    TARGET_STAGE,
+    MeasureRecord,
+    Plan,
+    Stage,
+    StageRecord,
+)
+
+
+class Status:
+    DONE_ON_TIME = "done_on_time"
+    DONE_LATE = "done_late"
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    OVERDUE = "overdue"
+    NOT_STARTED = "not_started"
+
+
+STATUS_ORDER = [
+    Status.DONE_ON_TIME,
+    Status.DONE_LATE,
+    Status.ON_TRACK,
+    Status.NOT_STARTED,
+    Status.AT_RISK,
+    Status.OVERDUE,
+]
+STATUS_LABELS = {
+    Status.DONE_ON_TIME: _("done on time"),
+    Status.DONE_LATE: _("done late"),
+    Status.ON_TRACK: _("on track"),
+    Status.NOT_STARTED: _("not started"),
+    Status.AT_RISK: _("at risk"),
+    Status.OVERDUE: _("overdue"),
+}
+STATUS_COLOURS = {
+    Status.DONE_ON_TIME: "#2e7d32",
+    Status.DONE_LATE: "#81c784",
+    Status.ON_TRACK: "#1e88e5",
+    Status.NOT_STARTED: "#b0bec5",
+    Status.AT_RISK: "#f9a825",
+    Status.OVERDUE: "#c62828",
+}
+DONE_STATUSES = (Status.DONE_ON_TIME, Status.DONE_LATE)
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` earlier (clamped to the month's last day)."""
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class RiskRule:
+    """A facility not done is *at risk* when `stage` is not reached `months` before its deadline."""
+
+    code: str
+    target: str  # "acceptance", "expertise" or "any"
+    stage: str
+    months: int
+    text: str
+
+
+# The at-risk rules, shown verbatim on the dashboard.
+RISK_RULES = [
+    RiskRule("parcel_late", "any", Stage.PARCEL, 12, _("no land parcel allocated 12 months before the deadline")),
+    RiskRule(
+        "design_late",
+        "expertise",
+        Stage.DESIGN,
+        6,
+        _("target is the state expertise: design documentation not ready 6 months before the deadline"),
+    ),
+    RiskRule(
+        "expertise_late",
+        "acceptance",
+        Stage.EXPERTISE,
+        9,
+        _("target is acceptance: state expertise not passed 9 months before the deadline"),
+    ),
+    RiskRule(
+        "start_late",
+        "acceptance",
+        Stage.CONSTRUCTION_STARTED,
+        6,
+        _("target is acceptance: construction not started 6 months before the deadline"),
+    ),
+]
+SLIP_DAYS = 30
+SLIP_RULE_TEXT = _("a stage's planned date passed more than 30 days ago and the stage is not done")
+
+
+def knowledge_cutoff(known_at: date | datetime) -> datetime:
+    """First instant after `known_at` (end of that day in the portal's time zone)."""
+    if isinstance(known_at, datetime):
+        return known_at
+    return timezone.make_aware(datetime.combine(known_at + timedelta(days=1), time.min))
+
+
+@dataclass
+class FacilityState:
+    facility_id: int
+    measure_id: int
+    region_id: int
+    deadline: date
+    target_stage: str
+    places: int
+    executor: str = ""
+    overdue_reason: str = ""
+    reached: dict[str, date] = field(default_factory=dict)
+    planned: dict[str, date] = field(default_factory=dict)
+    percent: int | None = None
+    places_in_use: int | None = None
+    status: str = Status.NOT_STARTED
+    risks: list[str] = field(default_factory=list)
+
+    @property
+    def stage_reached(self) -> str:
+        reached = [s for s in STAGE_ORDER if s in self.reached]
+        return reached[-1] if reached else "none"
+
+    @property
+    def next_stage(self) -> str | None:
+        for stage in STAGE_ORDER:
+            if stage not in self.reached and stage != Stage.INFRASTRUCTURE:
+                return stage
+        return None
+
+
+def _evaluate(state: FacilityState, as_of: date) -> None:
+    done_on = state.reached.get(state.target_stage)
+    if done_on is not None:
+        state.status = Status.DONE_ON_TIME if done_on <= state.deadline else Status.DONE_LATE
+        return
+    if as_of > state.deadline:
+        state.status = Status.OVERDUE
+        return
+    target_kind = "expertise" if state.target_stage == Stage.EXPERTISE else "acceptance"
+    for rule in RISK_RULES:
+        if rule.target in ("any", target_kind) and rule.stage not in state.reached:
+            if as_of >= months_before(state.deadline, rule.months):
+                state.risks.append(rule.code)
+    for stage, planned in state.planned.items():
+        if stage not in state.reached and planned + timedelta(days=SLIP_DAYS) < as_of:
+            state.risks.append("slipped")
+            break
+    if state.risks:
+        state.status = Status.AT_RISK
+    elif not state.reached:
+        state.status = Status.NOT_STARTED
+    else:
+        state.status = Status.ON_TRACK
+
+
+def facility_states_as_of(
+    *,
+    as_of: date,
+    facility_ids=None,
+    known_at: date | datetime | None = None,
+    region_ids=None,
+) -> dict[int, FacilityState]:
+    """State of facilities as of `as_of` (events dated ≤ as_of and recorded by the end of `known_at`).
+
+    `facility_ids=None` means every facility of the approved plans. Three queries.
+    """
+    cutoff = knowledge_cutoff(known_at if known_at is not None else as_of)
+    qs = Facility.objects.all()
+    if facility_ids is None:
+        qs = qs.filter(tracking__in_plan=True)
+    else:
+        qs = qs.filter(id__in=list(facility_ids))
+    if region_ids is not None:
+        qs = qs.filter(region_id__in=list(region_ids))
+    rows = qs.values(
+        "id",
+        "measure_id",
+        "region_id",
+        "places",
+        "measure__deadline_end",
+        "measure__quota__target_stage",
+        "tracking__id",
+        "tracking__executor",
+        "tracking__overdue_reason",
+    )
+    states: dict[int, FacilityState] = {}
+    by_tracked: dict[int, FacilityState] = {}
+    for row in rows:
+        state = FacilityState(
+            facility_id=row["id"],
+            measure_id=row["measure_id"],
+            region_id=row["region_id"],
+            deadline=row["measure__deadline_end"],
+            target_stage=TARGET_STAGE.get(row["measure__quota__target_stage"] or "acceptance"),
+            places=row["places"],
+            executor=row["tracking__executor"] or "",
+            overdue_reason=row["tracking__overdue_reason"] or "",
+        )
+        states[row["id"]] = state
+        if row["tracking__id"]:
+            by_tracked[row["tracking__id"]] = state
+    if by_tracked:
+        records = StageRecord.objects.filter(recorded_at__lt=cutoff)
+        if facility_ids is None and region_ids is None:
+            records = records.filter(tracked__in_plan=True)
+        else:
+            records = records.filter(tracked_id__in=list(by_tracked))
+        latest = (
+            records.exclude(stage=Stage.CONSTRUCTION_PROGRESS)
+            .order_by("tracked_id", "stage", "-recorded_at", "-id")
+            .distinct("tracked_id", "stage")
+            .values("tracked_id", "stage", "planned_date", "actual_date", "places_in_use", "executor")
+        )
+        for rec in latest:
+            state = by_tracked.get(rec["tracked_id"])
+            if state is None:
+                continue
+            if rec["actual_date"] is not None and rec["actual_date"] <= as_of:
+                state.reached[rec["stage"]] = rec["actual_date"]
+                if rec["stage"] == Stage.OPENED:
+                    state.places_in_use = rec["places_in_use"]
+            elif rec["planned_date"] is not None:
+                state.planned[rec["stage"]] = rec["planned_date"]
+            if rec["executor"]:
+                state.executor = state.executor or rec["executor"]
+        progress = (
+            records.filter(stage=Stage.CONSTRUCTION_PROGRESS, actual_date__lte=as_of)
+            .order_by("tracked_id", "actual_date", "recorded_at")
+            .values("tracked_id", "actual_date", "percent")
+        )
+        for rec in progress:
+            state = by_tracked.get(rec["tracked_id"])
+            if state is None:
+                continue
+            state.reached.setdefault(Stage.CONSTRUCTION_PROGRESS, rec["actual_date"])
+            state.percent = rec["percent"]
+    for state in states.values():
+        _evaluate(state, as_of)
+    return states
+
+
+def facility_statuses_as_of(*, as_of: date, facility_ids=None, known_at=None) -> dict[int, str]:
+    """{facility id: status code} as of `as_of` (codes: done_on_time, done_late, on_track, at_risk,
+    overdue, not_started). Stable API for maps and other apps."""
+    return {
+        fid: s.status
+        for fid, s in facility_states_as_of(as_of=as_of, facility_ids=facility_ids, known_at=known_at).items()
+    }
+
+
+def facility_stage_reached(*, as_of: date, facility_ids=None, known_at=None) -> dict[int, str]:
+    """{facility id: code of the furthest stage reached as of `as_of`} ("none" when none)."""
+    return {
+        fid: s.stage_reached
+        for fid, s in facility_states_as_of(as_of=as_of, facility_ids=facility_ids, known_at=known_at).items()
+    }
+
+
+# --- plans -------------------------------------------------------------------------------------------
+
+
+def plan_list():
+    return Plan.objects.select_related("plan_measure").order_by("plan_measure_id", "-version")
+
+
+def plan_current(*, plan_measure: int) -> Plan | None:
+    return Plan.objects.filter(plan_measure_id=plan_measure, status=Plan.Status.APPROVED).first()
+
+
+# --- non-construction measures ---------------------------------------------------------------------
+
+
+@dataclass
+class MeasureState:
+    measure: Measure
+    region: Region | None
+    period_end: date | None
+    due: date
+    status: str
+    doc_kind: str = ""
+    doc_number: str = ""
+    doc_date: date | None = None
+    executor: str = ""
+    record_id: int | None = None
+
+
+def measure11_periods() -> list[date]:
+    """Half-year ends of measure 11's June/December reports over 2024–2026."""
+    return [date(y, m, calendar.monthrange(y, m)[1]) for y in (2024, 2025, 2026) for m in (6, 12)]
+
+
+def measure_states_as_of(*, as_of: date, known_at=None, region_id: int | None = None) -> list[MeasureState]:
+    """Status of the non-construction measures (1–4, 7–11) as of `as_of`.
+
+    Measures whose responsible bodies include the akimats (ЖАО) are tracked per
+    region; the others nationally. Measure 11 has one row per region and half-year.
+    """
+    cutoff = knowledge_cutoff(known_at if known_at is not None else as_of)
+    measures = list(Measure.objects.filter(number__in=NON_CONSTRUCTION_MEASURES).prefetch_related("responsible"))
+    regions = list(Region.objects.order_by("kato"))
+    if region_id is not None:
+        regions = [r for r in regions if r.id == region_id]
+    latest = {}
+    for rec in (
+        MeasureRecord.objects.filter(recorded_at__lt=cutoff)
+        .order_by("measure_id", "region_id", "period_end", "-recorded_at", "-id")
+        .distinct("measure_id", "region_id", "period_end")
+    ):
+        latest[(rec.measure_id, rec.region_id, rec.period_end)] = rec
+    out: list[MeasureState] = []
+    for measure in measures:
+        regional = any(b.code == "ЖАО" for b in measure.responsible.all())
+        scopes = regions if regional else ([None] if region_id is None else [])
+        periods = measure11_periods() if measure.number == 11 else [None]
+        for region in scopes:
+            for period in periods:
+                due = period or measure.deadline_end
+                rec = latest.get((measure.number, region.id if region else None, period))
+                done = rec is not None and rec.status == MeasureRecord.Status.DONE and rec.doc_date <= as_of
+                if done:
+                    status = Status.DONE_ON_TIME if rec.doc_date <= due else Status.DONE_LATE
+                elif as_of > due:
+                    status = Status.OVERDUE
+                elif rec is not None:
+                    status = Status.ON_TRACK
+                else:
+                    status = Status.NOT_STARTED
+                out.append(
+                    MeasureState(
+                        measure=measure,
+                        region=region,
+                        period_end=period,
+                        due=due,
+                        status=status,
+                        doc_kind=measure.completion_form_code,
+                        doc_number=rec.doc_number if done else "",
+                        doc_date=rec.doc_date if done else None,
+                        executor=rec.executor if rec else "",
+                        record_id=rec.id if rec else None,
+                    )
+                )
+    return out
+
+
+# --- dashboards ------------------------------------------------------------------------------------
+
+
+def status_matrix(*, states: dict[int, FacilityState]) -> dict[tuple[int, int], Counter]:
+    """{(region id, measure number): Counter(status)}."""
+    matrix: dict[tuple[int, int], Counter] = defaultdict(Counter)
+    for s in states.values():
+        matrix[(s.region_id, s.measure_id)][s.status] += 1
+    return matrix
+
+
+def progress_series(*, until: date, start: date = date(2024, 1, 31), region_ids=None) -> list[dict]:
+    """Month-end counts of done / at-risk / overdue facilities and the cumulative number due by then.
+
+    Each point is evaluated with the knowledge of its own date (3 queries per month).
+    """
+    points = []
+    day = start
+    facilities = Facility.objects.filter(tracking__in_plan=True)
+    if region_ids is not None:
+        facilities = facilities.filter(region_id__in=list(region_ids))
+    deadlines = list(facilities.values_list("measure__deadline_end", flat=True))
+    while day <= until:
+        counts = Counter(s.status for s in facility_states_as_of(as_of=day, region_ids=region_ids).values())
+        points.append(
+            {
+                "date": day,
+                "done": counts[Status.DONE_ON_TIME] + counts[Status.DONE_LATE],
+                "at_risk": counts[Status.AT_RISK],
+                "overdue": counts[Status.OVERDUE],
+                "due": sum(1 for d in deadlines if d <= day),
+            }
+        )
+        year, month = divmod(day.year * 12 + day.month, 12)
+        day = date(year, month + 1, calendar.monthrange(year, month + 1)[1])
+    return points
+
+
+# --- KPI -------------------------------------------------------------------------------------------
+
+RECREATION_MEASURES = range(14, 18)
+EDUCATION_MEASURES = range(18, 27)
+
+
+@dataclass
+class Population:
+    value: int
+    year: int
+    is_official: bool
+    source: str
+    note: str
+
+
+def school_age_population(*, year: int) -> dict[int | None, Population]:
+    """School-age (6–17) population by region id (None = national sum) for the latest year ≤ `year`.
+
+    Official figures win over estimates for the same region and year.
+    """
+    rows = PopulationFigure.objects.filter(
+        district__isnull=True, indicator=PopulationFigure.Indicator.SCHOOL_AGE_6_17, year__lte=year
+    ).order_by("region_id", "-year", "-is_official")
+    out: dict[int | None, Population] = {}
+    for row in rows:
+        if row.region_id not in out:
+            out[row.region_id] = Population(row.value, row.year, row.is_official, row.source, row.note)
+    if out:
+        out[None] = Population(
+            value=sum(p.value for p in out.values()),
+            year=max(p.year for p in out.values()),
+            is_official=all(p.is_official for p in out.values()),
+            source="; ".join(sorted({p.source for p in out.values()})),
+            note="",
+        )
+    return out
+
+
+@dataclass
+class KpiRow:
+    code: str
+    name: str
+    region: Region | None
+    places: int
+    population: Population | None
+    added_pp: float | None  # percentage points contributed by the roadmap's open facilities
+    baseline: float | None
+    value: float | None  # baseline + added (national only)
+    target: float | None
+
+
+def kpi_as_of(*, as_of: date, states: dict[int, FacilityState] | None = None) -> list[KpiRow]:
+    """Coverage KPIs from the places of facilities open as of `as_of` and the school-age population.
+
+    Method (shown on the pages): children covered = places in use of the roadmap's
+    open facilities (one child per place, a lower bound); national value = the
+    order's 2023 baseline + those places as a share of the school-age population.
+    By region only the roadmap's contribution can be shown (no regional baseline).
+    """
+    states = states if states is not None else facility_states_as_of(as_of=as_of)
+    population = school_age_population(year=as_of.year)
+    indicators = {k.code: k for k in KpiIndicator.objects.prefetch_related("targets")}
+    regions = list(Region.objects.order_by("kato"))
+    out: list[KpiRow] = []
+    for code, measures in (
+        ("recreation_coverage", RECREATION_MEASURES),
+        ("additional_education_coverage", EDUCATION_MEASURES),
+    ):
+        indicator = indicators.get(code)
+        if indicator is None:
+            continue
+        targets = {t.year: float(t.value) for t in indicator.targets.all()}
+        places_by_region: Counter = Counter()
+        for s in states.values():
+            if s.measure_id in measures and Stage.OPENED in s.reached:
+                places_by_region[s.region_id] += s.places_in_use or s.places
+        for region in [None, *regions]:
+            places = sum(places_by_region.values()) if region is None else places_by_region[region.id]
+            pop = population.get(region.id if region else None)
+            added = round(100.0 * places / pop.value, 3) if pop and pop.value else None
+            baseline = float(indicator.baseline) if region is None else None
+            out.append(
+                KpiRow(
+                    code=code,
+                    name=indicator.name,
+                    region=region,
+                    places=places,
+                    population=pop,
+                    added_pp=added,
+                    baseline=baseline,
+                    value=round(baseline + added, 2) if baseline is not None and added is not None else None,
+                    target=targets.get(as_of.year) if region is None else None,
+                )
+            )
+    return out
+
+
+def kpi_targets() -> dict[str, dict[int, float]]:
+    out = {}
+    for k in KpiIndicator.objects.prefetch_related("targets"):
+        out[k.code] = {k.baseline_year: float(k.baseline), **{t.year: float(t.value) for t in k.targets.all()}}
+    return out
+
+
+# --- reminders -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Reminder:
+    due: date
+    what: str
+    region: Region | None
+    facility_id: int | None = None
+
+
+def report_due_dates(*, start: date, end: date) -> list[tuple[date, str]]:
+    """Report due dates of the order's clauses 2 and 3 between start and end: (due, 'executor'|'ministry')."""
+    out = []
+    for year in range(start.year, end.year + 1):
+        for due, who in (
+            (date(year, 1, 5), "executor"),
+            (date(year, 7, 5), "executor"),
+            (date(year, 1, 20), "ministry"),
+            (date(year, 7, 20), "ministry"),
+        ):
+            if start <= due <= end:
+                out.append((due, who))
+    return sorted(out)
+
+
+def reminders_for(*, region_ids: list[int] | None, is_ministry: bool, today: date, days: int = 60) -> list[Reminder]:
+    """What falls due within `days` from `today`: facility deadlines and planned stages, measure
+    deadlines and reports. `region_ids=None` means all regions (ministry users)."""
+    end = today + timedelta(days=days)
+    states = facility_states_as_of(as_of=today, known_at=timezone.now(), region_ids=region_ids)
+    names = dict(Facility.objects.filter(id__in=list(states)).values_list("id", "name_" + _lang()))
+    regions = {r.id: r for r in Region.objects.all()}
+    out: list[Reminder] = []
+    for s in states.values():
+        if s.status in DONE_STATUSES:
+            continue
+        if today <= s.deadline <= end:
+            out.append(
+                Reminder(
+                    s.deadline,
+                    _("deadline: %(name)s") % {"name": names.get(s.facility_id, "")},
+                    regions.get(s.region_id),
+                    s.facility_id,
+                )
+            )
+        for stage, planned in s.planned.items():
+            if today <= planned <= end:
+                out.append(
+                    Reminder(
+                        planned,
+                        _("planned stage “%(stage)s”: %(name)s")
+                        % {"stage": Stage(stage).label, "name": names.get(s.facility_id, "")},
+                        regions.get(s.region_id),
+                        s.facility_id,
+                    )
+                )
+        if s.status == Status.OVERDUE:
+            out.append(
+                Reminder(
+                    today,
+                    _("overdue since %(d)s: %(name)s") % {"d": s.deadline, "name": names.get(s.facility_id, "")},
+                    regions.get(s.region_id),
+                    s.facility_id,
+                )
+            )
+    for ms in measure_states_as_of(as_of=today, known_at=timezone.now()):
+        if ms.status in DONE_STATUSES:
+            continue
+        if ms.region is None and not is_ministry:
+            continue
+        if ms.region is not None and region_ids is not None and ms.region.id not in region_ids:
+            continue
+        if today <= ms.due <= end:
+            out.append(Reminder(ms.due, _("measure %(n)s is due") % {"n": ms.measure.number}, ms.region))
+    for due, who in report_due_dates(start=today, end=end):
+        if who == "executor":
+            out.append(Reminder(due, _("semi-annual executor report is due (order, clause 2)"), None))
+        elif is_ministry:
+            out.append(Reminder(due, _("consolidated report to the Government is due (order, clause 3)"), None))
+    return sorted(out, key=lambda r: (r.due, str(r.what)))
+
+
+def _lang() -> str:
+    from gis_portal.i18n import current_language
+
+    return current_language()
+
+
+def tracked_places_total(*, measures) -> int:
+    return Facility.objects.filter(tracking__in_plan=True, measure_id__in=measures).aggregate(s=Sum("places"))["s"] or 0
+
+
+def population_figures():
+    return (
+        PopulationFigure.objects.filter(district__isnull=True)
+        .select_related("region")
+        .filter(
+            Q(indicator=PopulationFigure.Indicator.SCHOOL_AGE_6_17)
+            | Q(indicator=PopulationFigure.Indicator.TOTAL, year__gte=2020)
+            | Q(indicator=PopulationFigure.Indicator.CHILDREN_0_15)
+        )
+        .order_by("indicator", "region__kato", "year")
+    )
+
+
+def tracked_facility_changes(*, tracked_id: int, limit: int = 30) -> list[dict]:
+    """pghistory events of a tracked facility where the executor or the reason for delay changed."""
+    from tracking.models import TrackedFacility
+
+    event_model = TrackedFacility.pgh_event_models["update"]
+    events = list(
+        event_model.objects.filter(pgh_obj_id=tracked_id)
+        .order_by("pgh_created_at", "pgh_id")
+        .values("pgh_created_at", "pgh_label", "executor", "overdue_reason", "version", "pgh_context__metadata")
+    )
+    out, previous = [], None
+    for e in events:
+        key = (e["executor"], e["overdue_reason"])
+        if key != previous:
+            user = (e["pgh_context__metadata"] or {}).get("user")
+            out.append({**e, "user": user})
+        previous = key
+    return out[-limit:][::-1]

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from tracking import views
+
+app_name = "tracking"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("region/<str:kato>/", views.region_timeline, name="region"),
+    path("facility/<int:pk>/", views.facility_detail, name="facility"),
+    path("files/stage/<int:pk>/<str:field>/", views.stage_file, name="stage_file"),
+    # The proving document of a stage record (used by the maps' facility page).
+    path("files/stage/<int:pk>/", views.stage_file, {"field": "doc_file"}, name="stage_document"),
+    path("plans/", views.plan_list, name="plans"),
+    path("plans/<int:pk>/", views.plan_detail, name="plan"),
+    path("measures/", views.measure_list, name="measures"),
+    path("kpi/", views.kpi, name="kpi"),
+    path("reports/", views.report_page, name="reports"),
+    path("reports/<int:pk>/<str:fmt>/", views.report_file, name="report_file"),
+    path("reminders/", views.reminders, name="reminders"),
+]

@@ -75,6 +75,7 @@ def _inside_zones(chunks):
                 zone=chunk.zone[keep],
                 window=chunk.window,
                 mask=mask,
+                xyz=None if chunk.xyz is None else chunk.xyz[keep],
             )
 
 

@@ -11,6 +11,7 @@ import json
 
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -227,7 +228,7 @@ class ItemView(OgcView):
         )
 
 
-def ogc_views(collection: Collection) -> tuple[type, type, type]:
+def _ogc_views(collection: Collection) -> tuple[type, type, type]:
     """Per-collection view classes, so the OpenAPI document lists each collection's own filters."""
     name = collection.id.title().replace("-", "")
     coll = type(f"Ogc{name}CollectionView", (CollectionView,), {"collection_id": collection.id})
@@ -271,6 +272,12 @@ def ogc_views(collection: Collection) -> tuple[type, type, type]:
         tags=tag,
     )(item_get)
     return coll, items, item
+
+
+def ogc_views(collection: Collection) -> tuple[type, type, type]:
+    """OGC view classes of `collection`; the OpenAPI texts are written in English."""
+    with translation.override("en"):
+        return _ogc_views(collection)
 
 
 def not_found_collection(request, collection_id: str, pk: int | None = None):

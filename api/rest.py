@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 
 from django.http import Http404
+from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -70,7 +71,7 @@ def item_response(request, collection: Collection, *, pk: int, links: list | Non
     return cache_headers(response, request=request, etag=etag, last_modified=meta.last_modified)
 
 
-def rest_views(collection: Collection) -> tuple[type, type]:
+def _rest_views(collection: Collection) -> tuple[type, type]:
     """View classes for /api/v1/<id>/ and /api/v1/<id>/<pk>/, documented from the registry."""
     tag = [f"{collection.id}"]
     name = collection.id.title().replace("-", "")
@@ -106,6 +107,12 @@ def rest_views(collection: Collection) -> tuple[type, type]:
         tags=tag,
     )(item_get)
     return items, item
+
+
+def rest_views(collection: Collection) -> tuple[type, type]:
+    """REST view classes of `collection`; the OpenAPI texts are written in English."""
+    with translation.override("en"):
+        return _rest_views(collection)
 
 
 # --- plain JSON resources -----------------------------------------------------------------------

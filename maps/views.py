@@ -155,6 +155,7 @@ def facility_page(request, pk: int):
         "stages": selectors.facility_stage_timeline(facility=facility, as_of=as_of) if authorised else None,
         "documents": selectors.facility_documents(user=request.user, facility=facility) if authorised else None,
         "tracking_url": integrations.object_url("tracking:facility", facility.pk) if authorised else None,
+        "parcel_legend": pages.parcel_legend() if authorised and integrations.parcels_available() else [],
     }
     return render(request, "maps/facility.html", context)
 

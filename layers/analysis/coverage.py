@@ -212,7 +212,7 @@ def distance_coverage(
             continue
 
         def part(sl: slice, chunk=chunk) -> tuple:
-            xyz = lonlat_to_ecef(chunk.lon[sl], chunk.lat[sl])
+            xyz = chunk.xyz[sl] if chunk.xyz is not None else lonlat_to_ecef(chunk.lon[sl], chunk.lat[sl])
             near = nearest_m(facilities, xyz)
             return near[0], near[1], covered_mask(facilities, xyz, chunk.urban[sl], nearest=near)
 
@@ -301,7 +301,7 @@ def two_step_fca(
     for chunk in make_chunks():
         if not len(chunk):
             continue
-        xyz = lonlat_to_ecef(chunk.lon, chunk.lat)
+        xyz = chunk.xyz if chunk.xyz is not None else lonlat_to_ecef(chunk.lon, chunk.lat)
         slot = _zone_slot(chunk.zone, n_zones)
         raw_children += np.bincount(slot, weights=chunk.children, minlength=slots)
         p, f = catchment_pairs(facilities, xyz, chunk.urban, workers=workers)
@@ -321,7 +321,7 @@ def two_step_fca(
     for chunk in make_chunks():
         if not len(chunk):
             continue
-        xyz = lonlat_to_ecef(chunk.lon, chunk.lat)
+        xyz = chunk.xyz if chunk.xyz is not None else lonlat_to_ecef(chunk.lon, chunk.lat)
         slot = _zone_slot(chunk.zone, n_zones)
         p, f = catchment_pairs(facilities, xyz, chunk.urban, workers=workers)
         access = 1000.0 * np.bincount(p, weights=ratio[f], minlength=len(chunk))

@@ -21,7 +21,7 @@ from rasterio.features import rasterize
 from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
-from layers.analysis.geodesy import MEAN_RADIUS_M
+from layers.analysis.geodesy import MEAN_RADIUS_M, grid_ecef
 
 NO_ZONE = -1
 # About 4 M cells (16 MB of float32 per band) per window keeps memory flat for any raster size.
@@ -49,6 +49,7 @@ class DemandChunk:
     window: Window | None = None  # raster window the chunk came from
     mask: np.ndarray | None = None  # populated cells of the window (row-major), for raster output
     ids: np.ndarray | None = None  # caller's ids (settlement ids) for point sources
+    xyz: np.ndarray | None = None  # (n, 3) ECEF metres, when the source computed them already
 
     def __len__(self) -> int:
         return int(self.lon.size)
@@ -251,7 +252,20 @@ def raster_demand(
             urban = children / area >= spec.urban_children_per_km2
             mask = np.zeros(shape, dtype=bool)
             mask.ravel()[flat] = True
-            return DemandChunk(lon=lon, lat=lat, children=children, urban=urban, zone=zone, window=window, mask=mask)
+            xyz = None
+            if to_wgs84 is None and t.b == 0 and t.d == 0:
+                # North-up WGS 84 grid: longitude depends on the column only and latitude on the row only,
+                # so the trigonometry of the ECEF position is done once per row and per column (here, in
+                # the reader thread, while the main thread queries the previous window).
+                xyz = grid_ecef(
+                    lon_of_col=t.c + t.a * (window.col_off + np.arange(shape[1]) + 0.5),
+                    lat_of_row=t.f + t.e * (window.row_off + np.arange(shape[0]) + 0.5),
+                    rows=rows,
+                    cols=cols,
+                )
+            return DemandChunk(
+                lon=lon, lat=lat, children=children, urban=urban, zone=zone, window=window, mask=mask, xyz=xyz
+            )
 
         # One reader thread prepares the next window while this one is analysed (GDAL, numpy and
         # rasterize release the GIL); only that thread touches the dataset, never two at once.

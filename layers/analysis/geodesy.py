@@ -35,6 +35,23 @@ def lonlat_to_ecef(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return out
 
 
+def grid_ecef(*, lon_of_col: np.ndarray, lat_of_row: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """ECEF metres of grid cells (rows[i], cols[i]) of a north-up EPSG:4326 grid; the same as
+    lonlat_to_ecef(lon_of_col[cols], lat_of_row[rows]) with the trigonometry done per row and column."""
+    lam = np.radians(np.asarray(lon_of_col, dtype=np.float64))
+    phi = np.radians(np.asarray(lat_of_row, dtype=np.float64))
+    sin_phi = np.sin(phi)
+    n = WGS84_A / np.sqrt(1.0 - WGS84_E2 * sin_phi * sin_phi)
+    r_row = n * np.cos(phi)  # distance from the axis
+    z_row = n * (1.0 - WGS84_E2) * sin_phi
+    out = np.empty((rows.size, 3), dtype=np.float64)
+    r = r_row[rows]
+    out[:, 0] = r * np.cos(lam)[cols]
+    out[:, 1] = r * np.sin(lam)[cols]
+    out[:, 2] = z_row[rows]
+    return out
+
+
 def chord_to_metres(chord: np.ndarray | float) -> np.ndarray | float:
     """Surface distance (metres) of a chord length (metres); inf stays inf."""
     c = np.asarray(chord, dtype=np.float64)

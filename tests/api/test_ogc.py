@@ -166,3 +166,8 @@ def test_responses_vary_on_accept_and_credentials(api):
     for url in ("/ogc/", "/ogc/collections", "/ogc/collections/facilities/items", "/api/v1/measures/"):
         vary = api.get(url)["Vary"]
         assert {"Accept", "Authorization", "Cookie"} <= {v.strip() for v in vary.split(",")}, url
+
+
+def test_portal_pages_link_to_the_open_data_api(api):
+    html = api.get("/ru/").content.decode()
+    assert 'href="/ogc/?f=html"' in html and "Открытые данные (API)" in html

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -159,6 +159,9 @@ def chromium():
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS, headless=True)
             yield browser
             browser.close()
+            # ORM calls made while Playwright's loop runs get their own connection (asgiref's
+            # context-local storage); close it so the test database can be dropped at exit.
+            connections.close_all()
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

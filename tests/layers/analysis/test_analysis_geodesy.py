@@ -35,3 +35,14 @@ def test_degrees_are_not_metres():
     expected = GEOD.inv(70.0, 50.0, 71.0, 50.0)[2]
     assert abs(got - expected) < 0.5
     assert 71_000 < got < 72_000
+
+
+def test_grid_ecef_equals_point_ecef():
+    from layers.analysis.geodesy import grid_ecef
+
+    lon_of_col = np.linspace(46.5, 87.3, 50)
+    lat_of_row = np.linspace(55.4, 40.6, 30)
+    rng = np.random.default_rng(1)
+    rows, cols = rng.integers(0, 30, 500), rng.integers(0, 50, 500)
+    got = grid_ecef(lon_of_col=lon_of_col, lat_of_row=lat_of_row, rows=rows, cols=cols)
+    assert np.allclose(got, lonlat_to_ecef(lon_of_col[cols], lat_of_row[rows]), rtol=0, atol=1e-6)

@@ -7,13 +7,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends gdal-bin libgdal32 libgeos-c1v5 libproj25 gettext \
-    postgresql-client fonts-dejavu-core \
+    postgresql-client fonts-dejavu-core nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
+# Leaflet, its plugins and OpenLayers come from npm (pinned in maps/assets/package-lock.json).
+RUN cd maps/assets && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 # collectstatic and compilemessages need settings but no database or secrets of the deployment.
 RUN SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py compilemessages --ignore=.venv -v0 \
  && SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py collectstatic --noinput -v0

@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.gis.admin import GISModelAdmin
 
 from accounts.admin_mixins import RegionScopedAdminMixin
 from accounts.permissions import Action
@@ -13,6 +12,7 @@ from facilities.models import (
     ResponsibleBody,
     Section,
 )
+from gis_portal.widgets import PortalGISModelAdmin
 
 
 @admin.register(ResponsibleBody)
@@ -57,7 +57,7 @@ class KpiIndicatorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Facility)
-class FacilityAdmin(RegionScopedAdminMixin, GISModelAdmin):
+class FacilityAdmin(RegionScopedAdminMixin, PortalGISModelAdmin):
     """Facilities of the consolidated plan: the ministry plans them; akimats see their region's."""
 
     write_action = Action.PLAN

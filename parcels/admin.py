@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.contrib.gis.admin import GISModelAdmin
 from django.core.exceptions import ValidationError
 
 from accounts.admin_mixins import RegionScopedAdminMixin
 from accounts.permissions import Action, scope_queryset
 from facilities.models import Facility
+from gis_portal.widgets import PortalGISModelAdmin
 from parcels import services
 from parcels.models import InfrastructureLink, Parcel, ParcelDocument, Utility
 
@@ -61,7 +61,7 @@ class ParcelAdminForm(forms.ModelForm):
 
 
 @admin.register(Parcel)
-class ParcelAdmin(RegionScopedAdminMixin, GISModelAdmin):
+class ParcelAdmin(RegionScopedAdminMixin, PortalGISModelAdmin):
     form = ParcelAdminForm
     list_display = [
         "id",
@@ -145,7 +145,7 @@ class LinkAdminForm(forms.ModelForm):
 
 
 @admin.register(InfrastructureLink)
-class InfrastructureLinkAdmin(RegionScopedAdminMixin, GISModelAdmin):
+class InfrastructureLinkAdmin(RegionScopedAdminMixin, PortalGISModelAdmin):
     form = LinkAdminForm
     list_display = ["id", "parcel", "utility", "required", "status", "route_length_m", "provider", "is_demo"]
     list_filter = ["utility", "status", "region", "is_demo"]

@@ -79,3 +79,14 @@ def test_admin_has_a_language_switcher_and_the_demo_label(client, admin_user_rol
     assert 'name="language" value="kk"' in html and 'name="language" value="en"' in html
     assert "ДЕМОНСТРАЦИОННЫЕ ДАННЫЕ" in html
     assert "Дорожная карта" in html
+
+
+def test_admin_map_widget_loads_openlayers_from_our_static_files(client, admin_user_role):
+    from facilities.models import Facility
+
+    client.force_login(admin_user_role)
+    facility = Facility.objects.first()
+    html = client.get(f"/en/admin/facilities/facility/{facility.pk}/change/").content.decode()
+    assert "/static/vendor/ol/dist/ol.js" in html
+    assert "cdn.jsdelivr.net" not in html
+    assert client.get("/static/vendor/ol/dist/ol.js").status_code == 200

@@ -150,6 +150,8 @@ STATICFILES_DIRS = [
     ("vendor/leaflet", MAP_ASSETS_DIR / "leaflet" / "dist"),
     ("vendor/leaflet.markercluster", MAP_ASSETS_DIR / "leaflet.markercluster" / "dist"),
     ("vendor/leaflet-draw", MAP_ASSETS_DIR / "leaflet-draw" / "dist"),
+    # OpenLayers for the GeoDjango map widgets of the admin (gis_portal.widgets), instead of Django's CDN links.
+    ("vendor/ol", MAP_ASSETS_DIR / "ol"),
 ]
 BOUNDARIES_ATTRIBUTION = "Boundaries: geokz v1.0.2 (A. Rodionov), from UN OCHA COD-AB Kazakhstan, CC BY 4.0"
 

@@ -104,8 +104,12 @@ class SettlementImportForm(forms.Form):
         name = f.name.lower()
         if not name.endswith((".csv", ".geojson", ".json")):
             raise forms.ValidationError(_("Upload a .csv or .geojson file."))
-        if f.size > 20 * 1024 * 1024:
-            raise forms.ValidationError(_("The file is larger than 20 MB."))
+        from accessibility.services import SETTLEMENT_IMPORT_MAX_BYTES
+
+        if f.size > SETTLEMENT_IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                _("The file is larger than %(m)d MB.") % {"m": SETTLEMENT_IMPORT_MAX_BYTES // 1_000_000}
+            )
         return f
 
 

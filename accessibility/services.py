@@ -494,6 +494,8 @@ def population_raster_register(
 # --- settlements ------------------------------------------------------------------------------------------------
 
 SETTLEMENT_FIELDS = ("name", "population", "child_population", "kato", "id")
+# Largest settlement file accepted (web form and management command alike).
+SETTLEMENT_IMPORT_MAX_BYTES = 20 * 1024 * 1024
 
 
 def _int_or_none(value, *, where: str, field: str, required: bool) -> int | None:
@@ -569,7 +571,12 @@ def settlements_import(*, content: bytes | str, fmt: str, source: str) -> dict[s
     """
     if not source.strip():
         raise SettlementImportError("source: say where the figures come from")
-    text = content.decode("utf-8-sig") if isinstance(content, bytes) else content
+    if len(content) > SETTLEMENT_IMPORT_MAX_BYTES:
+        raise SettlementImportError(f"the file is larger than {SETTLEMENT_IMPORT_MAX_BYTES // 1_000_000} MB")
+    try:
+        text = content.decode("utf-8-sig") if isinstance(content, bytes) else content
+    except UnicodeDecodeError as exc:
+        raise SettlementImportError(f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     if fmt == "csv":
         rows = _settlement_rows_csv(text)
     elif fmt == "geojson":

@@ -127,7 +127,9 @@ def run_detail(request, pk: int):
         "bins": bins,
         "sites": list(selectors.site_results(run=run)[:200]),
         "areas": list(selectors.area_results(run=run)[:50]),
-        "map": _run_map(run) if run.status == AnalysisRun.Status.DONE else None,
+        "map": _run_map(run, nonce=getattr(request, "csp_nonce", None))
+        if run.status == AnalysisRun.Status.DONE
+        else None,
         "can_run": selectors.user_can_run(request.user),
         "demo_present": run.is_demo,
         "has_raster_output": (services.run_output_dir(run) / "distance_m_current.tif").exists(),
@@ -135,7 +137,7 @@ def run_detail(request, pk: int):
     return render(request, "accessibility/run_detail.html", context)
 
 
-def _run_map(run: AnalysisRun):
+def _run_map(run: AnalysisRun, *, nonce: str | None = None):
     """The run's map: districts shaded by coverage/access, underserved hexagons and recommended sites."""
     try:
         from maps.builders import base_map, map_parts
@@ -178,7 +180,7 @@ def _run_map(run: AnalysisRun):
     folium.LayerControl(collapsed=True).add_to(m)
     if map_parts is None:
         return {"html": m._repr_html_(), "note": _("The portal's map module is absent: a plain map is shown.")}
-    return {"parts": map_parts(m)}
+    return {"parts": map_parts(m, nonce=nonce)}
 
 
 def _district_style(feature, metric):

@@ -21,7 +21,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import Action, can, scope_queryset, user_role
+from accounts.permissions import Action, can, scope_queryset, user_region_id, user_role
 from facilities.models import Facility
 from parcels import selectors, services
 from parcels.forms import _geojson_geometry
@@ -143,6 +143,9 @@ class ParcelCollection(APIView):
         description="Create a parcel from a GeoJSON Feature (properties: ParcelInput fields).",
     )
     def post(self, request):
+        # Planners read parcels but never create them: refuse before looking at the body.
+        if not can(request.user, Action.EDIT, region_id=user_region_id(request.user)):
+            return Response({"detail": _("You may not change records of this region.")}, status=403)
         try:
             props, geometry = _feature_parts(request)
             data = ParcelInput(data=props)

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from accounts.permissions import Action, can, scope_queryset
 from facilities.models import Facility
 from tracking import selectors, services
+from tracking.forms import validate_upload
 from tracking.models import Stage, TrackedFacility
 
 
@@ -37,8 +38,8 @@ class StageRecordInSerializer(serializers.Serializer):
     places_in_use = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     doc_number = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
     doc_date = serializers.DateField(required=False, allow_null=True)
-    doc_file = serializers.FileField(required=False, allow_null=True)
-    photo = serializers.FileField(required=False, allow_null=True)
+    doc_file = serializers.FileField(required=False, allow_null=True, validators=[validate_upload])
+    photo = serializers.FileField(required=False, allow_null=True, validators=[validate_upload])
     executor = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
     note = serializers.CharField(required=False, allow_blank=True, default="")
     overdue_reason = serializers.CharField(required=False, allow_blank=True, allow_null=True, default=None)

@@ -17,13 +17,29 @@ DOC_EXTENSIONS = {".pdf", ".jpg", ".jpeg", ".png"}
 DOC_MAX_BYTES = 10 * 1024 * 1024
 
 
+# The file's first bytes must match its extension: a script or an SVG renamed to .jpg is refused.
+DOC_MAGIC = {
+    ".pdf": (b"%PDF-",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+}
+
+
 def validate_upload(upload) -> None:
+    """PDF/JPEG/PNG by extension AND magic bytes, at most DOC_MAX_BYTES (used by the forms and the API)."""
     if upload is None:
         return
-    if Path(upload.name).suffix.lower() not in DOC_EXTENSIONS:
+    suffix = Path(upload.name).suffix.lower()
+    if suffix not in DOC_EXTENSIONS:
         raise forms.ValidationError(_("allowed files: PDF, JPEG, PNG"))
     if upload.size > DOC_MAX_BYTES:
-        raise forms.ValidationError(_("the file is larger than 10 MB"))
+        raise forms.ValidationError(_("the file is larger than %(m)d MB") % {"m": max(1, DOC_MAX_BYTES // 1_000_000)})
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    if not head.startswith(DOC_MAGIC[suffix]):
+        raise forms.ValidationError(_("allowed files: PDF, JPEG, PNG (the content of this file is not one)"))
 
 
 class DateInput(forms.DateInput):

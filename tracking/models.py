@@ -203,6 +203,7 @@ def _upload_stage(instance, filename: str) -> str:
     return f"tracking/stages/{instance.tracked_id}/{filename}"
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class StageRecord(models.Model):
     """One append-only statement about a stage: planned/actual date, proving document, executor.
 

@@ -528,9 +528,12 @@ def kpi(request):
 # --- reports ---------------------------------------------------------------------------------------
 
 
-def _may_report(user, *, kind: str, region) -> bool:
+def _may_report(user, *, kind: str, region, submit: bool = False) -> bool:
+    """Region reports: read by whoever may view the region, submitted (frozen) only by its akimat or an
+    admin (EDIT, as services.report_submit requires); other kinds are the ministry's (PLAN)."""
     if kind == Report.Kind.REGION:
-        return region is not None and can(user, Action.VIEW, region_id=region.id)
+        action = Action.EDIT if submit else Action.VIEW
+        return region is not None and can(user, action, region_id=region.id)
     return can(user, Action.PLAN, region_id=None)
 
 
@@ -543,9 +546,10 @@ def report_page(request):
     form = ReportForm(request.POST or request.GET or None, initial={"as_of": latest.isoformat()})
     if form.is_bound and form.is_valid():
         d = form.cleaned_data
-        if not _may_report(request.user, kind=d["kind"], region=d["region"]):
+        submit = request.method == "POST" and request.POST.get("action") == "submit"
+        if not _may_report(request.user, kind=d["kind"], region=d["region"], submit=submit):
             raise PermissionDenied(_("you may not make this report"))
-        if request.method == "POST" and request.POST.get("action") == "submit":
+        if submit:
             try:
                 services.report_submit(
                     kind=d["kind"],

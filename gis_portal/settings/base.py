@@ -53,6 +53,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # 400 for a NUL character in the query string (PostgreSQL text cannot hold it; issue 8).
+    "gis_portal.middleware.RejectNulInQueryMiddleware",
+    # Content-Security-Policy (nonce-based, as the map pages) on every HTML page (issue 8).
+    "gis_portal.csp.ContentSecurityPolicyMiddleware",
     # CORS headers for public API reads (CORS_URLS_REGEX); before CommonMiddleware as its docs require.
     "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -1,0 +1,33 @@
+"""A short, bounded run of scripts/bench/load.py: concurrent clients, zero errors (no timing asserted).
+
+The full run (60 s per endpoint, 32 connections, production settings) is
+`.venv/bin/python scripts/bench/load.py`; its figures go in the closing note.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_public_pages_and_api_under_concurrent_load_give_no_error(hardening_server):
+    result = subprocess.run(
+        [sys.executable, "scripts/bench/load.py", "--url", hardening_server, "--duration", "3", "--connections", "8"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line for line in result.stdout.splitlines() if " req/s " in line]
+    assert len(rows) == 3, result.stdout
+    for row in rows:
+        assert row.rstrip().endswith("errors 0"), row
+        assert int(row.split()[1]) > 0, row  # requests were really made

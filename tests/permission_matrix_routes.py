@@ -1,0 +1,337 @@
+"""The classification table of tests/test_permission_matrix.py: who may read and who may write each route.
+
+Every route of the URL configuration (walked from django.urls.get_resolver()) must have an entry
+here, keyed by its (namespaced) URL name, or by its pattern when it has none; the admin site is
+classified per registered model in ADMIN_MODELS. A new route or admin model fails the matrix
+test until it is classified, and an entry whose route disappeared fails it too.
+
+Access levels (who gets HTTP 200 on GET):
+- PUBLIC: everybody, anonymous included (public fields only);
+- ROLE: any signed-in user with a portal role (akimat, planner, admin);
+- MINISTRY: planner and admin;
+- ADMIN: admin only;
+- NOBODY: no role gets 200 (POST-only routes, unknown collections, session-bound tokens);
+- REGION: an object of one region: planner, admin and the akimat of that region;
+- REGION_EDIT: an object of one region, editing: admin and the akimat of that region (not planners);
+- AKIMAT_EDIT: creating akimat records: admin and any akimat (not planners).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+PUBLIC = "public"
+ROLE = "role"
+MINISTRY = "ministry"
+ADMIN = "admin"
+NOBODY = "nobody"
+REGION = "region"
+REGION_EDIT = "region_edit"
+AKIMAT_EDIT = "akimat_edit"
+
+ROLES = ("anonymous", "akimat_a", "akimat_b", "planner", "admin")
+SIDES = ("a", "b")  # a = Astana city (akimat_a's region), b = Turkistan region (akimat_b's)
+
+
+def allowed(access: str, role: str, side: str | None) -> bool:
+    """May `role` get a 2xx from a route of `access` level for an object of region `side`?"""
+    if access == PUBLIC:
+        return True
+    if role == "anonymous":
+        return False
+    if access == ROLE:
+        return True
+    if access == MINISTRY:
+        return role in ("planner", "admin")
+    if access == ADMIN:
+        return role == "admin"
+    if access == NOBODY:
+        return False
+    own = role == f"akimat_{side}"
+    if access == REGION:
+        return role in ("planner", "admin") or own
+    if access == REGION_EDIT:
+        return role == "admin" or own
+    if access == AKIMAT_EDIT:
+        return role in ("admin", "akimat_a", "akimat_b")
+    raise ValueError(f"unknown access level {access!r}")
+
+
+@dataclass(frozen=True)
+class Write:
+    """Writes a route accepts: the HTTP methods, who may make them, and a minimal body."""
+
+    access: str
+    methods: tuple[str, ...] = ("post",)
+    data: Callable | None = None  # data(world, side) -> dict
+
+
+@dataclass(frozen=True)
+class Rule:
+    access: str
+    # kwargs(world, side) -> URL kwargs; `sided` routes are requested for an own and an other region object.
+    kwargs: Callable | None = None
+    sided: bool = False
+    query: Callable | None = None  # query(world, side) -> dict of GET parameters
+    write: Write | None = None
+    # Public forms whose POST is meant for anonymous users (sign-in, password reset, language).
+    public_post: bool = False
+    # Variants of one route (e.g. each tile layer): variants(world) -> [(label, kwargs, query, side, access)].
+    variants: Callable | None = None
+    note: str = ""
+
+
+def _w(attr):
+    return lambda w, s: {"pk": getattr(w[s], attr).pk}
+
+
+def _kato(w, s):
+    return {"kato": w[s].region.kato}
+
+
+def _parcel_link(w, s):
+    return {"parcel_pk": w[s].parcel.pk, "pk": w[s].link.pk}
+
+
+def _run(w, s):
+    return {"pk": w["run"].pk}
+
+
+def _tile_variants(w):
+    from api.registry import collections_all
+
+    return [
+        (c.id, {"layer": c.id, "z": 0, "x": 0, "y": 0}, None, None, PUBLIC if c.public else ROLE)
+        for c in collections_all()
+        if c.tiles
+    ]
+
+
+def _report_variants(w):
+    """The report page itself, and a region report downloaded (CSV) for each region."""
+    out = [("page", {}, None, None, ROLE)]
+    for side in SIDES:
+        query = {"kind": "region", "region": w[side].region.pk, "as_of": "2025-07-01", "language": "en"}
+        out.append((f"csv-{side}", {}, {**query, "format": "csv"}, side, REGION))
+    return out
+
+
+def _small(w, s):
+    """Large public geometry lists: one short page is enough to check who may read them."""
+    return {"limit": 2}
+
+
+def _region_query(w, s):
+    return {"region": w[s].region.kato}
+
+
+API_WRITES = ("post", "put", "patch", "delete")
+
+ROUTES: dict[str, Rule] = {
+    # --- Django and language switching ---------------------------------------------------------
+    "set_language": Rule(NOBODY, public_post=True, note="POST-only; GET redirects"),
+    "home": Rule(PUBLIC),
+    "login": Rule(PUBLIC, public_post=True),
+    "logout": Rule(NOBODY, public_post=True, note="POST-only since Django 5"),
+    "password_change": Rule(ROLE),
+    "password_change_done": Rule(ROLE),
+    "password_reset": Rule(PUBLIC, public_post=True),
+    "password_reset_done": Rule(PUBLIC),
+    "password_reset_confirm": Rule(
+        PUBLIC, kwargs=lambda w, s: {"uidb64": "MQ", "token": "bad-token"}, public_post=True, note="invalid link page"
+    ),
+    "password_reset_complete": Rule(PUBLIC),
+    # --- maps (issue 5) ----------------------------------------------------------------------------
+    "maps:national": Rule(ROLE),
+    "maps:public": Rule(PUBLIC),
+    "maps:embed": Rule(PUBLIC),
+    "maps:region": Rule(REGION, kwargs=_kato, sided=True),
+    "maps:facility": Rule(PUBLIC, kwargs=_w("facility"), sided=True, note="public fields for anonymous"),
+    "maps:analysis": Rule(ROLE),
+    # --- tracking (issue 4) ------------------------------------------------------------------------
+    "tracking:dashboard": Rule(ROLE),
+    "tracking:region": Rule(REGION, kwargs=_kato, sided=True),
+    "tracking:facility": Rule(
+        REGION, kwargs=_w("tracked"), sided=True, write=Write(REGION_EDIT, data=lambda w, s: {"stage": "design"})
+    ),
+    "tracking:stage_file": Rule(REGION, kwargs=lambda w, s: {"pk": w[s].stage.pk, "field": "doc_file"}, sided=True),
+    "tracking:stage_document": Rule(REGION, kwargs=_w("stage"), sided=True),
+    "tracking:plans": Rule(ROLE),
+    "tracking:plan": Rule(
+        ROLE, kwargs=lambda w, s: {"pk": w["plan"].pk}, write=Write(MINISTRY, data=lambda w, s: {"action": "check"})
+    ),
+    "tracking:measures": Rule(ROLE),
+    "tracking:kpi": Rule(ROLE, write=Write(MINISTRY)),
+    "tracking:reports": Rule(
+        ROLE,
+        variants=_report_variants,
+        write=Write(
+            REGION_EDIT,
+            data=lambda w, s: {
+                "action": "submit",
+                "kind": "region",
+                "region": w[s].region.pk,
+                "as_of": "2025-07-01",
+                "language": "en",
+            },
+        ),
+    ),
+    "tracking:report_file": Rule(REGION, kwargs=lambda w, s: {"pk": w[s].report.pk, "fmt": "csv"}, sided=True),
+    "tracking:reminders": Rule(ROLE),
+    # --- parcels (issue 3) -------------------------------------------------------------------------
+    "parcels:list": Rule(ROLE, query=_region_query, sided=True, note="filtered to the other region: no rows"),
+    "parcels:create": Rule(AKIMAT_EDIT, write=Write(AKIMAT_EDIT)),
+    "parcels:detail": Rule(REGION, kwargs=_w("parcel"), sided=True),
+    "parcels:edit": Rule(REGION_EDIT, kwargs=_w("parcel"), sided=True, write=Write(REGION_EDIT)),
+    "parcels:revoke": Rule(NOBODY, kwargs=_w("parcel"), sided=True, write=Write(REGION_EDIT)),
+    "parcels:restore": Rule(NOBODY, kwargs=_w("parcel"), sided=True, write=Write(REGION_EDIT)),
+    "parcels:link_create": Rule(
+        REGION_EDIT, kwargs=lambda w, s: {"parcel_pk": w[s].parcel.pk}, sided=True, write=Write(REGION_EDIT)
+    ),
+    "parcels:link_edit": Rule(REGION_EDIT, kwargs=_parcel_link, sided=True, write=Write(REGION_EDIT)),
+    "parcels:link_delete": Rule(NOBODY, kwargs=_parcel_link, sided=True, write=Write(REGION_EDIT)),
+    "parcels:document_upload": Rule(
+        NOBODY, kwargs=lambda w, s: {"parcel_pk": w[s].parcel.pk}, sided=True, write=Write(REGION_EDIT)
+    ),
+    "parcels:document_download": Rule(REGION, kwargs=_w("document"), sided=True),
+    "parcels:import": Rule(AKIMAT_EDIT, write=Write(AKIMAT_EDIT)),
+    "parcels:import_preview": Rule(
+        NOBODY, kwargs=lambda w, s: {"token": "0123abcd"}, write=Write(AKIMAT_EDIT), note="token bound to session"
+    ),
+    "parcels:import_confirm": Rule(
+        NOBODY, kwargs=lambda w, s: {"token": "0123abcd"}, write=Write(AKIMAT_EDIT), note="token bound to session"
+    ),
+    "parcels:export": Rule(ROLE, query=_region_query, sided=True, note="export filtered to a region"),
+    "parcels:compliance": Rule(ROLE),
+    # --- accessibility (issue 7); runs are national, their rows scoped per region ----------------
+    "accessibility:run_list": Rule(ROLE, write=Write(MINISTRY, data=lambda w, s: {"kind": "coverage"})),
+    "accessibility:run_detail": Rule(ROLE, kwargs=_run),
+    "accessibility:run_districts": Rule(ROLE, kwargs=_run),
+    "accessibility:run_rerun": Rule(NOBODY, kwargs=_run, write=Write(MINISTRY)),
+    "accessibility:run_download": Rule(ROLE, kwargs=lambda w, s: {"pk": w["run"].pk, "what": "zones", "fmt": "csv"}),
+    "accessibility:settlement_import": Rule(MINISTRY, write=Write(MINISTRY)),
+    "accessibility:raster_list": Rule(ROLE, write=Write(MINISTRY)),
+    # --- REST API of the apps (/api/v1/, token or session) ----------------------------------------
+    "tracking-api-facilities": Rule(ROLE, query=_region_query, sided=True),
+    "tracking-api-facility": Rule(REGION, kwargs=_w("facility"), sided=True),
+    "tracking-api-stage-create": Rule(
+        NOBODY,
+        kwargs=_w("facility"),
+        sided=True,
+        write=Write(REGION_EDIT, data=lambda w, s: {"stage": "design", "planned_date": "2025-01-01"}),
+    ),
+    "tracking-api-statuses": Rule(ROLE),
+    "api-parcels": Rule(ROLE, query=_region_query, sided=True, write=Write(AKIMAT_EDIT)),
+    "api-parcel": Rule(REGION, kwargs=_w("parcel"), sided=True, write=Write(REGION_EDIT, methods=API_WRITES)),
+    "api-parcel-links": Rule(
+        REGION, kwargs=lambda w, s: {"parcel_pk": w[s].parcel.pk}, sided=True, write=Write(REGION_EDIT)
+    ),
+    "api-parcel-link": Rule(REGION, kwargs=_parcel_link, sided=True, write=Write(REGION_EDIT, methods=API_WRITES)),
+    "accessibility-api-runs": Rule(ROLE, write=Write(MINISTRY, data=lambda w, s: {"kind": "coverage"})),
+    "accessibility-api-run": Rule(ROLE, kwargs=_run),
+    "accessibility-api-run-zones": Rule(ROLE, kwargs=_run),
+    "accessibility-api-run-distances": Rule(ROLE, kwargs=_run),
+    "accessibility-api-run-sites": Rule(ROLE, kwargs=_run),
+    "accessibility-api-run-areas": Rule(ROLE, kwargs=_run),
+    "accessibility-api-rasters": Rule(ROLE),
+    "accessibility-api-parameters": Rule(ROLE, query=lambda w, s: {"kind": "coverage"}),
+    # --- public API (issue 6) ----------------------------------------------------------------------
+    "api-index": Rule(PUBLIC),
+    "api-schema": Rule(PUBLIC),
+    "api-docs": Rule(PUBLIC),
+    "api-redoc": Rule(PUBLIC),
+    "api-measures": Rule(PUBLIC),
+    "api-quotas": Rule(PUBLIC),
+    "api-kpi-targets": Rule(PUBLIC),
+    "api-regions-list": Rule(PUBLIC, query=_small),
+    "api-regions-detail": Rule(PUBLIC, kwargs=_w("region"), sided=True),
+    "api-districts-list": Rule(PUBLIC, query=_small),
+    "api-districts-detail": Rule(PUBLIC, kwargs=_w("district"), sided=True),
+    "api-facilities-list": Rule(PUBLIC, query=_region_query, sided=True),
+    "api-facilities-detail": Rule(PUBLIC, kwargs=_w("facility"), sided=True),
+    "ogc-landing": Rule(PUBLIC),
+    "ogc-openapi": Rule(PUBLIC),
+    "ogc-conformance": Rule(PUBLIC),
+    "ogc-collections": Rule(PUBLIC),
+    "ogc-regions": Rule(PUBLIC),
+    "ogc-regions-items": Rule(PUBLIC, query=_small),
+    "ogc-regions-item": Rule(PUBLIC, kwargs=_w("region"), sided=True),
+    "ogc-districts": Rule(PUBLIC),
+    "ogc-districts-items": Rule(PUBLIC, query=_small),
+    "ogc-districts-item": Rule(PUBLIC, kwargs=_w("district"), sided=True),
+    "ogc-facilities": Rule(PUBLIC),
+    "ogc-facilities-items": Rule(PUBLIC, query=_region_query, sided=True),
+    "ogc-facilities-item": Rule(PUBLIC, kwargs=_w("facility"), sided=True),
+    "ogc-parcels": Rule(ROLE),
+    "ogc-parcels-items": Rule(ROLE, query=_region_query, sided=True),
+    "ogc-parcels-item": Rule(REGION, kwargs=_w("parcel"), sided=True),
+    "ogc-infrastructure-links": Rule(ROLE),
+    "ogc-infrastructure-links-items": Rule(ROLE, query=_region_query, sided=True),
+    "ogc-infrastructure-links-item": Rule(REGION, kwargs=_w("link"), sided=True),
+    "ogc/collections/<str:collection_id>": Rule(NOBODY, kwargs=lambda w, s: {"collection_id": "nope"}),
+    "ogc/collections/<str:collection_id>/items": Rule(NOBODY, kwargs=lambda w, s: {"collection_id": "nope"}),
+    "ogc/collections/<str:collection_id>/items/<int:pk>": Rule(
+        NOBODY, kwargs=lambda w, s: {"collection_id": "nope", "pk": 1}
+    ),
+    "tiles": Rule(PUBLIC, variants=_tile_variants, note="access per layer: public layers or signed-in roles"),
+}
+
+# Admin site: per registered model. "admin": only administrators (users, tokens, sign-in audit, jobs);
+# "reference": national reference data and ministry records (any role may view; akimats never add);
+# "region": region-bound records, region_field names the path to layers.Region.
+ADMIN_MODELS: dict[str, tuple[str, str | None]] = {
+    "auth.Group": ("admin", None),
+    "auth.User": ("admin", None),
+    "authtoken.TokenProxy": ("admin", None),
+    "axes.AccessAttempt": ("admin", None),
+    "axes.AccessLog": ("admin", None),
+    "axes.AccessFailureLog": ("admin", None),
+    "accounts.Membership": ("admin", None),
+    "django_tasks_database.DBTaskResult": ("admin", None),
+    "layers.Region": ("reference", None),
+    "layers.District": ("reference", None),
+    "layers.Settlement": ("reference", None),
+    "facilities.ResponsibleBody": ("reference", None),
+    "facilities.Section": ("reference", None),
+    "facilities.Measure": ("reference", None),
+    "facilities.FacilityKind": ("reference", None),
+    "facilities.KpiIndicator": ("reference", None),
+    "parcels.Utility": ("reference", None),
+    "tracking.Plan": ("reference", None),
+    "accessibility.PopulationRaster": ("reference", None),
+    "accessibility.AnalysisRun": ("reference", None),
+    "facilities.Facility": ("region", "facility"),
+    "parcels.Parcel": ("region", "parcel"),
+    "parcels.InfrastructureLink": ("region", "link"),
+    "parcels.ParcelDocument": ("region", "document"),
+    "tracking.TrackedFacility": ("region", "tracked"),
+    "tracking.Report": ("region", "report"),
+}
+# Who may open the admin "add" page of a region-bound model (besides administrators): akimats add
+# akimat records, planners the plan's facilities; stage records and reports are written only through
+# the tracking services, scans only on the parcel page.
+ADMIN_ADDERS: dict[str, str | None] = {
+    "facilities.Facility": "planner",
+    "parcels.Parcel": "akimat",
+    "parcels.InfrastructureLink": "akimat",
+    "parcels.ParcelDocument": None,
+    "tracking.TrackedFacility": None,
+    "tracking.Report": None,
+}
+
+
+@dataclass
+class Side:
+    """The objects of one region used to build URLs (see the `world` fixture)."""
+
+    region: object
+    district: object
+    facility: object
+    tracked: object
+    parcel: object
+    link: object
+    document: object
+    stage: object
+    report: object
+    markers: list[str] = field(default_factory=list)

@@ -7,6 +7,7 @@ import math
 
 from django import forms
 from django.conf import settings
+from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon
 from django.utils.translation import gettext_lazy as _
 
@@ -40,7 +41,7 @@ def _geojson_geometry(text: str, *, kinds: tuple[str, ...]) -> GEOSGeometry:
         raise forms.ValidationError(_("The shape must be a %(k)s.") % {"k": " / ".join(kinds)})
     try:
         geom = GEOSGeometry(json.dumps(value), srid=4326)
-    except (GEOSException, ValueError) as exc:
+    except (GEOSException, GDALException, ValueError) as exc:  # GDAL parses GeoJSON (e.g. empty coordinates)
         raise forms.ValidationError(_("The drawn shape could not be read (%(e)s).") % {"e": exc}) from exc
     if geom.empty or not all(math.isfinite(v) and abs(v) < MAX_ABS_COORDINATE for v in geom.extent):
         raise forms.ValidationError(_("The shape has no usable coordinates."))

@@ -629,6 +629,38 @@ def document_add(*, user, parcel: Parcel, uploaded_file, title: str, kind: str, 
 
 
 @transaction.atomic
+def document_restore(*, user, parcel: Parcel, event_id: int) -> ParcelDocument:
+    """Re-attach a deleted document from its history event.
+
+    Deleting a document removes its row, not its stored file, so the scan can be
+    brought back exactly as it was (same file, type, size and checksum).
+    """
+    _require(user, Action.EDIT, parcel.region_id)
+    event = ParcelDocument.pgh_event_model.objects.filter(pgh_id=event_id, parcel_id=parcel.pk).first()
+    if event is None:
+        raise ParcelValidationError([Problem("history", _("No such history entry for this parcel."))])
+    if ParcelDocument.objects.filter(pk=event.pgh_obj_id).exists():
+        raise ParcelValidationError([Problem("history", _("This document is still attached; nothing to restore."))])
+    stored_name = event.file.name if hasattr(event.file, "name") else str(event.file or "")
+    if not stored_name or not ParcelDocument._meta.get_field("file").storage.exists(stored_name):
+        raise ParcelValidationError(
+            [Problem("history", _("The stored file of this document no longer exists; it cannot be restored."))]
+        )
+    return ParcelDocument.objects.create(
+        pk=event.pgh_obj_id,
+        parcel=parcel,
+        region_id=parcel.region_id,
+        kind=event.kind,
+        title=event.title,
+        file=stored_name,
+        content_type=event.content_type,
+        size_bytes=event.size_bytes,
+        sha256=event.sha256,
+        uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+
+
+@transaction.atomic
 def document_delete(*, user, document_id: int) -> None:
     document = ParcelDocument.objects.get(pk=document_id)
     _require(user, Action.EDIT, document.region_id)

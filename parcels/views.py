@@ -132,26 +132,36 @@ def parcel_detail(request, pk: int):
     routes = selectors.link_geojson(queryset=parcel.links.all())
     folium.GeoJson(routes, name=_("Routes"), style_function=lambda _f: {"color": "#e67e22", "weight": 3}).add_to(m)
     history = services.parcel_history(parcel=parcel)
+    link_versions = {link.pk: link.version for link in links}
+    link_history = services.history_with_users(
+        list(
+            InfrastructureLink.pgh_event_model.objects.filter(parcel_id=parcel.pk)
+            .select_related("pgh_context")
+            .order_by("-pgh_id")[:50]
+        )
+    )
+    for event in link_history:
+        # Restorable: an earlier state of a link that still exists (not its current state).
+        current = link_versions.get(event.pgh_obj_id)
+        event.restore_version = current if current is not None and event.version != current else None
+    attached = set(parcel.documents.values_list("pk", flat=True))
+    document_history = services.history_with_users(
+        list(
+            ParcelDocument.pgh_event_model.objects.filter(parcel_id=parcel.pk)
+            .select_related("pgh_context")
+            .order_by("-pgh_id")[:50]
+        )
+    )
+    for event in document_history:
+        event.restorable = event.pgh_label == "delete" and event.pgh_obj_id not in attached
     context = {
         "parcel": parcel,
         "links": links,
         "ready": selectors.parcel_infrastructure_readiness(parcel_ids=[parcel.pk]).get(parcel.pk, False),
         "documents": parcel.documents.all(),
         "history": history,
-        "link_history": services.history_with_users(
-            list(
-                InfrastructureLink.pgh_event_model.objects.filter(parcel_id=parcel.pk)
-                .select_related("pgh_context")
-                .order_by("-pgh_id")[:50]
-            )
-        ),
-        "document_history": services.history_with_users(
-            list(
-                ParcelDocument.pgh_event_model.objects.filter(parcel_id=parcel.pk)
-                .select_related("pgh_context")
-                .order_by("-pgh_id")[:50]
-            )
-        ),
+        "link_history": link_history,
+        "document_history": document_history,
         "replaced_parcels": Parcel.objects.filter(facility=parcel.facility).exclude(pk=parcel.pk),
         "may_edit": can(request.user, Action.EDIT, region_id=parcel.region_id),
         "document_form": DocumentForm(),
@@ -387,9 +397,47 @@ def link_delete(request, parcel_pk: int, pk: int):
     return redirect("parcels:detail", pk=parcel.pk)
 
 
+@login_required
+@require_POST
+def link_restore(request, parcel_pk: int, pk: int):
+    parcel = _get_parcel(request, parcel_pk, Action.EDIT)
+    link = get_object_or_404(InfrastructureLink, pk=pk, parcel=parcel)
+    try:
+        services.link_restore(
+            user=request.user,
+            link_id=link.pk,
+            event_id=int(request.POST.get("event") or 0),
+            expected_version=int(request.POST.get("version") or 0),
+        )
+        messages.success(request, _("The earlier version was restored."))
+    except services.ParcelConflict as exc:
+        messages.error(request, str(exc))
+    except services.ParcelValidationError as exc:
+        for p in exc.problems:
+            messages.error(request, p.message)
+    except (ValueError, InfrastructureLink.pgh_event_model.DoesNotExist):
+        return HttpResponseBadRequest(_("Bad version or event number."))
+    return redirect("parcels:detail", pk=parcel.pk)
+
+
 # ---------------------------------------------------------------------------
 # Documents
 # ---------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def document_restore(request, parcel_pk: int):
+    parcel = _get_parcel(request, parcel_pk, Action.EDIT)
+    try:
+        services.document_restore(user=request.user, parcel=parcel, event_id=int(request.POST.get("event") or 0))
+        messages.success(request, _("The document was restored."))
+    except services.ParcelValidationError as exc:
+        for p in exc.problems:
+            messages.error(request, p.message)
+    except ValueError:
+        return HttpResponseBadRequest(_("Bad version or event number."))
+    return redirect("parcels:detail", pk=parcel.pk)
 
 
 @login_required

@@ -108,6 +108,15 @@ def _tile_variants(w):
     ]
 
 
+def _private_items_variants(w):
+    """Items of a signed-in-only collection: filtered to each region, and unfiltered (which must hold only
+    the rows the user may read). Downloads (?format=) exist only on the REST API, which for these
+    collections belongs to the parcels app."""
+    out = [(side, {}, {"region": w[side].region.kato}, side, ROLE) for side in SIDES]
+    out.append(("all", {}, None, None, ROLE))
+    return out
+
+
 def _report_variants(w):
     """The report page itself, and a region report downloaded (CSV) for each region."""
     out = [("page", {}, None, None, ROLE)]
@@ -191,6 +200,10 @@ ROUTES: dict[str, Rule] = {
     ),
     "parcels:link_edit": Rule(REGION_EDIT, kwargs=_parcel_link, sided=True, write=Write(REGION_EDIT)),
     "parcels:link_delete": Rule(NOBODY, kwargs=_parcel_link, sided=True, write=Write(REGION_EDIT)),
+    "parcels:link_restore": Rule(NOBODY, kwargs=_parcel_link, sided=True, write=Write(REGION_EDIT)),
+    "parcels:document_restore": Rule(
+        NOBODY, kwargs=lambda w, s: {"parcel_pk": w[s].parcel.pk}, sided=True, write=Write(REGION_EDIT)
+    ),
     "parcels:document_upload": Rule(
         NOBODY, kwargs=lambda w, s: {"parcel_pk": w[s].parcel.pk}, sided=True, write=Write(REGION_EDIT)
     ),
@@ -264,10 +277,10 @@ ROUTES: dict[str, Rule] = {
     "ogc-facilities-items": Rule(PUBLIC, query=_region_query, sided=True),
     "ogc-facilities-item": Rule(PUBLIC, kwargs=_w("facility"), sided=True),
     "ogc-parcels": Rule(ROLE),
-    "ogc-parcels-items": Rule(ROLE, query=_region_query, sided=True),
+    "ogc-parcels-items": Rule(ROLE, variants=_private_items_variants),
     "ogc-parcels-item": Rule(REGION, kwargs=_w("parcel"), sided=True),
     "ogc-infrastructure-links": Rule(ROLE),
-    "ogc-infrastructure-links-items": Rule(ROLE, query=_region_query, sided=True),
+    "ogc-infrastructure-links-items": Rule(ROLE, variants=_private_items_variants),
     "ogc-infrastructure-links-item": Rule(REGION, kwargs=_w("link"), sided=True),
     "ogc/collections/<str:collection_id>": Rule(NOBODY, kwargs=lambda w, s: {"collection_id": "nope"}),
     "ogc/collections/<str:collection_id>/items": Rule(NOBODY, kwargs=lambda w, s: {"collection_id": "nope"}),

@@ -13,6 +13,7 @@ traced Python memory peak of the call stays below MEMORY_BOUND_BYTES.
 
 from __future__ import annotations
 
+import os
 import socket
 import tracemalloc
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ MAX_BYTES = 1_000_000  # the size limit configured for these tests; the oversize
 # Traced Python allocations of one call. The 1 000 000-vertex GeoJSON is 24 MB on disk; the bound
 # allows the upload buffer plus the parsed ring, and catches unpacking a zip bomb (256 MiB) or
 # expanding a billion laughs (~3 GB).
-MEMORY_BOUND_BYTES = 192 * 1024 * 1024
+MEMORY_BOUND_BYTES = 128 * 1024 * 1024  # measured peak: 72 MB (the 1 000 000-vertex GeoJSON)
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +116,8 @@ def check_call(call):
     before = counts()
     with guarded() as report:
         result = call()
+    if os.environ.get("HOSTILE_REPORT"):  # figures for the closing note: HOSTILE_REPORT=1 pytest -s
+        print(f"\n[memory peak {report['peak'] / 1e6:7.1f} MB]", end=" ")
     assert report["attempts"] == [], report["attempts"]
     assert report["peak"] < MEMORY_BOUND_BYTES, f"memory peak {report['peak'] / 1e6:.0f} MB"
     assert counts() == before
@@ -270,7 +273,9 @@ def test_tracking_stage_upload_api(name, field, corpus, client, akimat_a, tracke
 
     def run():
         response = client.post(
-            f"/api/v1/tracking/facilities/{tracked_a.facility_id}/stages/", stage_fields(tracked_a, field, corpus[name])
+            f"/api/v1/tracking/facilities/{tracked_a.facility_id}/stages/",
+            stage_fields(tracked_a, field, corpus[name]),
+            HTTP_ACCEPT_LANGUAGE="en",
         )
         assert response.status_code == 400, (response.status_code, response.content[:300])
         return response.json()

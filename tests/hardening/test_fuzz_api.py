@@ -97,3 +97,15 @@ def test_integer_path_parameters_out_of_range_give_no_server_error():
             if response.status_code >= 500:
                 errors.append(f"{response.status_code} GET {path}")
     assert errors == [], errors
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["0463-01-04T09:02:16.23724+21:56", "8629-10-01T07:13:05.5-20:18", "2026-01-01T00:00:00+15:00"],
+)
+def test_date_times_with_an_impossible_utc_offset_are_a_400(value):
+    """Found by scripts/fuzz: PostgreSQL refuses offsets beyond ±15:59 (DataError → 500 before)."""
+    client = Client(raise_request_exception=False)
+    response = client.get("/api/v1/regions/", {"updated_since": value})
+    assert response.status_code == 400, response.content
+    assert "updated_since" in response.json()

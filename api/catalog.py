@@ -227,7 +227,12 @@ if apps.is_installed("parcels"):
             updated_field="updated_at",
             rest=False,
             tiles=True,
-            property_types={"facility": "integer", "is_demo": "boolean"},
+            property_types={
+                "facility": "integer",
+                "is_demo": "boolean",
+                "declared_area_ha": "number",
+                "computed_area_ha": "number",
+            },
         )
     )
     register(
@@ -262,6 +267,11 @@ if apps.is_installed("parcels"):
             ordering={"id": "pk", "updated_at": "updated_at", "status": "status"},
             updated_field="updated_at",
             rest=False,
-            property_types={"parcel": "integer", "required": "boolean", "is_demo": "boolean"},
+            property_types={
+                "parcel": "integer",
+                "required": "boolean",
+                "is_demo": "boolean",
+                "route_length_m": "number",
+            },
         )
     )

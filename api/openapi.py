@@ -71,8 +71,15 @@ def feature_collection_schema(collection: Collection) -> dict:
 
 ERROR = {
     "type": "object",
-    "description": "Each key names a parameter (or `detail`) and lists its problems.",
-    "additionalProperties": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]},
+    "description": "Each key names a parameter (or `detail`) and lists its problems; a request refused before "
+    "reaching the API (a NUL character in the query string) gets them under `errors`.",
+    "additionalProperties": {
+        "oneOf": [
+            {"type": "array", "items": {"type": "string"}},
+            {"type": "string"},
+            {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        ]
+    },
 }
 
 

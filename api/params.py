@@ -113,6 +113,9 @@ def _srid_box(x1, y1, x2, y2, srid) -> Polygon:
     return box
 
 
+MAX_UTC_OFFSET = dt.timedelta(hours=14)  # the widest offset in use (UTC+14, Kiribati)
+
+
 def _instant(name: str, text: str) -> dt.datetime:
     try:
         value = parse_datetime(text)
@@ -125,6 +128,9 @@ def _instant(name: str, text: str) -> dt.datetime:
         value = dt.datetime.combine(day, dt.time.min)
     if timezone.is_naive(value):
         value = timezone.make_aware(value, dt.UTC)
+    elif abs(value.utcoffset()) > MAX_UTC_OFFSET:
+        # PostgreSQL refuses offsets beyond ±15:59 (DataError, a 500 before; found by scripts/fuzz).
+        raise ParamError(name, f"{text!r}: the UTC offset must be within ±14:00")
     return value
 
 

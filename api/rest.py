@@ -56,6 +56,8 @@ def item_response(request, collection: Collection, *, pk: int, links: list | Non
         if key not in ("crs", "precision", "simplify"):
             raise ParamError(key, "unknown parameter; allowed: crs, precision, simplify, f")
     query = items_query_parse(params, collection, default_limit=1, allow_download=False)
+    if not 0 < pk < 2**63:  # beyond bigint no row exists; the ORM would fail on it (found by scripts/fuzz)
+        raise Http404("no such feature")
     queryset = selectors.collection_queryset(collection, user=request.user).filter(pk=pk)
     meta = selectors.items_meta(collection, queryset)
     if not meta.matched:

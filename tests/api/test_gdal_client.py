@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.gis.gdal import DataSource
 from django.contrib.gis.geos import GEOSGeometry
 
 from api.registry import collections_all
+from tests.live_server import gunicorn_server
 
 PORTS = range(8111, 8120)
 pytestmark = [
@@ -31,50 +26,16 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.skip("no free port in 8111-8119")
-
-
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker):
-    db = settings.DATABASES["default"]
-    url = f"postgis://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "gis_portal.settings.test"),
-        "API_ANON_THROTTLE_RATE": "100000/min",
-    }
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    process = subprocess.Popen(  # noqa: S603 - fixed argv
-        [str(gunicorn), "-b", f"127.0.0.1:{port}", "-w", "2", "--timeout", "120", "gis_portal.wsgi:application"],
-        env=env,
-        cwd=settings.BASE_DIR,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/ogc/conformance", timeout=2)  # noqa: S310 - local server
-                break
-            except OSError:
-                if process.poll() is not None:
-                    raise RuntimeError(process.stderr.read().decode()[-3000:]) from None
-                time.sleep(0.2)
+    with gunicorn_server(
+        name="api-gdal",
+        ports=PORTS,
+        ready_path="/ogc/conformance",
+        django_db_blocker=django_db_blocker,
+        extra_env={"API_ANON_THROTTLE_RATE": "100000/min"},
+    ) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def _public_collections():

@@ -9,17 +9,14 @@ so the tests run offline and prove that no page needs a CDN.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connections
+
+from tests.live_server import gunicorn_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -38,29 +35,6 @@ PASSWORD = "browser-pw-12345!"
 
 def chromium_missing() -> bool:
     return not Path(CHROMIUM).exists()
-
-
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
-
-
-def database_url() -> str:
-    cfg = connection.settings_dict
-    user = cfg.get("USER") or ""
-    password = f":{cfg['PASSWORD']}" if cfg.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    host = cfg.get("HOST") or "127.0.0.1"
-    port = f":{cfg['PORT']}" if cfg.get("PORT") else ""
-    if host.startswith("/"):
-        host = host.replace("/", "%2F")
-    return f"postgis://{auth}{host}{port}/{cfg['NAME']}"
 
 
 @pytest.fixture(scope="session")
@@ -82,65 +56,10 @@ def server_url(django_db_setup, django_db_blocker, browser_users):
     """Base URL of a gunicorn process serving the test database (static files through WhiteNoise)."""
     if chromium_missing():
         pytest.skip(f"{CHROMIUM} is not installed (Debian package chromium): browser tests need it")
-    with django_db_blocker.unblock():
-        url = database_url()
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "gis_portal.settings.test",
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = (ROOT / "test-artifacts").joinpath("maps-server.log")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("gunicorn")),
-                "gis_portal.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--timeout",
-                "60",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/en/maps/public/embed/", timeout=30) as response:  # noqa: S310
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"the test server did not start; see {log}:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with gunicorn_server(
+        name="maps", ports=PORTS, ready_path="/en/maps/public/embed/", django_db_blocker=django_db_blocker
+    ) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        # Let the server's database sessions end, so pytest can drop the test database at exit.
-        with django_db_blocker.unblock(), connection.cursor() as cursor:
-            for _ in range(50):
-                cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-                if cursor.fetchone()[0] == 0:
-                    break
-                time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")

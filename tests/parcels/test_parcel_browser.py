@@ -7,16 +7,11 @@ in between (Playwright's event loop would trip Django's async guard).
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from django.db import connection
+
+from tests.live_server import gunicorn_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -24,25 +19,6 @@ PASSWORD = "parcel-browser-pw-1!"
 
 # django_db: so pytest-django sets up the test database even when this module runs alone.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
-
-
-def _free_port() -> int:
-    for port in range(8131, 8140):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 8131-8139")
-
-
-def _database_url() -> str:
-    cfg = connection.settings_dict
-    host = cfg.get("HOST") or "127.0.0.1"
-    auth = f"{cfg['USER']}@" if cfg.get("USER") else ""
-    port = f":{cfg['PORT']}" if cfg.get("PORT") else ""
-    return f"postgis://{auth}{host.replace('/', '%2F')}{port}/{cfg['NAME']}"
 
 
 @pytest.fixture(scope="module")
@@ -73,41 +49,10 @@ def committed(django_db_setup, django_db_blocker):
 def server(committed, django_db_blocker):
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is needed for browser tests")
-    with django_db_blocker.unblock():
-        url = _database_url()
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "gis_portal.settings.test"}
-    log = ROOT / "test-artifacts" / "parcels-server.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "gis_portal.wsgi", "--bind", f"127.0.0.1:{port}"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/en/accounts/login/", timeout=30) as response:  # noqa: S310
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"the test server did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with gunicorn_server(
+        name="parcels", ports=range(8131, 8140), ready_path="/en/accounts/login/", django_db_blocker=django_db_blocker
+    ) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_akimat_draws_and_saves_a_parcel(server, committed, django_db_blocker):

@@ -11,7 +11,7 @@ import folium
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -306,26 +306,44 @@ def parcel_revoke(request, pk: int):
     return redirect("parcels:detail", pk=parcel.pk)
 
 
-@login_required
-@require_POST
-def parcel_restore(request, pk: int):
-    parcel = _get_parcel(request, pk, Action.EDIT)
+def _restore_and_report(request, parcel: Parcel, restore, success: str):
+    """Run one restore service call and turn its outcome into page messages (or a 400 for bad numbers).
+
+    `restore` is called with no arguments; it parses the posted event/version numbers itself, so a
+    malformed number or an event of another object surfaces here as the same 400.
+    """
     try:
-        services.parcel_restore(
-            user=request.user,
-            parcel_id=parcel.pk,
-            event_id=int(request.POST.get("event") or 0),
-            expected_version=int(request.POST.get("version") or 0),
-        )
-        messages.success(request, _("The earlier version was restored."))
+        restore()
+        messages.success(request, success)
     except services.ParcelConflict as exc:
         messages.error(request, str(exc))
     except services.ParcelValidationError as exc:
         for p in exc.problems:
             messages.error(request, p.message)
-    except ValueError:
+    except (ValueError, ObjectDoesNotExist):
         return HttpResponseBadRequest(_("Bad version or event number."))
     return redirect("parcels:detail", pk=parcel.pk)
+
+
+def _posted_int(request, name: str) -> int:
+    return int(request.POST.get(name) or 0)
+
+
+@login_required
+@require_POST
+def parcel_restore(request, pk: int):
+    parcel = _get_parcel(request, pk, Action.EDIT)
+    return _restore_and_report(
+        request,
+        parcel,
+        lambda: services.parcel_restore(
+            user=request.user,
+            parcel_id=parcel.pk,
+            event_id=_posted_int(request, "event"),
+            expected_version=_posted_int(request, "version"),
+        ),
+        _("The earlier version was restored."),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -402,22 +420,17 @@ def link_delete(request, parcel_pk: int, pk: int):
 def link_restore(request, parcel_pk: int, pk: int):
     parcel = _get_parcel(request, parcel_pk, Action.EDIT)
     link = get_object_or_404(InfrastructureLink, pk=pk, parcel=parcel)
-    try:
-        services.link_restore(
+    return _restore_and_report(
+        request,
+        parcel,
+        lambda: services.link_restore(
             user=request.user,
             link_id=link.pk,
-            event_id=int(request.POST.get("event") or 0),
-            expected_version=int(request.POST.get("version") or 0),
-        )
-        messages.success(request, _("The earlier version was restored."))
-    except services.ParcelConflict as exc:
-        messages.error(request, str(exc))
-    except services.ParcelValidationError as exc:
-        for p in exc.problems:
-            messages.error(request, p.message)
-    except (ValueError, InfrastructureLink.pgh_event_model.DoesNotExist):
-        return HttpResponseBadRequest(_("Bad version or event number."))
-    return redirect("parcels:detail", pk=parcel.pk)
+            event_id=_posted_int(request, "event"),
+            expected_version=_posted_int(request, "version"),
+        ),
+        _("The earlier version was restored."),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -429,15 +442,12 @@ def link_restore(request, parcel_pk: int, pk: int):
 @require_POST
 def document_restore(request, parcel_pk: int):
     parcel = _get_parcel(request, parcel_pk, Action.EDIT)
-    try:
-        services.document_restore(user=request.user, parcel=parcel, event_id=int(request.POST.get("event") or 0))
-        messages.success(request, _("The document was restored."))
-    except services.ParcelValidationError as exc:
-        for p in exc.problems:
-            messages.error(request, p.message)
-    except ValueError:
-        return HttpResponseBadRequest(_("Bad version or event number."))
-    return redirect("parcels:detail", pk=parcel.pk)
+    return _restore_and_report(
+        request,
+        parcel,
+        lambda: services.document_restore(user=request.user, parcel=parcel, event_id=_posted_int(request, "event")),
+        _("The document was restored."),
+    )
 
 
 @login_required

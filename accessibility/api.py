@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from accessibility import api_schema as doc
 from accessibility import geojson, selectors, services
 from accessibility.models import AnalysisRun
 from accessibility.notes import note_text
@@ -50,24 +51,38 @@ def _forbidden() -> Response:
     return Response({"errors": {"__all__": ["your role does not allow this"]}}, status=status.HTTP_403_FORBIDDEN)
 
 
+# Primary keys are bigints: a larger id in the URL names no run (and must not reach PostgreSQL).
+_PK_MAX = 2**63 - 1
+
+
 def _run_or_404(request, pk: int):
-    run = selectors.run_get(user=request.user, run_id=pk)
+    run = selectors.run_get(user=request.user, run_id=pk) if pk <= _PK_MAX else None
     if run is None:
         return None, Response({"errors": {"__all__": [f"no analysis run {pk}"]}}, status=status.HTTP_404_NOT_FOUND)
     return run, None
 
 
+RUN_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="analysis run id")
+
+
 @extend_schema(
     operation_id="accessibility_runs",
     methods=["GET"],
-    responses={200: OpenApiTypes.OBJECT},
+    summary="The latest 100 analysis runs",
+    responses={200: doc.AccessibilityRunListSerializer, 403: doc.ERROR_403},
     tags=["accessibility"],
 )
 @extend_schema(
     operation_id="accessibility_runs_create",
     methods=["POST"],
-    request=OpenApiTypes.OBJECT,
-    responses={201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
+    summary="Queue an analysis run (planners and administrators)",
+    request=doc.AccessibilityRunCreateSerializer,
+    responses={
+        201: OpenApiResponse(doc.AccessibilityRunDetailSerializer, description="the run, queued; poll its URL"),
+        400: doc.ERROR_400,
+        403: doc.ERROR_403,
+        415: OpenApiResponse(doc.AccessibilityErrorSerializer, description="the body is not JSON or a form"),
+    },
     tags=["accessibility"],
 )
 @api_view(["GET", "POST"])
@@ -96,7 +111,13 @@ def runs(request):
     return Response(_run_json(run, full=True), status=status.HTTP_201_CREATED)
 
 
-@extend_schema(operation_id="accessibility_run_retrieve", responses={200: OpenApiTypes.OBJECT}, tags=["accessibility"])
+@extend_schema(
+    operation_id="accessibility_run_retrieve",
+    summary="One analysis run with its parameters, inputs and notes",
+    parameters=[RUN_ID],
+    responses={200: doc.AccessibilityRunDetailSerializer, 403: doc.ERROR_403, 404: doc.ERROR_404},
+    tags=["accessibility"],
+)
 @api_view(["GET"])
 @permission_classes([IsAuthenticated])
 def run_detail(request, pk: int):
@@ -107,11 +128,18 @@ def run_detail(request, pk: int):
 
 @extend_schema(
     operation_id="accessibility_run_zones",
+    summary="Children, coverage and access per region or district of a run",
     parameters=[
-        OpenApiParameter("level", str, enum=["region", "district", "national", "all"]),
-        OpenApiParameter("scenario", str, enum=["current", "before", "after"]),
+        RUN_ID,
+        OpenApiParameter(
+            "level",
+            str,
+            enum=["region", "district", "national", "all"],
+            description="region totals (default), districts, the national total or every row",
+        ),
+        OpenApiParameter("scenario", str, enum=["current", "before", "after"], description="omitted: every one"),
     ],
-    responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    responses={200: doc.AccessibilityZoneResultsSerializer, 400: doc.ERROR_400, 403: doc.ERROR_403, 404: doc.ERROR_404},
     tags=["accessibility"],
 )
 @api_view(["GET"])
@@ -156,7 +184,13 @@ def run_zones(request, pk: int):
     )
 
 
-@extend_schema(operation_id="accessibility_run_distances", responses={200: OpenApiTypes.OBJECT}, tags=["accessibility"])
+@extend_schema(
+    operation_id="accessibility_run_distances",
+    summary="Children by distance to the nearest facility (metres)",
+    parameters=[RUN_ID],
+    responses={200: doc.AccessibilityDistancesSerializer, 403: doc.ERROR_403, 404: doc.ERROR_404},
+    tags=["accessibility"],
+)
 @api_view(["GET"])
 @permission_classes([IsAuthenticated])
 def run_distances(request, pk: int):
@@ -182,8 +216,16 @@ def run_distances(request, pk: int):
 
 @extend_schema(
     operation_id="accessibility_run_sites",
-    parameters=[OpenApiParameter("selected", bool)],
-    responses={(200, "application/geo+json"): OpenApiTypes.OBJECT},
+    summary="Candidate sites of a best-sites run (GeoJSON, EPSG:4326)",
+    parameters=[
+        RUN_ID,
+        OpenApiParameter("selected", bool, description="true or 1: only the sites chosen, in the order chosen"),
+    ],
+    responses={
+        (200, "application/geo+json"): OpenApiResponse(doc.SITES, description="GeoJSON FeatureCollection"),
+        (403, "application/json"): doc.ERROR_403,
+        (404, "application/json"): doc.ERROR_404,
+    },
     tags=["accessibility"],
 )
 @api_view(["GET"])
@@ -199,7 +241,13 @@ def run_sites(request, pk: int):
 
 @extend_schema(
     operation_id="accessibility_run_areas",
-    responses={(200, "application/geo+json"): OpenApiTypes.OBJECT},
+    summary="Underserved hexagons of a run (GeoJSON, EPSG:4326)",
+    parameters=[RUN_ID],
+    responses={
+        (200, "application/geo+json"): OpenApiResponse(doc.AREAS, description="GeoJSON FeatureCollection"),
+        (403, "application/json"): doc.ERROR_403,
+        (404, "application/json"): doc.ERROR_404,
+    },
     tags=["accessibility"],
 )
 @api_view(["GET"])
@@ -212,7 +260,12 @@ def run_areas(request, pk: int):
     return HttpResponse(geojson.areas_geojson(run=run), content_type="application/geo+json")
 
 
-@extend_schema(operation_id="accessibility_rasters", responses={200: OpenApiTypes.OBJECT}, tags=["accessibility"])
+@extend_schema(
+    operation_id="accessibility_rasters",
+    summary="Registered population rasters",
+    responses={200: doc.AccessibilityRasterListSerializer, 403: doc.ERROR_403},
+    tags=["accessibility"],
+)
 @api_view(["GET"])
 @permission_classes([IsAuthenticated])
 def rasters(request):
@@ -241,8 +294,13 @@ def rasters(request):
 
 @extend_schema(
     operation_id="accessibility_parameters_default",
+    summary="The complete parameters a run of a kind uses by default",
     parameters=[OpenApiParameter("kind", str, enum=list(AnalysisRun.Kind.values), required=True)],
-    responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    responses={
+        200: OpenApiResponse(doc.PARAMETERS, description="the parameters, every default filled in"),
+        400: doc.ERROR_400,
+        403: doc.ERROR_403,
+    },
     tags=["accessibility"],
 )
 @api_view(["GET"])

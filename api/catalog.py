@@ -28,6 +28,7 @@ register(
         selector=_regions,
         geometry="geom",
         geometry_type="MultiPolygon",
+        stored_geojson="geom_geojson",
         public_properties={
             "kato": "kato",
             "iso_3166_2": "iso_3166_2",
@@ -57,6 +58,7 @@ register(
         selector=_districts,
         geometry="geom",
         geometry_type="MultiPolygon",
+        stored_geojson="geom_geojson",
         public_properties={
             "kato": "kato",
             "region": "region__kato",
@@ -148,6 +150,7 @@ register(
         selector=facility_selectors.facility_list,
         geometry="location",
         geometry_type="Point",
+        stored_geojson="location_geojson",
         public_properties={**FACILITY_PUBLIC, **FACILITY_TRACKING_PUBLIC},
         private_properties={
             "district": "district__kato",
@@ -185,8 +188,8 @@ register(
 # --- Layers of other apps, registered when the app is installed ---------------------------------
 # Parcels and infrastructure links (issue 3) are not public: only signed-in users with a role
 # read them, rows scoped to their region by accounts.permissions.scope_queryset. The parcels app
-# owns /api/v1/parcels/ and /api/v1/infrastructure-links/ (reads and token writes), so these
-# collections are served by OGC API – Features and the vector tiles only.
+# mounts /api/v1/parcels/ itself (token writes on the same path) and reads through these
+# collections; links are written under /api/v1/parcels/<id>/links/ and read here.
 if apps.is_installed("parcels"):
     from parcels.models import InfrastructureLink, Parcel
 
@@ -198,6 +201,7 @@ if apps.is_installed("parcels"):
             selector=lambda: Parcel.objects.all(),
             geometry="geom",
             geometry_type="MultiPolygon",
+            stored_geojson="geom_geojson",
             public=False,
             region_field="region",
             public_properties={
@@ -213,6 +217,7 @@ if apps.is_installed("parcels"):
                 "act_number": "act_number",
                 "act_date": "act_date",
                 "is_demo": "is_demo",
+                "version": "version",
                 "updated_at": "updated_at",
             },
             filters={
@@ -225,10 +230,11 @@ if apps.is_installed("parcels"):
             },
             ordering={"id": "pk", "updated_at": "updated_at", "status": "status"},
             updated_field="updated_at",
-            rest=False,
+            rest_mounted_here=False,
             tiles=True,
             property_types={
                 "facility": "integer",
+                "version": "integer",
                 "is_demo": "boolean",
                 "declared_area_ha": "number",
                 "computed_area_ha": "number",
@@ -243,6 +249,7 @@ if apps.is_installed("parcels"):
             selector=lambda: InfrastructureLink.objects.all(),
             geometry="route",
             geometry_type="LineString",
+            stored_geojson="route_geojson",
             public=False,
             region_field="region",
             public_properties={
@@ -255,6 +262,7 @@ if apps.is_installed("parcels"):
                 "planned_connection_date": "planned_connection_date",
                 "actual_connection_date": "actual_connection_date",
                 "is_demo": "is_demo",
+                "version": "version",
                 "updated_at": "updated_at",
             },
             filters={
@@ -266,9 +274,9 @@ if apps.is_installed("parcels"):
             },
             ordering={"id": "pk", "updated_at": "updated_at", "status": "status"},
             updated_field="updated_at",
-            rest=False,
             property_types={
                 "parcel": "integer",
+                "version": "integer",
                 "required": "boolean",
                 "is_demo": "boolean",
                 "route_length_m": "number",

@@ -250,25 +250,21 @@ def _ogc_views(collection: Collection) -> tuple[type, type, type]:
         operation_id=f"ogc_{collection.id}_collection",
         summary=f"{collection.title_text}: collection description",
         parameters=[OpenApiParameter("f", OpenApiTypes.STR, enum=["json", "html"])],
-        responses={200: OpenApiResponse(response=OpenApiTypes.OBJECT)},
+        responses=openapi.collection_responses(collection),
         tags=tag,
     )(coll_get)
     items.get = extend_schema(
         operation_id=f"ogc_{collection.id}_items",
         summary=f"{collection.title_text}: features",
         parameters=openapi.items_parameters(collection, ogc=True),
-        responses=openapi.items_responses(collection),
+        responses=openapi.items_responses(collection, ogc=True),
         tags=tag,
     )(items_get)
     item.get = extend_schema(
         operation_id=f"ogc_{collection.id}_item",
         summary=f"{collection.title_text}: one feature",
-        parameters=[
-            OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="feature id"),
-            OpenApiParameter("f", OpenApiTypes.STR, enum=["json", "html"]),
-            OpenApiParameter("crs", OpenApiTypes.STR, enum=SUPPORTED_CRS),
-        ],
-        responses=openapi.item_responses(collection),
+        parameters=openapi.item_parameters(ogc=True),
+        responses=openapi.item_responses(collection, ogc=True),
         tags=tag,
     )(item_get)
     return coll, items, item

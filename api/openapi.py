@@ -83,14 +83,36 @@ ERROR = {
 }
 
 
+PRECISION = {"type": "integer", "minimum": 0, "maximum": 8}
+SIMPLIFY = {"type": "integer", "minimum": 0, "maximum": 10000}
+
+
+def item_parameters(*, ogc: bool) -> list[OpenApiParameter]:
+    """Parameters of one feature (REST and OGC item views)."""
+    params = [
+        OpenApiParameter("id", {"type": "integer", "minimum": 1}, OpenApiParameter.PATH, description="feature id"),
+        OpenApiParameter("crs", OpenApiTypes.STR, enum=SUPPORTED_CRS, description="output CRS"),
+        OpenApiParameter("precision", PRECISION, description="decimals of coordinates (0–8)"),
+        OpenApiParameter("simplify", SIMPLIFY, description="simplification tolerance in metres (0–10000)"),
+    ]
+    params.append(
+        OpenApiParameter("f", OpenApiTypes.STR, enum=["json", "geojson", "html"] if ogc else ["json", "geojson"])
+    )
+    return params
+
+
 def items_parameters(collection: Collection, *, ogc: bool, downloads: bool = True) -> list[OpenApiParameter]:
     params = [
         OpenApiParameter(
             "limit",
-            OpenApiTypes.INT,
+            {"type": "integer", "minimum": 1, "maximum": 10000},
             description="page size (1–10000); default 10 (OGC) or 100 (REST)",
         ),
-        OpenApiParameter("offset", OpenApiTypes.INT, description="rows to skip (prefer the keyset `next` links)"),
+        OpenApiParameter(
+            "offset",
+            {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+            description="rows to skip (prefer the keyset `next` links)",
+        ),
         OpenApiParameter("cursor", OpenApiTypes.STR, description="opaque keyset cursor from a next/prev link"),
         OpenApiParameter(
             "ordering",
@@ -111,8 +133,8 @@ def items_parameters(collection: Collection, *, ogc: bool, downloads: bool = Tru
             ),
             OpenApiParameter("bbox-crs", OpenApiTypes.STR, enum=SUPPORTED_CRS, description="CRS of bbox"),
             OpenApiParameter("crs", OpenApiTypes.STR, enum=SUPPORTED_CRS, description="CRS of the output geometry"),
-            OpenApiParameter("precision", OpenApiTypes.INT, description="decimals of coordinates (0–8)"),
-            OpenApiParameter("simplify", OpenApiTypes.INT, description="simplification tolerance in metres (0–10000)"),
+            OpenApiParameter("precision", PRECISION, description="decimals of coordinates (0–8)"),
+            OpenApiParameter("simplify", SIMPLIFY, description="simplification tolerance in metres (0–10000)"),
         ]
     if collection.updated_field:
         params += [
@@ -126,15 +148,13 @@ def items_parameters(collection: Collection, *, ogc: bool, downloads: bool = Tru
             ),
         ]
     for name, spec in collection.filters.items():
+        kind_type = _KIND_TYPES.get(spec.kind, OpenApiTypes.STR)
+        if spec.kind == "text":
+            kind_type = {"type": "string", "minLength": 1, "maxLength": 100}
         params.append(
-            OpenApiParameter(
-                name,
-                _KIND_TYPES.get(spec.kind, OpenApiTypes.STR),
-                description=str(spec.description),
-                pattern=_KIND_PATTERNS.get(spec.kind),
-            )
+            OpenApiParameter(name, kind_type, description=str(spec.description), pattern=_KIND_PATTERNS.get(spec.kind))
         )
-    formats = ["json", "html"] if ogc else ["json"]
+    formats = ["json", "geojson", "html"] if ogc else ["json", "geojson"]
     params.append(OpenApiParameter("f", OpenApiTypes.STR, enum=formats, description="output encoding"))
     if downloads and not ogc:
         params.append(
@@ -148,11 +168,25 @@ def items_parameters(collection: Collection, *, ogc: bool, downloads: bool = Tru
     return params
 
 
-def items_responses(collection: Collection) -> dict:
+def _signed_in_only(collection: Collection) -> dict:
+    if collection.public:
+        return {}
+    return {(401, "application/json"): OpenApiResponse(response=ERROR, description="sign in (token or session)")}
+
+
+def _html(ogc: bool, what: str) -> dict:
+    if not ogc:
+        return {}
+    return {(200, "text/html"): OpenApiResponse(response={"type": "string"}, description=f"{what} as HTML (?f=html)")}
+
+
+def items_responses(collection: Collection, *, ogc: bool = False) -> dict:
     return {
+        **_signed_in_only(collection),
         (200, "application/geo+json"): OpenApiResponse(
             response=feature_collection_schema(collection), description="GeoJSON page"
         ),
+        **_html(ogc, "the page"),
         (304, "application/json"): OpenApiResponse(description="not modified since the client's copy"),
         (400, "application/json"): OpenApiResponse(response=ERROR, description="a parameter is not acceptable"),
         (403, "application/json"): OpenApiResponse(response=ERROR, description="not allowed for this client"),
@@ -160,10 +194,61 @@ def items_responses(collection: Collection) -> dict:
     }
 
 
-def item_responses(collection: Collection) -> dict:
+def item_responses(collection: Collection, *, ogc: bool = False) -> dict:
     return {
+        **_signed_in_only(collection),
         (200, "application/geo+json"): OpenApiResponse(response=feature_schema(collection), description="one feature"),
+        **_html(ogc, "the feature"),
         (304, "application/json"): OpenApiResponse(description="not modified"),
         (400, "application/json"): OpenApiResponse(response=ERROR, description="a parameter is not acceptable"),
+        (403, "application/json"): OpenApiResponse(response=ERROR, description="not allowed for this client"),
         (404, "application/json"): OpenApiResponse(response=ERROR, description="no such feature for this client"),
+        (429, "application/json"): OpenApiResponse(response=ERROR, description="too many requests"),
     }
+
+
+def collection_responses(collection: Collection) -> dict:
+    """The OGC collection description (JSON or HTML)."""
+    return {
+        **_signed_in_only(collection),
+        (200, "application/json"): OpenApiResponse(response=OpenApiTypes.OBJECT, description="the collection"),
+        **_html(True, "the collection"),
+        (400, "application/json"): OpenApiResponse(response=ERROR, description="a parameter is not acceptable"),
+        (403, "application/json"): OpenApiResponse(response=ERROR, description="not allowed for this client"),
+        (429, "application/json"): OpenApiResponse(response=ERROR, description="too many requests"),
+    }
+
+
+# --- What holds for every operation, added once to the generated document ---------------------
+_NUL_FREE = "^[^\\u0000]*$"
+_PROJECT_WIDE = {
+    # gis_portal.middleware answers a NUL character in any query parameter with this 400.
+    "400": "a query parameter contains a NUL character, or another parameter is not acceptable",
+    # gis_portal.urls.handler404: an id that is not a number, or an unknown path under /api/, /ogc/, /tiles/.
+    "404": "no such resource (JSON body)",
+}
+
+
+def postprocess_schema(result: dict, generator, request, public) -> dict:
+    """drf-spectacular POSTPROCESSING_HOOK: document the project-wide answers on every operation.
+
+    The guards of gis_portal.middleware and the JSON 404 handler apply to every route,
+    so they are added here rather than to each view: a 400 (NUL in the query) and a
+    404 with a JSON body; free-text query parameters say they take no NUL character.
+    """
+    error_ref = {"type": "object", "additionalProperties": True}
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for code, description in _PROJECT_WIDE.items():
+                if code == "404" and not any(p.get("in") == "path" for p in operation.get("parameters", [])):
+                    continue
+                entry = responses.setdefault(code, {"description": description})
+                entry.setdefault("content", {}).setdefault("application/json", {"schema": error_ref})
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if parameter.get("in") == "query" and schema.get("type") == "string" and "enum" not in schema:
+                    schema.setdefault("pattern", _NUL_FREE)
+    return result

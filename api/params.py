@@ -218,9 +218,10 @@ def items_query_parse(params, collection: Collection, *, default_limit: int, all
     limit = _int("limit", params["limit"], 1, max_limit) if "limit" in params else default_limit
     offset = _int("offset", params["offset"], 0, 10_000_000) if "offset" in params else 0
 
-    ordering = params.get("ordering") or params.get("sortby") or collection.default_ordering
     if "ordering" in params and "sortby" in params:
         raise ParamError("sortby", "give either ordering or sortby")
+    # An empty value is refused like any other unknown key, not read as "the default".
+    ordering = params.get("ordering", params.get("sortby", collection.default_ordering))
     name = ordering.lstrip("+-")
     if "," in ordering or name not in collection.ordering:
         raise ParamError(

@@ -111,10 +111,15 @@ class Collection:
     updated_field: str | None = None
     # Other timestamps whose change changes a row's properties (for Last-Modified and the ETag).
     also_updated: tuple[str, ...] = ()
-    rest: bool = True  # served under /api/v1/<id>/ (False when another app owns that path)
+    rest: bool = True  # served under /api/v1/<id>/ (list and item reads)
+    # False when the owning app mounts /api/v1/<id>/ itself (to take writes on the same path);
+    # its view then delegates reads to api.rest.rest_views(collection).
+    rest_mounted_here: bool = True
     ogc: bool = True
     tiles: bool = False
     property_types: dict[str, str] = field(default_factory=dict)  # name → JSON schema type (docs, HTML)
+    # Generated column with the default GeoJSON geometry (layers.geojson.stored_geojson), if the model has one.
+    stored_geojson: str | None = None
 
     @property
     def title_text(self) -> str:

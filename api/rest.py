@@ -43,6 +43,8 @@ class ItemView(ApiView):
     collection_id: str = ""
 
     def get(self, request, pk: int):
+        if request.query_params.get("f", "json") not in ("json", "geojson"):
+            raise ParamError("f", "must be json or geojson")
         return item_response(request, collection_get(self.collection_id), pk=pk)
 
 
@@ -51,7 +53,7 @@ def item_response(request, collection: Collection, *, pk: int, links: list | Non
     if not selectors.collection_visible(collection, user=request.user):
         raise exceptions.NotAuthenticated()
     params = request.query_params.copy()
-    params.pop("f", None)
+    params.pop("f", None)  # checked by the REST and OGC views (html is OGC's)
     for key in params:
         if key not in ("crs", "precision", "simplify"):
             raise ParamError(key, "unknown parameter; allowed: crs, precision, simplify, f")
@@ -99,12 +101,7 @@ def _rest_views(collection: Collection) -> tuple[type, type]:
     item.get = extend_schema(
         operation_id=f"api_{collection.id}_retrieve",
         summary=f"{collection.title_text}: one GeoJSON feature",
-        parameters=[
-            OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH),
-            OpenApiParameter("crs", OpenApiTypes.STR, description="output CRS"),
-            OpenApiParameter("precision", OpenApiTypes.INT, description="decimals (0–8)"),
-            OpenApiParameter("simplify", OpenApiTypes.INT, description="tolerance in metres (0–10000)"),
-        ],
+        parameters=openapi.item_parameters(ogc=False),
         responses=openapi.item_responses(collection),
         tags=tag,
     )(item_get)
@@ -217,8 +214,8 @@ def plain_view(resource: PlainResource) -> type:
         return PlainListView.get(self, request)
 
     parameters = [
-        OpenApiParameter("limit", OpenApiTypes.INT, description="page size (1–1000)"),
-        OpenApiParameter("offset", OpenApiTypes.INT, description="rows to skip"),
+        OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, description="page size"),
+        OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000}, description="rows to skip"),
         OpenApiParameter(
             "ordering",
             OpenApiTypes.STR,

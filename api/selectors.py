@@ -192,6 +192,7 @@ def items_page(
         multi=collection.geometry_type.startswith("Multi"),
         reverse=bool(query.cursor and not query.cursor.forward),
         check_more=not known,
+        stored=collection.stored_geojson,
     )
     if known:
         page = replace(page, has_more=matched > query.offset + page.returned)

@@ -45,7 +45,7 @@ urlpatterns += [
     path("ogc/collections", _gz(conditional_page(ogc.CollectionsView.as_view())), name="ogc-collections"),
 ]
 for collection in collections_all():
-    if collection.rest:
+    if collection.rest and collection.rest_mounted_here:
         items, item = rest.rest_views(collection)
         urlpatterns += [
             path(f"api/v1/{collection.id}/", _gz(items.as_view()), name=f"api-{collection.id}-list"),

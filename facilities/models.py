@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from gis_portal.i18n import LocalizedNameMixin
+from layers.geojson import stored_geojson
 from layers.models import District, Region
 
 CONSTRUCTION_MEASURES = range(14, 27)
@@ -202,6 +203,10 @@ class Facility(LocalizedNameMixin, models.Model):
     places = models.PositiveIntegerField(_("places (capacity)"))
     is_ppp = models.BooleanField(_("public-private partnership"), default=False)
     location = models.PointField(_("location"), srid=4326, null=True, blank=True)
+    # The geometry as the API serves it by default, written by PostgreSQL on every write (see layers.geojson).
+    location_geojson = models.GeneratedField(
+        expression=stored_geojson("location"), output_field=models.TextField(), db_persist=True
+    )
     planned_year = models.PositiveSmallIntegerField(_("planned year"))
     is_demo = models.BooleanField(
         _("demo data"), default=False, help_text=_("Invented for demonstration, not an official record.")

@@ -77,4 +77,5 @@ def facility_public_geojson(*, queryset: QuerySet[Facility] | None = None) -> st
         queryset if queryset is not None else Facility.objects.all(),
         geometry="location",
         properties=PUBLIC_FACILITY_PROPERTIES,
+        stored="location_geojson",
     )

@@ -4,6 +4,8 @@ from django.urls import include, path
 
 from facilities import views as facility_views
 
+handler404 = "gis_portal.errors.page_not_found"
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("tracking.api_urls")),  # issue 4

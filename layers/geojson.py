@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from django.contrib.gis.db.models import GeometryField
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import BooleanField, Case, F, Func, QuerySet, TextField, Value, When
 from psycopg.adapt import Loader
 
 WGS84 = 4326
@@ -63,6 +64,31 @@ def geometry_sql(
     return f"ST_AsGeoJSON({geom}, {int(precision)})::json"
 
 
+DEFAULT_PRECISION = 6
+
+
+def stored_geojson(field: str, *, multi: bool = False) -> Func:
+    """Expression of a generated column: the GeoJSON geometry of the EPSG:4326 `field` as served by default.
+
+    The same processing as geometry_sql(precision=6) — snap to the 10^-6 degree grid
+    (ST_ReducePrecision where the snap would break validity), counter-clockwise exterior
+    rings, ST_Multi for multi-part layers — done once per write instead of on every read:
+    serving a stored text costs about half of running ST_AsGeoJSON on each row
+    (scripts/bench/api.py). Every function here is IMMUTABLE, as PostgreSQL requires
+    of a generated column; the column is NULL where the geometry is.
+    """
+    geometry = GeometryField(srid=WGS84)
+    grid = Value(10.0**-DEFAULT_PRECISION)
+    snapped = Func(F(field), grid, function="ST_SnapToGrid", output_field=geometry)
+    valid = Func(snapped, function="ST_IsValid", output_field=BooleanField())
+    reduced = Func(F(field), grid, function="ST_ReducePrecision", output_field=geometry)
+    on_grid = Case(When(valid, then=snapped), default=reduced, output_field=geometry)
+    oriented = Func(on_grid, function="ST_ForcePolygonCCW", output_field=geometry)
+    if multi:
+        oriented = Func(oriented, function="ST_Multi", output_field=geometry)
+    return Func(oriented, Value(DEFAULT_PRECISION), function="ST_AsGeoJSON", output_field=TextField())
+
+
 def _properties_sql(properties: dict[str, str], alias: str = "t") -> str:
     """json_build_object(...) of `properties` (output name → selected column)."""
     if not properties:
@@ -79,6 +105,7 @@ def feature_collection(
     precision: int = 6,
     simplify_m: float | None = None,
     extra_members: dict[str, str] | None = None,
+    stored: str | None = None,
 ) -> str:
     """Serialise `queryset` to a GeoJSON FeatureCollection text in one SQL statement.
 
@@ -86,11 +113,16 @@ def feature_collection(
     lookups (`region__kato`) of `queryset.values()`; the feature id is the pk.
     `simplify_m` simplifies with ST_SimplifyPreserveTopology at that tolerance in
     metres (converted to degrees at Kazakhstan's latitude) for small-scale maps.
-    Rows without geometry get `"geometry": null`.
+    Rows without geometry get `"geometry": null`. `stored` names the generated column
+    (stored_geojson) of `geometry`, used as it is for the default 6 decimals, unsimplified.
     """
-    inner = queryset.values("pk", geometry, *properties)
+    if stored and precision == DEFAULT_PRECISION and not simplify_m:
+        inner = queryset.values("pk", *properties, _g=F(stored))
+        geom = 't."_g"::json'
+    else:
+        inner = queryset.values("pk", geometry, *properties)
+        geom = geometry_sql(f't."{geometry}"', precision=precision, simplify_m=simplify_m)
     sql, params = inner.query.sql_with_params()
-    geom = geometry_sql(f't."{geometry}"', precision=precision, simplify_m=simplify_m)
     props = _properties_sql({p: p for p in properties})
     members = "".join(f", '{k}', {v}" for k, v in (extra_members or {}).items())
     statement = f"""
@@ -151,6 +183,7 @@ def feature_page(
     multi: bool = False,
     reverse: bool = False,
     check_more: bool = True,
+    stored: str | None = None,
 ) -> FeaturePage:
     """Read one page of GeoJSON features built in one SQL statement.
 
@@ -166,11 +199,18 @@ def feature_page(
     model (or ORM expressions); private ones are added only to rows for which the boolean annotation
     `private_condition` is true (the caller builds it from accounts.permissions).
     Geometry: EPSG:4326 in, `srid` out (see geometry_sql); `geometry=None` gives
-    `"geometry": null` (non-spatial resources).
+    `"geometry": null` (non-spatial resources). `stored` names the generated column
+    (stored_geojson) holding the default output, read as it is when the request asks for
+    that default: EPSG:4326, longitude first, 6 decimals, not simplified.
     """
     private_properties = private_properties or {}
     select: dict[str, F] = {"_pk": F("pk"), "_k": F(order_field)}
-    if geometry:
+    use_stored = bool(
+        geometry and stored and precision == DEFAULT_PRECISION and not simplify_m and srid == WGS84 and not flip_axes
+    )
+    if use_stored:
+        select["_g"] = F(stored)
+    elif geometry:
         select["_g"] = F(geometry)
     public_cols = {}
     for i, (name, lookup) in enumerate(properties.items()):
@@ -193,9 +233,12 @@ def feature_page(
 
     # Features are concatenated as text: ST_AsGeoJSON's output is not cast to json,
     # which would make PostgreSQL parse and re-print every coordinate (≈1.5× the time).
-    geom = geometry_sql(
-        'p."_g"', precision=precision, simplify_m=simplify_m, srid=srid, flip_axes=flip_axes, multi=multi
-    ).removesuffix("::json")
+    if use_stored:
+        geom = 'p."_g"'
+    else:
+        geom = geometry_sql(
+            'p."_g"', precision=precision, simplify_m=simplify_m, srid=srid, flip_axes=flip_axes, multi=multi
+        ).removesuffix("::json")
     geom = f"COALESCE({geom}, 'null')" if geometry else "'null'"
     props = _properties_sql(public_cols, "p")
     if private_cols:

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from gis_portal.i18n import LocalizedNameMixin
+from layers.geojson import stored_geojson
 
 KATO_REGEX = r"^[0-9]{9}$"
 
@@ -28,6 +29,10 @@ class Region(LocalizedNameMixin, models.Model):
     name_en = models.CharField(_("name (English)"), max_length=100)
     name_in_order_kk = models.CharField(_("name as written in the order"), max_length=150)
     geom = models.MultiPolygonField(_("boundary"), srid=4326, null=True, blank=True)
+    # The geometry as the API serves it by default, written by PostgreSQL on every write (see layers.geojson).
+    geom_geojson = models.GeneratedField(
+        expression=stored_geojson("geom", multi=True), output_field=models.TextField(), db_persist=True
+    )
     centre = models.PointField(_("administrative centre"), srid=4326, null=True, blank=True)
     centre_name_kk = models.CharField(max_length=100, blank=True)
     centre_name_ru = models.CharField(max_length=100, blank=True)
@@ -61,6 +66,10 @@ class District(LocalizedNameMixin, models.Model):
     name_ru = models.CharField(_("name (Russian)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100)
     geom = models.MultiPolygonField(_("boundary"), srid=4326, null=True, blank=True)
+    # The geometry as the API serves it by default, written by PostgreSQL on every write (see layers.geojson).
+    geom_geojson = models.GeneratedField(
+        expression=stored_geojson("geom", multi=True), output_field=models.TextField(), db_persist=True
+    )
     boundary_source = models.CharField(_("boundary source and licence"), max_length=300, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -47,6 +47,7 @@ ASSETS: dict[str, str | None] = {
     "markerclusterdefaultcss": "vendor/leaflet.markercluster/MarkerCluster.Default.css",
     "leaflet_draw_js": "vendor/leaflet-draw/leaflet.draw.js",
     "leaflet_draw_css": "vendor/leaflet-draw/leaflet.draw.css",
+    "leaflet_vectorgrid": "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js",
     "portal_maps_js": "maps/portal-maps.js",
     # folium.Map lists these for folium.Icon (awesome-markers) and notebook styling; the portal
     # draws CircleMarkers/DivIcons instead, so they are not loaded (see _check_no_awesome_icons).

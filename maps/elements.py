@@ -2,7 +2,8 @@
 
 Each element embeds its GeoJSON (text from PostGIS, EPSG:4326) and options as JSON
 in the map's script and calls one PortalMaps factory; folium's LayerControl lists
-them like any other layer.
+them like any other layer. Layers with too many features to embed are drawn from
+the api app's vector tiles instead (VectorTileLayer, Leaflet.VectorGrid).
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from maps.builders import json_for_script
 
 def _portal_js() -> list[tuple[str, str]]:
     return [("portal_maps_js", static("maps/portal-maps.js"))]
+
+
+def _vectorgrid_js() -> list[tuple[str, str]]:
+    # The bundled build carries its protobuf decoders (pbf, vector-tile); served locally (maps.builders.ASSETS).
+    return [("leaflet_vectorgrid", static("vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"))]
 
 
 def _raw_json(text: str) -> str:
@@ -74,3 +80,39 @@ class FeatureLayer(PortalLayer):
 
 class ChoroplethLayer(PortalLayer):
     factory = "choropleth"
+
+
+class VectorTileLayer(JSCSSMixin, Layer):
+    """A layer drawn from Mapbox Vector Tiles: `PortalMaps.<factory>(map, {url, ...options})`.
+
+    `url` is a Leaflet URL template (`.../{z}/{x}/{y}.pbf`, same origin: the session cookie
+    carries the user's rights). Options of vectorTileLayer (all optional besides `layer`):
+    layer: the tiles' layer name; key, colorBy, colors, fallbackColor, style, title,
+    popupFields, links, className, lang: as FeatureLayer (a link's id property None means
+    the tile feature's id); filter: {property: value} draws only the matching features.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = PortalMaps.{{ this.factory }}({{ this._parent.get_name() }},
+                Object.assign({url: {{ this.url_json }}}, {{ this.options_json }}));
+        {% endmacro %}
+        """
+    )
+    factory = "vectorTileLayer"
+
+    def __init__(self, *, url: str, name: str, options: dict, show: bool = True, control: bool = True):
+        super().__init__(name=name, overlay=True, control=control, show=show)
+        self._name = "VectorTileLayer"
+        self.url_json = json_for_script(url)
+        self.options_json = json_for_script(options)
+        self.default_js = _vectorgrid_js() + _portal_js()
+        self.default_css = []
+
+
+class FacilityTileLayer(VectorTileLayer):
+    """Facilities from the vector tiles, fill = status, ring = kind; `statusIds` {status: [ids]}
+    are the facilities to draw (filters and the user's scope were applied by the page)."""
+
+    factory = "facilityTileLayer"

@@ -107,6 +107,24 @@ def links_geojson(*, queryset) -> str | None:
     return module.link_geojson(queryset=queryset)
 
 
+def tile_url_template(layer: str) -> str | None:
+    """Leaflet URL template ('/tiles/<layer>/{z}/{x}/{y}.pbf', under any script prefix) of the api
+    app's vector tiles of `layer`, or None when that app, its route or tiles of that layer are absent."""
+    if not apps.is_installed("api"):
+        return None
+    from api.registry import collection_get
+
+    collection = collection_get(layer)
+    if collection is None or not collection.tiles:
+        return None
+    try:
+        # Distinct placeholder numbers, so only the tile address is replaced (never part of a prefix).
+        url = reverse("tiles", kwargs={"layer": layer, "z": 9901, "x": 9902, "y": 9903})
+    except NoReverseMatch:
+        return None
+    return url.replace("/9901/9902/9903.pbf", "/{z}/{x}/{y}.pbf")
+
+
 def object_url(name: str, pk: int) -> str | None:
     """URL of another app's object page by URL name, or None when that page does not exist (yet)."""
     try:

@@ -13,7 +13,7 @@ from facilities.models import Facility
 from layers.models import Region
 from maps import selectors
 from maps.builders import KAZAKHSTAN_BOUNDS, base_map
-from maps.elements import ChoroplethLayer, FacilityLayer, FeatureLayer
+from maps.elements import ChoroplethLayer, FacilityLayer, FacilityTileLayer, FeatureLayer, VectorTileLayer
 from maps.forms import METRICS
 from maps.registry import analysis_layers
 
@@ -94,22 +94,31 @@ def _facility_layer(
     detail_url: str | None,
     share_url: str | None,
     focus: int | None = None,
-) -> FacilityLayer:
+) -> FacilityLayer | FacilityTileLayer:
+    options = {
+        "lang": _lang(),
+        "opened": data.opened,
+        "labels": facility_labels(),
+        "statusColors": selectors.status_colors(),
+        "kindColors": selectors.KIND_COLORS,
+        "detailUrl": detail_url,
+        "shareUrl": share_url,
+    }
+    if data.tiles_url:
+        # Ids grouped by status: a few bytes per facility instead of its GeoJSON feature.
+        by_status: dict[str, list[int]] = {}
+        for pk, status in data.statuses.items():
+            by_status.setdefault(status, []).append(pk)
+        return FacilityTileLayer(
+            url=data.tiles_url,
+            name=_("Facilities"),
+            options={**options, "layer": "facilities", "statusIds": by_status},
+        )
     return FacilityLayer(
         data=data.geojson,
         name=_("Facilities"),
         cluster=cluster,
-        options={
-            "lang": _lang(),
-            "statuses": data.statuses,
-            "opened": data.opened,
-            "labels": facility_labels(),
-            "statusColors": selectors.status_colors(),
-            "kindColors": selectors.KIND_COLORS,
-            "detailUrl": detail_url,
-            "shareUrl": share_url,
-            "focus": focus,
-        },
+        options={**options, "statuses": data.statuses, "focus": focus},
     )
 
 
@@ -133,7 +142,7 @@ def national_map(*, user, filters: dict, as_of: date, metric: str) -> tuple[foli
     qs = selectors.facility_queryset(
         user=user, measure=filters.get("measure"), kind=filters.get("kind"), region_kato=filters.get("region")
     )
-    data = selectors.facility_map_data(queryset=qs, as_of=as_of, status=filters.get("status"))
+    data = selectors.facility_map_data(queryset=qs, as_of=as_of, status=filters.get("status"), tiles=True)
     metrics = selectors.region_metrics(queryset=qs, as_of=as_of)
     m = base_map(aria_label=_("National map of the facilities"))
     ChoroplethLayer(
@@ -179,44 +188,62 @@ def region_map(*, user, region: Region, as_of: date) -> tuple[folium.Map, int, b
         name=_("Region outline"),
         options={"key": "region", "style": {"color": "#222", "weight": 3, "fill": False, "interactive": False}},
     ).add_to(m)
-    layers = selectors.region_parcel_layers(user=user, region=region)
+    layers = selectors.region_parcel_layers(user=user, region=region, tiles=True)
     if layers is not None:
-        _parcel_layers(m, *layers)
+        _parcel_layers(m, layers, region_kato=region.kato)
     qs = selectors.facility_queryset(user=user, region_kato=region.kato)
-    data = selectors.facility_map_data(queryset=qs, as_of=as_of)
+    data = selectors.facility_map_data(queryset=qs, as_of=as_of, tiles=True)
     _facility_layer(data, cluster=False, detail_url=_template_url("maps:facility", pk=0), share_url=None).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return m, data.count, layers is not None
 
 
-def _parcel_layers(m: folium.Map, parcels_geojson: str | None, links_geojson: str | None) -> None:
+def _parcel_layers(m: folium.Map, layers: selectors.ParcelLayers, *, region_kato: str | None = None) -> None:
     from parcels.models import LinkStatus, ParcelStatus, Utility
 
-    if parcels_geojson:
-        FeatureLayer(
-            data=parcels_geojson,
+    options = {
+        "key": "parcels",
+        "className": "parcel-popup",
+        "colorBy": "status",
+        "colors": PARCEL_STATUS_COLORS,
+        "style": {"weight": 2, "fillOpacity": 0.35},
+        "popupFields": [
+            ["cadastral_number", _("Cadastral number")],
+            ["status", _("Status"), selectors.choice_labels(ParcelStatus.choices)],
+            ["declared_area_ha", _("Declared area, ha")],
+            ["act_number", _("Act number")],
+            ["act_date", _("Act date")],
+        ],
+    }
+    if layers.parcels_tiles_url:
+        # The tiles hold every parcel the user may view; this map shows its own region's
+        # (the tiles name the facility "facility", the GeoJSON "facility_id").
+        VectorTileLayer(
+            url=layers.parcels_tiles_url,
             name=_("Land parcels"),
             options={
-                "key": "parcels",
-                "className": "parcel-popup",
-                "colorBy": "status",
-                "colors": PARCEL_STATUS_COLORS,
-                "style": {"weight": 2, "fillOpacity": 0.35},
-                "popupFields": [
-                    ["cadastral_number", _("Cadastral number")],
-                    ["status", _("Status"), selectors.choice_labels(ParcelStatus.choices)],
-                    ["declared_area_ha", _("Declared area, ha")],
-                    ["act_number", _("Act number")],
-                    ["act_date", _("Act date")],
-                ],
+                **options,
+                "layer": "parcels",
+                "filter": {"region": region_kato} if region_kato else {},
+                "links": _links(
+                    ("parcels:detail", None, _("Parcel page")), ("maps:facility", "facility", _("Facility page"))
+                ),
+            },
+        ).add_to(m)
+    elif layers.parcels:
+        FeatureLayer(
+            data=layers.parcels,
+            name=_("Land parcels"),
+            options={
+                **options,
                 "links": _links(
                     ("parcels:detail", None, _("Parcel page")), ("maps:facility", "facility_id", _("Facility page"))
                 ),
             },
         ).add_to(m)
-    if links_geojson:
+    if layers.links:
         FeatureLayer(
-            data=links_geojson,
+            data=layers.links,
             name=_("Infrastructure routes"),
             options={
                 "key": "routes",
@@ -241,7 +268,7 @@ def facility_map(*, user, facility: Facility, as_of: date, with_parcels: bool) -
     if with_parcels:
         layers = selectors.facility_parcel_layers(user=user, facility=facility)
         if layers is not None:
-            _parcel_layers(m, *layers)
+            _parcel_layers(m, layers)
             bounds = selectors.facility_parcel_bounds(user=user, facility=facility)
             if bounds:
                 m.fit_bounds(bounds, max_zoom=17)
@@ -254,7 +281,7 @@ def facility_map(*, user, facility: Facility, as_of: date, with_parcels: bool) -
 def analysis_map(*, user, request, as_of: date) -> tuple[folium.Map, list[tuple[str, dict]]]:
     """Facilities plus every layer registered in maps.registry (their legends are returned)."""
     m = base_map(aria_label=_("Analysis map"))
-    data = selectors.facility_map_data(queryset=selectors.facility_queryset(user=user), as_of=as_of)
+    data = selectors.facility_map_data(queryset=selectors.facility_queryset(user=user), as_of=as_of, tiles=True)
     _facility_layer(data, cluster=True, detail_url=_template_url("maps:facility", pk=0), share_url=None).add_to(m)
     legends = []
     for layer in analysis_layers():

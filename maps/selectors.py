@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -89,18 +90,38 @@ def facility_queryset(
     return qs
 
 
+def vector_tiles_threshold() -> int:
+    """Number of features above which a working map draws a layer from the vector tiles."""
+    return settings.MAP_VECTOR_TILES_THRESHOLD
+
+
+def _tiles_url_above_threshold(layer: str, count: int) -> str | None:
+    """The tile URL template of `layer` when `count` features are too many to embed, else None.
+
+    Embedding stays the default: it needs no further request and works without the api app.
+    """
+    if count <= vector_tiles_threshold():
+        return None
+    return integrations.tile_url_template(layer)
+
+
 @dataclass(frozen=True)
 class FacilityMapData:
-    geojson: str
+    geojson: str | None  # None when the layer is drawn from `tiles_url` instead
     statuses: dict[int, str]
     opened: dict[int, str]
     count: int
+    tiles_url: str | None = None
 
 
-def facility_map_data(*, queryset: QuerySet[Facility], as_of: date, status: str | None = None) -> FacilityMapData:
+def facility_map_data(
+    *, queryset: QuerySet[Facility], as_of: date, status: str | None = None, tiles: bool = False
+) -> FacilityMapData:
     """Public GeoJSON of `queryset` (located facilities only), their statuses and opening dates as of `as_of`.
 
-    `status` keeps only the facilities with that status on that date.
+    `status` keeps only the facilities with that status on that date. With `tiles`, more than
+    MAP_VECTOR_TILES_THRESHOLD facilities are not serialised: `tiles_url` is set instead and
+    `statuses` (every facility to draw, by id) is what the browser filters and colours the tiles by.
     """
     located = queryset.filter(location__isnull=False)
     ids = list(located.values_list("pk", flat=True))
@@ -110,11 +131,13 @@ def facility_map_data(*, queryset: QuerySet[Facility], as_of: date, status: str 
         located = located.filter(pk__in=ids)
         statuses = {pk: statuses[pk] for pk in ids}
     opened = integrations.facility_opened_on(as_of=as_of, facility_ids=ids)
+    tiles_url = _tiles_url_above_threshold("facilities", len(ids)) if tiles else None
     return FacilityMapData(
-        geojson=facility_public_geojson(queryset=located.order_by("pk")),
+        geojson=None if tiles_url else facility_public_geojson(queryset=located.order_by("pk")),
         statuses=statuses,
         opened={pk: d.isoformat() for pk, d in opened.items()},
         count=len(ids),
+        tiles_url=tiles_url,
     )
 
 
@@ -167,27 +190,42 @@ def districts_geojson(*, region: Region, simplify_m: float = REGION_SIMPLIFY_M) 
     )
 
 
-def region_parcel_layers(*, user, region: Region) -> tuple[str, str] | None:
-    """(parcels GeoJSON, infrastructure routes GeoJSON) of `region` that `user` may view,
-    or None without the parcels app or permission."""
+@dataclass(frozen=True)
+class ParcelLayers:
+    parcels: str | None  # GeoJSON; None when drawn from `parcels_tiles_url` (or without the app)
+    links: str | None
+    parcels_tiles_url: str | None = None
+
+
+def region_parcel_layers(*, user, region: Region, tiles: bool = False) -> ParcelLayers | None:
+    """Parcels and infrastructure routes of `region` that `user` may view, or None without the
+    parcels app or permission. With `tiles`, more than MAP_VECTOR_TILES_THRESHOLD parcels are not
+    serialised: `parcels_tiles_url` is set instead (the tiles apply the same scope for the user)."""
     if not integrations.parcels_available() or not can(user, Action.VIEW, region_id=region.pk):
         return None
     from parcels.models import InfrastructureLink, Parcel
 
     parcels = scope_queryset(user, Parcel.objects.filter(region=region), action=Action.VIEW)
     links = scope_queryset(user, InfrastructureLink.objects.filter(region=region), action=Action.VIEW)
-    return integrations.parcels_geojson(queryset=parcels), integrations.links_geojson(queryset=links)
+    tiles_url = _tiles_url_above_threshold("parcels", parcels.count()) if tiles else None
+    return ParcelLayers(
+        parcels=None if tiles_url else integrations.parcels_geojson(queryset=parcels),
+        links=integrations.links_geojson(queryset=links),
+        parcels_tiles_url=tiles_url,
+    )
 
 
-def facility_parcel_layers(*, user, facility: Facility) -> tuple[str, str] | None:
-    """(parcels GeoJSON, routes GeoJSON) of one facility, for users who may view its region."""
+def facility_parcel_layers(*, user, facility: Facility) -> ParcelLayers | None:
+    """Parcels and routes of one facility (always embedded: a handful), for users who may view its region."""
     if not integrations.parcels_available() or not can(user, Action.VIEW, region_id=facility.region_id):
         return None
     from parcels.models import InfrastructureLink, Parcel
 
     parcels = scope_queryset(user, Parcel.objects.filter(facility=facility), action=Action.VIEW)
     links = scope_queryset(user, InfrastructureLink.objects.filter(parcel__facility=facility), action=Action.VIEW)
-    return integrations.parcels_geojson(queryset=parcels), integrations.links_geojson(queryset=links)
+    return ParcelLayers(
+        parcels=integrations.parcels_geojson(queryset=parcels), links=integrations.links_geojson(queryset=links)
+    )
 
 
 def facility_parcel_bounds(*, user, facility: Facility) -> list[list[float]] | None:

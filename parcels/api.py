@@ -11,17 +11,17 @@ from __future__ import annotations
 import json
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import Action, can, scope_queryset, user_region_id, user_role
+from api.registry import collection_get
+from api.rest import rest_views
 from facilities.models import Facility
 from parcels import selectors, services
 from parcels.forms import _geojson_geometry
@@ -49,10 +49,6 @@ def _serializer_errors(errors: dict) -> Response:
 
 def _conflict(exc: services.ParcelConflict) -> Response:
     return Response({"detail": str(exc), "current_version": exc.current_version}, status=status.HTTP_409_CONFLICT)
-
-
-def _geojson_response(text: str, code: int = 200) -> HttpResponse:
-    return HttpResponse(text, content_type="application/geo+json", status=code)
 
 
 class ParcelInput(serializers.Serializer):
@@ -85,6 +81,74 @@ class LinkInput(serializers.Serializer):
     version = serializers.IntegerField(required=False)
 
 
+# --- Shapes for the OpenAPI schema (what the views below really return) ---------------------
+
+
+class ProblemOut(serializers.Serializer):
+    field = serializers.CharField(allow_blank=True)
+    code = serializers.CharField()
+    severity = serializers.ChoiceField(choices=["error", "warning"])
+    message = serializers.CharField()
+
+
+class ProblemsOut(serializers.Serializer):
+    errors = ProblemOut(many=True)
+
+
+class DetailOut(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class ConflictOut(serializers.Serializer):
+    detail = serializers.CharField()
+    current_version = serializers.IntegerField()
+
+
+class ParcelFeatureIn(serializers.Serializer):
+    """A GeoJSON Feature (EPSG:4326); a flat object with a `geometry` member is accepted too."""
+
+    type = serializers.ChoiceField(choices=["Feature"])
+    geometry = serializers.JSONField(help_text="Polygon or MultiPolygon, EPSG:4326 (required on create)")
+    properties = ParcelInput()
+
+
+class ParcelFeatureOut(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["Feature"])
+    id = serializers.IntegerField()
+    geometry = serializers.JSONField()
+    properties = serializers.DictField(help_text="the parcel's fields, `version` and (on reads) infrastructure_ready")
+    warnings = ProblemOut(many=True, required=False)
+
+
+class LinkOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    parcel_id = serializers.IntegerField()
+    utility = serializers.CharField()
+    required = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=LinkStatus.choices)
+    route = serializers.JSONField(allow_null=True, help_text="GeoJSON LineString, EPSG:4326")
+    route_length_m = serializers.FloatField(allow_null=True)
+    capacity = serializers.CharField(allow_null=True)
+    capacity_unit = serializers.CharField(allow_blank=True)
+    provider = serializers.CharField(allow_blank=True)
+    balance_act_number = serializers.CharField(allow_blank=True)
+    balance_act_date = serializers.DateField(allow_null=True)
+    planned_connection_date = serializers.DateField(allow_null=True)
+    actual_connection_date = serializers.DateField(allow_null=True)
+    cost_kzt = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField()
+    is_demo = serializers.BooleanField()
+
+
+class LinkListOut(serializers.Serializer):
+    parcel_id = serializers.IntegerField()
+    links = LinkOut(many=True)
+
+
+READ_ERRORS = {401: DetailOut, 403: DetailOut, 404: DetailOut}
+WRITE_ERRORS = {400: ProblemsOut, **READ_ERRORS}
+
+
 def _feature_parts(request) -> tuple[dict, dict | None]:
     """(properties, geometry) of a GeoJSON Feature body, or of a flat object with a `geometry` member."""
     body = request.data
@@ -115,31 +179,19 @@ def _parcel_feature(parcel_qs) -> str:
     return json.dumps(features[0]) if features else "null"
 
 
-class ParcelCollection(APIView):
+# Reads of /api/v1/parcels/ are the API's `parcels` collection (api/catalog.py): keyset paging with
+# next/prev links and numberMatched, filters, bbox, updated_since, ETag/304, ?format= downloads —
+# the same query path as OGC API – Features; this app adds the token writes on the same path.
+_ParcelReads = rest_views(collection_get("parcels"))[0]
+
+
+class ParcelCollection(_ParcelReads):
     permission_classes = [HasRole]
 
     @extend_schema(
-        operation_id="parcels_list",
-        responses={200: OpenApiTypes.OBJECT},
-        parameters=[OpenApiParameter(n, str) for n in ("region", "status", "q", "facility")],
-        description="GeoJSON FeatureCollection of the parcels the caller may read (EPSG:4326).",
-    )
-    def get(self, request):
-        filters = {k: request.query_params.get(k, "").strip() for k in ("region", "status", "q", "facility")}
-        if filters["region"] and not (filters["region"].isdigit() and len(filters["region"]) == 9):
-            return _serializer_errors({"region": [_("A region is given by its 9-digit KATO code.")]})
-        if filters["status"] and filters["status"] not in ParcelStatus.values:
-            return _serializer_errors({"status": [_("Unknown status.")]})
-        if filters["facility"] and not filters["facility"].isdigit():
-            return _serializer_errors({"facility": [_("A facility is given by its number.")]})
-        return _geojson_response(
-            selectors.parcel_geojson(queryset=selectors.parcel_list(user=request.user, filters=filters))
-        )
-
-    @extend_schema(
         operation_id="parcels_create",
-        request=OpenApiTypes.OBJECT,
-        responses={201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+        request=ParcelFeatureIn,
+        responses={201: ParcelFeatureOut, **WRITE_ERRORS},
         description="Create a parcel from a GeoJSON Feature (properties: ParcelInput fields).",
     )
     def post(self, request):
@@ -186,7 +238,7 @@ def _scoped_parcel(request, pk: int) -> Parcel:
 class ParcelItem(APIView):
     permission_classes = [HasRole]
 
-    @extend_schema(operation_id="parcels_retrieve", responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="parcels_retrieve", responses={200: ParcelFeatureOut, **READ_ERRORS})
     def get(self, request, pk: int):
         parcel = _scoped_parcel(request, pk)
         body = json.loads(_parcel_feature(Parcel.objects.filter(pk=parcel.pk)))
@@ -196,8 +248,8 @@ class ParcelItem(APIView):
 
     @extend_schema(
         operation_id="parcels_partial_update",
-        request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        request=ParcelFeatureIn,
+        responses={200: ParcelFeatureOut, 409: ConflictOut, **WRITE_ERRORS},
         description="Change a parcel; `version` is required (409 when stale).",
     )
     def patch(self, request, pk: int):
@@ -261,7 +313,7 @@ def _link_json(link: InfrastructureLink) -> dict:
 class LinkCollection(APIView):
     permission_classes = [HasRole]
 
-    @extend_schema(operation_id="parcel_links_list", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="parcel_links_list", responses={200: LinkListOut, **READ_ERRORS})
     def get(self, request, parcel_pk: int):
         parcel = _scoped_parcel(request, parcel_pk)
         links = InfrastructureLink.objects.filter(parcel=parcel).select_related("utility")
@@ -270,7 +322,7 @@ class LinkCollection(APIView):
     @extend_schema(
         operation_id="parcel_links_create",
         request=LinkInput,
-        responses={201: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+        responses={201: LinkOut, **WRITE_ERRORS},
     )
     def post(self, request, parcel_pk: int):
         parcel = _scoped_parcel(request, parcel_pk)
@@ -303,14 +355,14 @@ class LinkItem(APIView):
         parcel = _scoped_parcel(request, parcel_pk)
         return get_object_or_404(InfrastructureLink.objects.select_related("utility"), parcel=parcel, pk=pk)
 
-    @extend_schema(operation_id="parcel_links_retrieve", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="parcel_links_retrieve", responses={200: LinkOut, **READ_ERRORS})
     def get(self, request, parcel_pk: int, pk: int):
         return Response(_link_json(self._link(request, parcel_pk, pk)))
 
     @extend_schema(
         operation_id="parcel_links_partial_update",
         request=LinkInput,
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        responses={200: LinkOut, 409: ConflictOut, **WRITE_ERRORS},
     )
     def patch(self, request, parcel_pk: int, pk: int):
         link = self._link(request, parcel_pk, pk)
@@ -341,7 +393,7 @@ class LinkItem(APIView):
             return _conflict(exc)
         return Response(_link_json(result.obj))
 
-    @extend_schema(operation_id="parcel_links_destroy", responses={204: None})
+    @extend_schema(operation_id="parcel_links_destroy", responses={204: None, **READ_ERRORS})
     def delete(self, request, parcel_pk: int, pk: int):
         link = self._link(request, parcel_pk, pk)
         if not can(request.user, Action.EDIT, region_id=link.region_id):

@@ -14,6 +14,7 @@ parcels.services.parcel_update).
 from __future__ import annotations
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
@@ -23,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from facilities.models import Facility
 from gis_portal.i18n import LocalizedNameMixin
+from layers.geojson import stored_geojson
 from layers.models import District, Region
 
 # Kazakh cadastral number: region (2 digits) - district (3) - cadastral quarter (3) - parcel (3 or 4),
@@ -60,7 +62,19 @@ class LandRight(models.TextChoices):
     OTHER = "other", _("other")
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+# The generated GeoJSON column is derived from the geometry: history keeps the geometry, not its
+# copy. The update condition stays the whole-row comparison: a per-column list (pghistory's default
+# once a field is excluded) compares geometries with `=`, which pg_restore cannot resolve (its
+# search_path is empty: "operator is not unique: public.geometry = public.geometry").
+ROW_CHANGED = pgtrigger.Condition("OLD.* IS DISTINCT FROM NEW.*")
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(condition=ROW_CHANGED),
+    pghistory.DeleteEvent(),
+    exclude=["geom_geojson"],
+)
 class Parcel(models.Model):
     """A land parcel allocated (or proposed) for one facility.
 
@@ -75,6 +89,10 @@ class Parcel(models.Model):
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="parcels", null=True, blank=True)
     cadastral_number = models.CharField(_("cadastral number"), max_length=20, blank=True)
     geom = models.MultiPolygonField(_("boundary"), srid=4326)
+    # The geometry as the API serves it by default, written by PostgreSQL on every write (see layers.geojson).
+    geom_geojson = models.GeneratedField(
+        expression=stored_geojson("geom", multi=True), output_field=models.TextField(), db_persist=True
+    )
     declared_area_ha = models.DecimalField(_("declared area, ha"), max_digits=10, decimal_places=4)
     computed_area_ha = models.DecimalField(
         _("area computed from the boundary, ha"), max_digits=12, decimal_places=4, editable=False
@@ -177,7 +195,12 @@ class LinkStatus(models.TextChoices):
     CONNECTED = "connected", _("connected")
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(condition=ROW_CHANGED),
+    pghistory.DeleteEvent(),
+    exclude=["route_geojson"],
+)
 class InfrastructureLink(models.Model):
     """How one utility reaches one parcel. The route runs from the network's connection point to the parcel."""
 
@@ -187,6 +210,10 @@ class InfrastructureLink(models.Model):
     required = models.BooleanField(_("required"), default=True)
     status = models.CharField(_("status"), max_length=20, choices=LinkStatus.choices, default="planned")
     route = models.LineStringField(_("route"), srid=4326, null=True, blank=True)
+    # The geometry as the API serves it by default, written by PostgreSQL on every write (see layers.geojson).
+    route_geojson = models.GeneratedField(
+        expression=stored_geojson("route"), output_field=models.TextField(), db_persist=True
+    )
     route_length_m = models.DecimalField(
         _("route length, m"), max_digits=10, decimal_places=1, null=True, blank=True, editable=False
     )

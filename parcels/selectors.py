@@ -93,7 +93,7 @@ def parcel_geojson(*, queryset: QuerySet) -> str:
     """GeoJSON FeatureCollection (RFC 7946, EPSG:4326) of `queryset`'s parcels, built in PostGIS. Scope it first."""
     from layers.geojson import feature_collection
 
-    return feature_collection(queryset, geometry="geom", properties=PARCEL_GEOJSON_PROPERTIES)
+    return feature_collection(queryset, geometry="geom", properties=PARCEL_GEOJSON_PROPERTIES, stored="geom_geojson")
 
 
 def link_geojson(*, queryset: QuerySet) -> str:
@@ -103,6 +103,7 @@ def link_geojson(*, queryset: QuerySet) -> str:
         queryset.filter(route__isnull=False),
         geometry="route",
         properties=["parcel_id", "utility_id", "status", "required", "route_length_m", "is_demo"],
+        stored="route_geojson",
     )
 
 

@@ -110,8 +110,8 @@ def _tile_variants(w):
 
 def _private_items_variants(w):
     """Items of a signed-in-only collection: filtered to each region, and unfiltered (which must hold only
-    the rows the user may read). Downloads (?format=) exist only on the REST API, which for these
-    collections belongs to the parcels app."""
+    the rows the user may read). REST downloads (?format=) read the same scoped queryset
+    (tests/parcels/test_parcel_api_reads.py)."""
     out = [(side, {}, {"region": w[side].region.kato}, side, ROLE) for side in SIDES]
     out.append(("all", {}, None, None, ROLE))
     return out
@@ -133,6 +133,50 @@ def _small(w, s):
 
 def _region_query(w, s):
     return {"region": w[s].region.kato}
+
+
+def _analysis_rows(w) -> dict:
+    """One result row of each analysis collection in each region, for the world's run (which is only
+    queued): made on first use, by the read test alone (the write test needs an unchanged database)."""
+    if "analysis_rows" not in w:
+        from django.contrib.gis.geos import Polygon
+
+        from accessibility.models import AreaResult, PointResult, SiteResult, ZoneResult
+        from layers.models import Settlement
+
+        run, rows = w["run"], {}
+        for rank, side in enumerate(SIDES, start=1):
+            region, centre = w[side].region, w[side].region.centre
+            box = Polygon.from_bbox((centre.x - 0.01, centre.y - 0.01, centre.x + 0.01, centre.y + 0.01))
+            box.srid = 4326
+            settlement = Settlement.objects.create(
+                name=f"PMX-S-{side}", population=900, location=centre, region=region, source="pmx", source_id=side
+            )
+            zone = {"run": run, "region": region, "children": 10.0, "covered": 4.0}
+            rows[side] = {
+                "accessibility-zones": ZoneResult.objects.create(**zone, district=w[side].district).pk,
+                "accessibility-regions": ZoneResult.objects.create(**zone).pk,
+                "accessibility-sites": SiteResult.objects.create(
+                    run=run, rank=rank, location=centre, region=region, solo_gain=3.0
+                ).pk,
+                "accessibility-areas": AreaResult.objects.create(
+                    run=run, rank=rank, geom=box, children=5.0, uncovered=5.0
+                ).pk,
+                "accessibility-settlements": PointResult.objects.create(
+                    run=run, settlement=settlement, children=300.0
+                ).pk,
+            }
+        w["analysis_rows"] = rows
+    return w["analysis_rows"]
+
+
+def _analysis_item(collection_id: str):
+    """One result row per region: planner, admin and that region's akimat read it (REGION)."""
+
+    def variants(w):
+        return [(side, {"pk": _analysis_rows(w)[side][collection_id]}, None, side, REGION) for side in SIDES]
+
+    return variants
 
 
 API_WRITES = ("post", "put", "patch", "delete")
@@ -235,6 +279,10 @@ ROUTES: dict[str, Rule] = {
         write=Write(REGION_EDIT, data=lambda w, s: {"stage": "design", "planned_date": "2025-01-01"}),
     ),
     "tracking-api-statuses": Rule(ROLE),
+    # Plans are national (every role reads them); their rows and the stage records are region-scoped.
+    "tracking-api-plans": Rule(ROLE, query=_region_query, sided=True, note="counts only the rows the role may view"),
+    "tracking-api-plan": Rule(ROLE, kwargs=lambda w, s: {"pk": w["plan"].pk}, note="rows of the own region only"),
+    "tracking-api-stages": Rule(ROLE, query=_region_query, sided=True, note="filtered to the other region: no rows"),
     "api-parcels": Rule(ROLE, query=_region_query, sided=True, write=Write(AKIMAT_EDIT)),
     "api-parcel": Rule(REGION, kwargs=_w("parcel"), sided=True, write=Write(REGION_EDIT, methods=API_WRITES)),
     "api-parcel-links": Rule(
@@ -282,6 +330,34 @@ ROUTES: dict[str, Rule] = {
     "ogc-infrastructure-links": Rule(ROLE),
     "ogc-infrastructure-links-items": Rule(ROLE, variants=_private_items_variants),
     "ogc-infrastructure-links-item": Rule(REGION, kwargs=_w("link"), sided=True),
+    "api-infrastructure-links-list": Rule(ROLE, variants=_private_items_variants),
+    "api-infrastructure-links-detail": Rule(REGION, kwargs=_w("link"), sided=True),
+    # Analysis results (accessibility/api_collections.py): signed-in roles, rows scoped per region.
+    "ogc-accessibility-zones": Rule(ROLE),
+    "ogc-accessibility-zones-items": Rule(ROLE, variants=_private_items_variants),
+    "ogc-accessibility-zones-item": Rule(REGION, variants=_analysis_item("accessibility-zones")),
+    "api-accessibility-zones-list": Rule(ROLE, variants=_private_items_variants),
+    "api-accessibility-zones-detail": Rule(REGION, variants=_analysis_item("accessibility-zones")),
+    "ogc-accessibility-regions": Rule(ROLE),
+    "ogc-accessibility-regions-items": Rule(ROLE, variants=_private_items_variants),
+    "ogc-accessibility-regions-item": Rule(REGION, variants=_analysis_item("accessibility-regions")),
+    "api-accessibility-regions-list": Rule(ROLE, variants=_private_items_variants),
+    "api-accessibility-regions-detail": Rule(REGION, variants=_analysis_item("accessibility-regions")),
+    "ogc-accessibility-sites": Rule(ROLE),
+    "ogc-accessibility-sites-items": Rule(ROLE, variants=_private_items_variants),
+    "ogc-accessibility-sites-item": Rule(REGION, variants=_analysis_item("accessibility-sites")),
+    "api-accessibility-sites-list": Rule(ROLE, variants=_private_items_variants),
+    "api-accessibility-sites-detail": Rule(REGION, variants=_analysis_item("accessibility-sites")),
+    "ogc-accessibility-areas": Rule(ROLE),
+    "ogc-accessibility-areas-items": Rule(ROLE, variants=_private_items_variants),
+    "ogc-accessibility-areas-item": Rule(REGION, variants=_analysis_item("accessibility-areas")),
+    "api-accessibility-areas-list": Rule(ROLE, variants=_private_items_variants),
+    "api-accessibility-areas-detail": Rule(REGION, variants=_analysis_item("accessibility-areas")),
+    "ogc-accessibility-settlements": Rule(ROLE),
+    "ogc-accessibility-settlements-items": Rule(ROLE, variants=_private_items_variants),
+    "ogc-accessibility-settlements-item": Rule(REGION, variants=_analysis_item("accessibility-settlements")),
+    "api-accessibility-settlements-list": Rule(ROLE, variants=_private_items_variants),
+    "api-accessibility-settlements-detail": Rule(REGION, variants=_analysis_item("accessibility-settlements")),
     "ogc/collections/<str:collection_id>": Rule(NOBODY, kwargs=lambda w, s: {"collection_id": "nope"}),
     "ogc/collections/<str:collection_id>/items": Rule(NOBODY, kwargs=lambda w, s: {"collection_id": "nope"}),
     "ogc/collections/<str:collection_id>/items/<int:pk>": Rule(

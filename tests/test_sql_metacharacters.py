@@ -181,6 +181,7 @@ def fill(route: str, objects: dict) -> str | None:
     """The route with its converters replaced by real identifiers, or None if unknown."""
     by_route = {
         "api/v1/tracking/facilities/<int:pk>/": {"pk": objects["tracked_facility"]},
+        "api/v1/tracking/plans/<int:pk>/": {"pk": objects["plan"]},
         "api/v1/parcels/<int:pk>/": {"pk": objects["parcel"]},
         "api/v1/parcels/<int:parcel_pk>/links/": {"parcel_pk": objects["parcel"]},
         "api/v1/parcels/<int:parcel_pk>/links/<int:pk>/": {"parcel_pk": objects["parcel"], "pk": objects["link"]},
@@ -192,6 +193,7 @@ def fill(route: str, objects: dict) -> str | None:
         "ogc/collections/facilities/items/<int:pk>": {"pk": objects["facility"]},
         "ogc/collections/parcels/items/<int:pk>": {"pk": objects["parcel"]},
         "ogc/collections/infrastructure-links/items/<int:pk>": {"pk": objects["link"]},
+        "api/v1/infrastructure-links/<int:pk>/": {"pk": objects["link"]},
         "tiles/<slug:layer>/<int:z>/<int:x>/<int:y>.pbf": {"layer": "facilities", "z": 5, "x": 22, "y": 10},
         "en/maps/region/<str:kato>/": {"kato": objects["kato"]},
         "en/maps/facility/<int:pk>/": {"pk": objects["facility"]},
@@ -206,6 +208,10 @@ def fill(route: str, objects: dict) -> str | None:
         "en/accessibility/runs/<int:pk>/districts/": {"pk": objects["run"]},
     }
     if route.startswith("api/v1/accessibility/runs/<int:pk>/"):
+        by_route[route] = {"pk": objects["run"]}
+    if re.fullmatch(r"(ogc/collections/accessibility-[a-z-]+/items/|api/v1/accessibility-[a-z-]+/)<int:pk>/?", route):
+        # Analysis result rows (accessibility/api_collections.py): the queued run has none, but every request
+        # here carries a metacharacter, refused before the row is looked up.
         by_route[route] = {"pk": objects["run"]}
     if "<" not in route:
         return "/" + route

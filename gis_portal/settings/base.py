@@ -150,10 +150,14 @@ BASEMAP_ATTRIBUTION = os.environ.get("BASEMAP_ATTRIBUTION", "&copy; OpenStreetMa
 # by scripts/_setup.sh into maps/assets/node_modules), never from a CDN; False falls back to folium's CDN links.
 MAP_ASSETS_LOCAL = os.environ.get("MAP_ASSETS_LOCAL", "1") == "1"
 MAP_ASSETS_DIR = BASE_DIR / "maps" / "assets" / "node_modules"
+# Above this many features a working map draws the parcels / facilities layer from the vector
+# tiles (/tiles/, Leaflet.VectorGrid) instead of embedding its GeoJSON in the page.
+MAP_VECTOR_TILES_THRESHOLD = int(os.environ.get("MAP_VECTOR_TILES_THRESHOLD", "5000"))
 STATICFILES_DIRS = [
     ("vendor/leaflet", MAP_ASSETS_DIR / "leaflet" / "dist"),
     ("vendor/leaflet.markercluster", MAP_ASSETS_DIR / "leaflet.markercluster" / "dist"),
     ("vendor/leaflet-draw", MAP_ASSETS_DIR / "leaflet-draw" / "dist"),
+    ("vendor/leaflet.vectorgrid", MAP_ASSETS_DIR / "leaflet.vectorgrid" / "dist"),
     # OpenLayers for the GeoDjango map widgets of the admin (gis_portal.widgets), instead of Django's CDN links.
     ("vendor/ol", MAP_ASSETS_DIR / "ol"),
 ]
@@ -194,6 +198,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "OAS_VERSION": "3.0.3",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.openapi.postprocess_schema",
+    ],
+    # Several resources have a `status` with their own choices: name each set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ParcelStatusEnum": "parcels.models.ParcelStatus",
+        "LinkStatusEnum": "parcels.models.LinkStatus",
+    },
 }
 
 LOGGING = {

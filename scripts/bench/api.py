@@ -1,15 +1,16 @@
 #!/usr/bin/env python
 """Benchmark of the GeoJSON API (issue 6). Prints one figure a line.
 
-Loads 10 000 synthetic parcel-like polygons (a bench-only table `bench_parcel`,
-created by this script, served as the collection `bench-parcels` by the bench-only
-app scripts/bench/benchapp — the parcels app's model carries constraints and
-history triggers unrelated to serving speed) and 1 000 synthetic facilities into a
-SEPARATE database (gis_portal_bench, or BENCH_DATABASE_URL), starts gunicorn on it
-and measures over HTTP:
+Loads 1 000 synthetic facilities and 10 000 synthetic land parcels into the portal's
+own tables (facilities_facility, parcels_parcel — with their constraints, history
+triggers and the generated GeoJSON column) of a SEPARATE database (gis_portal_bench,
+or BENCH_DATABASE_URL): each facility has one current parcel and nine revoked
+candidate sites. Starts gunicorn on it and measures over HTTP, as a planner with a token:
 
-- the endpoint's time for the full collection and for a bbox query vs the raw SQL
-  `json_agg(ST_AsGeoJSON(t.*))` on the same rows (`ratio endpoint/raw_sql`, goal <= 1.3);
+- /api/v1/parcels/ for the full collection and for a bbox query vs raw SQL
+  `json_agg(ST_AsGeoJSON(t.*))` over the same rows and properties
+  (`ratio endpoint/raw_sql`, goal <= 1.3); also vs the best raw SQL reading the
+  stored GeoJSON column (what remains is the cost of serving over HTTP);
 - the same for a plain drf-gis GeoFeatureModelSerializer list view (the control);
 - a keyset page at row 9 000 vs page 1 (and the OFFSET page, for comparison);
 - requests/s, p50 and p99 latency and errors under concurrent load on the public
@@ -58,34 +59,19 @@ def connect_params(url: str) -> dict:
     return {k: v for k, v in params.items() if v} | {"dbname": cfg["NAME"]}
 
 
+BENCH_USER = "bench_planner"
+
+
 def prepare_database(url: str) -> None:
+    """Create the bench database, migrate it and load the synthetic rows."""
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "gis_portal.settings.test"}
     subprocess.run([PY, "scripts/dbsetup.py"], cwd=ROOT, env=env, check=True)  # noqa: S603
     subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)  # noqa: S603
     subprocess.run([PY, "manage.py", "load_reference_data", "-v0"], cwd=ROOT, env=env, check=True)  # noqa: S603
     with psycopg.connect(**connect_params(url), autocommit=True) as conn:
         conn.execute("SELECT setseed(0.191)")
-        conn.execute("DROP TABLE IF EXISTS bench_parcel")
-        conn.execute(
-            """CREATE TABLE bench_parcel (
-                id serial PRIMARY KEY, cadastral_number varchar(20) NOT NULL, status varchar(12) NOT NULL,
-                area_ha double precision NOT NULL, region_id integer NOT NULL, updated_at timestamptz NOT NULL,
-                geom geometry(MultiPolygon, 4326) NOT NULL)"""
-        )
-        # Parcels of 1-6 ha: 17-vertex rings (buffers with 4 segments a quadrant) scattered over Kazakhstan.
-        conn.execute(
-            """INSERT INTO bench_parcel (cadastral_number, status, area_ha, region_id, updated_at, geom)
-               SELECT format('%s-%s-%s-%s', lpad((i % 20 + 1)::text, 2, '0'), lpad((i % 300)::text, 3, '0'),
-                             lpad((i % 997)::text, 3, '0'), lpad(i::text, 4, '0')),
-                      (ARRAY['candidate', 'approved', 'allocated'])[1 + i % 3],
-                      ST_Area(g::geography) / 10000, 1 + i % 20, now() - make_interval(mins => i), ST_Multi(g)
-               FROM (SELECT i, ST_Buffer(
-                                   ST_SetSRID(ST_MakePoint(52 + random() * 30, 42 + random() * 12), 4326)::geography,
-                                   60 + random() * 80, 'quad_segs=4')::geometry AS g
-                     FROM generate_series(1, 10000) AS i) AS s"""
-        )
-        conn.execute("CREATE INDEX bench_parcel_geom ON bench_parcel USING gist (geom)")
-        conn.execute("TRUNCATE facilities_facility CASCADE")
+        conn.execute("DROP TABLE IF EXISTS bench_parcel")  # left by earlier versions of this script
+        conn.execute("TRUNCATE facilities_facility, parcels_parcel CASCADE")
         conn.execute(
             """INSERT INTO facilities_facility (kind_id, measure_id, region_id, name_kk, name_ru, name_en, places,
                    is_ppp, location, planned_year, is_demo, created_at, updated_at)
@@ -98,8 +84,47 @@ def prepare_database(url: str) -> None:
                              OFFSET i % 13 LIMIT 1) AS q ON true
                JOIN LATERAL (SELECT * FROM layers_region ORDER BY kato OFFSET i % 20 LIMIT 1) AS r ON true"""
         )
-        conn.execute("ANALYZE bench_parcel")
-        conn.execute("ANALYZE facilities_facility")
+        # Parcels of 1-6 ha: 17-vertex rings (buffers with 4 segments a quadrant) scattered over
+        # Kazakhstan; parcel i belongs to facility i mod 1000, the last one of each facility is current.
+        conn.execute(
+            """WITH f AS (SELECT id, region_id, row_number() OVER (ORDER BY id) - 1 AS n FROM facilities_facility)
+               INSERT INTO parcels_parcel (facility_id, region_id, cadastral_number, geom, declared_area_ha,
+                   computed_area_ha, area_srid, land_category, right_type, act_number, issuing_akimat, status,
+                   notes, is_demo, version, created_at, updated_at)
+               SELECT f.id, f.region_id,
+                      format('%s-%s-%s-%s', lpad((i % 20 + 1)::text, 2, '0'), lpad((i % 300)::text, 3, '0'),
+                             lpad((i % 997)::text, 3, '0'), lpad(i::text, 4, '0')),
+                      ST_Multi(s.g), round((ST_Area(s.g::geography) / 10000)::numeric, 4),
+                      round((ST_Area(s.g::geography) / 10000)::numeric, 4), 32642, 'settlement', 'temporary_free', '',
+                      '', CASE WHEN i > 9000 THEN (ARRAY['candidate', 'allocated'])[1 + i % 2] ELSE 'revoked' END,
+                      '', true, 1, now(), now() - make_interval(mins => i)
+               FROM (SELECT i, ST_Buffer(
+                                   ST_SetSRID(ST_MakePoint(52 + random() * 30, 42 + random() * 12), 4326)::geography,
+                                   60 + random() * 80, 'quad_segs=4')::geometry AS g
+                     FROM generate_series(1, 10000) AS i) AS s
+               JOIN f ON f.n = (s.i - 1) % 1000"""
+        )
+        conn.execute("VACUUM ANALYZE parcels_parcel")
+        conn.execute("VACUUM ANALYZE facilities_facility")
+
+
+def bench_token(url: str) -> str:
+    """The API token of the bench's planner (parcels are read by signed-in users only)."""
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "gis_portal.settings.test"}
+    made = subprocess.run(  # noqa: S603 - fixed argv
+        [PY, "manage.py", "shell", "-c", TOKEN_SCRIPT], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return made.stdout.strip().splitlines()[-1]
+
+
+TOKEN_SCRIPT = f"""
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+from accounts.models import Membership
+user, _ = User.objects.get_or_create(username="{BENCH_USER}")
+Membership.objects.update_or_create(user=user, defaults={{"role": Membership.Role.PLANNER, "region": None}})
+print(Token.objects.get_or_create(user=user)[0].key)
+"""
 
 
 def start_server(url: str, port: int, *, cache_seconds: int = 0) -> subprocess.Popen:
@@ -128,10 +153,13 @@ def start_server(url: str, port: int, *, cache_seconds: int = 0) -> subprocess.P
     raise SystemExit("the bench server did not start")
 
 
+HEADERS = {"Accept": "application/geo+json, application/json"}
+
+
 def get(port: int, path: str) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        conn.request("GET", path, headers={"Accept": "application/geo+json, application/json"})
+        conn.request("GET", path, headers=HEADERS)
         response = conn.getresponse()
         return response.status, response.read()
     finally:
@@ -173,24 +201,40 @@ def endpoint(port: int, path: str):
     return call
 
 
-RAW_GEOMETRY = {
+# The rows and properties the endpoint serves (api/catalog.py, collection `parcels`).
+PARCEL_ROWS = """
+    SELECT p.id, p.facility_id AS facility, r.kato AS region, d.kato AS district, p.cadastral_number, p.status,
+           p.declared_area_ha, p.computed_area_ha, p.land_category, p.right_type, p.act_number, p.act_date,
+           p.is_demo, p.version, p.updated_at, {geometry}
+    FROM parcels_parcel p JOIN layers_region r ON r.id = p.region_id LEFT JOIN layers_district d ON d.id = p.district_id
+"""
+PROPERTIES = (
+    "json_build_object('facility', t.facility, 'region', t.region, 'district', t.district, 'cadastral_number', "
+    "t.cadastral_number, 'status', t.status, 'declared_area_ha', t.declared_area_ha, 'computed_area_ha', "
+    "t.computed_area_ha, 'land_category', t.land_category, 'right_type', t.right_type, 'act_number', t.act_number, "
+    "'act_date', t.act_date, 'is_demo', t.is_demo, 'version', t.version, 'updated_at', t.updated_at)"
+)
+RAW_SQL = {
     # What the issue names: json_agg(ST_AsGeoJSON(row)) with 6 decimals, nothing else.
-    "plain": "SELECT id, cadastral_number, status, area_ha, region_id, geom FROM bench_parcel",
-    # The same rows with the geometry processing the endpoint does (grid snap, ST_ReducePrecision
-    # where the snap breaks validity, counter-clockwise rings): isolates the serving overhead.
-    "same": "SELECT id, cadastral_number, status, area_ha, region_id, ST_Multi(ST_ForcePolygonCCW("
-    "(SELECT CASE WHEN ST_IsValid(s.g) THEN s.g ELSE ST_ReducePrecision(geom, 1e-6) END "
-    "FROM (SELECT ST_SnapToGrid(geom, 1e-6) AS g) AS s))) AS geom FROM bench_parcel",
+    "plain": """
+        SELECT json_build_object('type', 'FeatureCollection',
+               'features', COALESCE(json_agg(ST_AsGeoJSON(t.*, 'geom', 6)::json), '[]'::json))::text
+        FROM ({rows} {where} ORDER BY p.id) AS t
+    """.replace("{rows}", PARCEL_ROWS.format(geometry="p.geom")),
+    # The best raw SQL on the same table: features concatenated as text around the stored GeoJSON
+    # column. The endpoint minus this is what serving over HTTP costs.
+    "stored": f"""
+        SELECT '{{"type": "FeatureCollection", "features": [' || COALESCE(string_agg('{{"type": "Feature", "id": '
+               || t.id || ', "geometry": ' || COALESCE(t.geom_geojson, 'null') || ', "properties": '
+               || {PROPERTIES}::text || '}}', ', '), '') || ']}}'
+        FROM ({{rows}} {{where}} ORDER BY p.id) AS t
+    """.replace("{rows}", PARCEL_ROWS.format(geometry="p.geom_geojson")),  # noqa: S608 - constant SQL
 }
 
 
 def raw_sql(url: str, where: str = "", params: tuple = (), *, variant: str = "plain"):
     conn = psycopg.connect(**connect_params(url), autocommit=True)
-    statement = f"""
-        SELECT json_build_object('type', 'FeatureCollection',
-               'features', COALESCE(json_agg(ST_AsGeoJSON(t.*, 'geom', 6)::json), '[]'::json))::text
-        FROM ({RAW_GEOMETRY[variant]} {where} ORDER BY id) AS t
-    """  # noqa: S608 - constant SQL of this script
+    statement = RAW_SQL[variant].replace("{where}", where)
 
     def call():
         return conn.execute(statement, params).fetchone()[0]
@@ -246,41 +290,46 @@ def main() -> int:
     url = bench_url()
     if not args.skip_load_data:
         prepare_database(url)
+    token = bench_token(url)
+    HEADERS["Authorization"] = f"Token {token}"
     with psycopg.connect(**connect_params(url), autocommit=True) as conn:
-        parcels = conn.execute("SELECT count(*) FROM bench_parcel").fetchone()[0]
+        parcels = conn.execute("SELECT count(*) FROM parcels_parcel").fetchone()[0]
         facilities = conn.execute("SELECT count(*) FROM facilities_facility").fetchone()[0]
-        row_9000 = conn.execute("SELECT id FROM bench_parcel ORDER BY id OFFSET 8999 LIMIT 1").fetchone()[0]
-    print(f"database: {urlsplit(url).path.lstrip('/')}; bench_parcel rows: {parcels}; facilities: {facilities}")
+        row_9000 = conn.execute("SELECT id FROM parcels_parcel ORDER BY id OFFSET 8999 LIMIT 1").fetchone()[0]
+    print(f"database: {urlsplit(url).path.lstrip('/')}; parcels: {parcels}; facilities: {facilities}")
     server = start_server(url, args.port)  # page cache off: every request builds its page
     try:
         bbox = (66.0, 46.0, 70.0, 50.0)
         bbox_text = ",".join(str(v) for v in bbox)
         envelope = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
-        where = f"WHERE geom && {envelope} AND ST_Intersects(geom, {envelope})"
+        where = f"WHERE p.geom && {envelope} AND ST_Intersects(p.geom, {envelope})"
         bbox_rows = raw_sql(url, where, (*bbox, *bbox))().count('"Feature"')
-        full_raw, full_api = paired(raw_sql(url), endpoint(args.port, "/api/v1/bench-parcels/?limit=10000"))
-        bbox_raw, bbox_api = paired(
-            raw_sql(url, where, (*bbox, *bbox)),
-            endpoint(args.port, f"/api/v1/bench-parcels/?limit=10000&bbox={bbox_text}"),
-            repeat=21,
-        )
-        full_same, full_api2 = paired(
-            raw_sql(url, variant="same"), endpoint(args.port, "/api/v1/bench-parcels/?limit=10000")
+        full_path = "/api/v1/parcels/?limit=10000"
+        bbox_path = f"/api/v1/parcels/?limit=10000&bbox={bbox_text}"
+        full_raw, full_api = paired(raw_sql(url), endpoint(args.port, full_path))
+        bbox_raw, bbox_api = paired(raw_sql(url, where, (*bbox, *bbox)), endpoint(args.port, bbox_path), repeat=21)
+        full_stored, full_api2 = paired(raw_sql(url, variant="stored"), endpoint(args.port, full_path))
+        bbox_stored, bbox_api2 = paired(
+            raw_sql(url, where, (*bbox, *bbox), variant="stored"), endpoint(args.port, bbox_path), repeat=21
         )
         full_raw2, full_drf = paired(raw_sql(url), endpoint(args.port, "/bench/drfgis/"), repeat=3)
         bbox_raw2, bbox_drf = paired(
             raw_sql(url, where, (*bbox, *bbox)), endpoint(args.port, f"/bench/drfgis/?bbox={bbox_text}")
         )
-        size = len(endpoint(args.port, "/api/v1/bench-parcels/?limit=10000")())
+        size = len(endpoint(args.port, full_path)())
 
         print(f"full collection ({parcels} polygons, {size / 1e6:.1f} MB): raw_sql {full_raw * 1000:.0f} ms")
         print(f"full collection: endpoint {full_api * 1000:.0f} ms; ratio endpoint/raw_sql: {full_api / full_raw:.2f}")
-        print(
-            f"full collection vs raw SQL with the same geometry processing ({full_same * 1000:.0f} ms): "
-            f"endpoint {full_api2 * 1000:.0f} ms; ratio endpoint/raw_sql: {full_api2 / full_same:.2f}"
-        )
         print(f"bbox query ({bbox_rows} polygons): raw_sql {bbox_raw * 1000:.1f} ms")
         print(f"bbox query: endpoint {bbox_api * 1000:.1f} ms; ratio endpoint/raw_sql: {bbox_api / bbox_raw:.2f}")
+        print(
+            f"full collection vs raw SQL reading the stored GeoJSON ({full_stored * 1000:.0f} ms): "
+            f"endpoint {full_api2 * 1000:.0f} ms; ratio endpoint/raw_sql_stored: {full_api2 / full_stored:.2f}"
+        )
+        print(
+            f"bbox query vs raw SQL reading the stored GeoJSON ({bbox_stored * 1000:.1f} ms): "
+            f"endpoint {bbox_api2 * 1000:.1f} ms; ratio endpoint/raw_sql_stored: {bbox_api2 / bbox_stored:.2f}"
+        )
         print(
             f"control drf-gis full collection: {full_drf * 1000:.0f} ms; "
             f"ratio endpoint/raw_sql: {full_drf / full_raw2:.2f}"
@@ -293,16 +342,16 @@ def main() -> int:
         # Keyset: follow the API's own next links to the page that starts after row 9 000.
         import json
 
-        path = "/api/v1/bench-parcels/?limit=1000"
+        path = "/api/v1/parcels/?limit=1000"
         for _ in range(9):
             path = json.loads(endpoint(args.port, path)())["next"].split(f":{args.port}", 1)[1]
         deep = path.replace("limit=1000", "limit=100")
         deep_first = json.loads(endpoint(args.port, deep)())["features"][0]["id"]
         assert deep_first > row_9000, (deep_first, row_9000)
-        first, keyset = paired(endpoint(args.port, "/api/v1/bench-parcels/?limit=100"), endpoint(args.port, deep), 21)
+        first, keyset = paired(endpoint(args.port, "/api/v1/parcels/?limit=100"), endpoint(args.port, deep), 21)
         first2, offset = paired(
-            endpoint(args.port, "/api/v1/bench-parcels/?limit=100"),
-            endpoint(args.port, "/api/v1/bench-parcels/?limit=100&offset=9000"),
+            endpoint(args.port, "/api/v1/parcels/?limit=100"),
+            endpoint(args.port, "/api/v1/parcels/?limit=100&offset=9000"),
             21,
         )
         print(f"page 1 (100 features): {first * 1000:.1f} ms")

@@ -72,3 +72,47 @@ def test_this_apps_views_document_themselves_without_warnings():
     GENERATOR_STATS.reset()
     assert not problems, problems
     validate(schema)
+
+
+def test_every_operation_documents_the_project_wide_answers(api):
+    """The middleware's 400 (NUL in the query) and the JSON 404 hold for every route; the schema says so."""
+    import re
+
+    schema = json.loads(api.get("/api/v1/schema/?format=json").content)
+    operations = [
+        (path, method, op)
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and "responses" in op
+    ]
+    assert len(operations) > 60
+    for path, method, op in operations:
+        assert "400" in op["responses"], (method, path)
+        if "{" in path:
+            assert "application/json" in op["responses"]["404"]["content"], (method, path)
+        for parameter in op.get("parameters", []):
+            param_schema = parameter.get("schema", {})
+            if parameter["in"] == "query" and param_schema.get("type") == "string" and "enum" not in param_schema:
+                assert not re.fullmatch(param_schema["pattern"], "a\x00b"), (method, path, parameter["name"])
+
+
+def test_unmatched_api_paths_answer_json_404(api):
+    for path in ("/api/v1/regions/-1/", "/ogc/collections/regions/items/abc", "/api/v1/nothing-here/"):
+        response = api.get(path)
+        assert response.status_code == 404, path
+        assert response["Content-Type"] == "application/json" and response.json()["detail"], path
+    page = api.get("/en/nothing-here/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+def test_documented_parameter_bounds_are_the_enforced_ones(api):
+    schema = json.loads(api.get("/api/v1/schema/?format=json").content)
+    params = {p["name"]: p["schema"] for p in schema["paths"]["/api/v1/facilities/"]["get"]["parameters"]}
+    assert (params["limit"]["minimum"], params["limit"]["maximum"]) == (1, 10000)
+    assert api.get("/api/v1/facilities/?limit=0").status_code == 400
+    assert api.get("/api/v1/facilities/?limit=10000").status_code == 200
+    assert api.get("/api/v1/facilities/?limit=10001").status_code == 400
+    assert api.get("/api/v1/facilities/?ordering=").status_code == 400  # empty is not in the enum
+    item = api.get("/api/v1/facilities/?limit=1").json()["features"][0]["id"]
+    assert api.get(f"/api/v1/facilities/{item}/?f=html").status_code == 400  # HTML is OGC's encoding
+    assert api.get(f"/ogc/collections/facilities/items/{item}?f=html").status_code == 200

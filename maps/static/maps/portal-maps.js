@@ -1,6 +1,7 @@
 /* Layers of the portal's folium maps (see maps/elements.py). No dependencies beyond Leaflet
- * and, for clustered facilities, Leaflet.markercluster. Data arrive as GeoJSON (EPSG:4326)
- * built in PostGIS; every text is escaped before it enters a popup. */
+ * and, for clustered facilities, Leaflet.markercluster; for layers too large to embed,
+ * Leaflet.VectorGrid. Data arrive as GeoJSON (EPSG:4326) built in PostGIS, or as Mapbox
+ * Vector Tiles from the portal's /tiles/; every text is escaped before it enters a popup. */
 (function (window) {
   "use strict";
 
@@ -31,9 +32,48 @@
     return href ? '<a class="' + (cls || "") + '" href="' + esc(href) + '">' + esc(text) + "</a>" : "";
   }
 
+  /* Popup of a facility; p: {name, kind, region, planned_year, places, is_demo}. */
+  function facilityPopup(o, id, p, status) {
+    var labels = o.labels;
+    var html = '<div class="map-popup facility-popup" data-facility="' + esc(id) + '"><strong>' + esc(p.name) + "</strong><dl>";
+    html += row(labels.fields.kind, labels.kinds[p.kind] || p.kind);
+    html += row(labels.fields.region, labels.regions[p.region] || p.region);
+    html += row(labels.fields.status, labels.statuses[status] || status);
+    html += row(labels.fields.planned, p.planned_year);
+    html += row(labels.fields.opened, (o.opened || {})[id] || labels.fields.not_opened);
+    html += row(labels.fields.places, p.places);
+    html += "</dl>";
+    if (p.is_demo) { html += '<p class="badge demo">' + esc(labels.fields.demo) + "</p>"; }
+    html += '<p class="popup-links">' + link(url(o.detailUrl, id), labels.fields.details, "details") + " " +
+      link(url(o.shareUrl, id), labels.fields.share, "share") + "</p></div>";
+    return html;
+  }
+
+  /* Popup of any feature from o.title, o.popupFields and o.links (see featureLayer); "" when none. */
+  function featurePopup(o, p, id) {
+    if (!o.popupFields && !o.title) { return ""; }
+    var title = o.title ? (p[o.title + "_" + o.lang] || p[o.title] || "") : "";
+    var html = '<div class="map-popup ' + esc(o.className || "") + '">' + (title ? "<strong>" + esc(title) + "</strong>" : "") + "<dl>";
+    (o.popupFields || []).forEach(function (field) {
+      var v = p[field[0]];
+      html += row(field[1], field[2] && field[2][v] !== undefined ? field[2][v] : v);
+    });
+    html += "</dl>";
+    /* o.links: [[URL template with __id__, property holding the id (null: the feature id), label]];
+       o.urlTemplate / o.urlProp / o.urlLabel: the same for a single link. */
+    var specs = (o.links || []).slice();
+    if (o.urlTemplate) { specs.push([o.urlTemplate, o.urlProp || null, o.urlLabel || "→"]); }
+    var links = specs.map(function (l) {
+      var target = l[1] ? p[l[1]] : id;
+      return target === null || target === undefined ? "" : link(url(l[0], target), l[2], "details");
+    }).filter(Boolean);
+    if (links.length) { html += '<p class="popup-links">' + links.join(" · ") + "</p>"; }
+    return html + "</div>";
+  }
+
   /* Facilities as keyboard-focusable div markers, fill = status, ring = kind; clustered if asked. */
   function facilityLayer(map, o) {
-    var labels = o.labels, markers = {};
+    var markers = {};
     if (o.cluster && L.MarkerCluster) {
       // Panning to a focused marker re-clusters and removes the focused element, which loses
       // keyboard focus; clusters and markers therefore do not pan on focus.
@@ -43,19 +83,11 @@
       ? L.markerClusterGroup({disableClusteringAtZoom: 9, showCoverageOnHover: false, maxClusterRadius: 45})
       : L.featureGroup();
     function popup(f, status) {
-      var p = f.properties, name = p["name_" + o.lang] || p.name_en;
-      var html = '<div class="map-popup facility-popup" data-facility="' + esc(f.id) + '"><strong>' + esc(name) + "</strong><dl>";
-      html += row(labels.fields.kind, labels.kinds[p.kind_id] || p.kind_id);
-      html += row(labels.fields.region, labels.regions[p.region__kato] || p.region__kato);
-      html += row(labels.fields.status, labels.statuses[status] || status);
-      html += row(labels.fields.planned, p.planned_year);
-      html += row(labels.fields.opened, (o.opened || {})[f.id] || labels.fields.not_opened);
-      html += row(labels.fields.places, p.places);
-      html += "</dl>";
-      if (p.is_demo) { html += '<p class="badge demo">' + esc(labels.fields.demo) + "</p>"; }
-      html += '<p class="popup-links">' + link(url(o.detailUrl, f.id), labels.fields.details, "details") + " " +
-        link(url(o.shareUrl, f.id), labels.fields.share, "share") + "</p></div>";
-      return html;
+      var p = f.properties;
+      return facilityPopup(o, f.id, {
+        name: p["name_" + o.lang] || p.name_en, kind: p.kind_id, region: p.region__kato,
+        planned_year: p.planned_year, places: p.places, is_demo: p.is_demo
+      }, status);
     }
     L.geoJSON(o.data, {
       pointToLayer: function (f, latlng) {
@@ -102,31 +134,136 @@
         return s;
       },
       onEachFeature: function (f, lyr) {
-        if (!o.popupFields && !o.title) { return; }
-        var p = f.properties;
-        var title = o.title ? (p[o.title + "_" + o.lang] || p[o.title] || "") : "";
-        var html = '<div class="map-popup ' + esc(o.className || "") + '">' + (title ? "<strong>" + esc(title) + "</strong>" : "") + "<dl>";
-        (o.popupFields || []).forEach(function (field) {
-          var v = p[field[0]];
-          html += row(field[1], field[2] && field[2][v] !== undefined ? field[2][v] : v);
-        });
-        html += "</dl>";
-        /* o.links: [[URL template with __id__, property holding the id (null: the feature id), label]];
-           o.urlTemplate / o.urlProp / o.urlLabel: the same for a single link. */
-        var specs = (o.links || []).slice();
-        if (o.urlTemplate) { specs.push([o.urlTemplate, o.urlProp || null, o.urlLabel || "→"]); }
-        var links = specs.map(function (l) {
-          var id = l[1] ? p[l[1]] : f.id;
-          return id === null || id === undefined ? "" : link(url(l[0], id), l[2], "details");
-        }).filter(Boolean);
-        if (links.length) { html += '<p class="popup-links">' + links.join(" · ") + "</p>"; }
-        lyr.bindPopup(html + "</div>");
+        var html = featurePopup(o, f.properties, f.id);
+        if (!html) { return; }
+        lyr.bindPopup(html);
+        var p = f.properties, title = o.title ? (p[o.title + "_" + o.lang] || p[o.title] || "") : "";
         if (title) { lyr.bindTooltip(esc(title), {sticky: true}); }
       }
     });
     layer.addTo(map);
     entry(map).layers[o.key || o.className || L.stamp(layer)] = layer;
     return layer;
+  }
+
+  /* --- Layers from the vector tiles (Leaflet.VectorGrid), for more features than a page should embed ---
+   * Tiles come from our own origin with the session cookie, so they hold exactly what the user may
+   * read; they are decoded in the page (no worker) and drawn as SVG per tile. */
+
+  var FEATURE_ID = "@id";  // property that carries the tile feature's id (the row's primary key)
+  var TILE_PANE = "portalVectorTiles";
+  var VectorGridTiles = null;
+
+  function vectorGridClass() {
+    if (VectorGridTiles || !L.VectorGrid) { return VectorGridTiles; }
+    var Protobuf = L.VectorGrid.Protobuf;
+    VectorGridTiles = Protobuf.extend({
+      _getVectorTilePromise: function (coords) {
+        return Protobuf.prototype._getVectorTilePromise.call(this, coords).then(function (tile) {
+          // ST_AsMVT stores the primary key as the feature id, which VectorGrid passes neither to
+          // style functions nor to events: copy it into the properties.
+          Object.keys(tile.layers).forEach(function (name) {
+            tile.layers[name].features.forEach(function (f) { f.properties[FEATURE_ID] = f.id; });
+          });
+          return tile;
+        }, function () {
+          // A tile that cannot be fetched (network gone) stays empty, like VectorGrid's non-200 answers.
+          return {layers: {}};
+        });
+      },
+      _createLayer: function (feat, pxPerExtent) {
+        var layer = Protobuf.prototype._createLayer.call(this, feat, pxPerExtent);
+        if (feat.type === 1) {
+          // A point in a tile has no LatLng. Leaflet >= 1.8 asks small circle markers for theirs when
+          // it fires a mouse event, which throws (Leaflet.VectorGrid #168, #267); without
+          // getLatLng Leaflet uses the pointer's position.
+          layer.getLatLng = null;
+        }
+        return layer;
+      }
+    });
+    return VectorGridTiles;
+  }
+
+  /* A VectorGrid of o.url in a pane above the GeoJSON overlays (regions, districts) and below markers
+   * and popups, so its features can be clicked; style(properties) -> Leaflet path style or [] (hidden). */
+  function tileGrid(map, o, style, zIndex) {
+    var Grid = vectorGridClass();
+    if (!Grid) { throw new Error("Leaflet.VectorGrid is not loaded"); }
+    if (!map.getPane(TILE_PANE)) { map.createPane(TILE_PANE).style.zIndex = 450; }
+    var styles = {};
+    styles[o.layer] = style;
+    var grid = new Grid(o.url, {
+      pane: TILE_PANE,
+      zIndex: zIndex,
+      // SVG, not canvas: VectorGrid 1.3.0's canvas renderer calls L.DomEvent.fakeStop on click,
+      // which Leaflet 1.8 removed (Leaflet.VectorGrid #274); SVG paths use Leaflet's own events.
+      rendererFactory: L.svg.tile,
+      interactive: true,
+      // With a feature id VectorGrid also unregisters a tile's features from the map when it unloads.
+      getFeatureId: function (f) { return f.id; },
+      vectorTileLayerStyles: styles,
+      fetchOptions: {credentials: "same-origin"}
+    });
+    grid.on("load", function () { map.getContainer().setAttribute("data-tiles-loaded-" + o.layer, "true"); });
+    return grid;
+  }
+
+  function openPopup(map, latlng, html) {
+    if (html) { L.popup().setLatLng(latlng).setContent(html).openOn(map); }
+  }
+
+  /* Any tiled layer: the options of featureLayer plus o.url, o.layer (the tiles' layer name) and
+   * o.filter {property: value} (only matching features are drawn). */
+  function vectorTileLayer(map, o) {
+    var base = o.style || {}, filter = o.filter || {};
+    var grid = tileGrid(map, o, function (p) {
+      for (var key in filter) {
+        if (Object.prototype.hasOwnProperty.call(filter, key) && String(p[key]) !== String(filter[key])) { return []; }
+      }
+      var s = Object.assign({fill: true, radius: 6}, base);
+      if (o.colorBy) {
+        var c = (o.colors || {})[p[o.colorBy]] || o.fallbackColor || "#777";
+        s.color = c;
+        s.fillColor = c;
+      }
+      return s;
+    }, 1);
+    grid.on("click", function (e) {
+      var p = e.layer.properties;
+      openPopup(map, e.latlng, featurePopup(o, p, p[FEATURE_ID]));
+    });
+    grid.addTo(map);
+    entry(map).layers[o.key || o.layer] = grid;
+    map.getContainer().setAttribute("data-vector-tiles-" + o.layer, "true");
+    return grid;
+  }
+
+  /* Facilities from the tiles: fill = status, ring = kind, like the markers. o.statusIds {status: [ids]}
+   * lists the facilities to draw: the page's filters, date and the user's scope decided them. */
+  function facilityTileLayer(map, o) {
+    var statusOf = {}, count = 0;
+    Object.keys(o.statusIds || {}).forEach(function (status) {
+      o.statusIds[status].forEach(function (id) { statusOf[id] = status; count += 1; });
+    });
+    var grid = tileGrid(map, o, function (p) {
+      var status = statusOf[p[FEATURE_ID]];
+      if (status === undefined) { return []; }
+      return {radius: 7, fill: true, fillColor: o.statusColors[status] || "#777", fillOpacity: 0.95,
+              color: o.kindColors[p.kind] || "#333", weight: 3, opacity: 1};
+    }, 2);
+    grid.on("click", function (e) {
+      var p = e.layer.properties, id = p[FEATURE_ID];
+      openPopup(map, e.latlng, facilityPopup(o, id, {
+        name: p["name_" + o.lang] || p.name_en, kind: p.kind, region: p.region,
+        planned_year: p.planned_year, places: p.places, is_demo: p.is_demo
+      }, statusOf[id]));
+    });
+    grid.addTo(map);
+    entry(map).layers.facilities = grid;
+    map.getContainer().setAttribute("data-vector-tiles-" + o.layer, "true");
+    map.getContainer().setAttribute("data-facility-count", count);
+    return grid;
   }
 
   /* Regions filled by one of several metrics (null = no data, grey); setMetric switches without reload.
@@ -188,6 +325,8 @@
     registry: registry,
     facilityLayer: facilityLayer,
     featureLayer: featureLayer,
+    vectorTileLayer: vectorTileLayer,
+    facilityTileLayer: facilityTileLayer,
     choropleth: choropleth,
     bindMetricSelect: bindMetricSelect,
     escape: esc

@@ -1,27 +1,48 @@
 """The control: a plain drf-gis GeoFeatureModelSerializer list, as a typical DRF GeoJSON endpoint."""
 
 from django.contrib.gis.geos import Polygon
-from rest_framework import generics
+from rest_framework import generics, serializers
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from benchapp.models import BenchParcel
+from parcels.models import Parcel
 
 
-class BenchParcelSerializer(GeoFeatureModelSerializer):
+class ParcelSerializer(GeoFeatureModelSerializer):
+    """The same properties as the API's `parcels` collection (api/catalog.py)."""
+
+    region = serializers.CharField(source="region.kato")
+    district = serializers.CharField(source="district.kato", allow_null=True)
+
     class Meta:
-        model = BenchParcel
+        model = Parcel
         geo_field = "geom"
-        fields = ["id", "cadastral_number", "status", "area_ha", "region_id"]
+        fields = [
+            "id",
+            "facility",
+            "region",
+            "district",
+            "cadastral_number",
+            "status",
+            "declared_area_ha",
+            "computed_area_ha",
+            "land_category",
+            "right_type",
+            "act_number",
+            "act_date",
+            "is_demo",
+            "version",
+            "updated_at",
+        ]
 
 
 class DrfGisList(generics.ListAPIView):
-    serializer_class = BenchParcelSerializer
+    serializer_class = ParcelSerializer
     pagination_class = None
     authentication_classes = []
     throttle_classes = []
 
     def get_queryset(self):
-        queryset = BenchParcel.objects.order_by("pk")
+        queryset = Parcel.objects.select_related("region", "district").order_by("pk")
         bbox = self.request.query_params.get("bbox")
         if bbox:
             queryset = queryset.filter(geom__intersects=Polygon.from_bbox([float(v) for v in bbox.split(",")]))

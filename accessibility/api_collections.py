@@ -18,14 +18,12 @@ fractional people).
 
 from __future__ import annotations
 
-from django.contrib.gis.db.models.functions import Centroid
-from django.db.models import Case, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
 from django.utils.translation import gettext_lazy as _
 
 from accessibility.models import AnalysisRun, AreaResult, PointResult, SiteResult, ZoneResult
 from api.registry import Collection, Filter, ParamError, register
-from layers.models import Region
 
 # --- shared pieces ----------------------------------------------------------------------------------------
 
@@ -137,27 +135,13 @@ def site_rows() -> QuerySet:
     return SiteResult.objects.all()
 
 
-def _region_at(point) -> Subquery:
-    return Subquery(Region.objects.filter(geom__intersects=point).order_by("pk").values("pk")[:1])
-
-
 def area_rows() -> QuerySet:
-    """Underserved hexagons with `region_id`: the region containing the hexagon's centroid.
-
-    AreaResult stores no region (a hexagon may straddle a boundary); as a site's region
-    comes from its point, a hexagon's comes from its centroid, in PostGIS. The annotation
-    is named like a foreign key's column so that accounts.permissions.scope_queryset
-    (which filters `<region_field>_id`) scopes hexagons as it scopes every other row.
-    """
-    return AreaResult.objects.annotate(centroid=Centroid("geom")).annotate(region_id=_region_at(OuterRef("centroid")))
+    """Underserved hexagons; each carries the region of its centroid (set when the run saved them)."""
+    return AreaResult.objects.all()
 
 
 def settlement_rows() -> QuerySet:
     return PointResult.objects.all()
-
-
-def _area_region_condition(values: list) -> Q:
-    return Q(region_id__in=Region.objects.filter(kato__in=values).values("pk"))
 
 
 # --- the collections -------------------------------------------------------------------------------------------
@@ -300,14 +284,14 @@ register(
         region_field="region",
         public_properties={
             **RUN_PROPERTIES,
-            "region": Subquery(Region.objects.filter(pk=OuterRef("region_id")).values("kato")[:1]),
+            "region": "region__kato",
             "rank": "rank",
             "children": "children",
             "uncovered": "uncovered",
         },
         filters={
             "run": RUN_FILTER,
-            "region": Filter((), "kato", _("region KATO code(s)"), condition=_area_region_condition),
+            "region": REGION_FILTER,
             "is_demo": IS_DEMO_FILTER,
         },
         ordering={"id": "pk", "run": "run_id", "rank": "rank", "uncovered": "uncovered"},

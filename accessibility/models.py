@@ -205,6 +205,9 @@ class AreaResult(models.Model):
     run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="area_results")
     rank = models.PositiveIntegerField()
     geom = models.PolygonField(srid=4326)
+    # The region containing the hexagon's centroid (a hexagon may straddle a boundary), set in
+    # PostGIS when the results are saved; it scopes the rows for akimat users.
+    region = models.ForeignKey(Region, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     children = models.FloatField()
     uncovered = models.FloatField()
 

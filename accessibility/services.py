@@ -367,6 +367,15 @@ def _results_store(*, run: AnalysisRun, outcome: analyses.Outcome) -> None:
         )
         for a in outcome.areas
     )
+    if outcome.areas:
+        from django.contrib.gis.db.models import PointField
+        from django.db.models import Func, OuterRef, Subquery
+
+        # Region of each hexagon from its centroid, in PostGIS (as a site's from its point).
+        centroid = Func(OuterRef("geom"), function="ST_Centroid", output_field=PointField(srid=4326))
+        AreaResult.objects.filter(run=run).update(
+            region_id=Subquery(Region.objects.filter(geom__intersects=centroid).order_by("pk").values("id")[:1])
+        )
     merged: dict[tuple, dict] = {}
     for p in outcome.points:
         merged.setdefault((p["scenario"], p["settlement_id"]), {}).update(p)

@@ -250,7 +250,7 @@ def test_constant_query_count_for_a_signed_in_user(token_client, planner, django
     client.get("/api/v1/facilities/?limit=2")  # warm the per-process caches (content types)
     counts = []
     for limit in (1, 150):
-        with django_assert_num_queries(4) as ctx:  # token + membership + aggregate + page
+        with django_assert_num_queries(3) as ctx:  # token with user and membership + aggregate + page
             client.get(f"/api/v1/facilities/?limit={limit}")
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]

@@ -282,9 +282,9 @@ def test_stage_records_cost_the_same_queries_whatever_the_page_size(
     for user in (planner, akimat_a):
         client = _client(user)
         client.get(STAGES)  # the token exists: the counts below are of reads only
-        # token and user, the role (membership), the count, the page.
+        # token with its user and role (membership), the count, the page.
         for limit in (1, 5, 100):
-            with django_assert_num_queries(4):
+            with django_assert_num_queries(3):
                 body = client.get(STAGES, {"limit": limit}).json()
             assert len(body["results"]) == min(limit, body["count"])
     assert _client(planner).get(STAGES).json()["count"] == StageRecord.objects.count() == 11
@@ -297,10 +297,10 @@ def test_plans_cost_the_same_queries_whatever_the_page_size(plans, planner, akim
         client = _client(user)
         client.get(PLANS)
         for limit in (1, 100):
-            with django_assert_num_queries(4):  # token and user, role, count, page
+            with django_assert_num_queries(3):  # token with user and role, count, page
                 body = client.get(PLANS, {"limit": limit, "region": ASTANA}).json()
             assert len(body["results"]) == min(limit, 5)
-        with django_assert_num_queries(4):  # token and user, role, plan, its rows
+        with django_assert_num_queries(3):  # token with user and role, plan, its rows
             client.get(f"{PLANS}{plans[13].pk}/")
 
 

@@ -139,12 +139,12 @@ def test_api_stage_update_codes(tracked_a, tracked_b, akimat_a, planner):
 
 def test_api_lists_only_the_own_region_with_constant_queries(tracked_a, akimat_a, planner, django_assert_num_queries):
     client = _client(akimat_a)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         data = client.get("/api/v1/tracking/facilities/?as_of=2025-07-05").json()
     assert data["count"] > 0
     assert {row["region"] for row in data["results"]} == {"710000000"}
     client = _client(planner)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         data = client.get("/api/v1/tracking/facilities/").json()
     assert data["count"] == 150
     bad = client.get("/api/v1/tracking/facilities/?as_of=July")

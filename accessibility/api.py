@@ -236,7 +236,8 @@ def run_sites(request, pk: int):
     if error:
         return error
     selected = request.query_params.get("selected") in ("1", "true")
-    return HttpResponse(geojson.sites_geojson(run=run, selected_only=selected), content_type="application/geo+json")
+    body = geojson.sites_geojson(user=request.user, run=run, selected_only=selected)
+    return HttpResponse(body, content_type="application/geo+json")
 
 
 @extend_schema(
@@ -257,7 +258,7 @@ def run_areas(request, pk: int):
     run, error = _run_or_404(request, pk)
     if error:
         return error
-    return HttpResponse(geojson.areas_geojson(run=run), content_type="application/geo+json")
+    return HttpResponse(geojson.areas_geojson(user=request.user, run=run), content_type="application/geo+json")
 
 
 @extend_schema(

@@ -12,18 +12,18 @@ from layers.geojson import feature_collection
 from layers.models import District
 
 
-def areas_geojson(*, run: AnalysisRun) -> str:
+def areas_geojson(*, user, run: AnalysisRun) -> str:
     return feature_collection(
-        area_results(run=run),
+        area_results(user=user, run=run),
         geometry="geom",
         properties=["rank", "children", "uncovered"],
         extra_members={"run": str(int(run.pk))},
     )
 
 
-def sites_geojson(*, run: AnalysisRun, selected_only: bool = False) -> str:
+def sites_geojson(*, user, run: AnalysisRun, selected_only: bool = False) -> str:
     return feature_collection(
-        site_results(run=run, selected_only=selected_only),
+        site_results(user=user, run=run, selected_only=selected_only),
         geometry="location",
         properties=["rank", "label", "candidate_ref", "solo_gain", "selected_order", "marginal_gain"],
         extra_members={"run": str(int(run.pk))},

@@ -29,7 +29,7 @@ def build_underserved(*, map, request, options):
     if run is None or not selectors.user_can_read(request.user):
         return None
     FeatureLayer(
-        data=geojson.areas_geojson(run=run),
+        data=geojson.areas_geojson(user=request.user, run=run),
         name=str(_("Underserved areas (uncovered children)")),
         options={
             "style": {"color": "#c62828", "weight": 1, "fillOpacity": 0.35},
@@ -50,7 +50,7 @@ def build_sites(*, map, request, options):
     if run is None or not selectors.user_can_read(request.user):
         return None
     FeatureLayer(
-        data=geojson.sites_geojson(run=run, selected_only=True),
+        data=geojson.sites_geojson(user=request.user, run=run, selected_only=True),
         name=str(_("Recommended sites")),
         options={
             "style": {"color": "#6a1b9a", "radius": 8},

@@ -64,13 +64,15 @@ def zone_results(*, user, run: AnalysisRun, scenario: str | None = None, level: 
     return scope_queryset(user, qs, region_field="region")
 
 
-def site_results(*, run: AnalysisRun, selected_only: bool = False) -> QuerySet:
-    qs = SiteResult.objects.filter(run=run).select_related("region")
+def site_results(*, user, run: AnalysisRun, selected_only: bool = False) -> QuerySet:
+    """Candidate sites of a run; akimat users see their region's (as in the zone tables and the API)."""
+    qs = scope_queryset(user, SiteResult.objects.filter(run=run).select_related("region"), region_field="region")
     return qs.filter(selected_order__isnull=False).order_by("selected_order") if selected_only else qs
 
 
-def area_results(*, run: AnalysisRun) -> QuerySet:
-    return AreaResult.objects.filter(run=run)
+def area_results(*, user, run: AnalysisRun) -> QuerySet:
+    """Underserved hexagons of a run; akimat users see those whose centroid lies in their region."""
+    return scope_queryset(user, AreaResult.objects.filter(run=run), region_field="region")
 
 
 def latest_done_run(*, kind: str) -> AnalysisRun | None:

@@ -125,9 +125,9 @@ def run_detail(request, pk: int):
         "tables": tables,
         "side_by_side": side_by_side,
         "bins": bins,
-        "sites": list(selectors.site_results(run=run)[:200]),
-        "areas": list(selectors.area_results(run=run)[:50]),
-        "map": _run_map(run, nonce=getattr(request, "csp_nonce", None))
+        "sites": list(selectors.site_results(user=request.user, run=run)[:200]),
+        "areas": list(selectors.area_results(user=request.user, run=run)[:50]),
+        "map": _run_map(run, user=request.user, nonce=getattr(request, "csp_nonce", None))
         if run.status == AnalysisRun.Status.DONE
         else None,
         "can_run": selectors.user_can_run(request.user),
@@ -137,7 +137,7 @@ def run_detail(request, pk: int):
     return render(request, "accessibility/run_detail.html", context)
 
 
-def _run_map(run: AnalysisRun, *, nonce: str | None = None):
+def _run_map(run: AnalysisRun, *, user, nonce: str | None = None):
     """The run's map: districts shaded by coverage/access, underserved hexagons and recommended sites."""
     try:
         from maps.builders import base_map, map_parts
@@ -162,14 +162,14 @@ def _run_map(run: AnalysisRun, *, nonce: str | None = None):
     ).add_to(m)
     if run.kind == AnalysisRun.Kind.UNDERSERVED:
         folium.GeoJson(
-            geojson.areas_geojson(run=run),
+            geojson.areas_geojson(user=user, run=run),
             name=_("Underserved areas"),
             style_function=lambda f: {"color": "#c62828", "weight": 1, "fillOpacity": 0.4},
             tooltip=folium.GeoJsonTooltip(fields=["rank", "uncovered"], aliases=[_("Rank"), _("Uncovered children")]),
         ).add_to(m)
     if run.kind == AnalysisRun.Kind.SITES:
         folium.GeoJson(
-            geojson.sites_geojson(run=run, selected_only=True),
+            geojson.sites_geojson(user=user, run=run, selected_only=True),
             name=_("Recommended sites"),
             marker=folium.CircleMarker(radius=8, color="#6a1b9a", fill=True, fill_opacity=0.9),
             tooltip=folium.GeoJsonTooltip(
@@ -273,7 +273,7 @@ def run_download(request, pk: int, what: str, fmt: str):
         text = geojson.districts_geojson(run=run, scenario=scenario, region_ids=region_ids)
         return _geojson_response(f"{stem}.geojson", text)
     if what == "sites" and fmt == "geojson":
-        return _geojson_response(f"{stem}.geojson", geojson.sites_geojson(run=run))
+        return _geojson_response(f"{stem}.geojson", geojson.sites_geojson(user=request.user, run=run))
     if what == "sites" and fmt == "csv":
         return _csv_response(
             f"{stem}.csv",
@@ -289,11 +289,11 @@ def run_download(request, pk: int, what: str, fmt: str):
                     s.solo_gain,
                     s.marginal_gain,
                 ]
-                for s in selectors.site_results(run=run)
+                for s in selectors.site_results(user=request.user, run=run)
             ),
         )
     if what == "areas" and fmt == "geojson":
-        return _geojson_response(f"{stem}.geojson", geojson.areas_geojson(run=run))
+        return _geojson_response(f"{stem}.geojson", geojson.areas_geojson(user=request.user, run=run))
     if what == "settlements" and fmt == "csv":
         rows = PointResult.objects.filter(run=run).select_related("settlement").order_by("scenario", "settlement_id")
         return _csv_response(

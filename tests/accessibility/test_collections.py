@@ -349,3 +349,17 @@ def test_html_pages_of_a_collection(planner, runs):
     assert SiteResult.objects.filter(run=runs["sites"]).first().label.encode() in page.content
     doc = client.get("/ogc/collections/accessibility-zones").json()
     assert doc["id"] == "accessibility-zones" and len(doc["extent"]["spatial"]["bbox"][0]) == 4
+
+
+def test_run_endpoints_scope_sites_and_hexagons_like_the_collections(akimat_a, planner, runs, region_a):
+    """/api/v1/accessibility/runs/<id>/sites/ and /areas/ follow the same rule as the collections."""
+    for key, path, collection_id in (
+        ("sites", "sites", "accessibility-sites"),
+        ("underserved", "areas", "accessibility-areas"),
+    ):
+        run = runs[key]
+        everything = json.loads(_client(planner).get(f"/api/v1/accessibility/runs/{run.pk}/{path}/").content)
+        own = json.loads(_client(akimat_a).get(f"/api/v1/accessibility/runs/{run.pk}/{path}/").content)
+        collection = _items(_client(akimat_a), collection_id, run=run.pk, limit=10000)
+        assert {f["id"] for f in own["features"]} == {f["id"] for f in collection["features"]}
+        assert 0 < len(own["features"]) < len(everything["features"]), key

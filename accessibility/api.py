@@ -219,7 +219,12 @@ def run_distances(request, pk: int):
     summary="Candidate sites of a best-sites run (GeoJSON, EPSG:4326)",
     parameters=[
         RUN_ID,
-        OpenApiParameter("selected", bool, description="true or 1: only the sites chosen, in the order chosen"),
+        OpenApiParameter(
+            "selected",
+            str,
+            enum=["true", "false", "1", "0"],
+            description="true or 1: only the sites chosen, in the order chosen",
+        ),
     ],
     responses={
         (200, "application/geo+json"): OpenApiResponse(doc.SITES, description="GeoJSON FeatureCollection"),
@@ -235,7 +240,10 @@ def run_sites(request, pk: int):
     run, error = _run_or_404(request, pk)
     if error:
         return error
-    selected = request.query_params.get("selected") in ("1", "true")
+    raw = request.query_params.get("selected", "false")
+    if raw not in ("true", "false", "1", "0"):
+        return Response({"selected": ["must be true, false, 1 or 0"]}, status=400)
+    selected = raw in ("1", "true")
     body = geojson.sites_geojson(user=request.user, run=run, selected_only=selected)
     return HttpResponse(body, content_type="application/geo+json")
 

@@ -83,6 +83,14 @@ ERROR = {
 }
 
 
+def filter_parameter(name: str, spec) -> OpenApiParameter:
+    """A property filter (api.registry.Filter) as a query parameter: its kind's type and pattern."""
+    kind_type = _KIND_TYPES.get(spec.kind, OpenApiTypes.STR)
+    if spec.kind == "text":
+        kind_type = {"type": "string", "minLength": 1, "maxLength": 100}
+    return OpenApiParameter(name, kind_type, description=str(spec.description), pattern=_KIND_PATTERNS.get(spec.kind))
+
+
 PRECISION = {"type": "integer", "minimum": 0, "maximum": 8}
 SIMPLIFY = {"type": "integer", "minimum": 0, "maximum": 10000}
 
@@ -110,7 +118,7 @@ def items_parameters(collection: Collection, *, ogc: bool, downloads: bool = Tru
         ),
         OpenApiParameter(
             "offset",
-            {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+            {"type": "integer", "minimum": 0, "maximum": 10_000_000},
             description="rows to skip (prefer the keyset `next` links)",
         ),
         OpenApiParameter("cursor", OpenApiTypes.STR, description="opaque keyset cursor from a next/prev link"),
@@ -118,9 +126,10 @@ def items_parameters(collection: Collection, *, ogc: bool, downloads: bool = Tru
             "ordering",
             OpenApiTypes.STR,
             enum=sorted([*collection.ordering, *(f"-{o}" for o in collection.ordering)]),
-            description="sort key; '-' first for descending",
+            # `sortby` (the name of OGC API – Features Part 8) is accepted instead of `ordering`; it is
+            # not listed as a parameter of its own because the two may not be combined.
+            description="sort key; '-' first for descending (`sortby` is accepted as its synonym)",
         ),
-        OpenApiParameter("sortby", OpenApiTypes.STR, description="synonym of ordering"),
     ]
     if collection.geometry:
         params += [
@@ -147,13 +156,7 @@ def items_parameters(collection: Collection, *, ogc: bool, downloads: bool = Tru
                 "updated_since", OpenApiTypes.DATETIME, description="rows updated at or after this instant"
             ),
         ]
-    for name, spec in collection.filters.items():
-        kind_type = _KIND_TYPES.get(spec.kind, OpenApiTypes.STR)
-        if spec.kind == "text":
-            kind_type = {"type": "string", "minLength": 1, "maxLength": 100}
-        params.append(
-            OpenApiParameter(name, kind_type, description=str(spec.description), pattern=_KIND_PATTERNS.get(spec.kind))
-        )
+    params += [filter_parameter(name, spec) for name, spec in collection.filters.items()]
     formats = ["json", "geojson", "html"] if ogc else ["json", "geojson"]
     params.append(OpenApiParameter("f", OpenApiTypes.STR, enum=formats, description="output encoding"))
     if downloads and not ogc:
@@ -181,11 +184,20 @@ def _html(ogc: bool, what: str) -> dict:
 
 
 def items_responses(collection: Collection, *, ogc: bool = False) -> dict:
+    downloads = {}
+    if not ogc:
+        downloads = {
+            (200, "text/csv"): OpenApiResponse(response={"type": "string"}, description="?format=csv"),
+            (200, "application/geopackage+sqlite3"): OpenApiResponse(
+                response={"type": "string", "format": "binary"}, description="?format=gpkg"
+            ),
+        }
     return {
         **_signed_in_only(collection),
         (200, "application/geo+json"): OpenApiResponse(
-            response=feature_collection_schema(collection), description="GeoJSON page"
+            response=feature_collection_schema(collection), description="GeoJSON page (or ?format=geojson)"
         ),
+        **downloads,
         **_html(ogc, "the page"),
         (304, "application/json"): OpenApiResponse(description="not modified since the client's copy"),
         (400, "application/json"): OpenApiResponse(response=ERROR, description="a parameter is not acceptable"),
@@ -220,13 +232,16 @@ def collection_responses(collection: Collection) -> dict:
 
 
 # --- What holds for every operation, added once to the generated document ---------------------
-_NUL_FREE = "^[^\\u0000]*$"
+# What api.params.check_metacharacters refuses (quotes, ';', '\\', control characters, SQL comments).
+_NO_METACHARACTERS = "^(?!.*(--|/\\*|\\*/))[^'\";\\\\\\u0000-\\u001f\\u007f]*$"
 _PROJECT_WIDE = {
     # gis_portal.middleware answers a NUL character in any query parameter with this 400.
     "400": "a query parameter contains a NUL character, or another parameter is not acceptable",
     # gis_portal.urls.handler404: an id that is not a number, or an unknown path under /api/, /ogc/, /tiles/.
     "404": "no such resource (JSON body)",
 }
+# The web server (gunicorn) answers a request line over its limit (4094 bytes) itself.
+_URI_TOO_LONG = {"description": "request line too long (the web server's limit)"}
 
 
 def postprocess_schema(result: dict, generator, request, public) -> dict:
@@ -247,8 +262,9 @@ def postprocess_schema(result: dict, generator, request, public) -> dict:
                     continue
                 entry = responses.setdefault(code, {"description": description})
                 entry.setdefault("content", {}).setdefault("application/json", {"schema": error_ref})
+            responses.setdefault("414", dict(_URI_TOO_LONG))
             for parameter in operation.get("parameters", []):
                 schema = parameter.get("schema", {})
                 if parameter.get("in") == "query" and schema.get("type") == "string" and "enum" not in schema:
-                    schema.setdefault("pattern", _NUL_FREE)
+                    schema.setdefault("pattern", _NO_METACHARACTERS)
     return result

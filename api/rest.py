@@ -221,10 +221,7 @@ def plain_view(resource: PlainResource) -> type:
             OpenApiTypes.STR,
             enum=sorted([*resource.ordering, *(f"-{o}" for o in resource.ordering)]),
         ),
-        *(
-            OpenApiParameter(name, OpenApiTypes.STR, description=str(spec.description))
-            for name, spec in resource.filters.items()
-        ),
+        *(openapi.filter_parameter(name, spec) for name, spec in resource.filters.items()),
     ]
     view.get = extend_schema(
         operation_id=f"api_{resource.id.replace('-', '_')}_list",

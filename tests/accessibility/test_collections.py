@@ -363,3 +363,13 @@ def test_run_endpoints_scope_sites_and_hexagons_like_the_collections(akimat_a, p
         collection = _items(_client(akimat_a), collection_id, run=run.pk, limit=10000)
         assert {f["id"] for f in own["features"]} == {f["id"] for f in collection["features"]}
         assert 0 < len(own["features"]) < len(everything["features"]), key
+
+
+def test_selected_flag_of_the_sites_endpoint_is_checked(planner, runs):
+    client = _client(planner)
+    run = runs["sites"]
+    chosen = json.loads(client.get(f"/api/v1/accessibility/runs/{run.pk}/sites/", {"selected": "1"}).content)
+    every = json.loads(client.get(f"/api/v1/accessibility/runs/{run.pk}/sites/", {"selected": "false"}).content)
+    assert 0 < len(chosen["features"]) <= len(every["features"])
+    bad = client.get(f"/api/v1/accessibility/runs/{run.pk}/sites/", {"selected": "yes"})
+    assert bad.status_code == 400 and "selected" in bad.json()

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 from rest_framework import exceptions
-from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
@@ -50,7 +50,8 @@ class IgnoreFormatNegotiation(BaseContentNegotiation):
     """The views write their own bodies; `?format=` selects a download, not a DRF renderer."""
 
     def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
+        # Bodies (the parcels app's writes on a collection path) are matched by Content-Type as usual.
+        return DefaultContentNegotiation().select_parser(request, parsers)
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return renderers[0], renderers[0].media_type

@@ -15,6 +15,8 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +28,17 @@ from facilities.models import Facility
 from parcels import selectors, services
 from parcels.forms import _geojson_geometry
 from parcels.models import InfrastructureLink, LandCategory, LandRight, LinkStatus, Parcel, ParcelStatus, Utility
+
+
+class JsonBodies:
+    """Writes take JSON only; a body that is not JSON gets the same 400 shape as every other problem."""
+
+    parser_classes = [JSONParser]
+
+    def handle_exception(self, exc):
+        if isinstance(exc, ParseError):
+            return _serializer_errors({"body": [str(exc.detail)]})
+        return super().handle_exception(exc)
 
 
 class HasRole(BasePermission):
@@ -146,7 +159,8 @@ class LinkListOut(serializers.Serializer):
 
 
 READ_ERRORS = {401: DetailOut, 403: DetailOut, 404: DetailOut}
-WRITE_ERRORS = {400: ProblemsOut, **READ_ERRORS}
+WRITE_ERRORS = {400: ProblemsOut, 415: DetailOut, **READ_ERRORS}
+GEOJSON = "application/geo+json"
 
 
 def _feature_parts(request) -> tuple[dict, dict | None]:
@@ -185,13 +199,13 @@ def _parcel_feature(parcel_qs) -> str:
 _ParcelReads = rest_views(collection_get("parcels"))[0]
 
 
-class ParcelCollection(_ParcelReads):
+class ParcelCollection(JsonBodies, _ParcelReads):
     permission_classes = [HasRole]
 
     @extend_schema(
         operation_id="parcels_create",
         request=ParcelFeatureIn,
-        responses={201: ParcelFeatureOut, **WRITE_ERRORS},
+        responses={(201, GEOJSON): ParcelFeatureOut, **WRITE_ERRORS},
         description="Create a parcel from a GeoJSON Feature (properties: ParcelInput fields).",
     )
     def post(self, request):
@@ -235,10 +249,10 @@ def _scoped_parcel(request, pk: int) -> Parcel:
     return get_object_or_404(scope_queryset(request.user, Parcel.objects.all()), pk=pk)
 
 
-class ParcelItem(APIView):
+class ParcelItem(JsonBodies, APIView):
     permission_classes = [HasRole]
 
-    @extend_schema(operation_id="parcels_retrieve", responses={200: ParcelFeatureOut, **READ_ERRORS})
+    @extend_schema(operation_id="parcels_retrieve", responses={(200, GEOJSON): ParcelFeatureOut, **READ_ERRORS})
     def get(self, request, pk: int):
         parcel = _scoped_parcel(request, pk)
         body = json.loads(_parcel_feature(Parcel.objects.filter(pk=parcel.pk)))
@@ -249,7 +263,7 @@ class ParcelItem(APIView):
     @extend_schema(
         operation_id="parcels_partial_update",
         request=ParcelFeatureIn,
-        responses={200: ParcelFeatureOut, 409: ConflictOut, **WRITE_ERRORS},
+        responses={(200, GEOJSON): ParcelFeatureOut, 409: ConflictOut, **WRITE_ERRORS},
         description="Change a parcel; `version` is required (409 when stale).",
     )
     def patch(self, request, pk: int):
@@ -310,7 +324,7 @@ def _link_json(link: InfrastructureLink) -> dict:
     }
 
 
-class LinkCollection(APIView):
+class LinkCollection(JsonBodies, APIView):
     permission_classes = [HasRole]
 
     @extend_schema(operation_id="parcel_links_list", responses={200: LinkListOut, **READ_ERRORS})
@@ -348,7 +362,7 @@ class LinkCollection(APIView):
         return Response(_link_json(result.obj), status=status.HTTP_201_CREATED)
 
 
-class LinkItem(APIView):
+class LinkItem(JsonBodies, APIView):
     permission_classes = [HasRole]
 
     def _link(self, request, parcel_pk, pk) -> InfrastructureLink:

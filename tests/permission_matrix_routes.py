@@ -159,8 +159,9 @@ def _analysis_rows(w) -> dict:
                 "accessibility-sites": SiteResult.objects.create(
                     run=run, rank=rank, location=centre, region=region, solo_gain=3.0
                 ).pk,
+                # The region of the centroid, as accessibility.services sets it when a run saves its hexagons.
                 "accessibility-areas": AreaResult.objects.create(
-                    run=run, rank=rank, geom=box, children=5.0, uncovered=5.0
+                    run=run, rank=rank, geom=box, region=region, children=5.0, uncovered=5.0
                 ).pk,
                 "accessibility-settlements": PointResult.objects.create(
                     run=run, settlement=settlement, children=300.0

@@ -139,3 +139,15 @@ def test_writes_still_go_to_the_parcels_app(akimat_a, facility_a2):
     assert created.status_code == 201, created.content
     listed = client_for(akimat_a).get("/api/v1/parcels/", {"facility": facility_a2.pk}).json()
     assert [f["id"] for f in listed["features"]] == [created.json()["id"]]
+
+
+def test_write_bodies_are_json_only_and_bad_json_names_the_body(akimat_a, parcel_a):
+    client = client_for(akimat_a)
+    broken = client.post("/api/v1/parcels/", "{not json", content_type="application/json")
+    assert broken.status_code == 400
+    assert broken.json()["errors"][0]["field"] == "body"
+    form = client.post("/api/v1/parcels/", {"geometry": "null"}, format="multipart")
+    assert form.status_code == 415 and "detail" in form.json()
+    patch = client.patch(f"/api/v1/parcels/{parcel_a.pk}/", "[", content_type="application/json")
+    assert patch.status_code == 400 and patch.json()["errors"][0]["field"] == "body"
+    assert client.get(f"/api/v1/parcels/{parcel_a.pk}/")["Content-Type"] == "application/geo+json"

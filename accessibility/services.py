@@ -21,8 +21,10 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from django.conf import settings
+from django.contrib.gis.db.models import PointField
 from django.contrib.gis.geos import GEOSGeometry, Point, Polygon
 from django.db import transaction
+from django.db.models import Func, OuterRef, Subquery
 from django.utils import timezone
 from pyproj import CRS, Transformer
 from rasterio.errors import RasterioIOError
@@ -312,6 +314,14 @@ def analysis_run_execute(*, run_id: int, echo: Callable[[float, str], None] | No
     return run
 
 
+def _region_containing(point) -> Subquery:
+    """The region whose boundary contains `point` (an EPSG:4326 point expression), in PostGIS.
+
+    The lowest id wins on a shared boundary, as in migration accessibility 0002.
+    """
+    return Subquery(Region.objects.filter(geom__intersects=point).order_by("pk").values("id")[:1])
+
+
 @transaction.atomic
 def _results_store(*, run: AnalysisRun, outcome: analyses.Outcome) -> None:
     for model in (ZoneResult, DistanceBin, SiteResult, AreaResult, PointResult):
@@ -351,12 +361,7 @@ def _results_store(*, run: AnalysisRun, outcome: analyses.Outcome) -> None:
         batch_size=2000,
     )
     if outcome.sites:
-        # Region of each site from its point, in PostGIS.
-        from django.db.models import OuterRef, Subquery
-
-        SiteResult.objects.filter(run=run).update(
-            region_id=Subquery(Region.objects.filter(geom__intersects=OuterRef("location")).values("id")[:1])
-        )
+        SiteResult.objects.filter(run=run).update(region_id=_region_containing(OuterRef("location")))
     AreaResult.objects.bulk_create(
         AreaResult(
             run=run,
@@ -368,14 +373,9 @@ def _results_store(*, run: AnalysisRun, outcome: analyses.Outcome) -> None:
         for a in outcome.areas
     )
     if outcome.areas:
-        from django.contrib.gis.db.models import PointField
-        from django.db.models import Func, OuterRef, Subquery
-
-        # Region of each hexagon from its centroid, in PostGIS (as a site's from its point).
+        # A hexagon may straddle a boundary: it belongs to the region of its centroid.
         centroid = Func(OuterRef("geom"), function="ST_Centroid", output_field=PointField(srid=4326))
-        AreaResult.objects.filter(run=run).update(
-            region_id=Subquery(Region.objects.filter(geom__intersects=centroid).order_by("pk").values("id")[:1])
-        )
+        AreaResult.objects.filter(run=run).update(region_id=_region_containing(centroid))
     merged: dict[tuple, dict] = {}
     for p in outcome.points:
         merged.setdefault((p["scenario"], p["settlement_id"]), {}).update(p)

@@ -89,6 +89,16 @@ def stored_geojson(field: str, *, multi: bool = False) -> Func:
     return Func(oriented, Value(DEFAULT_PRECISION), function="ST_AsGeoJSON", output_field=TextField())
 
 
+def stored_applies(
+    stored: str | None, *, precision: int, simplify_m: float | None, srid: int = WGS84, flip_axes: bool = False
+) -> bool:
+    """Does the request ask for exactly what the `stored` column (stored_geojson) holds?
+
+    EPSG:4326, longitude first, DEFAULT_PRECISION decimals, not simplified.
+    """
+    return bool(stored) and precision == DEFAULT_PRECISION and not simplify_m and srid == WGS84 and not flip_axes
+
+
 def _properties_sql(properties: dict[str, str], alias: str = "t") -> str:
     """json_build_object(...) of `properties` (output name → selected column)."""
     if not properties:
@@ -116,7 +126,7 @@ def feature_collection(
     Rows without geometry get `"geometry": null`. `stored` names the generated column
     (stored_geojson) of `geometry`, used as it is for the default 6 decimals, unsimplified.
     """
-    if stored and precision == DEFAULT_PRECISION and not simplify_m:
+    if stored_applies(stored, precision=precision, simplify_m=simplify_m):
         inner = queryset.values("pk", *properties, _g=F(stored))
         geom = 't."_g"::json'
     else:
@@ -205,8 +215,8 @@ def feature_page(
     """
     private_properties = private_properties or {}
     select: dict[str, F] = {"_pk": F("pk"), "_k": F(order_field)}
-    use_stored = bool(
-        geometry and stored and precision == DEFAULT_PRECISION and not simplify_m and srid == WGS84 and not flip_axes
+    use_stored = bool(geometry) and stored_applies(
+        stored, precision=precision, simplify_m=simplify_m, srid=srid, flip_axes=flip_axes
     )
     if use_stored:
         select["_g"] = F(stored)

@@ -19,12 +19,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.http import http_date
 from pyproj import Geod
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from accessibility.models import AnalysisRun, AreaResult, PointResult, SiteResult, ZoneResult
 from accessibility.services import analysis_run_create, analysis_run_execute
 from layers.models import Region, Settlement
+from tests.clients import token_client as _client
 
 GEOD = Geod(ellps="WGS84")
 IDS = (
@@ -81,13 +80,6 @@ def runs(astana_settlements, turkistan_settlements, region_a, region_b):
             "underserved", both, facilities={"scope": "open"}, underserved={"hex_size_m": 5_000, "top": 1000}
         ),
     }
-
-
-def _client(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
 
 
 def _items(client, collection_id: str, **params) -> dict:

@@ -2,8 +2,9 @@
 
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from tests import clients
 
 
 @pytest.fixture(autouse=True)
@@ -21,10 +22,4 @@ def api(db):
 
 @pytest.fixture
 def token_client(db):
-    def make(user):
-        client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
-
-    return make
+    return clients.token_client

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.gis.geos import LineString
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from parcels.models import Utility
 from parcels.services import link_create, parcel_create
+from tests.clients import token_client as client_for
 from tests.parcels.conftest import base_data, facility_in, square
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
 
 
 @pytest.fixture

@@ -11,22 +11,15 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
 from openapi_schema_validator import OAS30Validator
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.clients import token_client as _client
 from tests.tracking.conftest import at
 from tracking.models import Plan, PlanItem, StageRecord, TrackedFacility
 from tracking.services import plan_create, stage_record_add
 
 ASTANA, TURKISTAN = "710000000", "610000000"
 PLANS, STAGES = "/api/v1/tracking/plans/", "/api/v1/tracking/stages/"
-
-
-def _client(user) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 import pytest
 from django.db import IntegrityError, transaction
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.clients import token_client as _client
 from tracking.models import StageRecord, TrackedFacility
 from tracking.services import PermissionDeniedError, StaleVersionError, TrackingError, stage_record_add
 
@@ -83,13 +83,6 @@ def test_stale_version_and_other_region(tracked_a, tracked_b, akimat_a, record):
         )
     with pytest.raises(PermissionDeniedError):
         stage_record_add(tracked=tracked_b, stage="parcel", planned_date=date(2024, 5, 1), user=akimat_a)
-
-
-def _client(user):
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 def test_api_stage_update_codes(tracked_a, tracked_b, akimat_a, planner):

@@ -156,13 +156,34 @@ def items_response(
 ):
     """GeoJSON FeatureCollection page (or a download) of `collection` for `request.user`.
 
-    Two SQL statements whatever the page: the aggregate for numberMatched / ETag
-    and the PostGIS-built page. 304 after the first when the client's copy is current;
-    one statement when another client asked for the same, unchanged page within
-    API_RESPONSE_CACHE_SECONDS (the body is cached under its ETag).
+    At most two SQL statements whatever the page: the aggregate for numberMatched / ETag
+    and the PostGIS-built page. With the page cache on, or when the client sends
+    validators, the aggregate runs first: 304 after it when the client's copy is current,
+    and no second statement when another client asked for the same, unchanged page within
+    API_RESPONSE_CACHE_SECONDS (the body is cached under its ETag). Otherwise the page
+    comes first, and when it holds every matched row the aggregate is not run at all
+    (selectors.page_meta): the same numberMatched, Last-Modified and ETag, one statement.
     """
     user = request.user
     queryset = selectors.items_filter(collection, selectors.collection_queryset(collection, user=user), query=query)
+    validators = "HTTP_IF_NONE_MATCH" in request.META or "HTTP_IF_MODIFIED_SINCE" in request.META
+    if not (validators or query.download or settings.API_RESPONSE_CACHE_SECONDS):
+        # Nothing can be spared by knowing the ETag first (no 304 to give, no cached body):
+        # build the page, and count only when it does not hold every matched row.
+        page = selectors.items_page(collection, queryset, query=query, user=user)
+        meta = selectors.page_meta(page, query=query) or selectors.items_meta(collection, queryset)
+        etag = None
+        if not meta.estimated:
+            etag = selectors.items_etag(collection=collection, user=user, meta=meta, variant=request.get_full_path())
+        return _items_page_response(
+            request,
+            query=query,
+            page=page,
+            meta=meta,
+            etag=etag,
+            extra_links=extra_links,
+            html_alternate=html_alternate,
+        )
     meta = selectors.items_meta(collection, queryset)
     etag = None
     if not meta.estimated:
@@ -185,6 +206,30 @@ def items_response(
     page = selectors.items_page(
         collection, queryset, query=query, user=user, matched=None if meta.estimated else meta.matched
     )
+    return _items_page_response(
+        request,
+        query=query,
+        page=page,
+        meta=meta,
+        etag=etag,
+        extra_links=extra_links,
+        html_alternate=html_alternate,
+        cache_key=cache_key,
+    )
+
+
+def _items_page_response(
+    request,
+    *,
+    query: ItemsQuery,
+    page,
+    meta,
+    etag: str | None,
+    extra_links: list | None,
+    html_alternate: bool,
+    cache_key: str | None = None,
+) -> HttpResponse:
+    """The FeatureCollection response around a PostGIS-built page (cached under `cache_key` if given)."""
     links, next_href, prev_href = page_links(
         request, query=query, page=page, matched=meta.matched, media_type=GEOJSON, html_alternate=html_alternate
     )

@@ -22,6 +22,7 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRe
 from accounts.permissions import Action, can, scope_queryset, user_role
 from api.params import ItemsQuery
 from api.registry import Collection, ParamError
+from gis_portal.db import prepared_cursor
 from layers.geojson import FeaturePage, as_expression, feature_page
 
 
@@ -74,13 +75,13 @@ def items_meta(collection: Collection, queryset: QuerySet) -> ItemsMeta:
     cap = settings.API_EXACT_COUNT_MAX
     capped = queryset.order_by()[: cap + 1]
     columns = {"_n": F("pk")}
-    stamps = [f for f in (collection.updated_field, *collection.also_updated) if f]
+    stamps = _stamps(collection)
     for i, stamp in enumerate(stamps):
         columns[f"_u{i}"] = F(stamp)
     sql, params = capped.values(**columns).query.sql_with_params()
     maxima = ", ".join(f'max(c."_u{i}")' for i in range(len(stamps)))
     newest = f"GREATEST({maxima})" if stamps else "NULL"
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(f"SELECT count(*), {newest} FROM ({sql}) AS c", params)  # noqa: S608 - constant identifiers
         matched, last_modified = cursor.fetchone()
     if matched <= cap:
@@ -91,6 +92,23 @@ def items_meta(collection: Collection, queryset: QuerySet) -> ItemsMeta:
         plan = cursor.fetchone()[0]
     plan = json.loads(plan) if isinstance(plan, str) else plan
     return ItemsMeta(matched=max(int(plan[0]["Plan"]["Plan Rows"]), cap + 1), last_modified=None, estimated=True)
+
+
+def _stamps(collection: Collection) -> tuple[str, ...]:
+    """The timestamp fields whose latest value is a collection's Last-Modified."""
+    return tuple(f for f in (collection.updated_field, *collection.also_updated) if f)
+
+
+def page_meta(page: FeaturePage, *, query: ItemsQuery) -> ItemsMeta | None:
+    """items_meta read off a page that holds every filtered row, or None when it may not.
+
+    A page read from the start that found no row beyond itself is the whole result:
+    its length is numberMatched and its newest stamp the Last-Modified, exactly what
+    items_meta would count, without running the filters a second time.
+    """
+    if query.cursor is None and not query.offset and not page.has_more:
+        return ItemsMeta(matched=page.returned, last_modified=page.newest)
+    return None
 
 
 def items_etag(*, collection: Collection, user, meta: ItemsMeta, variant: str) -> str:
@@ -193,6 +211,7 @@ def items_page(
         reverse=bool(query.cursor and not query.cursor.forward),
         check_more=not known,
         stored=collection.stored_geojson,
+        stamps=_stamps(collection),
     )
     if known:
         page = replace(page, has_more=matched > query.offset + page.returned)

@@ -10,6 +10,7 @@ both call these functions, so there is one query path for a layer.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from django.contrib.gis.db.models import GeometryField
 from django.db import connection
 from django.db.models import BooleanField, Case, F, Func, QuerySet, TextField, Value, When
 from psycopg.adapt import Loader
+
+from gis_portal.db import prepared_cursor
 
 WGS84 = 4326
 # ~1 degree of latitude = 111 km; longitudes shrink with cos(48°) ≈ 0.67 over Kazakhstan.
@@ -174,6 +177,50 @@ class FeaturePage:
     has_more: bool  # more rows exist beyond the page, in the direction it was read
     first_key: list | None  # [order value, pk] of the first feature on the page
     last_key: list | None  # [order value, pk] of the last feature on the page
+    newest: dt.datetime | None = None  # latest of the `stamps` columns over the page's rows
+
+
+# Types whose PostgreSQL text cast is already their JSON text (integers; booleans cast to
+# true/false). Everything else goes through to_json(), which quotes and escapes.
+_JSON_AS_TEXT = {
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveBigIntegerField",
+    "PositiveSmallIntegerField",
+    "BooleanField",
+}
+
+
+def _json_value_sql(column: str, field) -> str:
+    """SQL of the JSON text of `column` (never NULL: 'null'), by the model field it reads."""
+    while field is not None and field.is_relation and getattr(field, "target_field", None) is not None:
+        field = field.target_field  # a foreign key's value is its target's (an integer id)
+    if field is not None and field.get_internal_type() in _JSON_AS_TEXT:
+        return f"COALESCE({column}::text, 'null')"
+    return f"COALESCE(to_json({column})::text, 'null')"
+
+
+def _object_sql(members: list[tuple[str, str]]) -> str:
+    """SQL concatenating a JSON object's text from (name, JSON-text SQL) pairs.
+
+    Written as text rather than json_build_object: that variadic function looks up
+    the output function of every argument on every row, which made the properties
+    the largest part of a page's cost (≈40 %, scripts/bench/api.py).
+    """
+    if not members:
+        return "'{}'"
+    parts = []
+    for i, (name, value) in enumerate(members):
+        key = json.dumps(name, ensure_ascii=False)
+        if "'" in key:
+            raise ValueError(f"property name {name!r} cannot hold a quote")
+        parts.append(f"'{'{' if i == 0 else ', '}{key}: ' || {value}")
+    return " || ".join(parts) + " || '}'"
 
 
 def feature_page(
@@ -194,16 +241,17 @@ def feature_page(
     reverse: bool = False,
     check_more: bool = True,
     stored: str | None = None,
+    stamps: tuple[str, ...] = (),
 ) -> FeaturePage:
     """Read one page of GeoJSON features built in one SQL statement.
 
     `queryset` is already filtered and ordered by (`order_field`, pk) in the page's
     reading direction (keyset pagination filters on the key instead of an OFFSET,
     so a page deep in the collection costs as much as the first); this function
-    takes `limit` rows of it and checks, on primary keys only, whether more follow.
+    takes `limit` rows of it, reading one row more to know whether more follow.
     `reverse=True` means the queryset was read backwards (a "previous" page):
     features are returned in natural order all the same.
-    `check_more=False` skips that check (`has_more` is then False) when the caller
+    `check_more=False` skips that extra row (`has_more` is then False) when the caller
     knows the answer from its count.
     `properties` and `private_properties` map output names to lookups of the
     model (or ORM expressions); private ones are added only to rows for which the boolean annotation
@@ -212,6 +260,7 @@ def feature_page(
     `"geometry": null` (non-spatial resources). `stored` names the generated column
     (stored_geojson) holding the default output, read as it is when the request asks for
     that default: EPSG:4326, longitude first, 6 decimals, not simplified.
+    `stamps` are timestamp lookups whose latest value over the page comes back as `newest`.
     """
     private_properties = private_properties or {}
     select: dict[str, F] = {"_pk": F("pk"), "_k": F(order_field)}
@@ -230,14 +279,19 @@ def feature_page(
     for i, (name, lookup) in enumerate(private_properties.items()):
         select[f"_q{i}"] = as_expression(lookup)
         private_cols[name] = f"_q{i}"
+    for i, stamp in enumerate(stamps):
+        select[f"_u{i}"] = F(stamp)
     if private_condition:
         select["_priv"] = F(private_condition)
-    page_sql, page_params = queryset.values(**select)[:limit].query.sql_with_params()
-    more_sql, more_params = "SELECT 1 WHERE false", ()
-    if check_more:
-        more_sql, more_params = queryset.values("pk")[limit : limit + 1].query.sql_with_params()
+    rows = queryset.values(**select)
+    # One row beyond the page tells whether more follow, in the same scan (a separate
+    # EXISTS would run the filters, a bbox's ST_Intersects included, a second time).
+    page_sql, page_params = rows[: limit + 1 if check_more else limit].query.sql_with_params()
+    fields = {name: getattr(expression, "output_field", None) for name, expression in rows.query.annotations.items()}
+    # Rows are numbered in reading order: the extra row is number limit + 1.
+    page_sql = f'SELECT n.*, row_number() OVER () AS "_rn" FROM ({page_sql}) AS n'  # noqa: S608 - our SQL
     if reverse:
-        # Read backwards, shown forwards: re-sort the page's rows (at most `limit`) before serialising.
+        # Read backwards, shown forwards: re-sort the page's rows (at most `limit` + 1) before serialising.
         natural = "DESC" if descending else "ASC"
         page_sql = f'SELECT * FROM ({page_sql}) AS r ORDER BY r."_k" {natural}, r."_pk" {natural}'  # noqa: S608
 
@@ -250,31 +304,49 @@ def feature_page(
             'p."_g"', precision=precision, simplify_m=simplify_m, srid=srid, flip_axes=flip_axes, multi=multi
         ).removesuffix("::json")
     geom = f"COALESCE({geom}, 'null')" if geometry else "'null'"
-    props = _properties_sql(public_cols, "p")
-    if private_cols:
-        private = f"{_properties_sql(private_cols, 'p')}::jsonb"
-        if private_condition:
-            private = f"CASE WHEN p.\"_priv\" THEN {private} ELSE '{{}}'::jsonb END"
-        props = f"({props}::jsonb || {private})"
+    public = [(name, _json_value_sql(f'p."{col}"', fields.get(col))) for name, col in public_cols.items()]
+    private = [(name, _json_value_sql(f'p."{col}"', fields.get(col))) for name, col in private_cols.items()]
+    props = _object_sql(public + private)
+    if private and private_condition:
+        props = f'CASE WHEN p."_priv" THEN {props} ELSE {_object_sql(public)} END'
     feature = (
-        f"""'{{"type": "Feature", "id": ' || to_json(p."_pk")::text || ', "geometry": ' || {geom}"""
-        f""" || ', "properties": ' || ({props})::text || '}}'"""
+        f"""'{{"type": "Feature", "id": ' || p."_pk"::text || ', "geometry": ' || {geom}"""
+        f""" || ', "properties": ' || {props} || '}}'"""
     )
+    kept = f'FILTER (WHERE p."_rn" <= {int(limit)})'
+    keys = "a.pks" if order_field == "pk" else "a.ks"
+    newest = "NULL::timestamptz"
+    if stamps:
+        maxima = [f'max(p."_u{i}") {kept}' for i in range(len(stamps))]
+        newest = f"GREATEST({', '.join(maxima)})"
     # The aggregates take the rows in the order of the sorted subquery (no ORDER BY inside
     # string_agg, which would sort the serialised features); tests check the order.
     statement = f"""
-        SELECT a.features, a.n, a.keys[1], a.keys[a.n], EXISTS ({more_sql})
+        SELECT a.features, a.n, a.more,
+               CASE WHEN a.n > 0 THEN json_build_array({keys}[1], a.pks[1])::text END,
+               CASE WHEN a.n > 0 THEN json_build_array({keys}[a.n], a.pks[a.n])::text END,
+               a.newest
         FROM (
-            SELECT '[' || COALESCE(string_agg({feature}, ', '), '') || ']' AS features,
-                   count(*)::int AS n,
-                   array_agg(json_build_array(p."_k", p."_pk")::text) AS keys
+            SELECT '[' || COALESCE(string_agg({feature}, ', ') {kept}, '') || ']' AS features,
+                   (count(*) {kept})::int AS n,
+                   count(*) > {int(limit)} AS more,
+                   array_agg(p."_pk") {kept} AS pks,
+                   {"NULL" if order_field == "pk" else f'array_agg(p."_k") {kept}'} AS ks,
+                   {newest} AS newest
             FROM ({page_sql}) AS p
         ) AS a
     """  # noqa: S608 - identifiers come from our code, values are bound parameters
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.cursor.adapters.register_loader("text", _Utf8BytesLoader)
-        cursor.execute(statement, [*more_params, *page_params])
-        features, returned, first, last, has_more = cursor.fetchone()
+        cursor.execute(statement, page_params)
+        features, returned, has_more, first, last, newest_value = cursor.fetchone()
     first_key = json.loads(first) if first else None  # json.loads takes UTF-8 bytes
     last_key = json.loads(last) if last else None
-    return FeaturePage(features=features, returned=returned, has_more=has_more, first_key=first_key, last_key=last_key)
+    return FeaturePage(
+        features=features,
+        returned=returned,
+        has_more=bool(has_more),
+        first_key=first_key,
+        last_key=last_key,
+        newest=newest_value,
+    )

@@ -100,6 +100,11 @@ DATABASES = {
         conn_max_age=60,
     )
 }
+# The reads every API request runs are prepared statements (gis_portal/db.py); Django's own
+# cursors bind on the client and are never prepared, whatever this says. 0 behind a
+# transaction-mode connection pooler that cannot keep prepared statements.
+DATABASE_PREPARED_READS = os.environ.get("DATABASE_PREPARED_READS", "1") != "0"
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5 if DATABASE_PREPARED_READS else None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

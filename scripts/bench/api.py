@@ -17,6 +17,9 @@ candidate sites. Starts gunicorn on it and measures over HTTP, as a planner with
   facilities endpoint (Python threads; gunicorn gthread, 2 workers x 4 threads),
   with the page cache off (every request builds its page) and on (the default).
 
+HTTP requests reuse a kept-alive connection per client thread, as QGIS, GDAL and wrk
+do, and as the raw SQL side reuses its database connection.
+
 Usage: .venv/bin/python scripts/bench/api.py [--load-seconds 20] [--clients 16] [--port 8118]
 """
 
@@ -137,6 +140,7 @@ def start_server(url: str, port: int, *, cache_seconds: int = 0) -> subprocess.P
     }
     gunicorn = Path(PY).parent / "gunicorn"
     command = [str(gunicorn), "-b", f"127.0.0.1:{port}", "-k", "gthread", "-w", "2", "--threads", "4"]
+    _connections.conn = None  # a new server: this thread's kept-alive connection is gone
     process = subprocess.Popen(  # noqa: S603 - fixed argv
         [*command, "--timeout", "120", "--log-level", "warning", "gis_portal.wsgi:application"],
         cwd=ROOT,
@@ -156,14 +160,33 @@ def start_server(url: str, port: int, *, cache_seconds: int = 0) -> subprocess.P
 HEADERS = {"Accept": "application/geo+json, application/json"}
 
 
+_connections = threading.local()
+
+
 def get(port: int, path: str) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        conn.request("GET", path, headers=HEADERS)
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
+    """GET over a kept-alive HTTP/1.1 connection of this thread, as QGIS, GDAL and wrk do
+    (the raw SQL side keeps its database connection open too). A connection the server
+    closed while idle is replaced once, as HTTP client pools do."""
+    for attempt in (1, 2):
+        conn = getattr(_connections, "conn", None)
+        reused = conn is not None
+        if conn is None:
+            conn = _connections.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            conn.request("GET", path, headers=HEADERS)
+            response = conn.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            _connections.conn = None
+            if reused and attempt == 1:
+                continue
+            raise
+        if response.will_close:
+            conn.close()
+            _connections.conn = None
+        return response.status, body
+    raise AssertionError("unreachable")
 
 
 def timed(fn, repeat: int = 7) -> float:

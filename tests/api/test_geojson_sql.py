@@ -40,3 +40,82 @@ def test_rings_are_written_counter_clockwise(db, wkt):
         geom.ewkt,
     )
     assert ccw is True
+
+
+def test_properties_written_as_text_are_the_json_of_every_field_type(db):
+    """feature_page writes properties by concatenating per-type JSON text; it must equal
+    what a JSON encoder gives for the same values: strings with quotes, backslashes,
+    control characters and Kazakh letters, integers, booleans, decimals, dates,
+    timestamps, NULLs and ORM expressions."""
+    import datetime as dt
+    import json
+
+    from django.db.models import Case, CharField, Value, When
+
+    from facilities.models import Facility
+    from layers.geojson import feature_page
+
+    facility = Facility.objects.order_by("pk").first()
+    Facility.objects.filter(pk=facility.pk).update(
+        name_kk='Балалар "Қыран" \\ орталығы\n\tжаңа', name_en="Centre\x01 </script>", is_ppp=True
+    )
+    facility.refresh_from_db()
+    properties = {
+        "name_kk": "name_kk",
+        "name_en": "name_en",
+        "places": "places",
+        "is_ppp": "is_ppp",
+        "is_demo": "is_demo",
+        "measure": "measure_id",
+        "region": "region__kato",
+        "district": "district__kato",
+        "planned_year": "planned_year",
+        "created_at": "created_at",
+        "label": Case(When(pk=facility.pk, then=Value("ноль ' \"")), default=Value(None), output_field=CharField()),
+    }
+    page = feature_page(
+        Facility.objects.filter(pk=facility.pk).order_by("pk"),
+        geometry="location",
+        properties=properties,
+        limit=1,
+    )
+    feature = json.loads(page.features)[0]
+    assert feature["properties"] == {
+        "name_kk": 'Балалар "Қыран" \\ орталығы\n\tжаңа',
+        "name_en": "Centre\x01 </script>",
+        "places": facility.places,
+        "is_ppp": True,
+        "is_demo": facility.is_demo,
+        "measure": facility.measure_id,
+        "region": facility.region.kato,
+        "district": facility.district.kato if facility.district_id else None,
+        "planned_year": facility.planned_year,
+        "created_at": feature["properties"]["created_at"],
+        "label": "ноль ' \"",
+    }
+    assert dt.datetime.fromisoformat(feature["properties"]["created_at"]) == facility.created_at
+    assert list(feature["properties"]) == list(properties)  # the registry's order
+
+
+def test_decimal_date_and_float_properties(db):
+    import datetime as dt
+    import json
+    from decimal import Decimal
+
+    from django.db.models import DateField, DecimalField, FloatField, Value
+
+    from facilities.models import Facility
+    from layers.geojson import feature_page
+
+    page = feature_page(
+        Facility.objects.order_by("pk")[:1],
+        geometry="location",
+        properties={
+            "area_ha": Value(Decimal("12.3450"), output_field=DecimalField(max_digits=10, decimal_places=4)),
+            "act_date": Value(dt.date(2025, 7, 5), output_field=DateField()),
+            "share": Value(0.125, output_field=FloatField()),
+        },
+        limit=1,
+    )
+    props = json.loads(page.features, parse_float=Decimal)[0]["properties"]
+    assert props == {"area_ha": Decimal("12.3450"), "act_date": "2025-07-05", "share": Decimal("0.125")}

@@ -230,4 +230,8 @@ class Facility(LocalizedNameMixin, models.Model):
                 condition=~Q(name_kk="") & ~Q(name_ru="") & ~Q(name_en=""), name="facility_names_not_empty"
             ),
         ]
-        indexes = [models.Index(fields=["region", "measure"])]
+        indexes = [
+            models.Index(fields=["region", "measure"]),
+            # The API's count and Last-Modified of an unfiltered page read this index alone.
+            models.Index(fields=["updated_at"], name="facility_updated_at_idx"),
+        ]

@@ -223,6 +223,32 @@ def _object_sql(members: list[tuple[str, str]]) -> str:
     return " || ".join(parts) + " || '}'"
 
 
+_ROW_SELECTS: dict[tuple, tuple[str, tuple, dict]] = {}
+
+
+def _row_select(model, select: tuple) -> tuple[str, tuple, dict]:
+    """SQL selecting the output columns `select` ((alias, expression) pairs) of every row of `model`.
+
+    The same for every request of a collection and variant, so compiled once per process:
+    resolving a dozen lookups and joins through the ORM cost more than a small page's SQL
+    (scripts/bench/api.py). feature_page joins it to the page's keys on "_pk". Built on the
+    base manager, unordered and unfiltered: the keys carry every filter. So the expressions
+    must not depend on the request or the user (registry properties are lookups and
+    constant Case/When expressions; what depends on the user is the keys' "_priv" flag).
+    Returns the SQL, its parameters (constants of expressions) and each alias's output field.
+    """
+    key = (model._meta.label, select)
+    found = _ROW_SELECTS.get(key)
+    if found is None:
+        rows = model._base_manager.order_by().values(**dict(select))
+        sql, params = rows.query.sql_with_params()
+        fields = {
+            name: getattr(expression, "output_field", None) for name, expression in rows.query.annotations.items()
+        }
+        found = _ROW_SELECTS[key] = (sql, tuple(params), fields)
+    return found
+
+
 def feature_page(
     queryset: QuerySet,
     *,
@@ -281,19 +307,23 @@ def feature_page(
         private_cols[name] = f"_q{i}"
     for i, stamp in enumerate(stamps):
         select[f"_u{i}"] = F(stamp)
+    row_sql, row_params, fields = _row_select(queryset.model, tuple(select.items()))
+    # The request's own part is only the keys of the page, in reading order: the filters,
+    # the scope, the keyset condition and the private-properties flag. One row beyond the
+    # page tells whether more follow, in the same scan (a separate EXISTS would run the
+    # filters, a bbox's ST_Intersects included, a second time).
+    keys = {"_id": F("pk")}
     if private_condition:
-        select["_priv"] = F(private_condition)
-    rows = queryset.values(**select)
-    # One row beyond the page tells whether more follow, in the same scan (a separate
-    # EXISTS would run the filters, a bbox's ST_Intersects included, a second time).
-    page_sql, page_params = rows[: limit + 1 if check_more else limit].query.sql_with_params()
-    fields = {name: getattr(expression, "output_field", None) for name, expression in rows.query.annotations.items()}
-    # Rows are numbered in reading order: the extra row is number limit + 1.
-    page_sql = f'SELECT n.*, row_number() OVER () AS "_rn" FROM ({page_sql}) AS n'  # noqa: S608 - our SQL
-    if reverse:
-        # Read backwards, shown forwards: re-sort the page's rows (at most `limit` + 1) before serialising.
-        natural = "DESC" if descending else "ASC"
-        page_sql = f'SELECT * FROM ({page_sql}) AS r ORDER BY r."_k" {natural}, r."_pk" {natural}'  # noqa: S608
+        keys["_priv"] = F(private_condition)
+    keys_sql, keys_params = queryset.values(**keys)[: limit + 1 if check_more else limit].query.sql_with_params()
+    # Rows are numbered in reading order (the extra row is number limit + 1), then joined to
+    # their output columns; a page read backwards is shown forwards.
+    flag = ', k."_priv"' if private_condition else ""
+    numbered = f'SELECT q.*, row_number() OVER () AS "_rn" FROM ({keys_sql}) AS q'  # noqa: S608 - ORM SQL
+    direction = "DESC" if reverse else "ASC"
+    page_sql = f'SELECT r.*, k."_rn"{flag} FROM ({numbered}) AS k JOIN ({row_sql}) AS r ON r."_pk" = k."_id"'  # noqa: S608
+    page_sql += f' ORDER BY k."_rn" {direction}'
+    page_params = (*keys_params, *row_params)
 
     # Features are concatenated as text: ST_AsGeoJSON's output is not cast to json,
     # which would make PostgreSQL parse and re-print every coordinate (≈1.5× the time).

@@ -156,7 +156,12 @@ class Parcel(models.Model):
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="parcel_version_positive"),
         ]
-        indexes = [models.Index(fields=["region", "status"])]
+        indexes = [
+            models.Index(fields=["region", "status"]),
+            # Last-Modified (max) and numberMatched of the API: an index-only scan instead of reading
+            # every wide row (geometry, stored GeoJSON) when a collection is counted unfiltered.
+            models.Index(fields=["updated_at"], name="parcel_updated_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.cadastral_number or f"#{self.pk}"
@@ -231,6 +236,8 @@ class InfrastructureLink(models.Model):
 
     class Meta:
         ordering = ["parcel_id", "utility__sort_order"]
+        # See Parcel.Meta: the API's count and Last-Modified read this index alone.
+        indexes = [models.Index(fields=["updated_at"], name="link_updated_at_idx")]
         verbose_name = _("infrastructure link")
         verbose_name_plural = _("infrastructure links")
         constraints = [

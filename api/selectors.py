@@ -3,7 +3,9 @@
 Geometry is stored in EPSG:4326; output CRS, precision and simplification come
 from the parsed query (api.params.ItemsQuery). Each request costs a constant
 number of SQL statements: one aggregate (numberMatched, Last-Modified, the ETag)
-and one that builds the GeoJSON text in PostGIS.
+and one that builds the GeoJSON text in PostGIS; the aggregate is skipped when
+the page holds every matched row and nothing needed the ETag first (page_meta).
+Both run as prepared statements (gis_portal.db.prepared_cursor).
 """
 
 from __future__ import annotations

@@ -103,20 +103,35 @@ class Pagination(LimitOffsetPagination):
 # --- query parameters ----------------------------------------------------------------------------
 
 
-class AsOfSerializer(serializers.Serializer):
+class QueryParamsSerializer(serializers.Serializer):
+    """Query parameters: an empty value (`?region=`) is a 400, not "no filter".
+
+    DRF reads form-style input, where an empty optional field counts as omitted; in a
+    query string it is more likely a client's bug (a variable that was never filled).
+    """
+
+    def to_internal_value(self, data):
+        blank = [name for name in self.fields if name in data and data.get(name) == ""]
+        if blank:
+            message = serializers.CharField.default_error_messages["blank"]
+            raise serializers.ValidationError({name: [message] for name in blank})
+        return super().to_internal_value(data)
+
+
+class AsOfSerializer(QueryParamsSerializer):
     as_of = serializers.DateField(required=False, help_text="status as of this date (default today)")
     known_at = serializers.DateField(required=False, help_text="count only records entered by the end of this day")
     region = serializers.RegexField(KATO_PATTERN, required=False, help_text="region KATO code (9 digits)")
 
 
-class PageQuerySerializer(serializers.Serializer):
+class PageQuerySerializer(QueryParamsSerializer):
     limit = serializers.IntegerField(
         required=False, min_value=1, max_value=Pagination.max_limit, help_text="page size (1–1000, default 100)"
     )
     offset = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000, help_text="rows to skip")
 
 
-class PlanFilterSerializer(serializers.Serializer):
+class PlanFilterSerializer(QueryParamsSerializer):
     region = serializers.RegexField(
         KATO_PATTERN, required=False, help_text="only rows of this region (KATO code, 9 digits)"
     )

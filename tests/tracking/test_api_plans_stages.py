@@ -425,3 +425,22 @@ def test_stage_record_added_through_the_api_is_listed(tracked_a, akimat_a):
     assert listed[0]["planned_date"] == "2024-05-01"
     stage_record_add(tracked=tracked_a, stage="parcel", planned_date=date(2024, 6, 1), recorded_at=at("2024-01-01"))
     assert client.get(STAGES, {"facility": tracked_a.facility_id}).json()["count"] == 2
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        PLANS + "?region=",
+        PLANS + "?year=&limit=5",
+        STAGES + "?region=",
+        STAGES + "?stage=",
+        "/api/v1/tracking/facilities/?region=",
+        "/api/v1/tracking/statuses/?region=",
+    ],
+)
+def test_an_empty_query_parameter_is_a_400_naming_it(planner, url):
+    """`?region=` is a client's unfilled variable, not "no filter"."""
+    response = _client(planner).get(url, HTTP_ACCEPT_LANGUAGE="en")
+    name = url.split("?", 1)[1].split("=", 1)[0]
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][name] == ["This field may not be blank."]

@@ -203,7 +203,6 @@ def items_page(
         private_properties=collection.private_properties if with_private else None,
         private_condition=condition,
         order_field=query.order_field,
-        descending=query.descending,
         limit=limit,
         precision=query.precision,
         simplify_m=query.simplify_m,

@@ -257,7 +257,6 @@ def feature_page(
     private_properties: dict[str, str] | None = None,
     private_condition: str | None = None,
     order_field: str = "pk",
-    descending: bool = False,
     limit: int,
     precision: int = 6,
     simplify_m: float | None = None,
@@ -287,6 +286,10 @@ def feature_page(
     (stored_geojson) holding the default output, read as it is when the request asks for
     that default: EPSG:4326, longitude first, 6 decimals, not simplified.
     `stamps` are timestamp lookups whose latest value over the page comes back as `newest`.
+
+    The statement joins the page's keys (what the request filters, compiled per request)
+    on the primary key to the collection's output columns (compiled once, _row_select),
+    and runs prepared (gis_portal.db).
     """
     private_properties = private_properties or {}
     select: dict[str, F] = {"_pk": F("pk"), "_k": F(order_field)}

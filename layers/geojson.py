@@ -347,7 +347,7 @@ def feature_page(
         f""" || ', "properties": ' || {props} || '}}'"""
     )
     kept = f'FILTER (WHERE p."_rn" <= {int(limit)})'
-    keys = "a.pks" if order_field == "pk" else "a.ks"
+    order_values = "a.pks" if order_field == "pk" else "a.ks"
     newest = "NULL::timestamptz"
     if stamps:
         maxima = [f'max(p."_u{i}") {kept}' for i in range(len(stamps))]
@@ -356,8 +356,8 @@ def feature_page(
     # string_agg, which would sort the serialised features); tests check the order.
     statement = f"""
         SELECT a.features, a.n, a.more,
-               CASE WHEN a.n > 0 THEN json_build_array({keys}[1], a.pks[1])::text END,
-               CASE WHEN a.n > 0 THEN json_build_array({keys}[a.n], a.pks[a.n])::text END,
+               CASE WHEN a.n > 0 THEN json_build_array({order_values}[1], a.pks[1])::text END,
+               CASE WHEN a.n > 0 THEN json_build_array({order_values}[a.n], a.pks[a.n])::text END,
                a.newest
         FROM (
             SELECT '[' || COALESCE(string_agg({feature}, ', ') {kept}, '') || ']' AS features,

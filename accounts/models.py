@@ -19,12 +19,17 @@ class Membership(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
     role = models.CharField(_("role"), max_length=10, choices=Role.choices)
     region = models.ForeignKey(Region, on_delete=models.PROTECT, null=True, blank=True, related_name="memberships")
+    # The language of what the portal sends the user unasked (the deadline digest); pages follow the URL.
+    language = models.CharField(
+        _("language of e-mails"), max_length=2, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
 
     class Meta:
         verbose_name = _("role membership")
         verbose_name_plural = _("role memberships")
         constraints = [
             models.CheckConstraint(condition=Q(role__in=["akimat", "planner", "admin"]), name="membership_role_valid"),
+            models.CheckConstraint(condition=Q(language__in=["kk", "ru", "en"]), name="membership_language_valid"),
             # An akimat user is bound to exactly one region; other roles to none.
             models.CheckConstraint(
                 condition=(Q(role="akimat") & Q(region__isnull=False)) | (~Q(role="akimat") & Q(region__isnull=True)),

@@ -18,13 +18,14 @@ from dataclasses import dataclass, replace
 from django.conf import settings
 from django.contrib.gis.db.models import Extent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import connection
+from django.db import connections
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Value
 
 from accounts.permissions import Action, can, scope_queryset, user_role
 from api.params import ItemsQuery
 from api.registry import Collection, ParamError
 from gis_portal.db import prepared_cursor
+from gis_portal.db_router import read_alias
 from layers.geojson import FeaturePage, as_expression, feature_page
 
 
@@ -83,13 +84,13 @@ def items_meta(collection: Collection, queryset: QuerySet) -> ItemsMeta:
     sql, params = capped.values(**columns).query.sql_with_params()
     maxima = ", ".join(f'max(c."_u{i}")' for i in range(len(stamps)))
     newest = f"GREATEST({maxima})" if stamps else "NULL"
-    with prepared_cursor() as cursor:
+    with prepared_cursor(using=read_alias()) as cursor:
         cursor.execute(f"SELECT count(*), {newest} FROM ({sql}) AS c", params)  # noqa: S608 - constant identifiers
         matched, last_modified = cursor.fetchone()
     if matched <= cap:
         return ItemsMeta(matched=matched, last_modified=last_modified)
     sql, params = queryset.order_by().values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     plan = json.loads(plan) if isinstance(plan, str) else plan
@@ -276,7 +277,7 @@ def tile_mvt(collection: Collection, queryset: QuerySet, *, z: int, x: int, y: i
         )
         SELECT ST_AsMVT(rows.*, %s, {TILE_EXTENT}, 'geom', 'id') FROM rows WHERE rows.geom IS NOT NULL
     """  # noqa: S608 - identifiers come from our code, values are bound parameters
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(statement, [z, x, y, *params, collection.id])
         data = cursor.fetchone()[0]
     return bytes(data) if data is not None else b""

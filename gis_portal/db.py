@@ -15,13 +15,16 @@ PostgreSQL keeps the plans per connection. The first executions of a statement g
 plans for their parameter values; a generic plan is used afterwards only where the
 planner estimates it no dearer (plan_cache_mode=auto). Behind a transaction-mode
 connection pooler that cannot keep prepared statements, set DATABASE_PREPARED_READS=0.
+
+Reads of the portal's data pass `using=read_alias()` (gis_portal.db_router): the replica while a
+read-only API request or public map page is served and one is configured, else the primary.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.postgresql.base import ServerBindingCursor
 
 
@@ -33,12 +36,13 @@ class _PreparingCursor(ServerBindingCursor):
 
 
 @contextmanager
-def prepared_cursor():
+def prepared_cursor(*, using: str = DEFAULT_DB_ALIAS):
     """A Django cursor whose statements PostgreSQL prepares, for SELECTs run on every request.
 
     Errors are wrapped and queries logged (django_assert_num_queries counts them) as
     with connection.cursor(), which it is when preparing is off for the connection.
     """
+    connection = connections[using]
     connection.ensure_connection()
     if connection.connection.prepare_threshold is None:
         with connection.cursor() as cursor:

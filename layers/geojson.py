@@ -15,11 +15,12 @@ import json
 from dataclasses import dataclass
 
 from django.contrib.gis.db.models import GeometryField
-from django.db import connection
+from django.db import connections
 from django.db.models import BooleanField, Case, F, Func, QuerySet, TextField, Value, When
 from psycopg.adapt import Loader
 
 from gis_portal.db import prepared_cursor
+from gis_portal.db_router import read_alias
 
 WGS84 = 4326
 # ~1 degree of latitude = 111 km; longitudes shrink with cos(48°) ≈ 0.67 over Kazakhstan.
@@ -150,7 +151,7 @@ def feature_collection(
         )::text
         FROM ({sql}) AS t
     """  # noqa: S608 - identifiers come from our code, values are bound parameters
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(statement, params)
         return cursor.fetchone()[0]
 
@@ -369,7 +370,7 @@ def feature_page(
             FROM ({page_sql}) AS p
         ) AS a
     """  # noqa: S608 - identifiers come from our code, values are bound parameters
-    with prepared_cursor() as cursor:
+    with prepared_cursor(using=read_alias()) as cursor:
         cursor.cursor.adapters.register_loader("text", _Utf8BytesLoader)
         cursor.execute(statement, page_params)
         features, returned, has_more, first, last, newest_value = cursor.fetchone()

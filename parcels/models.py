@@ -18,7 +18,7 @@ import pgtrigger
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import Storage, default_storage
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
@@ -32,11 +32,11 @@ from layers.models import District, Region
 CADASTRAL_REGEX = r"^[0-9]{2}-[0-9]{3}-[0-9]{3}-[0-9]{3,4}$"
 
 
-def document_storage() -> FileSystemStorage:
-    # Scans live under MEDIA_ROOT/parcel_documents, outside the static web root (no URL serves
-    # MEDIA_ROOT); parcels.views.document_download serves them after a permission check.
-    # No explicit location: the storage follows settings.MEDIA_ROOT (also when tests override it).
-    return FileSystemStorage()
+def document_storage() -> Storage:
+    # Scans go to the configured default storage (MEDIA_ROOT/parcel_documents, or the S3-compatible
+    # store of a multi-node deployment), outside the static web root (no URL serves MEDIA_ROOT);
+    # parcels.views.document_download serves them after a permission check.
+    return default_storage
 
 
 class ParcelStatus(models.TextChoices):
@@ -317,3 +317,30 @@ class ParcelDocument(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ParcelImportUpload(models.Model):
+    """A file uploaded for import, kept until the preview is confirmed or discarded.
+
+    The file lives in the default storage, so the preview and the confirmation may be served by
+    different nodes. Uploads older than PARCEL_IMPORT_PREVIEW_MAX_AGE_HOURS are removed by
+    `manage.py cleanup_uploads` (run hourly by the scheduler), together with any file under
+    parcel_imports/ that no live upload refers to.
+    """
+
+    token = models.CharField(max_length=32, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    filename = models.CharField(max_length=200)
+    srid = models.PositiveIntegerField(null=True, blank=True)
+    file = models.FileField(upload_to="parcel_imports/", max_length=200)
+    size_bytes = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("parcel import upload")
+        verbose_name_plural = _("parcel import uploads")
+        constraints = [models.CheckConstraint(condition=Q(token__regex=r"^[0-9a-f]{32}$"), name="import_token_hex")]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.token})"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from pathlib import Path
 
 import folium
@@ -19,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Action, can, user_role
-from parcels import selectors, services
+from parcels import selectors, services, uploads
 from parcels.forms import DocumentForm, ExportFilterForm, ImportForm, LinkForm, ParcelForm
 from parcels.io import FORMAT_LABELS, FileRejected, read_parcel_file
 from parcels.models import InfrastructureLink, Parcel, ParcelDocument, ParcelStatus
@@ -498,10 +496,6 @@ def document_download(request, pk: int):
 # ---------------------------------------------------------------------------
 
 
-def _import_dir() -> Path:
-    return Path(settings.MEDIA_ROOT) / "parcel_imports"
-
-
 @login_required
 def import_upload(request):
     _require_role(request)
@@ -515,45 +509,34 @@ def import_upload(request):
                 "file", _("The file is larger than %(m)d MB.") % {"m": settings.PARCEL_IMPORT_MAX_BYTES // 1_000_000}
             )
         else:
-            token = uuid.uuid4().hex
-            folder = _import_dir() / token
-            folder.mkdir(parents=True)
-            suffix = Path(upload.name).suffix.lower()[:8]
-            target = folder / f"upload{suffix}"
-            with open(target, "wb") as out:
-                for chunk in upload.chunks():
-                    out.write(chunk)
-            request.session[f"parcel_import_{token}"] = {
-                "name": Path(upload.name).name[:200],
-                "srid": form.cleaned_data.get("srid"),
-                "path": str(target),
-            }
-            return redirect("parcels:import_preview", token=token)
+            stored = uploads.import_upload_store(
+                user=request.user, uploaded_file=upload, srid=form.cleaned_data.get("srid")
+            )
+            return redirect("parcels:import_preview", token=stored.token)
     return render(request, "parcels/import_upload.html", {"form": form})
 
 
-def _import_session(request, token: str) -> dict:
-    if not token.isalnum():
+def _import_upload(request, token: str):
+    upload = uploads.import_upload_get(user=request.user, token=token)
+    if upload is None:
         raise Http404
-    entry = request.session.get(f"parcel_import_{token}")
-    if not entry or not Path(entry["path"]).exists():
-        raise Http404
-    return entry
+    return upload
 
 
-def _run_import(request, entry: dict, *, commit: bool):
-    read = read_parcel_file(path=Path(entry["path"]), filename=entry["name"], chosen_srid=entry["srid"])
+def _run_import(request, upload, *, commit: bool):
+    with uploads.upload_local_path(upload) as path:
+        read = read_parcel_file(path=path, filename=upload.filename, chosen_srid=upload.srid)
     return read, services.parcels_import(user=request.user, features=read.features, commit=commit)
 
 
 @login_required
 @map_csp
 def import_preview(request, token: str):
-    entry = _import_session(request, token)
+    upload = _import_upload(request, token)
     try:
-        read, outcome = _run_import(request, entry, commit=False)
+        read, outcome = _run_import(request, upload, commit=False)
     except FileRejected as exc:
-        shutil.rmtree(Path(entry["path"]).parent, ignore_errors=True)
+        uploads.import_upload_discard(upload=upload)
         return render(request, "parcels/import_upload.html", {"form": ImportForm(), "file_error": str(exc)}, status=400)
     m = _map()
     geoms = [r.geom for r in outcome.rows if r.geom is not None]
@@ -583,7 +566,7 @@ def import_preview(request, token: str):
         m.fit_bounds([[y0, x0], [y1, x1]])
     context = {
         "token": token,
-        "name": entry["name"],
+        "name": upload.filename,
         "read": read,
         "format_label": FORMAT_LABELS.get(read.format, read.format),
         "outcome": outcome,
@@ -595,17 +578,16 @@ def import_preview(request, token: str):
 @login_required
 @require_POST
 def import_confirm(request, token: str):
-    entry = _import_session(request, token)
+    upload = _import_upload(request, token)
     try:
-        _read, outcome = _run_import(request, entry, commit=True)
+        _read, outcome = _run_import(request, upload, commit=True)
     except FileRejected as exc:
         messages.error(request, str(exc))
         return redirect("parcels:import")
     if not outcome.committed:
         messages.error(request, _("Nothing was saved: some features have problems (see the list)."))
         return redirect("parcels:import_preview", token=token)
-    shutil.rmtree(Path(entry["path"]).parent, ignore_errors=True)
-    request.session.pop(f"parcel_import_{token}", None)
+    uploads.import_upload_discard(upload=upload)
     messages.success(request, _("%(n)d parcels were imported.") % {"n": outcome.saved})
     return redirect(reverse("parcels:list"))
 

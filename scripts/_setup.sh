@@ -42,18 +42,33 @@ system_packages() {
 }
 
 python_env() {
-  local py
+  # python_env [REQUIREMENTS_FILE...] : .venv with the pinned runtime requirements (default), or the
+  # files given (scripts/test adds requirements-dev.txt: test, bench, fuzz and lint tools).
+  local py files=("$@")
+  [ ${#files[@]} -gt 0 ] || files=(requirements.txt)
   py="$(command -v python3.11 || command -v python3)"
   "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python 3.11+ required, found $($py --version)"
   [ -x "$PY" ] || { log "creating virtualenv .venv"; "$py" -m venv "$VENV"; }
-  local stamp="$VENV/.requirements.sha256" sum
-  sum="$(sha256sum requirements.txt | cut -d' ' -f1)"
+  local stamp="$VENV/.requirements.sha256" sum args=()
+  sum="$(cat requirements.txt "${files[@]}" | sha256sum | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
-    log "installing pinned Python requirements"
+    log "installing pinned Python requirements (${files[*]})"
     "$PY" -m pip install -q --upgrade pip
-    "$PY" -m pip install -q -r requirements.txt
+    for f in "${files[@]}"; do args+=(-r "$f"); done
+    "$PY" -m pip install -q "${args[@]}"
     echo "$sum" > "$stamp"
   fi
+}
+
+redis_ensure() {
+  # Debian's redis-server on 127.0.0.1:6379, started when none answers there. scripts/test always
+  # needs it (the shared-cache tests run against a real Redis); scripts/run only when CACHE_URL chooses it.
+  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then return 0; fi
+  apt_ensure redis-server redis-tools
+  log "starting redis-server on 127.0.0.1:6379"
+  as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+  for _ in $(seq 1 20); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return 0; sleep 0.5; done
+  die "redis-server did not start"
 }
 
 map_assets() {

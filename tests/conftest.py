@@ -1,6 +1,6 @@
 """Shared fixtures. The test database is real PostGIS, created by pytest-django.
 
-The roadmap's reference data, the default boundaries (from ../shared/data or
+The roadmap's reference data, the default boundaries (bundled in data/, or
 BOUNDARIES_PATH) and the demo facilities are loaded once per session and
 committed, so tests (in their own rolled-back transactions) and an external
 server process started by browser tests all see the same data.
@@ -9,7 +9,6 @@ server process started by browser tests all see the same data.
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.management import call_command
@@ -19,16 +18,11 @@ from accounts.services import user_with_role_ensure
 from layers.models import Region
 
 
-def boundaries_available() -> bool:
-    return (settings.BOUNDARIES_PATH / "kaz_admbnda_adm1_2024.geojson").exists()
-
-
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         call_command("load_reference_data", verbosity=0)
-        if boundaries_available():
-            call_command("load_default_boundaries", verbosity=0)
+        call_command("load_default_boundaries", verbosity=0)
         call_command("load_demo_data", verbosity=0)
 
 

@@ -364,3 +364,22 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.as_of} {self.language}"
+
+
+class DigestDelivery(models.Model):
+    """One deadline digest sent to one user for one day: a second run that day sends nothing again."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(_("day"))
+    items = models.PositiveIntegerField(_("items listed"))
+    language = models.CharField(max_length=2, choices=settings.LANGUAGES)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-day", "user_id"]
+        verbose_name = _("deadline digest sent")
+        verbose_name_plural = _("deadline digests sent")
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="digest_once_per_user_and_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.day}"

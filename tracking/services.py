@@ -984,36 +984,3 @@ def report_submit(
         )
     report.save()
     return report
-
-
-# --- reminders -------------------------------------------------------------------------------------
-
-
-def deadline_digest_send(*, today: date, days: int = 30) -> int:
-    """Send every user with a role and an e-mail address the list of what is due for them.
-
-    Akimat users get their region's items; planners and administrators everything.
-    Returns the number of e-mails sent (users with nothing due get none).
-    """
-    from django.contrib.auth import get_user_model
-    from django.core.mail import send_mass_mail
-
-    from accounts.models import Membership
-    from tracking.selectors import reminders_for
-
-    messages = []
-    users = get_user_model().objects.filter(is_active=True, membership__isnull=False).exclude(email="")
-    for user in users.select_related("membership"):
-        membership = user.membership
-        is_ministry = membership.role in (Membership.Role.PLANNER, Membership.Role.ADMIN)
-        items = reminders_for(
-            region_ids=None if is_ministry else [membership.region_id], is_ministry=is_ministry, today=today, days=days
-        )
-        if not items:
-            continue
-        lines = [f"{r.due:%Y-%m-%d}  {r.what}" + (f"  ({r.region.name})" if r.region else "") for r in items]
-        subject = _("gis_portal: %(n)s item(s) due by %(d)s") % {"n": len(items), "d": today + timedelta(days=days)}
-        messages.append((subject, "\n".join(lines), None, [user.email]))
-    if messages:
-        send_mass_mail(messages, fail_silently=False)
-    return len(messages)

@@ -9,12 +9,18 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from gis_portal.settings.env import cache_from_url, replica_database, storages_from_env
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-# The open data shipped beside the repository (../shared/data); deployments
-# point SHARED_DATA_DIR / BOUNDARIES_PATH at their own copies.
-SHARED_DATA_DIR = Path(os.environ.get("SHARED_DATA_DIR", BASE_DIR.parent / "shared" / "data"))
-BOUNDARIES_PATH = Path(os.environ.get("BOUNDARIES_PATH", SHARED_DATA_DIR / "geokz"))
+# The open data the portal needs ships in the repository (data/, sources and licences in
+# data/NOTICE.md); a deployment may point SHARED_DATA_DIR / BOUNDARIES_PATH at its own copies
+# laid out the same way. Nothing outside the repository is read unless these say so.
+DATA_DIR = BASE_DIR / "data"
+SHARED_DATA_DIR = Path(os.environ.get("SHARED_DATA_DIR") or DATA_DIR)
+BOUNDARIES_PATH = Path(os.environ.get("BOUNDARIES_PATH") or SHARED_DATA_DIR / "geokz")
+# The order's official Kazakh text, which facilities/data/roadmap.json is checked against.
+ORDER_TEXT_PATH = DATA_DIR / "order" / "roadmap-191-o.txt"
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 DEBUG = False
@@ -72,6 +78,15 @@ MIDDLEWARE = [
     "pghistory.middleware.HistoryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# Outermost: /healthz and /readyz answer load balancers before host validation and the SSL
+# redirect (probes come by IP over plain HTTP); then every request gets an id, a log line with
+# its duration and user, and (when a replica is configured) read-only pages read from it.
+MIDDLEWARE = [
+    "gis_portal.health.HealthCheckMiddleware",
+    "gis_portal.observability.RequestLogMiddleware",
+    "gis_portal.db_router.ReadReplicaMiddleware",
+    *MIDDLEWARE,
+]
 
 ROOT_URLCONF = "gis_portal.urls"
 WSGI_APPLICATION = "gis_portal.wsgi.application"
@@ -105,6 +120,12 @@ DATABASES = {
 # transaction-mode connection pooler that cannot keep prepared statements.
 DATABASE_PREPARED_READS = os.environ.get("DATABASE_PREPARED_READS", "1") != "0"
 DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5 if DATABASE_PREPARED_READS else None
+# A streaming replica (DATABASE_REPLICA_URL) serves the read-only API and the public map pages
+# (gis_portal/db_router.py); writes, sessions, sign-in and tokens always use the primary.
+_replica = replica_database(os.environ, primary=DATABASES["default"])
+if _replica:
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["gis_portal.db_router.ReadReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -128,6 +149,12 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "var" / "static"))
 # views that check permissions, never by the static file server.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
+# Uploaded documents, stage photos and frozen reports go through STORAGES["default"]: MEDIA_ROOT
+# (a shared file system for several nodes) or an S3-compatible store (STORAGE_BACKEND=s3).
+STORAGES = storages_from_env(os.environ, staticfiles_backend="django.contrib.staticfiles.storage.StaticFilesStorage")
+# Cache (API pages, throttling counters): shared by every worker and node. db:// keeps it in
+# PostgreSQL (table created by `manage.py createcachetable`), redis://… in Redis.
+CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL", "db://"))}
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
@@ -214,12 +241,55 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Logs go to standard output, one line per record: plain text in development, JSON in
+# production (LOG_FORMAT=json|plain). Every record made while a request is served carries its
+# request id and user id (gis_portal/observability.py), and each request logs one line with its
+# status and duration: at WARNING ("slow request") above SLOW_REQUEST_MS.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+SLOW_REQUEST_MS = int(os.environ.get("SLOW_REQUEST_MS", "1000"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_context": {"()": "gis_portal.observability.RequestContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s",
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_context"],
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Django's own request logger would repeat each 4xx/5xx that gis_portal.request already logs.
+    "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# Load balancers: /healthz (the process answers) and /readyz (database reachable, migrations
+# applied, the oldest queued background job younger than READYZ_MAX_QUEUE_AGE_SECONDS).
+READYZ_MAX_QUEUE_AGE_SECONDS = int(os.environ.get("READYZ_MAX_QUEUE_AGE_SECONDS", "900"))
+
+# Periodic jobs (`manage.py run_scheduler`, the `scheduler` service of docker-compose.yml):
+# crontab lines in TIME_ZONE; an empty value switches a job off.
+SCHEDULE = {
+    "deadline_digest": os.environ.get("SCHEDULE_DEADLINE_DIGEST", "0 8 * * 1-5"),
+    "cleanup_uploads": os.environ.get("SCHEDULE_CLEANUP_UPLOADS", "17 * * * *"),
+    "backup": os.environ.get("SCHEDULE_BACKUP", "30 2 * * *"),
+}
+DEADLINE_DIGEST_DAYS = int(os.environ.get("DEADLINE_DIGEST_DAYS", "30"))
+# An import preview that is not confirmed within this many hours is discarded with its upload.
+PARCEL_IMPORT_PREVIEW_MAX_AGE_HOURS = float(os.environ.get("PARCEL_IMPORT_PREVIEW_MAX_AGE_HOURS", "24"))
+# Backups (`manage.py backup`): pg_dump of the database and an archive of MEDIA_ROOT, the newest
+# BACKUP_KEEP of each kept in BACKUP_DIR.
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR") or BASE_DIR / "var" / "backups")
+BACKUP_KEEP = int(os.environ.get("BACKUP_KEEP", "14"))
 
 # GDAL 3.6 (Debian 12) cannot block file/network access from a spatial reference
 # given as WKT/PROJ text. Mitigation: the portal never builds a SpatialReference

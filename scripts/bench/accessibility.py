@@ -108,9 +108,8 @@ def read_only(path: str) -> tuple[float, float, float]:
 
 
 def districts() -> Zones | None:
-    path = ROOT.parent / "shared" / "data" / "geokz" / "kaz_admbnda_adm2_2024.geojson"
-    if not path.exists():
-        return None
+    # The districts bundled with the repository (data/NOTICE.md), or BOUNDARIES_PATH's.
+    path = Path(os.environ.get("BOUNDARIES_PATH") or ROOT / "data" / "geokz") / "kaz_admbnda_adm2_2024.geojson"
     import shapely
     from shapely.geometry import shape
 

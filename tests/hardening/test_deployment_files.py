@@ -1,45 +1,87 @@
-"""docker-compose.yml, the Dockerfile and the upload limits of the production profile.
+"""docker-compose.yml, the Dockerfile, the requirement files and the upload limits of the production profile.
 
-`docker compose config` is not available on the test machines, so the compose file is parsed with
-PyYAML and checked for what a deployment needs: PostGIS, the web service built from the Dockerfile
-with its secrets/hosts/database from the environment, media on a named volume.
+Docker's engine does not run on the test machines, but Debian's docker-compose validates the file
+(`docker-compose config`) without one; the services are then checked for what a deployment needs.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
+# Test, bench, fuzz and lint tools: never in the runtime requirements (the production image).
+DEV_ONLY = {
+    "pytest", "pytest-django", "pytest-xdist", "playwright", "schemathesis", "hypothesis", "ruff", "pypdf",
+    "polib", "openapi-spec-validator", "greenlet",
+}  # fmt: skip
 
 
 def _compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def test_compose_has_postgis_and_web_with_named_volumes():
+def _readme_compose_variables() -> set[str]:
+    """The variables the README's production section says compose reads."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    paragraph = text[text.index("Compose reads only these") :].split("\n\n", 1)[0]
+    return set(re.findall(r"`([A-Z][A-Z0-9_]+)`", paragraph))
+
+
+def _compose_cli() -> list[str]:
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    pytest.fail(
+        "neither docker-compose nor `docker compose` is installed; scripts/test installs Debian's docker-compose"
+    )
+
+
+def test_compose_is_valid_with_only_the_variables_the_readme_lists(tmp_path):
+    listed = _readme_compose_variables()
+    used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", (ROOT / "docker-compose.yml").read_text()))
+    assert used <= listed, f"compose reads variables the README does not list: {used - listed}"
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "SECRET_KEY": "s" * 40}
+    result = subprocess.run([*_compose_cli(), "config", "-q"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    missing = subprocess.run(
+        [*_compose_cli(), "config", "-q"], cwd=ROOT, env={**env, "SECRET_KEY": ""}, capture_output=True, text=True
+    )
+    assert missing.returncode != 0 and "SECRET_KEY" in missing.stderr, "compose must refuse to start without it"
+
+
+def test_compose_runs_web_worker_and_scheduler_from_one_image():
     compose = _compose()
     services = compose["services"]
-    assert set(services) >= {"db", "web"}
-    db, web = services["db"], services["web"]
-    assert db["image"].startswith("postgis/postgis:")
-    assert any(v.split(":")[1] == "/var/lib/postgresql/data" for v in db["volumes"])
-    assert "healthcheck" in db
-    assert web["build"] in (".", {"context": "."}) or web["build"].get("context") == "."
-    env = web["environment"]
-    for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"):
-        assert name in env, name
-    # The secret has no default: compose refuses to start without it (${VAR:?message}).
-    assert re.fullmatch(r"\$\{SECRET_KEY:\?[^}]+\}", env["SECRET_KEY"])
-    assert "@db:5432/" in env["DATABASE_URL"] and env["DATABASE_URL"].startswith("postgis://")
-    assert web["depends_on"]["db"]["condition"] == "service_healthy"
-    named = set(compose["volumes"])
-    mounts = {v.split(":")[0]: v.split(":")[1] for v in web["volumes"]}
-    assert "media" in named and mounts.get("media") == "/srv/media"
-    assert "pgdata" in named
+    assert set(services) == {"db", "redis", "web", "worker", "scheduler"}
+    db = services["db"]
+    assert db["image"].startswith("postgis/postgis:15-")
+    assert any(v.split(":")[1] == "/var/lib/postgresql/data" for v in db["volumes"]) and "healthcheck" in db
+    app = [services[name] for name in ("web", "worker", "scheduler")]
+    assert {s["image"] for s in app} == {"gis_portal:latest"}
+    assert all(s["build"] in (".", {"context": "."}) for s in app)
+    for service in app:
+        env = service["environment"]
+        assert re.fullmatch(r"\$\{SECRET_KEY:\?[^}]+\}", env["SECRET_KEY"])
+        assert "@db:5432/" in env["DATABASE_URL"] and env["CACHE_URL"] == "redis://redis:6379/0"
+        assert "media:/srv/media" in service["volumes"]
+    web, worker, scheduler = app
+    assert web["environment"]["SETUP"] == "1" and worker["environment"]["SETUP"] == "0"
+    assert scheduler["environment"]["SETUP"] == "0"
+    assert worker["command"] == ["python", "manage.py", "db_worker"]
+    assert scheduler["command"] == ["python", "manage.py", "run_scheduler"]
+    assert "/readyz" in " ".join(web["healthcheck"]["test"])
+    assert "backups:/srv/backups" in scheduler["volumes"]
+    assert web["environment"]["BEHIND_TLS"].startswith("${BEHIND_TLS")
+    assert {"pgdata", "media", "backups"} <= set(compose["volumes"])
 
 
 def test_compose_variables_are_well_formed():
@@ -48,13 +90,37 @@ def test_compose_variables_are_well_formed():
         assert re.fullmatch(r"\$\{[A-Z_][A-Z0-9_]*(:?[-?][^}]*)?\}", ref), ref
 
 
-def test_dockerfile_installs_npm_assets_before_collectstatic_and_runs_production():
+def _pins(name: str) -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / name).read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", "-r ")):
+            continue
+        package, _, version = line.partition("==")
+        assert version, f"{name}: {line} is not pinned"
+        pins[package.lower().replace("_", "-")] = version
+    return pins
+
+
+def test_requirements_are_split_by_purpose_and_pinned():
+    runtime, dev = _pins("requirements.txt"), _pins("requirements-dev.txt")
+    assert not DEV_ONLY & set(runtime), f"test tools in the runtime requirements: {DEV_ONLY & set(runtime)}"
+    assert DEV_ONLY <= set(dev)
+    assert not set(runtime) & set(dev), "a package is pinned in both files"
+    assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text()
+    for package in ("django", "apscheduler", "python-json-logger", "redis", "django-storages", "gunicorn"):
+        assert package in runtime, package
+
+
+def test_dockerfile_installs_runtime_only_and_npm_assets_before_collectstatic():
     lines = (ROOT / "Dockerfile").read_text()
+    assert "requirements-dev" not in lines and "pip install --no-cache-dir -r requirements.txt" in lines
     npm = lines.index("npm ci")
     collect = lines.index("collectstatic")
     assert npm < collect, "collectstatic needs Leaflet/OpenLayers from npm (STATICFILES_DIRS)"
     assert "DJANGO_SETTINGS_MODULE=gis_portal.settings.production" in lines
     assert "MEDIA_ROOT=/srv/media" in lines and "STATIC_ROOT=/srv/static" in lines
+    assert "postgresql-client" in lines, "pg_dump for the scheduled backups"
     assert re.search(r'CMD \["gunicorn"', lines)
     assert "USER portal" in lines
 

@@ -12,13 +12,7 @@ from django.db.models import F
 from facilities.models import Facility
 from layers.models import District, Region
 
-needs_boundaries = pytest.mark.skipif(
-    not (settings.BOUNDARIES_PATH / "kaz_admbnda_adm1_2024.geojson").exists(),
-    reason="default boundaries (BOUNDARIES_PATH) not available",
-)
 
-
-@needs_boundaries
 def test_default_boundaries_cover_all_regions_and_districts(db):
     assert Region.objects.filter(geom__isnull=False).count() == 20
     assert District.objects.count() == 224
@@ -30,7 +24,6 @@ def test_default_boundaries_cover_all_regions_and_districts(db):
     assert "CC BY 4.0" in Region.objects.first().boundary_source
 
 
-@needs_boundaries
 def test_demo_facilities_lie_in_their_region_and_district(db):
     demo = Facility.objects.filter(is_demo=True)
     assert demo.filter(location__isnull=True).count() == 0
@@ -50,7 +43,6 @@ def _area_km2(region_kato: str) -> float:
     return row.sq_km
 
 
-@needs_boundaries
 @pytest.mark.skipif(shutil.which("ogr2ogr") is None, reason="ogr2ogr (gdal-bin) not installed")
 def test_load_boundaries_from_shapefile_in_utm(db, tmp_path):
     """A shapefile in UTM 42N (EPSG:32642) is transformed to EPSG:4326 on load: the area survives."""
@@ -96,7 +88,6 @@ def test_load_boundaries_names_the_problem(db, tmp_path):
         )
 
 
-@needs_boundaries
 @pytest.mark.skipif(shutil.which("ogr2ogr") is None, reason="ogr2ogr (gdal-bin) not installed")
 def test_load_districts_from_geopackage_in_web_mercator_with_field_map(db, tmp_path):
     src = settings.BOUNDARIES_PATH / "kaz_admbnda_adm2_2024.geojson"

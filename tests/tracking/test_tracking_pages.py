@@ -3,7 +3,6 @@
 from datetime import date
 
 import pytest
-from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 
@@ -32,7 +31,6 @@ def test_load_population_keeps_sources_and_labels_estimates(population):
     assert school.get(region__kato="710000000", year=2023).value == expected
 
 
-@pytest.mark.skipif(not (settings.SHARED_DATA_DIR / "stats").exists(), reason="shared stats not present")
 def test_pages_render_for_a_planner(client, planner, plans, population):
     client.force_login(planner)
     t = TrackedFacility.objects.first()

@@ -1,6 +1,10 @@
 from django.core.management.base import BaseCommand
 
+from facilities.selectors import demo_data_present
 from facilities.services import demo_data_create
+
+# Printed when --if-absent finds demo data; scripts/docker-entrypoint.sh looks for it.
+ALREADY_PRESENT = "demo data already present: nothing loaded"
 
 
 class Command(BaseCommand):
@@ -8,7 +12,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=191)
+        parser.add_argument(
+            "--if-absent", action="store_true", help="do nothing when demo facilities exist (container restarts)"
+        )
 
-    def handle(self, *args, seed: int, **options):
+    def handle(self, *args, seed: int, if_absent: bool, **options):
+        if if_absent and demo_data_present():
+            self.stdout.write(ALREADY_PRESENT)
+            return
         result = demo_data_create(seed=seed)
         self.stdout.write(f"demo facilities: {result.facilities} ({result.located} with a location)")

@@ -1,7 +1,7 @@
 """Load the openly licensed default boundaries (geokz, CC BY 4.0) and GeoNames settlements.
 
-Reads BOUNDARIES_PATH (default ../shared/data/geokz) and SHARED_DATA_DIR; the
-files are not copied into the repository.
+Reads BOUNDARIES_PATH (default data/geokz, bundled with the repository: data/NOTICE.md) and
+the GeoNames places of SHARED_DATA_DIR (default data/). Idempotent: loading again updates in place.
 """
 
 from django.conf import settings

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -14,7 +16,5 @@ class Command(BaseCommand):
         parser.add_argument("--stats-dir", default=str(settings.SHARED_DATA_DIR / "stats"))
 
     def handle(self, *args, **options):
-        from pathlib import Path
-
         result = population_load(stats_dir=Path(options["stats_dir"]))
         self.stdout.write(", ".join(f"{k}: {v}" for k, v in result.items()))

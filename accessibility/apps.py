@@ -7,15 +7,8 @@ class AccessibilityConfig(AppConfig):
     verbose_name = _("Accessibility analysis")
 
     def ready(self):
-        from django.apps import apps
+        # The results are layers of the REST API, OGC API – Features and the analysis map; registered
+        # here, before the URLconf (api.urls builds its routes from the registry).
+        from accessibility.collections import collections_register
 
-        # The results are collections of the REST API and OGC API – Features; registered here, before
-        # the URLconf is imported (api.urls builds its routes from the registry).
-        if apps.is_installed("api"):
-            from accessibility import api_collections  # noqa: F401
-
-        # The analysis map (maps app) shows our layers when that app is installed.
-        if apps.is_installed("maps"):
-            from accessibility import map_layers
-
-            map_layers.register()
+        collections_register()

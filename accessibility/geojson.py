@@ -1,4 +1,4 @@
-"""GeoJSON of a run's results, built in PostGIS (layers.geojson), EPSG:4326, RFC 7946."""
+"""GeoJSON of a run's results, built in PostGIS (gis_portal.geo.geojson), EPSG:4326, RFC 7946."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.db.models import Case, F, FilteredRelation, FloatField, Func, Q, Val
 from accessibility.models import AnalysisRun, PointResult
 from accessibility.selectors import area_results, site_results
 from facilities.models import Facility
-from layers.geojson import feature_collection
+from gis_portal.geo.geojson import feature_collection
 from layers.models import District
 
 

@@ -140,7 +140,7 @@ def run_detail(request, pk: int):
 def _run_map(run: AnalysisRun, *, user, nonce: str | None = None):
     """The run's map: districts shaded by coverage/access, underserved hexagons and recommended sites."""
     try:
-        from maps.builders import base_map, map_parts
+        from layers.webmap.builders import base_map, map_parts
     except ImportError:  # the maps app is optional: plain folium then
         import folium
 

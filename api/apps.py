@@ -5,7 +5,3 @@ from django.utils.translation import gettext_lazy as _
 class ApiConfig(AppConfig):
     name = "api"
     verbose_name = _("GeoJSON REST API and OGC API – Features")
-
-    def ready(self):
-        # Collections register themselves on import (facilities, regions, … and later apps).
-        from api import catalog  # noqa: F401

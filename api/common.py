@@ -27,10 +27,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from accounts import layer_access
 from api import selectors
 from api.params import CRS, CRS84, Cursor, ItemsQuery, ParamError
-from api.registry import Collection
-from layers.geojson import as_expression
+from gis_portal.geo.collections import Collection
+from gis_portal.geo.geojson import as_expression
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -165,13 +166,17 @@ def items_response(
     (selectors.page_meta): the same numberMatched, Last-Modified and ETag, one statement.
     """
     user = request.user
-    queryset = selectors.items_filter(collection, selectors.collection_queryset(collection, user=user), query=query)
+    queryset = selectors.items_filter(
+        collection, layer_access.collection_queryset(collection, user=user), query=query, user=user
+    )
     validators = "HTTP_IF_NONE_MATCH" in request.META or "HTTP_IF_MODIFIED_SINCE" in request.META
     if not (validators or query.download or settings.API_RESPONSE_CACHE_SECONDS):
         # Nothing can be spared by knowing the ETag first (no 304 to give, no cached body):
         # build the page, and count only when it does not hold every matched row.
         page = selectors.items_page(collection, queryset, query=query, user=user)
-        meta = selectors.page_meta(page, query=query) or selectors.items_meta(collection, queryset)
+        meta = selectors.page_meta(
+            page, query=query, collection=collection, queryset=queryset, user=user
+        ) or selectors.items_meta(collection, queryset, user=user)
         etag = None
         if not meta.estimated:
             etag = selectors.items_etag(collection=collection, user=user, meta=meta, variant=request.get_full_path())
@@ -184,7 +189,7 @@ def items_response(
             extra_links=extra_links,
             html_alternate=html_alternate,
         )
-    meta = selectors.items_meta(collection, queryset)
+    meta = selectors.items_meta(collection, queryset, user=user)
     etag = None
     if not meta.estimated:
         etag = selectors.items_etag(collection=collection, user=user, meta=meta, variant=request.get_full_path())
@@ -287,7 +292,7 @@ def download_response(collection: Collection, queryset, *, query: ItemsQuery, us
 
 def _csv(collection: Collection, queryset, *, query: ItemsQuery, user) -> str:
     """CSV with one row per feature: id, the properties the user may read, geometry as WKT in the output CRS."""
-    names = selectors.items_properties(collection, user=user, queryset=queryset)
+    names = layer_access.readable_properties(collection, queryset, user=user)
     props = collection.all_properties()
     values = {f"_c{i}": as_expression(props[n]) for i, n in enumerate(names)}
     ordered = queryset.order_by(query.order_field, "pk")

@@ -17,11 +17,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from accounts import layer_access
 from api import openapi, selectors
 from api.common import GEOJSON, HTML, JSON, ApiView, items_response, url_with
 from api.params import CRS84, SUPPORTED_CRS, items_query_parse
-from api.registry import Collection, ParamError, collection_get, collections_all
 from api.rest import item_response
+from gis_portal.geo.collections import Collection, ParamError, collection_get, collections_all
 
 OGC_DEFAULT_LIMIT = 10
 CONFORMANCE = [
@@ -60,14 +61,16 @@ class OgcView(ApiView):
 
 
 def _visible(request) -> list[Collection]:
-    return [c for c in collections_all() if c.ogc and c.geometry and selectors.collection_visible(c, user=request.user)]
+    return [
+        c for c in collections_all() if c.ogc and c.geometry and layer_access.collection_visible(c, user=request.user)
+    ]
 
 
 def _collection_or_404(request, collection_id: str) -> Collection:
     collection = collection_get(collection_id)
     if collection is None or not collection.ogc or not collection.geometry:
         raise Http404("no such collection")
-    if not selectors.collection_visible(collection, user=request.user):
+    if not layer_access.collection_visible(collection, user=request.user):
         raise exceptions.NotAuthenticated()
     return collection
 
@@ -123,7 +126,7 @@ class ConformanceView(OgcView):
 
 def collection_doc(request, collection: Collection) -> dict:
     base = request.build_absolute_uri(f"/ogc/collections/{collection.id}")
-    queryset = selectors.collection_queryset(collection, user=request.user)
+    queryset = layer_access.collection_queryset(collection, user=request.user)
     extent = selectors.collection_extent(collection, queryset)
     doc = {
         "id": collection.id,
@@ -194,7 +197,7 @@ class ItemsView(OgcView):
         if not html or response.status_code != 200:
             return response
         data = json.loads(response.content)
-        names = selectors.items_properties(collection, user=request.user, queryset=collection.selector().none())
+        names = layer_access.readable_properties(collection, collection.selector().none(), user=request.user)
         rows = [{"id": f["id"], "values": [f["properties"].get(n) for n in names]} for f in data["features"]]
         return self.html(
             request,

@@ -6,7 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from api.params import SUPPORTED_CRS
-from api.registry import Collection
+from gis_portal.geo.collections import Collection
 
 _KIND_TYPES = {"kato": OpenApiTypes.STR, "int": OpenApiTypes.STR, "code": OpenApiTypes.STR, "bool": OpenApiTypes.STR}
 _KIND_PATTERNS = {
@@ -84,7 +84,7 @@ ERROR = {
 
 
 def filter_parameter(name: str, spec) -> OpenApiParameter:
-    """A property filter (api.registry.Filter) as a query parameter: its kind's type and pattern."""
+    """A property filter (gis_portal.geo.collections.Filter) as a query parameter: its kind's type and pattern."""
     kind_type = _KIND_TYPES.get(spec.kind, OpenApiTypes.STR)
     if spec.kind == "text":
         kind_type = {"type": "string", "minLength": 1, "maxLength": 100}

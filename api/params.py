@@ -17,7 +17,7 @@ from django.contrib.gis.geos import Polygon
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from api.registry import Collection, ParamError
+from gis_portal.geo.collections import Collection, ParamError
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
@@ -193,6 +193,7 @@ class ItemsQuery:
     offset: int = 0
     cursor: Cursor | None = None
     ordering: str = "id"  # as given, with "-" for descending
+    ordering_param: str = "sortby"  # the parameter the client sent it in (errors name it)
     order_field: str = "pk"
     descending: bool = False
     bbox: Polygon | None = None
@@ -221,11 +222,12 @@ def items_query_parse(params, collection: Collection, *, default_limit: int, all
     if "ordering" in params and "sortby" in params:
         raise ParamError("sortby", "give either ordering or sortby")
     # An empty value is refused like any other unknown key, not read as "the default".
+    ordering_param = "ordering" if "ordering" in params else "sortby"
     ordering = params.get("ordering", params.get("sortby", collection.default_ordering))
     name = ordering.lstrip("+-")
     if "," in ordering or name not in collection.ordering:
         raise ParamError(
-            "ordering",
+            ordering_param,
             f"{ordering!r} is not allowed; use one of {', '.join(sorted(collection.ordering))}"
             " ('-' first for descending)",
         )
@@ -275,6 +277,7 @@ def items_query_parse(params, collection: Collection, *, default_limit: int, all
         offset=offset,
         cursor=cursor,
         ordering=ordering,
+        ordering_param=ordering_param,
         order_field=collection.ordering[name],
         descending=descending,
         bbox=bbox,

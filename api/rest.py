@@ -13,13 +13,14 @@ from rest_framework import exceptions
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
+from accounts import layer_access
 from api import openapi, selectors
 from api.common import GEOJSON, ApiView, cache_headers, conditional, items_response, raw_response
 from api.params import check_metacharacters, items_query_parse
-from api.registry import Collection, Filter, ParamError, collection_get, collections_all
 from api.serializers import KpiTargetSerializer, MeasureSerializer, QuotaSerializer
 from facilities import selectors as facility_selectors
 from facilities.models import ConstructionQuota, KpiTarget
+from gis_portal.geo.collections import Collection, Filter, ParamError, collection_get, collections_all
 
 REST_DEFAULT_LIMIT = 100
 
@@ -29,7 +30,7 @@ class ItemsView(ApiView):
 
     def get(self, request):
         collection = collection_get(self.collection_id)
-        if not selectors.collection_visible(collection, user=request.user):
+        if not layer_access.collection_visible(collection, user=request.user):
             raise exceptions.NotAuthenticated()
         query = items_query_parse(
             request.query_params, collection, default_limit=REST_DEFAULT_LIMIT, allow_download=True
@@ -50,7 +51,7 @@ class ItemView(ApiView):
 
 def item_response(request, collection: Collection, *, pk: int, links: list | None = None):
     """One GeoJSON Feature (REST and OGC), with ETag/Last-Modified and 304."""
-    if not selectors.collection_visible(collection, user=request.user):
+    if not layer_access.collection_visible(collection, user=request.user):
         raise exceptions.NotAuthenticated()
     params = request.query_params.copy()
     params.pop("f", None)  # checked by the REST and OGC views (html is OGC's)
@@ -60,8 +61,8 @@ def item_response(request, collection: Collection, *, pk: int, links: list | Non
     query = items_query_parse(params, collection, default_limit=1, allow_download=False)
     if not 0 < pk < 2**63:  # beyond bigint no row exists; the ORM would fail on it (found by scripts/fuzz)
         raise Http404("no such feature")
-    queryset = selectors.collection_queryset(collection, user=request.user).filter(pk=pk)
-    meta = selectors.items_meta(collection, queryset)
+    queryset = layer_access.collection_queryset(collection, user=request.user).filter(pk=pk)
+    meta = selectors.items_meta(collection, queryset, user=request.user)
     if not meta.matched:
         raise Http404("no such feature")
     etag = selectors.items_etag(collection=collection, user=request.user, meta=meta, variant=request.get_full_path())
@@ -246,7 +247,7 @@ class IndexView(ApiView):
         resources = {
             c.id: f"{base}{c.id}/"
             for c in collections_all()
-            if c.rest and selectors.collection_visible(c, user=request.user)
+            if c.rest and layer_access.collection_visible(c, user=request.user)
         }
         resources.update({r.id: f"{base}{r.id}/" for r in PLAIN_RESOURCES})
         resources["schema"] = f"{base}schema/"

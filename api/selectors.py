@@ -19,31 +19,28 @@ from django.conf import settings
 from django.contrib.gis.db.models import Extent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connections
-from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Value
+from django.db.models import F, Q, QuerySet
 
-from accounts.permissions import Action, can, scope_queryset, user_role
+from accounts import layer_access
+from accounts.permissions import user_role
 from api.params import ItemsQuery
-from api.registry import Collection, ParamError
 from gis_portal.db import prepared_cursor
 from gis_portal.db_router import read_alias
-from layers.geojson import FeaturePage, as_expression, feature_page
+from gis_portal.geo.collections import Collection, ParamError
+from gis_portal.geo.geojson import FeaturePage, as_expression, feature_page
 
 
-def collection_visible(collection: Collection, *, user) -> bool:
-    """May `user` read this collection at all? Public ones: everybody; others: users with a role."""
-    return collection.public or user_role(user) is not None
+def items_filter(collection: Collection, queryset: QuerySet, *, query: ItemsQuery, user) -> QuerySet:
+    """Apply the property filters, bbox (any supported CRS, compared in EPSG:4326) and time filters.
 
-
-def collection_queryset(collection: Collection, *, user) -> QuerySet:
-    """The rows of `collection` that `user` may read (non-public ones scoped by region)."""
-    queryset = collection.selector()
-    if not collection.public:
-        queryset = scope_queryset(user, queryset, region_field=collection.region_field or "region")
-    return queryset
-
-
-def items_filter(collection: Collection, queryset: QuerySet, *, query: ItemsQuery) -> QuerySet:
-    """Apply the property filters, bbox (any supported CRS, compared in EPSG:4326) and time filters."""
+    Filters, time windows and sort orders that would reveal private properties follow
+    accounts.layer_access: refused, or applied to the rows where `user` may read them.
+    """
+    time_param = "datetime" if query.datetime is not None else "updated_since" if query.updated_since else None
+    queryset = layer_access.filters_restrict(
+        collection, queryset, user=user, filters=list(query.filters), time_param=time_param
+    )
+    layer_access.ordering_check(collection, queryset, user=user, ordering=query.ordering, param=query.ordering_param)
     for name, value in query.filters.items():
         queryset = collection.filters[name].apply(queryset, value)
     if query.bbox is not None:
@@ -62,11 +59,19 @@ def items_filter(collection: Collection, queryset: QuerySet, *, query: ItemsQuer
 @dataclass(frozen=True)
 class ItemsMeta:
     matched: int
-    last_modified: dt.datetime | None
+    last_modified: dt.datetime | None  # what the caller may be shown (None: hidden or unknown)
     estimated: bool = False  # numberMatched is the planner's estimate; no validators then
+    stamp: dt.datetime | None = None  # the rows' newest change, for the ETag only (hashed)
 
 
-def items_meta(collection: Collection, queryset: QuerySet) -> ItemsMeta:
+def _shown(meta: ItemsMeta, collection: Collection, queryset: QuerySet, *, user) -> ItemsMeta:
+    """Hide the newest change from callers who may not read the time property on every row."""
+    if meta.last_modified is None or layer_access.time_readable(collection, queryset, user=user):
+        return replace(meta, stamp=meta.last_modified)
+    return replace(meta, stamp=meta.last_modified, last_modified=None)
+
+
+def items_meta(collection: Collection, queryset: QuerySet, *, user) -> ItemsMeta:
     """numberMatched and the newest change of the filtered rows.
 
     One aggregate over at most API_EXACT_COUNT_MAX + 1 rows: exact up to that
@@ -88,7 +93,7 @@ def items_meta(collection: Collection, queryset: QuerySet) -> ItemsMeta:
         cursor.execute(f"SELECT count(*), {newest} FROM ({sql}) AS c", params)  # noqa: S608 - constant identifiers
         matched, last_modified = cursor.fetchone()
     if matched <= cap:
-        return ItemsMeta(matched=matched, last_modified=last_modified)
+        return _shown(ItemsMeta(matched=matched, last_modified=last_modified), collection, queryset, user=user)
     sql, params = queryset.order_by().values("pk").query.sql_with_params()
     with connections[read_alias()].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
@@ -102,7 +107,9 @@ def _stamps(collection: Collection) -> tuple[str, ...]:
     return tuple(f for f in (collection.updated_field, *collection.also_updated) if f)
 
 
-def page_meta(page: FeaturePage, *, query: ItemsQuery) -> ItemsMeta | None:
+def page_meta(
+    page: FeaturePage, *, query: ItemsQuery, collection: Collection, queryset: QuerySet, user
+) -> ItemsMeta | None:
     """items_meta read off a page that holds every filtered row, or None when it may not.
 
     A page read from the start that found no row beyond itself is the whole result:
@@ -110,7 +117,7 @@ def page_meta(page: FeaturePage, *, query: ItemsQuery) -> ItemsMeta | None:
     items_meta would count, without running the filters a second time.
     """
     if query.cursor is None and not query.offset and not page.has_more:
-        return ItemsMeta(matched=page.returned, last_modified=page.newest)
+        return _shown(ItemsMeta(matched=page.returned, last_modified=page.newest), collection, queryset, user=user)
     return None
 
 
@@ -118,30 +125,9 @@ def items_etag(*, collection: Collection, user, meta: ItemsMeta, variant: str) -
     """A weak ETag from what determines the response: rows, their newest change, the caller's scope."""
     role = user_role(user) or "anonymous"
     region = getattr(getattr(user, "membership", None), "region_id", None) if role != "anonymous" else None
-    stamp = meta.last_modified.isoformat() if meta.last_modified else "-"
+    stamp = meta.stamp.isoformat() if meta.stamp else "-"
     digest = hashlib.sha256(f"{collection.id}|{variant}|{role}|{region}|{meta.matched}|{stamp}".encode()).hexdigest()
     return f'W/"{digest[:32]}"'
-
-
-def _private_condition(collection: Collection, queryset: QuerySet, *, user) -> tuple[QuerySet, str | None, bool]:
-    """Annotate whether each row's private properties may be shown to `user`.
-
-    Returns (queryset, annotation name or None, include private properties at all).
-    The decision is accounts.permissions' own: scope_queryset for region-bound rows.
-    """
-    if not collection.private_properties or user_role(user) is None:
-        return queryset, None, False
-    if not collection.public:
-        return queryset, None, True  # rows already scoped to what the user may view
-    if collection.region_field is None:
-        return queryset, None, can(user, Action.VIEW, region_id=None)
-    model = queryset.model
-    allowed = scope_queryset(user, model.objects.filter(pk=OuterRef("pk")), region_field=collection.region_field)
-    if not allowed.query.is_empty():
-        condition = Exists(allowed)
-    else:
-        condition = ExpressionWrapper(Value(False), output_field=BooleanField())
-    return queryset.annotate(_private=condition), "_private", True
 
 
 def _model_field(model, path: str):
@@ -193,7 +179,7 @@ def items_page(
     """
     limit = query.limit if limit is None else limit
     known = matched is not None and query.cursor is None
-    queryset, condition, with_private = _private_condition(collection, queryset, user=user)
+    queryset, condition, with_private = layer_access.private_annotate(collection, queryset, user=user)
     ordered = _keyset(queryset, query=query)
     if query.cursor is None and query.offset:
         ordered = ordered[query.offset :]
@@ -226,12 +212,6 @@ def item_one(collection: Collection, queryset: QuerySet, *, pk: int, query: Item
     return page.features[1:-1] if page.returned else None
 
 
-def items_properties(collection: Collection, *, user, queryset: QuerySet) -> list[str]:
-    """Names of the properties `user` gets for this collection (CSV header, HTML table)."""
-    _qs, _condition, with_private = _private_condition(collection, queryset, user=user)
-    return list(collection.all_properties() if with_private else collection.public_properties)
-
-
 def collection_extent(collection: Collection, queryset: QuerySet) -> list[float] | None:
     """The bbox of the rows in EPSG:4326 (lon/lat), from ST_Extent over the geometry."""
     if not collection.geometry:
@@ -245,7 +225,7 @@ TILE_EXTENT = 4096
 
 def tile_mvt(collection: Collection, queryset: QuerySet, *, z: int, x: int, y: int, user) -> bytes:
     """A Mapbox Vector Tile of the collection's rows in tile z/x/y (Web Mercator, EPSG:3857), via ST_AsMVT."""
-    queryset, condition, with_private = _private_condition(collection, queryset, user=user)
+    queryset, condition, with_private = layer_access.private_annotate(collection, queryset, user=user)
     select = {"_pk": "pk", "_g": collection.geometry}
     columns = {}
     for i, (name, lookup) in enumerate(collection.public_properties.items()):

@@ -7,10 +7,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 
+from accounts import layer_access
 from api import selectors
 from api.common import ApiView, cache_headers, conditional, raw_response
 from api.params import check_metacharacters
-from api.registry import ParamError, collection_get
+from gis_portal.geo.collections import ParamError, collection_get
 
 MVT = "application/vnd.mapbox-vector-tile"
 MAX_ZOOM = 22
@@ -40,14 +41,14 @@ class TileView(ApiView):
         collection = collection_get(layer)
         if collection is None or not collection.tiles:
             raise Http404("no such tile layer")
-        if not selectors.collection_visible(collection, user=request.user):
+        if not layer_access.collection_visible(collection, user=request.user):
             raise exceptions.NotAuthenticated()
         if not 0 <= z <= MAX_ZOOM:
             raise ParamError("z", f"zoom must be between 0 and {MAX_ZOOM}")
         if not (0 <= x < 2**z and 0 <= y < 2**z):
             raise ParamError("x", f"x and y must be between 0 and {2**z - 1} at zoom {z}")
-        queryset = selectors.collection_queryset(collection, user=request.user)
-        meta = selectors.items_meta(collection, queryset)
+        queryset = layer_access.collection_queryset(collection, user=request.user)
+        meta = selectors.items_meta(collection, queryset, user=request.user)
         etag = None
         if not meta.estimated:
             etag = selectors.items_etag(

@@ -16,7 +16,7 @@ from drf_spectacular.views import (
 )
 
 from api import ogc, rest, tiles
-from api.registry import collections_all
+from gis_portal.geo.collections import collections_all
 
 
 def _gz(view):

@@ -9,8 +9,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from gis_portal.geo.geojson import stored_geojson
 from gis_portal.i18n import LocalizedNameMixin
-from layers.geojson import stored_geojson
 from layers.models import District, Region
 
 CONSTRUCTION_MEASURES = range(14, 27)
@@ -203,7 +203,7 @@ class Facility(LocalizedNameMixin, models.Model):
     places = models.PositiveIntegerField(_("places (capacity)"))
     is_ppp = models.BooleanField(_("public-private partnership"), default=False)
     location = models.PointField(_("location"), srid=4326, null=True, blank=True)
-    # The geometry as the API serves it by default, written by PostgreSQL on every write (see layers.geojson).
+    # The geometry as the API serves it by default, written by PostgreSQL on every write (see gis_portal.geo.geojson).
     location_geojson = models.GeneratedField(
         expression=stored_geojson("location"), output_field=models.TextField(), db_persist=True
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from facilities.models import CREATIVE_MEASURES, HEALTH_MEASURES, Facility, KpiIndicator, KpiTarget, Measure
-from layers.geojson import feature_collection
+from gis_portal.geo.geojson import feature_collection
 from layers.models import Region
 
 

@@ -1,8 +1,11 @@
-"""A Content-Security-Policy on every HTML page (the maps app's nonce-based policy, project-wide).
+"""A strict (nonce-based) Content-Security-Policy on every HTML page.
 
-maps.csp decorates the map views with a strict policy; this middleware gives every other page the
-same policy: scripts only from our origin or carrying the per-response nonce (request.csp_nonce, also
-published to widget templates through `current_nonce()`), no plugins, no foreign frames or forms.
+Scripts run only from our own origin or with the per-response nonce (folium's map script and our
+few inline lines carry it); no CDN is allowed, so a page that tried to load Leaflet from elsewhere
+would break visibly. Images: our origin, data: URIs and the base-map tile host
+(settings.BASEMAP_TILES_URL). `map_csp` decorates the map views (MAP_CSP = False switches it off);
+the middleware gives every other page the same policy (the nonce is request.csp_nonce, published to
+widget templates through `current_nonce()`): no plugins, no foreign frames or forms.
 A response that already has a policy (the map views, the embeddable map) keeps it.
 Switched off with PORTAL_CSP = False.
 """
@@ -11,10 +14,60 @@ from __future__ import annotations
 
 import secrets
 from contextvars import ContextVar
+from functools import wraps
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from maps.csp import policy
+
+def tile_source() -> str | None:
+    """CSP source of the tile server: scheme://host, with {s}-style subdomains widened to *.host."""
+    url = settings.BASEMAP_TILES_URL
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None  # a relative URL: served by us, 'self' covers it
+    host = parts.netloc
+    if host.startswith("{"):
+        host = "*" + host[host.index("}") + 1 :]
+    return f"{parts.scheme}://{host}"
+
+
+def policy(*, nonce: str, frame_ancestors: str = "'none'") -> str:
+    images = " ".join(filter(None, ["'self'", "data:", tile_source()]))
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            # Leaflet positions everything with inline styles; markers use style attributes.
+            "style-src 'self' 'unsafe-inline'",
+            f"img-src {images}",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            f"frame-ancestors {frame_ancestors}",
+        ]
+    )
+
+
+def map_csp(view=None, *, frame_ancestors: str = "'none'"):
+    """Decorate a map view: sets request.csp_nonce and the Content-Security-Policy header."""
+
+    def decorator(func):
+        @wraps(func)
+        def wrapped(request, *args, **kwargs):
+            request.csp_nonce = secrets.token_urlsafe(16)
+            response = func(request, *args, **kwargs)
+            if getattr(settings, "MAP_CSP", True) and response.get("Content-Type", "").startswith("text/html"):
+                response["Content-Security-Policy"] = policy(nonce=request.csp_nonce, frame_ancestors=frame_ancestors)
+            return response
+
+        return wrapped
+
+    return decorator(view) if view is not None else decorator
+
 
 _nonce: ContextVar[str | None] = ContextVar("csp_nonce", default=None)
 

@@ -8,8 +8,8 @@ from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from gis_portal.geo.geojson import stored_geojson
 from gis_portal.i18n import LocalizedNameMixin
-from layers.geojson import stored_geojson
 
 KATO_REGEX = r"^[0-9]{9}$"
 
@@ -29,7 +29,7 @@ class Region(LocalizedNameMixin, models.Model):
     name_en = models.CharField(_("name (English)"), max_length=100)
     name_in_order_kk = models.CharField(_("name as written in the order"), max_length=150)
     geom = models.MultiPolygonField(_("boundary"), srid=4326, null=True, blank=True)
-    # The geometry as the API serves it by default, written by PostgreSQL on every write (see layers.geojson).
+    # The geometry as the API serves it by default, written by PostgreSQL on every write (see gis_portal.geo.geojson).
     geom_geojson = models.GeneratedField(
         expression=stored_geojson("geom", multi=True), output_field=models.TextField(), db_persist=True
     )
@@ -66,7 +66,7 @@ class District(LocalizedNameMixin, models.Model):
     name_ru = models.CharField(_("name (Russian)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100)
     geom = models.MultiPolygonField(_("boundary"), srid=4326, null=True, blank=True)
-    # The geometry as the API serves it by default, written by PostgreSQL on every write (see layers.geojson).
+    # The geometry as the API serves it by default, written by PostgreSQL on every write (see gis_portal.geo.geojson).
     geom_geojson = models.GeneratedField(
         expression=stored_geojson("geom", multi=True), output_field=models.TextField(), db_persist=True
     )

@@ -4,13 +4,13 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.checks import Warning, register
 
+from layers.webmap.builders import ASSETS
+
 
 @register()
 def map_assets_installed(app_configs, **kwargs):
     if not getattr(settings, "MAP_ASSETS_LOCAL", False):
         return []
-    from maps.builders import ASSETS
-
     missing = [path for path in ASSETS.values() if path and not finders.find(path)]
     if not missing:
         return []

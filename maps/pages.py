@@ -1,4 +1,4 @@
-"""The folium maps of each page, assembled from maps.selectors data and maps.elements layers."""
+"""The folium maps of each page, assembled from maps.selectors data and layers.webmap.elements layers."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 
 from facilities.models import Facility
 from layers.models import Region
+from layers.webmap.builders import KAZAKHSTAN_BOUNDS, base_map
+from layers.webmap.elements import ChoroplethLayer, FacilityLayer, FacilityTileLayer, FeatureLayer, VectorTileLayer
 from maps import selectors
-from maps.builders import KAZAKHSTAN_BOUNDS, base_map
-from maps.elements import ChoroplethLayer, FacilityLayer, FacilityTileLayer, FeatureLayer, VectorTileLayer
 from maps.forms import METRICS
 from maps.registry import analysis_layers
 
@@ -216,8 +216,7 @@ def _parcel_layers(m: folium.Map, layers: selectors.ParcelLayers, *, region_kato
         ],
     }
     if layers.parcels_tiles_url:
-        # The tiles hold every parcel the user may view; this map shows its own region's
-        # (the tiles name the facility "facility", the GeoJSON "facility_id").
+        # The tiles hold every parcel the user may view; this map shows its own region's.
         VectorTileLayer(
             url=layers.parcels_tiles_url,
             name=_("Land parcels"),
@@ -237,7 +236,7 @@ def _parcel_layers(m: folium.Map, layers: selectors.ParcelLayers, *, region_kato
             options={
                 **options,
                 "links": _links(
-                    ("parcels:detail", None, _("Parcel page")), ("maps:facility", "facility_id", _("Facility page"))
+                    ("parcels:detail", None, _("Parcel page")), ("maps:facility", "facility", _("Facility page"))
                 ),
             },
         ).add_to(m)
@@ -252,11 +251,11 @@ def _parcel_layers(m: folium.Map, layers: selectors.ParcelLayers, *, region_kato
                 "colors": LINK_STATUS_COLORS,
                 "style": {"weight": 4, "opacity": 0.9},
                 "popupFields": [
-                    ["utility_id", _("Utility"), {u.code: u.name for u in Utility.objects.all()}],
+                    ["utility", _("Utility"), {u.code: u.name for u in Utility.objects.all()}],
                     ["status", _("Status"), selectors.choice_labels(LinkStatus.choices)],
                     ["route_length_m", _("Length, m")],
                 ],
-                "links": _links(("parcels:detail", "parcel_id", _("Parcel page"))),
+                "links": _links(("parcels:detail", "parcel", _("Parcel page"))),
             },
         ).add_to(m)
 

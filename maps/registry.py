@@ -5,7 +5,7 @@ Another app (the accessibility analysis, issue 7) adds layers from its AppConfig
     from maps.registry import register_analysis_layer
 
     def build_catchments(*, map, request, options):
-        # add folium elements to `map` (a maps.builders.base_map); read your own
+        # add folium elements to `map` (a layers.webmap.builders.base_map); read your own
         # selectors; `options` holds the analysis page's GET parameters.
         FeatureLayer(data=catchments_geojson(...), name=_("Catchments"), options={...}).add_to(map)
 

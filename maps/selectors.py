@@ -1,6 +1,6 @@
-"""Reads behind the map pages. GeoJSON comes from the same selectors as the API
-(facilities.selectors.facility_public_geojson, layers.geojson.feature_collection);
-statuses and parcels come through maps.integrations.
+"""Reads behind the map pages. Layers come from their one declaration (gis_portal.geo.collections):
+the same property names and GeoJSON as the API (gis_portal.geo.features); statuses, stages and
+KPIs from tracking's selectors, parcels and routes from the parcels layers.
 
 Geometry is EPSG:4326; simplification tolerances are in metres (see feature_collection).
 """
@@ -12,25 +12,29 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
+from django.contrib.gis.db.models import Extent
 from django.db.models import QuerySet
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.urls import reverse
 
+from accounts import layer_access
 from accounts.permissions import Action, can, scope_queryset, user_role
 from facilities.models import Facility, FacilityKind
-from facilities.selectors import facility_list, facility_public_geojson
-from layers.geojson import feature_collection
+from facilities.selectors import facility_list
+from gis_portal.geo.collections import collection_get
+from gis_portal.geo.features import collection_feature_collection
+from gis_portal.geo.geojson import feature_collection
 from layers.models import District, Region
-from maps import integrations
+from parcels.models import InfrastructureLink, Parcel, ParcelDocument
+from tracking import selectors as tracking_selectors
+from tracking.models import Stage, StageRecord
 
+# The status of a facility that tracking does not follow (not in an approved consolidated plan).
+PLANNED = "planned"
 # Tolerances for the zoom each page opens at: the national map shows all of Kazakhstan
 # (~2 km per pixel at zoom 5), a region map one region (~200 m per pixel at zoom 8).
 NATIONAL_SIMPLIFY_M = 2000
 REGION_SIMPLIFY_M = 150
 
-# Our own status when the tracking app (issue 4) is absent; its codes, labels and colours win when present.
-STATUS_COLORS = {"planned": "#9aa5b1"}
-STATUS_LABELS = {"planned": gettext_lazy("planned")}
 KIND_COLORS = {
     "year_round_health_centre": "#0b3954",
     "health_centre": "#087e8b",
@@ -52,14 +56,12 @@ NO_DATA_COLOR = "#e0e0e0"
 
 
 def status_labels() -> dict[str, str]:
-    """Status code -> label: the tracking app's when it is there, else our single "planned"."""
-    tracked = integrations.facility_status_styles()[0]
-    return tracked or {code: str(label) for code, label in STATUS_LABELS.items()}
+    """Status code -> label, in tracking's words."""
+    return {str(code): str(label) for code, label in tracking_selectors.STATUS_LABELS.items()}
 
 
 def status_colors() -> dict[str, str]:
-    tracked = integrations.facility_status_styles()[1]
-    return tracked or dict(STATUS_COLORS)
+    return {str(code): str(colour) for code, colour in tracking_selectors.STATUS_COLOURS.items()}
 
 
 def kind_labels() -> dict[str, str]:
@@ -95,14 +97,40 @@ def vector_tiles_threshold() -> int:
     return settings.MAP_VECTOR_TILES_THRESHOLD
 
 
+def tile_url_template(layer: str) -> str | None:
+    """Leaflet URL template ('/tiles/<layer>/{z}/{x}/{y}.pbf', under any script prefix) of a layer with tiles."""
+    collection = collection_get(layer)
+    if collection is None or not collection.tiles:
+        return None
+    # Distinct placeholder numbers, so only the tile address is replaced (never part of a prefix).
+    url = reverse("tiles", kwargs={"layer": layer, "z": 9901, "x": 9902, "y": 9903})
+    return url.replace("/9901/9902/9903.pbf", "/{z}/{x}/{y}.pbf")
+
+
 def _tiles_url_above_threshold(layer: str, count: int) -> str | None:
     """The tile URL template of `layer` when `count` features are too many to embed, else None.
 
-    Embedding stays the default: it needs no further request and works without the api app.
+    Embedding stays the default: it needs no further request.
     """
     if count <= vector_tiles_threshold():
         return None
-    return integrations.tile_url_template(layer)
+    return tile_url_template(layer)
+
+
+def facility_opened_on(*, as_of: date, facility_ids: list[int]) -> dict[int, date]:
+    """{facility id: date its "opened" stage was reached, on or before `as_of`}."""
+    result: dict[int, date] = {}
+    for pk, state in tracking_selectors.facility_states_as_of(as_of=as_of, facility_ids=facility_ids).items():
+        opened = state.reached.get("opened")
+        if opened is not None and opened <= as_of:
+            result[pk] = opened
+    return result
+
+
+def facility_statuses(*, as_of: date, facility_ids: list[int]) -> dict[int, str]:
+    """{facility id: status code as of `as_of`} (tracking's; "planned" for a facility it does not track)."""
+    found = tracking_selectors.facility_statuses_as_of(as_of=as_of, facility_ids=facility_ids)
+    return {pk: found.get(pk) or PLANNED for pk in facility_ids}
 
 
 @dataclass(frozen=True)
@@ -125,15 +153,15 @@ def facility_map_data(
     """
     located = queryset.filter(location__isnull=False)
     ids = list(located.values_list("pk", flat=True))
-    statuses = integrations.facility_statuses(as_of=as_of, facility_ids=ids)
+    statuses = facility_statuses(as_of=as_of, facility_ids=ids)
     if status:
         ids = [pk for pk in ids if statuses.get(pk) == status]
         located = located.filter(pk__in=ids)
         statuses = {pk: statuses[pk] for pk in ids}
-    opened = integrations.facility_opened_on(as_of=as_of, facility_ids=ids)
+    opened = facility_opened_on(as_of=as_of, facility_ids=ids)
     tiles_url = _tiles_url_above_threshold("facilities", len(ids)) if tiles else None
     return FacilityMapData(
-        geojson=None if tiles_url else facility_public_geojson(queryset=located.order_by("pk")),
+        geojson=None if tiles_url else collection_feature_collection(collection_get("facilities"), located),
         statuses=statuses,
         opened={pk: d.isoformat() for pk, d in opened.items()},
         count=len(ids),
@@ -148,9 +176,12 @@ def region_metrics(*, queryset: QuerySet[Facility], as_of: date) -> dict[str, di
     facilities), None where unknown (no tracking, no population figure).
     """
     rows = list(queryset.values_list("pk", "region__kato"))
-    statuses = integrations.facility_statuses(as_of=as_of, facility_ids=[pk for pk, _kato in rows])
-    done_codes = integrations.facility_done_statuses()
-    kpi = integrations.region_kpi_coverage(as_of=as_of) or {}
+    statuses = facility_statuses(as_of=as_of, facility_ids=[pk for pk, _kato in rows])
+    done_codes = {str(s) for s in tracking_selectors.DONE_STATUSES}
+    kpi: dict[str, dict[str, float | None]] = defaultdict(dict)
+    for row in tracking_selectors.kpi_as_of(as_of=as_of):
+        if row.region is not None:
+            kpi[row.region.kato][row.code] = row.added_pp
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for pk, kato in rows:
         totals[kato][0] += 1
@@ -197,45 +228,41 @@ class ParcelLayers:
     parcels_tiles_url: str | None = None
 
 
-def region_parcel_layers(*, user, region: Region, tiles: bool = False) -> ParcelLayers | None:
-    """Parcels and infrastructure routes of `region` that `user` may view, or None without the
-    parcels app or permission. With `tiles`, more than MAP_VECTOR_TILES_THRESHOLD parcels are not
-    serialised: `parcels_tiles_url` is set instead (the tiles apply the same scope for the user)."""
-    if not integrations.parcels_available() or not can(user, Action.VIEW, region_id=region.pk):
-        return None
-    from parcels.models import InfrastructureLink, Parcel
+def _layer_geojson(layer: str, queryset, *, user) -> str:
+    """A working map's layer of parcels or routes: the rows `user` may read, in the API's property names."""
+    collection = collection_get(layer)
+    scoped = queryset & layer_access.collection_queryset(collection, user=user)
+    return collection_feature_collection(collection, scoped.filter(**{f"{collection.geometry}__isnull": False}))
 
-    parcels = scope_queryset(user, Parcel.objects.filter(region=region), action=Action.VIEW)
-    links = scope_queryset(user, InfrastructureLink.objects.filter(region=region), action=Action.VIEW)
+
+def region_parcel_layers(*, user, region: Region, tiles: bool = False) -> ParcelLayers | None:
+    """Parcels and infrastructure routes of `region` that `user` may view, or None without permission.
+    With `tiles`, more than MAP_VECTOR_TILES_THRESHOLD parcels are not serialised: `parcels_tiles_url`
+    is set instead (the tiles apply the same scope for the user)."""
+    if not can(user, Action.VIEW, region_id=region.pk):
+        return None
+    parcels = Parcel.objects.filter(region=region)
     tiles_url = _tiles_url_above_threshold("parcels", parcels.count()) if tiles else None
     return ParcelLayers(
-        parcels=None if tiles_url else integrations.parcels_geojson(queryset=parcels),
-        links=integrations.links_geojson(queryset=links),
+        parcels=None if tiles_url else _layer_geojson("parcels", parcels, user=user),
+        links=_layer_geojson("infrastructure-links", InfrastructureLink.objects.filter(region=region), user=user),
         parcels_tiles_url=tiles_url,
     )
 
 
 def facility_parcel_layers(*, user, facility: Facility) -> ParcelLayers | None:
     """Parcels and routes of one facility (always embedded: a handful), for users who may view its region."""
-    if not integrations.parcels_available() or not can(user, Action.VIEW, region_id=facility.region_id):
+    if not can(user, Action.VIEW, region_id=facility.region_id):
         return None
-    from parcels.models import InfrastructureLink, Parcel
-
-    parcels = scope_queryset(user, Parcel.objects.filter(facility=facility), action=Action.VIEW)
-    links = scope_queryset(user, InfrastructureLink.objects.filter(parcel__facility=facility), action=Action.VIEW)
+    links = InfrastructureLink.objects.filter(parcel__facility=facility)
     return ParcelLayers(
-        parcels=integrations.parcels_geojson(queryset=parcels), links=integrations.links_geojson(queryset=links)
+        parcels=_layer_geojson("parcels", Parcel.objects.filter(facility=facility), user=user),
+        links=_layer_geojson("infrastructure-links", links, user=user),
     )
 
 
 def facility_parcel_bounds(*, user, facility: Facility) -> list[list[float]] | None:
     """[[south, west], [north, east]] (degrees, EPSG:4326) of the facility's parcels and routes, or None."""
-    if not integrations.parcels_available():
-        return None
-    from django.contrib.gis.db.models import Extent
-
-    from parcels.models import Parcel
-
     parcels = scope_queryset(user, Parcel.objects.filter(facility=facility), action=Action.VIEW)
     extent = parcels.aggregate(e=Extent("geom"))["e"]
     if extent is None:
@@ -251,12 +278,6 @@ def choice_labels(choices) -> dict[str, str]:
     return {str(code): str(label) for code, label in choices}
 
 
-def no_tracking_note() -> str | None:
-    if integrations.tracking_available():
-        return None
-    return _("Construction tracking is not available yet: every facility is shown as planned.")
-
-
 @dataclass(frozen=True)
 class StageRow:
     code: str
@@ -267,12 +288,10 @@ class StageRow:
 
 def facility_stage_timeline(*, facility: Facility, as_of: date) -> list[StageRow] | None:
     """The facility's stages in order with planned and actual dates as of `as_of` (tracking), or None."""
-    states = integrations.facility_states(as_of=as_of, facility_ids=[facility.pk])
+    states = tracking_selectors.facility_states_as_of(as_of=as_of, facility_ids=[facility.pk])
     state = states.get(facility.pk)
     if state is None:
         return None
-    from tracking.models import Stage
-
     return [
         StageRow(code=code, label=str(label), planned=state.planned.get(code), actual=state.reached.get(code))
         for code, label in Stage.choices
@@ -293,47 +312,41 @@ def facility_documents(*, user, facility: Facility) -> list[DocumentRow]:
     rows: list[DocumentRow] = []
     if not can(user, Action.VIEW, region_id=facility.region_id):
         return rows
-    if integrations.tracking_available():
-        from tracking.models import StageRecord
-
-        records = scope_queryset(
-            user,
-            StageRecord.objects.filter(tracked__facility=facility).exclude(doc_number=""),
-            region_field="tracked__facility__region",
-        ).order_by("recorded_at", "pk")
-        for r in records:
-            rows.append(
-                DocumentRow(
-                    kind=r.get_stage_display(),
-                    title=r.note[:80],
-                    number=r.doc_number,
-                    date=r.doc_date,
-                    url=integrations.object_url("tracking:stage_document", r.pk) if r.doc_file else None,
-                )
+    records = scope_queryset(
+        user,
+        StageRecord.objects.filter(tracked__facility=facility).exclude(doc_number=""),
+        region_field="tracked__facility__region",
+    ).order_by("recorded_at", "pk")
+    for r in records:
+        rows.append(
+            DocumentRow(
+                kind=r.get_stage_display(),
+                title=r.note[:80],
+                number=r.doc_number,
+                date=r.doc_date,
+                url=reverse("tracking:stage_document", kwargs={"pk": r.pk}) if r.doc_file else None,
             )
-    if integrations.parcels_available():
-        from parcels.models import Parcel, ParcelDocument
-
-        acts = scope_queryset(user, Parcel.objects.filter(facility=facility).exclude(act_number=""))
-        for p in acts.order_by("act_date", "pk"):
-            rows.append(
-                DocumentRow(
-                    kind=str(Parcel._meta.get_field("act_number").verbose_name),
-                    title=p.cadastral_number,
-                    number=p.act_number,
-                    date=p.act_date,
-                    url=None,
-                )
+        )
+    acts = scope_queryset(user, Parcel.objects.filter(facility=facility).exclude(act_number=""))
+    for p in acts.order_by("act_date", "pk"):
+        rows.append(
+            DocumentRow(
+                kind=str(Parcel._meta.get_field("act_number").verbose_name),
+                title=p.cadastral_number,
+                number=p.act_number,
+                date=p.act_date,
+                url=None,
             )
-        docs = scope_queryset(user, ParcelDocument.objects.filter(parcel__facility=facility)).select_related("parcel")
-        for d in docs:
-            rows.append(
-                DocumentRow(
-                    kind=d.get_kind_display(),
-                    title=d.title,
-                    number=d.parcel.act_number if d.kind == "act" else "",
-                    date=None,
-                    url=integrations.object_url("parcels:document_download", d.pk) if d.file else None,
-                )
+        )
+    docs = scope_queryset(user, ParcelDocument.objects.filter(parcel__facility=facility)).select_related("parcel")
+    for d in docs:
+        rows.append(
+            DocumentRow(
+                kind=d.get_kind_display(),
+                title=d.title,
+                number=d.parcel.act_number if d.kind == "act" else "",
+                date=None,
+                url=reverse("parcels:document_download", kwargs={"pk": d.pk}) if d.file else None,
             )
+        )
     return rows

@@ -6,6 +6,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -13,10 +14,10 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from accounts.permissions import Action, can
 from facilities.models import Facility
 from facilities.selectors import demo_data_present
+from gis_portal.csp import map_csp
 from layers.models import Region
-from maps import integrations, pages, selectors
-from maps.builders import map_parts
-from maps.csp import map_csp
+from layers.webmap.builders import map_parts
+from maps import pages, selectors
 from maps.forms import METRICS, FacilityFilterForm, NationalMapForm
 from maps.registry import analysis_layers
 
@@ -41,7 +42,7 @@ def _legend() -> dict:
 
 
 def _common(request) -> dict:
-    return {"demo_present": demo_data_present(), "tracking_note": selectors.no_tracking_note()}
+    return {"demo_present": demo_data_present()}
 
 
 @map_csp
@@ -142,8 +143,8 @@ def facility_page(request, pk: int):
     authorised = can(request.user, Action.VIEW, region_id=facility.region_id)
     as_of = timezone.localdate()
     m = pages.facility_map(user=request.user, facility=facility, as_of=as_of, with_parcels=authorised)
-    status = integrations.facility_statuses(as_of=as_of, facility_ids=[facility.pk])[facility.pk]
-    opened = integrations.facility_opened_on(as_of=as_of, facility_ids=[facility.pk]).get(facility.pk)
+    status = selectors.facility_statuses(as_of=as_of, facility_ids=[facility.pk])[facility.pk]
+    opened = selectors.facility_opened_on(as_of=as_of, facility_ids=[facility.pk]).get(facility.pk)
     context = {
         **_common(request),
         "facility": facility,
@@ -154,8 +155,8 @@ def facility_page(request, pk: int):
         "authorised": authorised,
         "stages": selectors.facility_stage_timeline(facility=facility, as_of=as_of) if authorised else None,
         "documents": selectors.facility_documents(user=request.user, facility=facility) if authorised else None,
-        "tracking_url": integrations.object_url("tracking:facility", facility.pk) if authorised else None,
-        "parcel_legend": pages.parcel_legend() if authorised and integrations.parcels_available() else [],
+        "tracking_url": reverse("tracking:facility", kwargs={"pk": facility.pk}) if authorised else None,
+        "parcel_legend": pages.parcel_legend() if authorised else [],
     }
     return render(request, "maps/facility.html", context)
 

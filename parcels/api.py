@@ -22,9 +22,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import Action, can, scope_queryset, user_region_id, user_role
-from api.registry import collection_get
 from api.rest import rest_views
 from facilities.models import Facility
+from gis_portal.geo.collections import collection_get
 from parcels import selectors, services
 from parcels.forms import _geojson_geometry
 from parcels.models import InfrastructureLink, LandCategory, LandRight, LinkStatus, Parcel, ParcelStatus, Utility

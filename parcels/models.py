@@ -23,8 +23,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from facilities.models import Facility
+from gis_portal.geo.geojson import stored_geojson
 from gis_portal.i18n import LocalizedNameMixin
-from layers.geojson import stored_geojson
 from layers.models import District, Region
 
 # Kazakh cadastral number: region (2 digits) - district (3) - cadastral quarter (3) - parcel (3 or 4),
@@ -89,7 +89,7 @@ class Parcel(models.Model):
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="parcels", null=True, blank=True)
     cadastral_number = models.CharField(_("cadastral number"), max_length=20, blank=True)
     geom = models.MultiPolygonField(_("boundary"), srid=4326)
-    # The geometry as the API serves it by default, written by PostgreSQL on every write (see layers.geojson).
+    # The geometry as the API serves it by default, written by PostgreSQL on every write (see gis_portal.geo.geojson).
     geom_geojson = models.GeneratedField(
         expression=stored_geojson("geom", multi=True), output_field=models.TextField(), db_persist=True
     )
@@ -215,7 +215,7 @@ class InfrastructureLink(models.Model):
     required = models.BooleanField(_("required"), default=True)
     status = models.CharField(_("status"), max_length=20, choices=LinkStatus.choices, default="planned")
     route = models.LineStringField(_("route"), srid=4326, null=True, blank=True)
-    # The geometry as the API serves it by default, written by PostgreSQL on every write (see layers.geojson).
+    # The geometry as the API serves it by default, written by PostgreSQL on every write (see gis_portal.geo.geojson).
     route_geojson = models.GeneratedField(
         expression=stored_geojson("route"), output_field=models.TextField(), db_persist=True
     )

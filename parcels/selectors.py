@@ -91,13 +91,13 @@ PARCEL_GEOJSON_PROPERTIES = [
 
 def parcel_geojson(*, queryset: QuerySet) -> str:
     """GeoJSON FeatureCollection (RFC 7946, EPSG:4326) of `queryset`'s parcels, built in PostGIS. Scope it first."""
-    from layers.geojson import feature_collection
+    from gis_portal.geo.geojson import feature_collection
 
     return feature_collection(queryset, geometry="geom", properties=PARCEL_GEOJSON_PROPERTIES, stored="geom_geojson")
 
 
 def link_geojson(*, queryset: QuerySet) -> str:
-    from layers.geojson import feature_collection
+    from gis_portal.geo.geojson import feature_collection
 
     return feature_collection(
         queryset.filter(route__isnull=False),
@@ -528,7 +528,7 @@ def parcel_export(*, queryset: QuerySet, fmt: str) -> tuple[bytes, str, str]:
         for row in queryset.annotate(wkt=AsWKT("geom", precision=7)).values_list(*EXPORT_CSV_FIELDS, "wkt"):
             writer.writerow(row)
         return buffer.getvalue().encode("utf-8"), "text/csv; charset=utf-8", "parcels.csv"
-    from layers.geojson import feature_collection
+    from gis_portal.geo.geojson import feature_collection
 
     text = feature_collection(
         queryset, geometry="geom", properties=[f for f in EXPORT_CSV_FIELDS if f != "id"], precision=7

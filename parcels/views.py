@@ -23,8 +23,8 @@ from parcels.io import FORMAT_LABELS, FileRejected, read_parcel_file
 from parcels.models import InfrastructureLink, Parcel, ParcelDocument, ParcelStatus
 
 try:  # The maps app (issue 5) serves Leaflet locally and sets a nonce-based CSP; plain folium without it.
-    from maps.builders import base_map, map_parts
-    from maps.csp import map_csp
+    from gis_portal.csp import map_csp
+    from layers.webmap.builders import base_map, map_parts
 except ImportError:  # pragma: no cover - only when the maps app is not installed
     base_map = None
     map_parts = None

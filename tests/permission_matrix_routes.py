@@ -99,7 +99,7 @@ def _run(w, s):
 
 
 def _tile_variants(w):
-    from api.registry import collections_all
+    from gis_portal.geo.collections import collections_all
 
     return [
         (c.id, {"layer": c.id, "z": 0, "x": 0, "y": 0}, None, None, PUBLIC if c.public else ROLE)

@@ -132,7 +132,7 @@ def param_names(pattern: URLPattern) -> set[str]:
             names |= set(cls().fields)
     if module.__name__.startswith("api."):
         from api.params import COMMON_PARAMS
-        from api.registry import collections_all
+        from gis_portal.geo.collections import collections_all
 
         names |= set(COMMON_PARAMS)
         for collection in collections_all():

@@ -15,7 +15,7 @@ import pytest
 from django.contrib.gis.gdal import DataSource
 from django.contrib.gis.geos import GEOSGeometry
 
-from api.registry import collections_all
+from gis_portal.geo.collections import collections_all
 from tests.live_server import gunicorn_server
 
 PORTS = range(8111, 8120)

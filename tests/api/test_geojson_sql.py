@@ -1,10 +1,10 @@
-"""layers.geojson: output stays valid on the coordinate grid, rings are counter-clockwise."""
+"""gis_portal.geo.geojson: output stays valid on the coordinate grid, rings are counter-clockwise."""
 
 from __future__ import annotations
 
 from django.db import connection
 
-from layers.geojson import geometry_sql
+from gis_portal.geo.geojson import geometry_sql
 
 # A square whose notch reaches to 4e-7 degrees of the bottom edge: snapping to 1e-6 makes
 # the ring touch itself (invalid); ST_ReducePrecision must repair it.
@@ -53,7 +53,7 @@ def test_properties_written_as_text_are_the_json_of_every_field_type(db):
     from django.db.models import Case, CharField, Value, When
 
     from facilities.models import Facility
-    from layers.geojson import feature_page
+    from gis_portal.geo.geojson import feature_page
 
     facility = Facility.objects.order_by("pk").first()
     Facility.objects.filter(pk=facility.pk).update(
@@ -105,7 +105,7 @@ def test_decimal_date_and_float_properties(db):
     from django.db.models import DateField, DecimalField, FloatField, Value
 
     from facilities.models import Facility
-    from layers.geojson import feature_page
+    from gis_portal.geo.geojson import feature_page
 
     page = feature_page(
         Facility.objects.order_by("pk")[:1],

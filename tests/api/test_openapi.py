@@ -7,7 +7,7 @@ import json
 import yaml
 from openapi_spec_validator import validate
 
-from api.registry import collections_all
+from gis_portal.geo.collections import collections_all
 
 
 def test_schema_is_valid_openapi_3(api):

@@ -62,7 +62,8 @@ def test_facility_filters_match_the_database(api, param, value, check):
     assert data["numberMatched"] == len(expected)
 
 
-def test_district_filter(api):
+def test_district_filter(token_client, planner):
+    api = token_client(planner)  # district is private: anonymous clients may not filter on it
     facility = Facility.objects.exclude(district=None).first()
     if facility is None:
         pytest.skip("demo facilities carry no district")
@@ -105,7 +106,8 @@ def test_bbox_in_utm_and_output_crs(api):
     assert abs(x - utm.x) < 0.01 and abs(y - utm.y) < 0.01
 
 
-def test_updated_since_and_datetime(api):
+def test_updated_since_and_datetime(token_client, planner):
+    api = token_client(planner)  # the facilities' time stamp is private
     latest = Facility.objects.order_by("-updated_at").first()
     stamp = latest.updated_at.isoformat().replace("+00:00", "Z")
     data = fc(api.get("/api/v1/facilities/", {"updated_since": stamp, "limit": 1000}))
@@ -260,7 +262,9 @@ def test_a_page_point_has_no_python_parsing(api, monkeypatch):
     """The features array is PostGIS text passed through: json.loads is never called for it."""
     calls = []
     original = json.loads
-    monkeypatch.setattr("layers.geojson.json.loads", lambda s, *a, **k: calls.append(len(s)) or original(s, *a, **k))
+    monkeypatch.setattr(
+        "gis_portal.geo.geojson.json.loads", lambda s, *a, **k: calls.append(len(s)) or original(s, *a, **k)
+    )
     api.get("/api/v1/facilities/?limit=150")
     assert all(n < 100 for n in calls)  # only the two keyset keys are decoded
 

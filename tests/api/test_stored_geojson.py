@@ -1,4 +1,4 @@
-"""The GeoJSON geometry stored by PostgreSQL at write time (generated columns, layers.geojson.stored_geojson)."""
+"""The GeoJSON geometry stored by PostgreSQL at write time (generated columns, geo.geojson.stored_geojson)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from django.contrib.gis.geos import GEOSGeometry, LineString, MultiPolygon
 from django.db import connection
 from django.db.models import GeneratedField
 
-from api.registry import collections_all
 from facilities.models import Facility
-from layers.geojson import feature_collection, feature_page
+from gis_portal.geo.collections import collections_all
+from gis_portal.geo.geojson import feature_collection, feature_page
 from parcels.models import InfrastructureLink, Parcel, Utility
 from parcels.services import link_create
 from tests.parcels.conftest import base_data, facility_in, square

@@ -1,7 +1,7 @@
 """Every app's pages under the project-wide Content-Security-Policy, in headless Chromium.
 
 A gunicorn subprocess serves the test database (the policy is the production one: gis_portal.csp
-on every HTML page, maps.csp on the map pages); all requests to other hosts are aborted. Signed in
+on every HTML page, gis_portal.csp on the map pages); all requests to other hosts are aborted. Signed in
 as an admin, the browser opens one page of each app — home, admin index, an admin change page with
 the OpenLayers map widget, tracking dashboard, parcels list, accessibility run list, public map — and
 each must carry a CSP header, report no `securitypolicyviolation` event and log no console error.

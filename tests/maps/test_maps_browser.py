@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 from facilities.models import Facility, FacilityKind
-from maps import integrations
+from maps import selectors as map_selectors
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
@@ -132,7 +132,7 @@ def test_national_map_filters_date_and_metric(browser_page, browser_users, sign_
     # A past date and a status: the markers are those with that status on that date.
     as_of = date(2025, 7, 5)
     ids = list(Facility.objects.filter(location__isnull=False).values_list("pk", flat=True))
-    statuses = integrations.facility_statuses(as_of=as_of, facility_ids=ids)
+    statuses = map_selectors.facility_statuses(as_of=as_of, facility_ids=ids)
     status = max(set(statuses.values()), key=list(statuses.values()).count)
     watch.goto(f"/en/maps/?as_of={as_of.isoformat()}&status={status}")
     assert markers(watch)["layers"] == list(statuses.values()).count(status)

@@ -1,4 +1,4 @@
-"""maps.builders: base map settings, local assets only, tile fallback, page splitting."""
+"""layers.webmap.builders: base map settings, local assets only, tile fallback, page splitting."""
 
 import json
 import re
@@ -8,8 +8,8 @@ import pytest
 from django.contrib.staticfiles import finders
 from folium.plugins import Draw, MarkerCluster
 
-from maps.builders import ASSETS, MapAssetError, base_map, map_parts
-from maps.elements import FacilityLayer
+from layers.webmap.builders import ASSETS, MapAssetError, base_map, map_parts
+from layers.webmap.elements import FacilityLayer
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
 

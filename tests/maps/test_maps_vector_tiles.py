@@ -16,7 +16,7 @@ from django.contrib.gis.geos import MultiPolygon
 from django.urls import set_script_prefix
 
 from facilities.models import Facility
-from maps import integrations
+from maps import selectors as map_selectors
 from tests.maps.test_maps_views import embedded_feature_collections
 
 ASTANA = "710000000"
@@ -65,8 +65,8 @@ def make_parcels(count: int, *, kato: str = ASTANA) -> list:
 
 
 def embedded_facility_ids(html: str) -> set[int]:
-    """Ids of the facility features embedded in the page (they alone carry kind_id)."""
-    return {f["id"] for c in embedded_feature_collections(html) for f in c["features"] if "kind_id" in f["properties"]}
+    """Ids of the facility features embedded in the page (they alone carry a kind)."""
+    return {f["id"] for c in embedded_feature_collections(html) for f in c["features"] if "kind" in f["properties"]}
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
@@ -81,14 +81,14 @@ def located(**filters) -> set[int]:
 
 
 def test_tile_url_template_is_reversed_under_any_prefix(db):
-    assert integrations.tile_url_template("facilities") == "/tiles/facilities/{z}/{x}/{y}.pbf"
+    assert map_selectors.tile_url_template("facilities") == "/tiles/facilities/{z}/{x}/{y}.pbf"
     set_script_prefix("/portal/")
     try:
-        assert integrations.tile_url_template("facilities") == "/portal/tiles/facilities/{z}/{x}/{y}.pbf"
+        assert map_selectors.tile_url_template("facilities") == "/portal/tiles/facilities/{z}/{x}/{y}.pbf"
     finally:
         set_script_prefix("/")
-    assert integrations.tile_url_template("no-such-layer") is None
-    assert integrations.tile_url_template("regions") is None  # a collection without tiles
+    assert map_selectors.tile_url_template("no-such-layer") is None
+    assert map_selectors.tile_url_template("regions") is None  # a collection without tiles
 
 
 def test_national_map_embeds_facilities_up_to_the_threshold_then_uses_tiles(db, client, planner, settings):
@@ -173,7 +173,7 @@ def test_public_map_always_embeds_its_facilities(db, client, settings):
 
 
 def test_without_the_tiles_route_layers_stay_embedded(db, client, planner, settings, monkeypatch):
-    monkeypatch.setattr(integrations, "tile_url_template", lambda layer: None)
+    monkeypatch.setattr(map_selectors, "tile_url_template", lambda layer: None)
     settings.MAP_VECTOR_TILES_THRESHOLD = 0
     client.force_login(planner)
     html = client.get("/en/maps/").content.decode()

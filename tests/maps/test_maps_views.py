@@ -8,20 +8,24 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from facilities.models import Facility
-from maps import integrations
+from maps import selectors as map_selectors
 from maps.registry import register_analysis_layer, unregister_analysis_layer
 from maps.selectors import facility_map_data, facility_queryset, region_metrics
 
+# The public properties of the facilities layer (facilities/collections.py, tracking/collections.py):
+# the map embeds the same names the API serves.
 PUBLIC_PROPERTIES = {
     "name_kk",
     "name_ru",
     "name_en",
-    "kind_id",
-    "measure_id",
-    "region__kato",
+    "kind",
+    "measure",
+    "region",
     "places",
     "planned_year",
     "is_demo",
+    "stage",
+    "opened_on",
 }
 
 
@@ -135,7 +139,7 @@ def test_akimat_national_map_shows_only_its_region(db, client, akimat_a, region_
     facilities = [
         c for c in embedded_feature_collections(html) if c["features"] and "places" in c["features"][0]["properties"]
     ]
-    kato = {f["properties"]["region__kato"] for f in facilities[0]["features"]}
+    kato = {f["properties"]["region"] for f in facilities[0]["features"]}
     assert kato == {region_a.kato}
 
 
@@ -146,7 +150,7 @@ def test_national_map_filters_and_date(db, client, planner):
     html = client.get("/en/maps/?kind=art_school&measure=").content.decode()
     art = embedded_feature_collections(html)[-1]["features"]
     assert len(art) == Facility.objects.filter(kind_id="art_school").count() < total
-    assert {f["properties"]["kind_id"] for f in art} == {"art_school"}
+    assert {f["properties"]["kind"] for f in art} == {"art_school"}
     html = client.get("/en/maps/?measure=14&region=710000000").content.decode()
     expected = Facility.objects.filter(measure_id=14, region__kato="710000000").count()
     assert len(embedded_feature_collections(html)[-1]["features"]) == expected
@@ -158,11 +162,10 @@ def test_national_map_filters_and_date(db, client, planner):
 
 
 def test_status_filter_keeps_only_facilities_with_that_status(db, client, planner):
-    from datetime import date
 
     as_of = date(2025, 7, 5)
     ids = list(Facility.objects.values_list("pk", flat=True))
-    statuses = integrations.facility_statuses(as_of=as_of, facility_ids=ids)
+    statuses = map_selectors.facility_statuses(as_of=as_of, facility_ids=ids)
     status, expected = max(((s, list(statuses.values()).count(s)) for s in set(statuses.values())), key=lambda x: x[1])
     client.force_login(planner)
     html = client.get(f"/en/maps/?as_of=2025-07-05&status={status}").content.decode()
@@ -170,7 +173,6 @@ def test_status_filter_keeps_only_facilities_with_that_status(db, client, planne
 
 
 def test_region_metrics_count_every_facility_once(db):
-    from datetime import date
 
     metrics = region_metrics(queryset=facility_queryset(), as_of=date(2026, 1, 1))
     assert len(metrics) == 20
@@ -182,7 +184,6 @@ def test_region_metrics_count_every_facility_once(db):
 
 
 def test_facility_map_data_uses_one_query_path(db, django_assert_max_num_queries):
-    from datetime import date
 
     with django_assert_max_num_queries(8):
         data = facility_map_data(queryset=facility_queryset(), as_of=date(2025, 1, 1))
@@ -213,7 +214,7 @@ def test_map_pages_in_three_languages(db, client, planner, lang):
 
 
 def test_analysis_map_shows_registered_layers(db, client, planner):
-    from maps.elements import FeatureLayer
+    from layers.webmap.elements import FeatureLayer
 
     def build(*, map, request, options):
         FeatureLayer(
@@ -231,20 +232,6 @@ def test_analysis_map_shows_registered_layers(db, client, planner):
         unregister_analysis_layer(key="test_catchments")
     with pytest.raises(ValueError):
         register_analysis_layer(key="bad key!", label="x", build=build)
-
-
-def test_without_tracking_and_parcels_every_facility_is_planned_and_no_parcels(db, client, akimat_a, monkeypatch):
-    """The integration points degrade to "planned" and no parcel layers when the other apps are absent."""
-    monkeypatch.setattr(integrations, "_selectors", lambda app: None)
-    ids = list(Facility.objects.values_list("pk", flat=True)[:5])
-    assert integrations.facility_statuses(as_of=date(2025, 1, 1), facility_ids=ids) == dict.fromkeys(ids, "planned")
-    assert integrations.facility_opened_on(as_of=date(2025, 1, 1), facility_ids=ids) == {}
-    assert integrations.region_kpi_coverage(as_of=date(2025, 1, 1)) is None
-    assert integrations.parcels_geojson(queryset=Facility.objects.none()) is None
-    client.force_login(akimat_a)
-    html = client.get("/en/maps/region/710000000/").content.decode()
-    assert "Construction tracking is not available yet" in html
-    assert "Land parcels and infrastructure routes are not available on this map." in html
 
 
 def test_map_pages_run_under_a_strict_nonce_csp(db, client, planner):

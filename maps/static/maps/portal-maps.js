@@ -85,7 +85,7 @@
     function popup(f, status) {
       var p = f.properties;
       return facilityPopup(o, f.id, {
-        name: p["name_" + o.lang] || p.name_en, kind: p.kind_id, region: p.region__kato,
+        name: p["name_" + o.lang] || p.name_en, kind: p.kind, region: p.region,
         planned_year: p.planned_year, places: p.places, is_demo: p.is_demo
       }, status);
     }
@@ -94,9 +94,9 @@
         var p = f.properties, status = o.statuses[f.id] || "planned";
         var name = p["name_" + o.lang] || p.name_en;
         var icon = L.divIcon({
-          className: "facility-marker status-" + status + " kind-" + p.kind_id,
+          className: "facility-marker status-" + status + " kind-" + p.kind,
           html: '<span style="background:' + esc(o.statusColors[status] || "#777") +
-            ";border-color:" + esc(o.kindColors[p.kind_id] || "#333") + '"></span>',
+            ";border-color:" + esc(o.kindColors[p.kind] || "#333") + '"></span>',
           iconSize: [20, 20]
         });
         var marker = L.marker(latlng, {icon: icon, title: name, keyboard: true, riseOnHover: true, autoPanOnFocus: !o.cluster});

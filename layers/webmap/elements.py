@@ -14,7 +14,7 @@ from folium.map import Layer
 from folium.plugins import MarkerCluster
 from folium.template import Template
 
-from maps.builders import json_for_script
+from layers.webmap.builders import json_for_script
 
 
 def _portal_js() -> list[tuple[str, str]]:
@@ -22,7 +22,7 @@ def _portal_js() -> list[tuple[str, str]]:
 
 
 def _vectorgrid_js() -> list[tuple[str, str]]:
-    # The bundled build carries its protobuf decoders (pbf, vector-tile); served locally (maps.builders.ASSETS).
+    # The bundled build carries its protobuf decoders (pbf, vector-tile); served locally (builders.ASSETS).
     return [("leaflet_vectorgrid", static("vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"))]
 
 
@@ -49,7 +49,7 @@ class PortalLayer(JSCSSMixin, Layer):
         self._name = "PortalLayer"
         self.data_json = _raw_json(data)
         self.options_json = json_for_script(options)
-        # Our own script is always local; plugin URLs are replaced by local ones in maps.builders.
+        # Our own script is always local; plugin URLs are replaced by local ones in layers.webmap.builders.
         self.default_js = _portal_js()
         self.default_css = []
 

@@ -30,7 +30,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from folium.template import Template
 
-from layers.geojson import feature_collection
+from gis_portal.geo.geojson import feature_collection
 from layers.models import Region
 
 # Centre and zoom that show the whole of Kazakhstan (EPSG:4326, lat/lon).
@@ -72,7 +72,7 @@ def _localised(assets: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if name not in ASSETS:
             raise MapAssetError(
                 f"map asset {name!r} ({url}) is not served locally: add it to maps/assets/package.json, "
-                "STATICFILES_DIRS and maps.builders.ASSETS, or set MAP_ASSETS_LOCAL=False"
+                "STATICFILES_DIRS and layers.webmap.builders.ASSETS, or set MAP_ASSETS_LOCAL=False"
             )
         if ASSETS[name] is not None:
             result.append((name, static(ASSETS[name])))
@@ -261,7 +261,7 @@ _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?=[\s>])")
 def map_parts(m: folium.Map, *, nonce: str | None = None) -> MapParts:
     """Render `m` and split it into the pieces a page template places (header, html, script).
 
-    `nonce` is added to every inline <script> (see maps.csp: pages run under a strict CSP).
+    `nonce` is added to every inline <script> (see gis_portal.csp: pages run under a strict CSP).
     """
     figure: Figure = m.get_root()
     figure.render()

@@ -1,7 +1,9 @@
-"""Layers of the analysis map (maps app): underserved areas, recommended sites, coverage by district.
+"""The accessibility analysis's layers of the analysis map: underserved areas, recommended sites,
+children in settlements and catchments.
 
-Each builder reads the run named by ?run=<id> (else the latest finished run of its kind)
-and adds a folium layer with GeoJSON built in PostGIS.
+Each reads the run named by ?run=<id> (else the latest finished run of its kind) from the
+analysis results' layers (accessibility/collections.py: the same rows, names and scope as the
+API), and adds a folium layer with GeoJSON built in PostGIS (EPSG:4326).
 """
 
 from __future__ import annotations
@@ -9,8 +11,14 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from accessibility import geojson, selectors
+from accessibility import selectors
+from accessibility.geojson import catchments_geojson
 from accessibility.models import AnalysisRun
+from accounts import layer_access
+from gis_portal.geo.collections import collection_get
+from gis_portal.geo.features import collection_feature_collection
+from layers.webmap.elements import FeatureLayer
+from maps.registry import register_analysis_layer
 
 
 def _run(options, kind: str) -> AnalysisRun | None:
@@ -22,14 +30,18 @@ def _run(options, kind: str) -> AnalysisRun | None:
     return selectors.latest_done_run(kind=kind)
 
 
-def build_underserved(*, map, request, options):
-    from maps.elements import FeatureLayer
+def _results(layer: str, run: AnalysisRun, *, user, ordering: str = "pk", **filters) -> str:
+    collection = collection_get(layer)
+    rows = layer_access.collection_queryset(collection, user=user).filter(run=run, **filters)
+    return collection_feature_collection(collection, rows, ordering=ordering)
 
+
+def build_underserved(*, map, request, options):
     run = _run(options, "underserved")
     if run is None or not selectors.user_can_read(request.user):
         return None
     FeatureLayer(
-        data=geojson.areas_geojson(user=request.user, run=run),
+        data=_results("accessibility-areas", run, user=request.user),
         name=str(_("Underserved areas (uncovered children)")),
         options={
             "style": {"color": "#c62828", "weight": 1, "fillOpacity": 0.35},
@@ -44,13 +56,13 @@ def build_underserved(*, map, request, options):
 
 
 def build_sites(*, map, request, options):
-    from maps.elements import FeatureLayer
-
     run = _run(options, "sites")
     if run is None or not selectors.user_can_read(request.user):
         return None
     FeatureLayer(
-        data=geojson.sites_geojson(user=request.user, run=run, selected_only=True),
+        data=_results(
+            "accessibility-sites", run, user=request.user, ordering="selected_order", selected_order__isnull=False
+        ),
         name=str(_("Recommended sites")),
         options={
             "style": {"color": "#6a1b9a", "radius": 8},
@@ -67,17 +79,16 @@ def build_sites(*, map, request, options):
 
 
 def build_population(*, map, request, options):
-    from maps.elements import FeatureLayer
-
     run = _run(options, "coverage")
     if run is None or not selectors.user_can_read(request.user) or not run.point_results.exists():
         return None
-    colours = {"covered": "#2e7d32", "uncovered": "#c62828"}
+    # `covered` is a boolean: the browser looks colours up by its text.
+    colours = {"true": "#2e7d32", "false": "#c62828"}
     FeatureLayer(
-        data=geojson.settlements_geojson(run=run),
+        data=_results("accessibility-settlements", run, user=request.user, scenario="current"),
         name=str(_("Children in settlements (covered or not)")),
         options={
-            "colorBy": "state",
+            "colorBy": "covered",
             "colors": colours,
             "style": {"radius": 5},
             "popupFields": [
@@ -87,18 +98,16 @@ def build_population(*, map, request, options):
             ],
         },
     ).add_to(map)
-    return {str(_("children covered")): colours["covered"], str(_("children not covered")): colours["uncovered"]}
+    return {str(_("children covered")): colours["true"], str(_("children not covered")): colours["false"]}
 
 
 def build_catchments(*, map, request, options):
-    from maps.elements import FeatureLayer
-
     run = _run(options, "coverage")
     if run is None or not selectors.user_can_read(request.user):
         return None
     ids = (run.inputs.get("facilities") or {}).get("ids") or []
     FeatureLayer(
-        data=geojson.catchments_geojson(facility_ids=ids, radii=run.parameters["radii"]),
+        data=catchments_geojson(facility_ids=ids, radii=run.parameters["radii"]),
         name=str(_("Catchments (rural radius)")),
         options={
             "style": {"color": "#1e88e5", "weight": 1, "fillOpacity": 0.08},
@@ -109,9 +118,7 @@ def build_catchments(*, map, request, options):
     return {str(_("catchment")): "#1e88e5"}
 
 
-def register() -> None:
-    from maps.registry import register_analysis_layer
-
+def analysis_layers_register() -> None:
     register_analysis_layer(
         key="accessibility_population", label=_("Children in settlements"), build=build_population, order=10
     )

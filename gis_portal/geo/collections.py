@@ -1,16 +1,24 @@
-"""The declarative registry of collections served by the REST API, OGC API – Features and tiles.
+"""The one declaration of each layer: the REST API, OGC API – Features, vector tiles, downloads,
+the folium maps and the exports all read it.
 
-A collection names a selector (a function returning the base queryset), its
-EPSG:4326 geometry field, the properties anonymous clients may read and those
-only users whose role allows (accounts.permissions) may read, the filters and
-the ordering fields it accepts. Adding a layer is one `register(Collection(...))`.
+Each domain app declares its layers in `<app>/collections.py` and registers them from its
+AppConfig.ready(); an app above another may add properties and filters to a lower app's layer
+with `extend()` (tracking adds the stage reached to the facilities). A collection names a
+selector (a function returning the base queryset), its EPSG:4326 geometry field, the properties
+anonymous clients may read and the private ones that only users whose role allows
+(accounts.permissions, applied by accounts.layer_access) may read, the filters and the ordering
+keys it accepts and which properties each of them reveals.
+
+Privacy by construction: every filter, ordering key and the time field name the properties they
+reveal (checked at registration). A caller who may not read a property cannot filter, sort or
+ask for changes since a time on it, and gets no Last-Modified from it (accounts.layer_access).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -43,6 +51,8 @@ class Filter:
     # Optional: builds the condition from the parsed values instead of `lookups`
     # (for properties computed by an expression, e.g. the latest stage reached).
     condition: Callable[[list], Q] | None = None
+    # The properties whose values this filter reveals; empty: the property named like the filter.
+    reads: tuple[str, ...] = ()
 
     def parse(self, name: str, raw: str):
         if self.kind == "text":
@@ -118,7 +128,7 @@ class Collection:
     ogc: bool = True
     tiles: bool = False
     property_types: dict[str, str] = field(default_factory=dict)  # name → JSON schema type (docs, HTML)
-    # Generated column with the default GeoJSON geometry (layers.geojson.stored_geojson), if the model has one.
+    # Generated column with the default GeoJSON geometry (gis_portal.geo.geojson.stored_geojson), if the model has one.
     stored_geojson: str | None = None
 
     @property
@@ -128,17 +138,77 @@ class Collection:
     def all_properties(self) -> dict[str, str]:
         return {**self.public_properties, **self.private_properties}
 
+    def filter_reads(self, name: str) -> tuple[str, ...]:
+        """The properties filter `name` reveals."""
+        return self.filters[name].reads or (name,)
+
+    def ordering_reads(self, name: str) -> tuple[str, ...]:
+        """The properties ordering key `name` reveals (`id` reveals nothing beyond the id)."""
+        return () if name == "id" else (name,)
+
+    @property
+    def updated_property(self) -> str | None:
+        """The property that holds `updated_field` (what `datetime`, `updated_since` and Last-Modified reveal)."""
+        if not self.updated_field:
+            return None
+        return next((n for n, lookup in self.all_properties().items() if lookup == self.updated_field), None)
+
+    def private_names(self, names) -> set[str]:
+        """Those of `names` that are private properties."""
+        return set(names) & set(self.private_properties)
+
 
 _REGISTRY: dict[str, Collection] = {}
+
+
+def _check(collection: Collection) -> None:
+    """Refuse a declaration whose filters, ordering or time field reveal undeclared properties."""
+    known = set(collection.all_properties())
+    overlap = set(collection.public_properties) & set(collection.private_properties)
+    if overlap:
+        raise ValueError(f"{collection.id}: properties both public and private: {sorted(overlap)}")
+    if collection.default_ordering not in collection.ordering:
+        raise ValueError(f"{collection.id}: default ordering {collection.default_ordering!r} not allowed")
+    for name in collection.filters:
+        unknown = set(collection.filter_reads(name)) - known
+        if unknown:
+            raise ValueError(f"{collection.id}: filter {name!r} reads undeclared properties {sorted(unknown)}")
+    for name in collection.ordering:
+        unknown = set(collection.ordering_reads(name)) - known
+        if unknown:
+            raise ValueError(f"{collection.id}: ordering {name!r} is not a declared property")
+    if collection.updated_field and collection.updated_property is None:
+        raise ValueError(f"{collection.id}: the time field {collection.updated_field!r} is no declared property")
 
 
 def register(collection: Collection) -> Collection:
     if collection.id in _REGISTRY:
         raise ValueError(f"collection {collection.id!r} is already registered")
-    if collection.default_ordering not in collection.ordering:
-        raise ValueError(f"{collection.id}: default ordering {collection.default_ordering!r} not allowed")
+    _check(collection)
     _REGISTRY[collection.id] = collection
     return collection
+
+
+def extend(
+    collection_id: str,
+    *,
+    public_properties: dict | None = None,
+    filters: dict[str, Filter] | None = None,
+    also_updated: tuple[str, ...] = (),
+    property_types: dict[str, str] | None = None,
+) -> Collection:
+    """Add properties, filters and change stamps of an upper app to a registered collection."""
+    base = _REGISTRY[collection_id]
+    extended = replace(
+        base,
+        public_properties={**base.public_properties, **(public_properties or {})},
+        filters={**base.filters, **(filters or {})},
+        also_updated=(*base.also_updated, *also_updated),
+        property_types={**base.property_types, **(property_types or {})},
+    )
+    _check(extended)
+    _REGISTRY[collection_id] = extended
+    return extended
 
 
 def collection_get(collection_id: str) -> Collection | None:

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.gis.db.models.functions import AsWKT, Transform
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 
 from accounts import layer_access
 from api import selectors
-from api.params import CRS, CRS84, Cursor, ItemsQuery, ParamError
+from api.params import CRS, CRS84, Cursor, ItemsQuery, ParamError, items_query_parse
 from gis_portal.geo.collections import Collection
 from gis_portal.geo.geojson import as_expression
 
@@ -70,11 +70,6 @@ class ApiView(APIView):
         # JSON or HTML by Accept; what a caller may see by its session or token.
         patch_vary_headers(response, ("Accept", "Authorization", "Cookie"))
         return response
-
-    def handle_exception(self, exc):
-        if isinstance(exc, ParamError):
-            exc = exceptions.ValidationError({exc.param: [exc.message]})
-        return super().handle_exception(exc)
 
 
 def raw_response(
@@ -327,3 +322,30 @@ def _gpkg(collection: Collection, geojson: bytes, *, query: ItemsQuery) -> bytes
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, FileNotFoundError) as exc:
             raise exceptions.APIException(f"GeoPackage could not be written: {exc}") from exc
         return target.read_bytes()
+
+
+def item_response(request, collection: Collection, *, pk: int, links: list | None = None):
+    """One GeoJSON Feature (REST and OGC), with ETag/Last-Modified and 304."""
+    if not layer_access.collection_visible(collection, user=request.user):
+        raise exceptions.NotAuthenticated()
+    params = request.query_params.copy()
+    params.pop("f", None)  # checked by the REST and OGC views (html is OGC's)
+    for key in params:
+        if key not in ("crs", "precision", "simplify"):
+            raise ParamError(key, "unknown parameter; allowed: crs, precision, simplify, f")
+    query = items_query_parse(params, collection, default_limit=1, allow_download=False)
+    if not 0 < pk < 2**63:  # beyond bigint no row exists; the ORM would fail on it (found by scripts/fuzz)
+        raise Http404("no such feature")
+    queryset = layer_access.collection_queryset(collection, user=request.user).filter(pk=pk)
+    meta = selectors.items_meta(collection, queryset, user=request.user)
+    if not meta.matched:
+        raise Http404("no such feature")
+    etag = selectors.items_etag(collection=collection, user=request.user, meta=meta, variant=request.get_full_path())
+    not_modified = conditional(request, etag=etag, last_modified=meta.last_modified)
+    if not_modified is not None:
+        return not_modified
+    feature = selectors.item_one(collection, queryset, pk=pk, query=query, user=request.user)
+    if links:
+        feature = b'{"links": ' + json.dumps(links).encode() + b", " + feature[1:]
+    response = raw_response(feature, GEOJSON, headers={"Content-Crs": f"<{query.crs.uri}>"})
+    return cache_headers(response, request=request, etag=etag, last_modified=meta.last_modified)

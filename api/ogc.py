@@ -19,9 +19,8 @@ from rest_framework.response import Response
 
 from accounts import layer_access
 from api import openapi, selectors
-from api.common import GEOJSON, HTML, JSON, ApiView, items_response, url_with
+from api.common import GEOJSON, HTML, JSON, ApiView, item_response, items_response, url_with
 from api.params import CRS84, SUPPORTED_CRS, items_query_parse
-from api.rest import item_response
 from gis_portal.geo.collections import Collection, ParamError, collection_get, collections_all
 
 OGC_DEFAULT_LIMIT = 10

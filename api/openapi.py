@@ -69,18 +69,40 @@ def feature_collection_schema(collection: Collection) -> dict:
     }
 
 
-ERROR = {
+# RFC 9457 problem details: every 4xx/5xx under /api/, /ogc/ and /tiles/ (api/errors.py).
+PROBLEM = {
     "type": "object",
-    "description": "Each key names a parameter (or `detail`) and lists its problems; a request refused before "
-    "reaching the API (a NUL character in the query string) gets them under `errors`.",
-    "additionalProperties": {
-        "oneOf": [
-            {"type": "array", "items": {"type": "string"}},
-            {"type": "string"},
-            {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-        ]
+    "description": "RFC 9457 problem details. `errors` lists every problem found, each naming the field, query "
+    "parameter or body member it is about ('' for the request as a whole); a parcel's checks add `severity`. "
+    "A stale write (409) also carries `current_version`.",
+    "required": ["type", "title", "status", "detail", "instance"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "code", "message"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "severity": {"type": "string", "enum": ["error", "warning"]},
+                },
+            },
+        },
+        "current_version": {"type": "integer"},
     },
 }
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=PROBLEM, description=description)
 
 
 def filter_parameter(name: str, spec) -> OpenApiParameter:
@@ -174,7 +196,7 @@ def items_parameters(collection: Collection, *, ogc: bool, downloads: bool = Tru
 def _signed_in_only(collection: Collection) -> dict:
     if collection.public:
         return {}
-    return {(401, "application/json"): OpenApiResponse(response=ERROR, description="sign in (token or session)")}
+    return {(401, PROBLEM_JSON): problem("sign in (token or session)")}
 
 
 def _html(ogc: bool, what: str) -> dict:
@@ -200,9 +222,9 @@ def items_responses(collection: Collection, *, ogc: bool = False) -> dict:
         **downloads,
         **_html(ogc, "the page"),
         (304, "application/json"): OpenApiResponse(description="not modified since the client's copy"),
-        (400, "application/json"): OpenApiResponse(response=ERROR, description="a parameter is not acceptable"),
-        (403, "application/json"): OpenApiResponse(response=ERROR, description="not allowed for this client"),
-        (429, "application/json"): OpenApiResponse(response=ERROR, description="too many requests"),
+        (400, PROBLEM_JSON): problem("a parameter is not acceptable"),
+        (403, PROBLEM_JSON): problem("not allowed for this client"),
+        (429, PROBLEM_JSON): problem("too many requests"),
     }
 
 
@@ -212,10 +234,10 @@ def item_responses(collection: Collection, *, ogc: bool = False) -> dict:
         (200, "application/geo+json"): OpenApiResponse(response=feature_schema(collection), description="one feature"),
         **_html(ogc, "the feature"),
         (304, "application/json"): OpenApiResponse(description="not modified"),
-        (400, "application/json"): OpenApiResponse(response=ERROR, description="a parameter is not acceptable"),
-        (403, "application/json"): OpenApiResponse(response=ERROR, description="not allowed for this client"),
-        (404, "application/json"): OpenApiResponse(response=ERROR, description="no such feature for this client"),
-        (429, "application/json"): OpenApiResponse(response=ERROR, description="too many requests"),
+        (400, PROBLEM_JSON): problem("a parameter is not acceptable"),
+        (403, PROBLEM_JSON): problem("not allowed for this client"),
+        (404, PROBLEM_JSON): problem("no such feature for this client"),
+        (429, PROBLEM_JSON): problem("too many requests"),
     }
 
 
@@ -225,9 +247,9 @@ def collection_responses(collection: Collection) -> dict:
         **_signed_in_only(collection),
         (200, "application/json"): OpenApiResponse(response=OpenApiTypes.OBJECT, description="the collection"),
         **_html(True, "the collection"),
-        (400, "application/json"): OpenApiResponse(response=ERROR, description="a parameter is not acceptable"),
-        (403, "application/json"): OpenApiResponse(response=ERROR, description="not allowed for this client"),
-        (429, "application/json"): OpenApiResponse(response=ERROR, description="too many requests"),
+        (400, PROBLEM_JSON): problem("a parameter is not acceptable"),
+        (403, PROBLEM_JSON): problem("not allowed for this client"),
+        (429, PROBLEM_JSON): problem("too many requests"),
     }
 
 
@@ -238,7 +260,7 @@ _PROJECT_WIDE = {
     # gis_portal.middleware answers a NUL character in any query parameter with this 400.
     "400": "a query parameter contains a NUL character, or another parameter is not acceptable",
     # gis_portal.urls.handler404: an id that is not a number, or an unknown path under /api/, /ogc/, /tiles/.
-    "404": "no such resource (JSON body)",
+    "404": "no such resource (problem details)",
 }
 # The web server (gunicorn) answers a request line over its limit (4094 bytes) itself.
 _URI_TOO_LONG = {"description": "request line too long (the web server's limit)"}
@@ -247,11 +269,13 @@ _URI_TOO_LONG = {"description": "request line too long (the web server's limit)"
 def postprocess_schema(result: dict, generator, request, public) -> dict:
     """drf-spectacular POSTPROCESSING_HOOK: document the project-wide answers on every operation.
 
-    The guards of gis_portal.middleware and the JSON 404 handler apply to every route,
-    so they are added here rather than to each view: a 400 (NUL in the query) and a
-    404 with a JSON body; free-text query parameters say they take no NUL character.
+    The guards of gis_portal.middleware and the 404 handler apply to every route, so they
+    are added here rather than to each view: a 400 (NUL in the query) and a 404; every error
+    response is documented as the one problem-details body (components/schemas/Problem);
+    free-text query parameters say they take no NUL character.
     """
-    error_ref = {"type": "object", "additionalProperties": True}
+    result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM
+    error_ref = {"$ref": "#/components/schemas/Problem"}
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
@@ -260,8 +284,11 @@ def postprocess_schema(result: dict, generator, request, public) -> dict:
             for code, description in _PROJECT_WIDE.items():
                 if code == "404" and not any(p.get("in") == "path" for p in operation.get("parameters", [])):
                     continue
-                entry = responses.setdefault(code, {"description": description})
-                entry.setdefault("content", {}).setdefault("application/json", {"schema": error_ref})
+                responses.setdefault(code, {"description": description})
+            # One error format: whatever a view documented for an error, the body is a problem document.
+            for code, entry in responses.items():
+                if code.isdigit() and int(code) >= 400:
+                    entry["content"] = {PROBLEM_JSON: {"schema": error_ref}}
             responses.setdefault("414", dict(_URI_TOO_LONG))
             for parameter in operation.get("parameters", []):
                 schema = parameter.get("schema", {})

@@ -5,13 +5,11 @@ from django.urls import include, path
 from facilities import views as facility_views
 
 handler404 = "gis_portal.errors.page_not_found"
+handler500 = "gis_portal.errors.server_error"
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/v1/", include("tracking.api_urls")),  # issue 4
-    path("api/v1/", include("parcels.api_urls")),  # issue 3
-    path("api/v1/", include("accessibility.api_urls")),  # issue 7
-    path("", include("api.urls")),  # /api/v1/, /ogc/, /tiles/ (issue 6)
+    path("", include("api.urls")),  # /api/v1/, /ogc/, /tiles/
 ]
 urlpatterns += i18n_patterns(
     path("", facility_views.home, name="home"),

@@ -123,7 +123,7 @@ class Collection:
     also_updated: tuple[str, ...] = ()
     rest: bool = True  # served under /api/v1/<id>/ (list and item reads)
     # False when the owning app mounts /api/v1/<id>/ itself (to take writes on the same path);
-    # its view then delegates reads to api.rest.rest_views(collection).
+    # its view then delegates reads to api.v1.collections.rest_views(collection).
     rest_mounted_here: bool = True
     ogc: bool = True
     tiles: bool = False

@@ -196,12 +196,17 @@ STATICFILES_DIRS = [
 BOUNDARIES_ATTRIBUTION = "Boundaries: geokz v1.0.2 (A. Rodionov), from UN OCHA COD-AB Kazakhstan, CC BY 4.0"
 
 REST_FRAMEWORK = {
+    # Token first: its challenge (`WWW-Authenticate: Token`) makes a request without credentials a
+    # 401; 403 is for a signed-in caller who is not allowed. A token that is not valid is a 401,
+    # never an anonymous read.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "accounts.authentication.TokenAuthentication",  # DRF's, with the role in the same query
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every error as RFC 9457 problem details (api/errors.py).
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
 }
 
 # GeoJSON REST API, OGC API – Features and vector tiles (issue 6, app `api`).

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from accessibility.models import AnalysisRun
 from accessibility.services import analysis_run_create, analysis_run_execute
+from tests.clients import problem_fields
 
 
 @pytest.fixture
@@ -46,9 +47,15 @@ def test_bad_parameters_are_400_naming_the_field(planner):
         format="json",
     )
     assert resp.status_code == 400
-    assert resp.json() == {"errors": {"radii.art_school.urban_m": ["radii.art_school.urban_m: 'far' is not a number"]}}
+    assert resp.json()["errors"] == [
+        {
+            "field": "radii.art_school.urban_m",
+            "code": "invalid",
+            "message": "radii.art_school.urban_m: 'far' is not a number",
+        }
+    ]
     resp = _client(planner).post("/api/v1/accessibility/runs/", {"parameters": {}}, format="json")
-    assert resp.status_code == 400 and "kind" in resp.json()["errors"]
+    assert resp.status_code == 400 and "kind" in problem_fields(resp)
     assert not AnalysisRun.objects.exists()
 
 

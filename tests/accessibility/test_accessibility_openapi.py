@@ -112,7 +112,7 @@ def test_run_errors_match_the_schema(openapi, planner, finished_runs):
             response = client.get(f"{BASE}/runs/{missing}/{suffix}")
             assert response.status_code == 404, (suffix, missing)
             check(openapi, response, path=path)
-    # Not signed in: 403 with DRF's detail, on every operation.
+    # Not signed in: 401 with the challenge and a problem document, on every operation.
     anonymous = _client()
     for url, path in (
         (f"{BASE}/runs/", f"{BASE}/runs/"),
@@ -125,7 +125,7 @@ def test_run_errors_match_the_schema(openapi, planner, finished_runs):
         (f"{BASE}/parameters/?kind=coverage", f"{BASE}/parameters/"),
     ):
         response = anonymous.get(url)
-        assert response.status_code == 403, url
+        assert response.status_code == 401 and response["WWW-Authenticate"] == "Token", url
         check(openapi, response, path=path)
 
 
@@ -160,7 +160,7 @@ def test_creating_a_run_matches_the_schema(openapi, planner, akimat_a, region_a)
     assert refused.status_code == 403
     check(openapi, refused, path=path, method="post")
     anonymous = _client().post(path, {"kind": "coverage"}, format="json")
-    assert anonymous.status_code == 403
+    assert anonymous.status_code == 401
     check(openapi, anonymous, path=path, method="post")
 
 

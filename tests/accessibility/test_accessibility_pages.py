@@ -129,4 +129,4 @@ def test_analysis_map_page_shows_our_layers(client, planner, db, region_a, astan
     html = resp.content.decode()
     assert resp.status_code == 200 and "Underserved areas" in html and "Recommended sites" in html
     assert "Children in settlements" in html and "Catchments (rural radius)" in html
-    assert re.search(r'"state"\s*:\s*"uncovered"', html)  # the settlement 40 km out
+    assert re.search(r'"covered"\s*:\s*false', html)  # the settlement 40 km out

@@ -13,6 +13,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.test import override_settings
 
 from facilities.models import Facility
+from tests.clients import problem_fields
 
 
 def test_geojson_download_has_every_filtered_feature(api):
@@ -64,7 +65,7 @@ def test_geopackage_download_in_utm(api, tmp_path):
 @override_settings(API_DOWNLOAD_MAX=10)
 def test_downloads_are_capped_with_a_clear_error(api):
     response = api.get("/api/v1/facilities/?format=csv")
-    assert response.status_code == 400 and "format" in response.json()
+    assert response.status_code == 400 and "format" in problem_fields(response)
 
 
 def _decode_tile(data: bytes):

@@ -89,7 +89,7 @@ def test_every_operation_documents_the_project_wide_answers(api):
     for path, method, op in operations:
         assert "400" in op["responses"], (method, path)
         if "{" in path:
-            assert "application/json" in op["responses"]["404"]["content"], (method, path)
+            assert "application/problem+json" in op["responses"]["404"]["content"], (method, path)
         for parameter in op.get("parameters", []):
             param_schema = parameter.get("schema", {})
             if parameter["in"] == "query" and param_schema.get("type") == "string" and "enum" not in param_schema:
@@ -100,7 +100,7 @@ def test_unmatched_api_paths_answer_json_404(api):
     for path in ("/api/v1/regions/-1/", "/ogc/collections/regions/items/abc", "/api/v1/nothing-here/"):
         response = api.get(path)
         assert response.status_code == 404, path
-        assert response["Content-Type"] == "application/json" and response.json()["detail"], path
+        assert response["Content-Type"] == "application/problem+json" and response.json()["detail"], path
     page = api.get("/en/nothing-here/")
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
 

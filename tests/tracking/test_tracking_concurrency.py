@@ -122,7 +122,7 @@ def test_two_api_clients_post_the_same_version_one_gets_409(committed_tracked, d
     results = run_in_threads(django_db_blocker, post("A-1"), post("B-2"))
     assert sorted(code for code, _body in results) == [201, 409], results
     conflict = next(body for code, body in results if code == 409)
-    assert "version" in conflict["errors"]
+    assert "version" in [e["field"] for e in conflict["errors"]]
     with django_db_blocker.unblock():
         tracked.refresh_from_db()
         records = list(StageRecord.objects.filter(tracked=tracked))

@@ -1,19 +1,19 @@
-"""OpenAPI 3 descriptions of the accessibility REST API (accessibility/api.py): bodies and errors.
-
-Serializers here only describe what the views write (drf-spectacular turns them into
-schema components); tests/accessibility/test_accessibility_openapi.py validates real
-responses against the generated schema so the two cannot drift apart.
+"""Serializers of the accessibility REST API (api/v1/accessibility.py): they render every body the
+views write and document it (drf-spectacular turns them into schema components), so the two
+cannot drift apart; tests/accessibility/test_accessibility_openapi.py validates real responses.
 Geometry in EPSG:4326 (RFC 7946, longitude first); distances in metres on the WGS 84
 ellipsoid; children counts are floats (raster cells hold fractional people).
 """
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema_field
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accessibility.models import AnalysisRun, ZoneResult
 from accessibility.services import CANDIDATE_SOURCES, MAX_CANDIDATES, SCOPES
+from api.openapi import feature_collection_schema
+from gis_portal.geo.collections import collection_get
 from layers.models import PopulationFigure
 
 
@@ -238,74 +238,12 @@ class AccessibilityRasterListSerializer(serializers.Serializer):
     results = AccessibilityRasterSerializer(many=True)
 
 
-def _feature_collection(properties: dict, geometry_type: str, description: str) -> dict:
-    nullable = {name: {**schema, "nullable": True} for name, schema in properties.items()}
+def results_feature_collection(layer: str, description: str) -> dict:
+    """The GeoJSON of a run's sites or areas: the layer's features (accessibility/collections.py) and the run id."""
+    schema = feature_collection_schema(collection_get(layer))
     return {
-        "type": "object",
+        **schema,
         "description": description,
-        "required": ["type", "run", "features"],
-        "properties": {
-            "type": {"type": "string", "enum": ["FeatureCollection"]},
-            "run": {"type": "integer"},
-            "features": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["type", "id", "geometry", "properties"],
-                    "properties": {
-                        "type": {"type": "string", "enum": ["Feature"]},
-                        "id": {"type": "integer"},
-                        "geometry": {
-                            "type": "object",
-                            "required": ["type", "coordinates"],
-                            "properties": {
-                                "type": {"type": "string", "enum": [geometry_type]},
-                                "coordinates": {"type": "array", "items": {}},
-                            },
-                        },
-                        "properties": {"type": "object", "properties": nullable},
-                    },
-                },
-            },
-        },
+        "required": [*schema["required"], "run"],
+        "properties": {**schema["properties"], "run": {"type": "integer"}},
     }
-
-
-SITES = _feature_collection(
-    {
-        "rank": {"type": "integer"},
-        "label": {"type": "string"},
-        "candidate_ref": {"type": "string"},
-        "solo_gain": {"type": "number", "description": "children a facility here would add alone"},
-        "selected_order": {"type": "integer", "description": "order chosen; empty when not chosen"},
-        "marginal_gain": {"type": "number", "description": "children added when chosen"},
-    },
-    "Point",
-    "candidate sites (EPSG:4326), best first",
-)
-AREAS = _feature_collection(
-    {"rank": {"type": "integer"}, "children": {"type": "number"}, "uncovered": {"type": "number"}},
-    "Polygon",
-    "underserved hexagons (EPSG:4326), most uncovered children first",
-)
-
-
-# --- errors ----------------------------------------------------------------------------------------------------
-
-
-class AccessibilityErrorSerializer(serializers.Serializer):
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="each field (or __all__) with its problems",
-    )
-    detail = serializers.CharField(required=False, help_text="refusals by the framework: not signed in, bad JSON")
-
-
-ERROR_400 = OpenApiResponse(
-    AccessibilityErrorSerializer, description="a parameter or a field of the body is not acceptable"
-)
-ERROR_403 = OpenApiResponse(
-    AccessibilityErrorSerializer, description="not signed in (detail), or the role does not allow this (errors.__all__)"
-)
-ERROR_404 = OpenApiResponse(AccessibilityErrorSerializer, description="no such analysis run for this user")

@@ -1,44 +1,46 @@
-"""REST endpoints of parcels and their infrastructure links (token or session auth), GeoJSON in EPSG:4326.
+"""/api/v1/parcels/: parcels and their infrastructure links (token or session auth), GeoJSON in EPSG:4326.
 
-Reads are scoped by role (accounts.permissions); writes call the same services
-as the forms. Errors: 400 {"errors": [{"field", "code", "message"}]}, 404 for
-objects outside the user's scope, 409 {"detail", "current_version"} when the
-`version` sent is stale.
+Reads of the collection are the `parcels` layer's (parcels/collections.py); a parcel's feature has
+the same properties here as in the list, the tiles, the maps and the exports. Writes call the same
+services as the forms. Errors are problem details (api/errors.py): 400 with every problem found
+(field, code, severity, message), 404 for objects outside the user's scope, 409 with
+`current_version` when the `version` sent is stale.
 """
 
 from __future__ import annotations
 
 import json
 
+from django import forms
+from django.contrib.gis.geos import MultiPolygon
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_gis.fields import GeometryField
 
+from accounts import layer_access
 from accounts.permissions import Action, can, scope_queryset, user_region_id, user_role
-from api.rest import rest_views
+from api.errors import Invalid, fields_to_errors
+from api.openapi import problem
+from api.v1.collections import rest_views
 from facilities.models import Facility
 from gis_portal.geo.collections import collection_get
+from gis_portal.geo.features import collection_feature_collection
 from parcels import selectors, services
 from parcels.forms import _geojson_geometry
 from parcels.models import InfrastructureLink, LandCategory, LandRight, LinkStatus, Parcel, ParcelStatus, Utility
 
 
 class JsonBodies:
-    """Writes take JSON only; a body that is not JSON gets the same 400 shape as every other problem."""
+    """Writes take JSON only (415 otherwise); a body that is not JSON is a 400 naming `body`."""
 
     parser_classes = [JSONParser]
-
-    def handle_exception(self, exc):
-        if isinstance(exc, ParseError):
-            return _serializer_errors({"body": [str(exc.detail)]})
-        return super().handle_exception(exc)
 
 
 class HasRole(BasePermission):
@@ -48,20 +50,21 @@ class HasRole(BasePermission):
         return user_role(request.user) is not None
 
 
-def _errors(problems) -> Response:
-    return Response({"errors": [p.as_dict() for p in problems]}, status=status.HTTP_400_BAD_REQUEST)
+def _problems(problems) -> Invalid:
+    """The checks' problems (parcels.selectors.Problem: field, code, severity, message) as a 400."""
+    return Invalid([p.as_dict() for p in problems])
 
 
-def _serializer_errors(errors: dict) -> Response:
-    items = []
-    for field, messages in errors.items():
-        for message in messages if isinstance(messages, list) else [messages]:
-            items.append({"field": field, "code": "invalid", "severity": "error", "message": str(message)})
-    return Response({"errors": items}, status=status.HTTP_400_BAD_REQUEST)
+def _body_errors(errors: dict) -> Invalid:
+    return Invalid([{**e, "severity": "error"} for e in fields_to_errors(errors)])
 
 
-def _conflict(exc: services.ParcelConflict) -> Response:
-    return Response({"detail": str(exc), "current_version": exc.current_version}, status=status.HTTP_409_CONFLICT)
+def _conflict(exc: services.ParcelConflict) -> Invalid:
+    return Invalid([], status_code=409, detail=str(exc), extra={"current_version": exc.current_version})
+
+
+def _forbidden() -> exceptions.PermissionDenied:
+    return exceptions.PermissionDenied(_("You may not change records of this region."))
 
 
 class ParcelInput(serializers.Serializer):
@@ -97,26 +100,6 @@ class LinkInput(serializers.Serializer):
 # --- Shapes for the OpenAPI schema (what the views below really return) ---------------------
 
 
-class ProblemOut(serializers.Serializer):
-    field = serializers.CharField(allow_blank=True)
-    code = serializers.CharField()
-    severity = serializers.ChoiceField(choices=["error", "warning"])
-    message = serializers.CharField()
-
-
-class ProblemsOut(serializers.Serializer):
-    errors = ProblemOut(many=True)
-
-
-class DetailOut(serializers.Serializer):
-    detail = serializers.CharField()
-
-
-class ConflictOut(serializers.Serializer):
-    detail = serializers.CharField()
-    current_version = serializers.IntegerField()
-
-
 class ParcelFeatureIn(serializers.Serializer):
     """A GeoJSON Feature (EPSG:4326); a flat object with a `geometry` member is accepted too."""
 
@@ -130,16 +113,32 @@ class ParcelFeatureOut(serializers.Serializer):
     id = serializers.IntegerField()
     geometry = serializers.JSONField()
     properties = serializers.DictField(help_text="the parcel's fields, `version` and (on reads) infrastructure_ready")
-    warnings = ProblemOut(many=True, required=False)
+    warnings = serializers.ListField(
+        child=serializers.DictField(), required=False, help_text="field, code, severity, message"
+    )
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "description": "GeoJSON LineString, EPSG:4326",
+        "properties": {"type": {"type": "string", "enum": ["LineString"]}, "coordinates": {"type": "array"}},
+    }
+)
+class RouteField(GeometryField):
+    """A link's route as GeoJSON (drf-gis), documented as a LineString."""
 
 
 class LinkOut(serializers.Serializer):
+    """An infrastructure link as the views write it (rendered by this serializer, documented from it)."""
+
     id = serializers.IntegerField()
     parcel_id = serializers.IntegerField()
-    utility = serializers.CharField()
+    utility = serializers.CharField(source="utility_id")
     required = serializers.BooleanField()
     status = serializers.ChoiceField(choices=LinkStatus.choices)
-    route = serializers.JSONField(allow_null=True, help_text="GeoJSON LineString, EPSG:4326")
+    route = RouteField(allow_null=True)
     route_length_m = serializers.FloatField(allow_null=True)
     capacity = serializers.CharField(allow_null=True)
     capacity_unit = serializers.CharField(allow_blank=True)
@@ -158,8 +157,17 @@ class LinkListOut(serializers.Serializer):
     links = LinkOut(many=True)
 
 
-READ_ERRORS = {401: DetailOut, 403: DetailOut, 404: DetailOut}
-WRITE_ERRORS = {400: ProblemsOut, 415: DetailOut, **READ_ERRORS}
+READ_ERRORS = {
+    401: problem("not signed in (no session or token), or the token is not valid"),
+    403: problem("signed in without a role that may do this"),
+    404: problem("no such parcel or link for this caller"),
+}
+WRITE_ERRORS = {
+    400: problem("the body breaks a rule: `errors` lists every problem (field, code, severity, message)"),
+    415: problem("the body is not JSON"),
+    **READ_ERRORS,
+}
+CONFLICT = problem("`version` is stale; `current_version` is the one to read again")
 GEOJSON = "application/geo+json"
 
 
@@ -177,8 +185,6 @@ def _feature_parts(request) -> tuple[dict, dict | None]:
 
 
 def _geometry(value, kinds) -> object:
-    from django import forms
-
     try:
         return _geojson_geometry(json.dumps(value), kinds=kinds)
     except forms.ValidationError as exc:
@@ -187,15 +193,16 @@ def _geometry(value, kinds) -> object:
         raise serializers.ValidationError({"geometry": [str(exc)]}) from exc
 
 
-def _parcel_feature(parcel_qs) -> str:
-    text = selectors.parcel_geojson(queryset=parcel_qs)
-    features = json.loads(text)["features"]
-    return json.dumps(features[0]) if features else "null"
+def _parcel_feature(user, pk: int) -> dict:
+    """The parcel as one GeoJSON Feature of the `parcels` layer (the properties of its list and map)."""
+    collection = collection_get("parcels")
+    rows = layer_access.collection_queryset(collection, user=user).filter(pk=pk)
+    return json.loads(collection_feature_collection(collection, rows))["features"][0]
 
 
-# Reads of /api/v1/parcels/ are the API's `parcels` collection (api/catalog.py): keyset paging with
+# Reads of /api/v1/parcels/ are the `parcels` layer's (parcels/collections.py): keyset paging with
 # next/prev links and numberMatched, filters, bbox, updated_since, ETag/304, ?format= downloads —
-# the same query path as OGC API – Features; this app adds the token writes on the same path.
+# the same query path as OGC API – Features; this module adds the token writes on the same path.
 _ParcelReads = rest_views(collection_get("parcels"))[0]
 
 
@@ -211,7 +218,7 @@ class ParcelCollection(JsonBodies, _ParcelReads):
     def post(self, request):
         # Planners read parcels but never create them: refuse before looking at the body.
         if not can(request.user, Action.EDIT, region_id=user_region_id(request.user)):
-            return Response({"detail": _("You may not change records of this region.")}, status=403)
+            raise _forbidden()
         try:
             props, geometry = _feature_parts(request)
             data = ParcelInput(data=props)
@@ -220,27 +227,24 @@ class ParcelCollection(JsonBodies, _ParcelReads):
                 raise serializers.ValidationError({"geometry": [_("A parcel needs its boundary.")]})
             geom = _geometry(geometry, ("Polygon", "MultiPolygon"))
         except serializers.ValidationError as exc:
-            return _serializer_errors(exc.detail)
+            raise _body_errors(exc.detail) from exc
         values = dict(data.validated_data)
         facility_qs = scope_queryset(
             request.user, Facility.objects.select_related("region", "district"), action=Action.EDIT
         )
         facility = facility_qs.filter(pk=values.get("facility_id")).first()
         if facility is None:
-            return _serializer_errors({"facility_id": [_("There is no facility with this number that you may edit.")]})
+            raise _body_errors({"facility_id": [_("There is no facility with this number that you may edit.")]})
         if geom.geom_type == "Polygon":
-            from django.contrib.gis.geos import MultiPolygon
-
             geom = MultiPolygon(geom, srid=4326)
         parcel_data = {k: values.get(k) for k in services.PARCEL_FIELDS}
         try:
             result = services.parcel_create(user=request.user, facility=facility, geom=geom, data=parcel_data)
         except services.ParcelValidationError as exc:
-            return _errors(exc.problems)
-        except PermissionDenied:
-            return Response({"detail": _("You may not change records of this region.")}, status=403)
-        body = json.loads(_parcel_feature(Parcel.objects.filter(pk=result.obj.pk)))
-        body["properties"]["version"] = result.obj.version
+            raise _problems(exc.problems) from exc
+        except PermissionDenied as exc:
+            raise _forbidden() from exc
+        body = _parcel_feature(request.user, result.obj.pk)
         body["warnings"] = [w.as_dict() for w in result.warnings]
         return Response(body, status=status.HTTP_201_CREATED, content_type="application/geo+json")
 
@@ -255,21 +259,20 @@ class ParcelItem(JsonBodies, APIView):
     @extend_schema(operation_id="parcels_retrieve", responses={(200, GEOJSON): ParcelFeatureOut, **READ_ERRORS})
     def get(self, request, pk: int):
         parcel = _scoped_parcel(request, pk)
-        body = json.loads(_parcel_feature(Parcel.objects.filter(pk=parcel.pk)))
-        body["properties"]["version"] = parcel.version
+        body = _parcel_feature(request.user, parcel.pk)
         body["properties"]["infrastructure_ready"] = selectors.parcel_infrastructure_readiness(parcel_ids=[pk])[pk]
         return Response(body, content_type="application/geo+json")
 
     @extend_schema(
         operation_id="parcels_partial_update",
         request=ParcelFeatureIn,
-        responses={(200, GEOJSON): ParcelFeatureOut, 409: ConflictOut, **WRITE_ERRORS},
+        responses={(200, GEOJSON): ParcelFeatureOut, 409: CONFLICT, **WRITE_ERRORS},
         description="Change a parcel; `version` is required (409 when stale).",
     )
     def patch(self, request, pk: int):
         parcel = _scoped_parcel(request, pk)
         if not can(request.user, Action.EDIT, region_id=parcel.region_id):
-            return Response({"detail": _("You may not change records of this region.")}, status=403)
+            raise _forbidden()
         try:
             props, geometry = _feature_parts(request)
             data = ParcelInput(data=props, partial=True)
@@ -278,10 +281,8 @@ class ParcelItem(JsonBodies, APIView):
                 raise serializers.ValidationError({"version": [_("Send the version you read (optimistic locking).")]})
             geom = _geometry(geometry, ("Polygon", "MultiPolygon")) if geometry is not None else None
         except serializers.ValidationError as exc:
-            return _serializer_errors(exc.detail)
+            raise _body_errors(exc.detail) from exc
         if geom is not None and geom.geom_type == "Polygon":
-            from django.contrib.gis.geos import MultiPolygon
-
             geom = MultiPolygon(geom, srid=4326)
         values = dict(data.validated_data)
         try:
@@ -293,35 +294,12 @@ class ParcelItem(JsonBodies, APIView):
                 geom=geom,
             )
         except services.ParcelValidationError as exc:
-            return _errors(exc.problems)
+            raise _problems(exc.problems) from exc
         except services.ParcelConflict as exc:
-            return _conflict(exc)
-        body = json.loads(_parcel_feature(Parcel.objects.filter(pk=parcel.pk)))
-        body["properties"]["version"] = result.obj.version
+            raise _conflict(exc) from exc
+        body = _parcel_feature(request.user, parcel.pk)
         body["warnings"] = [w.as_dict() for w in result.warnings]
         return Response(body, content_type="application/geo+json")
-
-
-def _link_json(link: InfrastructureLink) -> dict:
-    return {
-        "id": link.pk,
-        "parcel_id": link.parcel_id,
-        "utility": link.utility_id,
-        "required": link.required,
-        "status": link.status,
-        "route": json.loads(link.route.json) if link.route else None,
-        "route_length_m": float(link.route_length_m) if link.route_length_m is not None else None,
-        "capacity": str(link.capacity) if link.capacity is not None else None,
-        "capacity_unit": link.capacity_unit,
-        "provider": link.provider,
-        "balance_act_number": link.balance_act_number,
-        "balance_act_date": link.balance_act_date,
-        "planned_connection_date": link.planned_connection_date,
-        "actual_connection_date": link.actual_connection_date,
-        "cost_kzt": str(link.cost_kzt) if link.cost_kzt is not None else None,
-        "version": link.version,
-        "is_demo": link.is_demo,
-    }
 
 
 class LinkCollection(JsonBodies, APIView):
@@ -331,7 +309,7 @@ class LinkCollection(JsonBodies, APIView):
     def get(self, request, parcel_pk: int):
         parcel = _scoped_parcel(request, parcel_pk)
         links = InfrastructureLink.objects.filter(parcel=parcel).select_related("utility")
-        return Response({"parcel_id": parcel.pk, "links": [_link_json(link) for link in links]})
+        return Response(LinkListOut({"parcel_id": parcel.pk, "links": links}).data)
 
     @extend_schema(
         operation_id="parcel_links_create",
@@ -341,7 +319,7 @@ class LinkCollection(JsonBodies, APIView):
     def post(self, request, parcel_pk: int):
         parcel = _scoped_parcel(request, parcel_pk)
         if not can(request.user, Action.EDIT, region_id=parcel.region_id):
-            return Response({"detail": _("You may not change records of this region.")}, status=403)
+            raise _forbidden()
         try:
             body = request.data if isinstance(request.data, dict) else {}
             data = LinkInput(data={k: v for k, v in body.items() if k != "route"})
@@ -350,7 +328,7 @@ class LinkCollection(JsonBodies, APIView):
                 raise serializers.ValidationError({"utility": [_("Name the utility (water, sewerage, …).")]})
             route = _geometry(body["route"], ("LineString",)) if body.get("route") else None
         except serializers.ValidationError as exc:
-            return _serializer_errors(exc.detail)
+            raise _body_errors(exc.detail) from exc
         values = dict(data.validated_data)
         utility = values.pop("utility")
         values.pop("version", None)
@@ -358,8 +336,8 @@ class LinkCollection(JsonBodies, APIView):
         try:
             result = services.link_create(user=request.user, parcel=parcel, utility=utility, data=values, route=route)
         except services.ParcelValidationError as exc:
-            return _errors(exc.problems)
-        return Response(_link_json(result.obj), status=status.HTTP_201_CREATED)
+            raise _problems(exc.problems) from exc
+        return Response(LinkOut(result.obj).data, status=status.HTTP_201_CREATED)
 
 
 class LinkItem(JsonBodies, APIView):
@@ -371,17 +349,17 @@ class LinkItem(JsonBodies, APIView):
 
     @extend_schema(operation_id="parcel_links_retrieve", responses={200: LinkOut, **READ_ERRORS})
     def get(self, request, parcel_pk: int, pk: int):
-        return Response(_link_json(self._link(request, parcel_pk, pk)))
+        return Response(LinkOut(self._link(request, parcel_pk, pk)).data)
 
     @extend_schema(
         operation_id="parcel_links_partial_update",
         request=LinkInput,
-        responses={200: LinkOut, 409: ConflictOut, **WRITE_ERRORS},
+        responses={200: LinkOut, 409: CONFLICT, **WRITE_ERRORS},
     )
     def patch(self, request, parcel_pk: int, pk: int):
         link = self._link(request, parcel_pk, pk)
         if not can(request.user, Action.EDIT, region_id=link.region_id):
-            return Response({"detail": _("You may not change records of this region.")}, status=403)
+            raise _forbidden()
         try:
             body = request.data if isinstance(request.data, dict) else {}
             data = LinkInput(data={k: v for k, v in body.items() if k not in ("route", "utility")}, partial=True)
@@ -390,7 +368,7 @@ class LinkItem(JsonBodies, APIView):
                 raise serializers.ValidationError({"version": [_("Send the version you read (optimistic locking).")]})
             route = _geometry(body["route"], ("LineString",)) if body.get("route") else None
         except serializers.ValidationError as exc:
-            return _serializer_errors(exc.detail)
+            raise _body_errors(exc.detail) from exc
         values = dict(data.validated_data)
         try:
             result = services.link_update(
@@ -402,15 +380,15 @@ class LinkItem(JsonBodies, APIView):
                 clear_route="route" in body and body["route"] is None,
             )
         except services.ParcelValidationError as exc:
-            return _errors(exc.problems)
+            raise _problems(exc.problems) from exc
         except services.ParcelConflict as exc:
-            return _conflict(exc)
-        return Response(_link_json(result.obj))
+            raise _conflict(exc) from exc
+        return Response(LinkOut(result.obj).data)
 
     @extend_schema(operation_id="parcel_links_destroy", responses={204: None, **READ_ERRORS})
     def delete(self, request, parcel_pk: int, pk: int):
         link = self._link(request, parcel_pk, pk)
         if not can(request.user, Action.EDIT, region_id=link.region_id):
-            return Response({"detail": _("You may not change records of this region.")}, status=403)
+            raise _forbidden()
         services.link_delete(user=request.user, link_id=link.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)

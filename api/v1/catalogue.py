@@ -1,126 +1,91 @@
-"""GeoJSON REST API (/api/v1/): one view class per registered collection, plus plain-JSON resources."""
+"""/api/v1/ index and the plain-JSON resources of the order: measures, quotas and KPI targets (public).
+
+Each resource declares its selector, serializer (which renders and documents the rows), filters and
+ordering; one list view serves them all, paged by api.pagination.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
-from django.http import Http404
-from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts import layer_access
-from api import openapi, selectors
-from api.common import GEOJSON, ApiView, cache_headers, conditional, items_response, raw_response
-from api.params import check_metacharacters, items_query_parse
-from api.serializers import KpiTargetSerializer, MeasureSerializer, QuotaSerializer
+from api import openapi
+from api.common import ApiView
+from api.pagination import MAX_LIMIT, PagePagination
+from api.params import check_metacharacters
 from facilities import selectors as facility_selectors
-from facilities.models import ConstructionQuota, KpiTarget
-from gis_portal.geo.collections import Collection, Filter, ParamError, collection_get, collections_all
-
-REST_DEFAULT_LIMIT = 100
+from facilities.models import ConstructionQuota, KpiTarget, Measure
+from gis_portal.geo.collections import Filter, ParamError, collections_all
 
 
-class ItemsView(ApiView):
-    collection_id: str = ""
+class MeasureSerializer(serializers.ModelSerializer):
+    section = serializers.CharField(source="section_id")
+    responsible = serializers.SlugRelatedField(many=True, read_only=True, slug_field="code")
+    facility_count = serializers.IntegerField(read_only=True)
+    demo_facility_count = serializers.IntegerField(read_only=True)
 
-    def get(self, request):
-        collection = collection_get(self.collection_id)
-        if not layer_access.collection_visible(collection, user=request.user):
-            raise exceptions.NotAuthenticated()
-        query = items_query_parse(
-            request.query_params, collection, default_limit=REST_DEFAULT_LIMIT, allow_download=True
-        )
-        if request.query_params.get("f", "json") not in ("json", "geojson"):
-            raise ParamError("f", "must be json or geojson")
-        return items_response(request, collection, query=query)
-
-
-class ItemView(ApiView):
-    collection_id: str = ""
-
-    def get(self, request, pk: int):
-        if request.query_params.get("f", "json") not in ("json", "geojson"):
-            raise ParamError("f", "must be json or geojson")
-        return item_response(request, collection_get(self.collection_id), pk=pk)
-
-
-def item_response(request, collection: Collection, *, pk: int, links: list | None = None):
-    """One GeoJSON Feature (REST and OGC), with ETag/Last-Modified and 304."""
-    if not layer_access.collection_visible(collection, user=request.user):
-        raise exceptions.NotAuthenticated()
-    params = request.query_params.copy()
-    params.pop("f", None)  # checked by the REST and OGC views (html is OGC's)
-    for key in params:
-        if key not in ("crs", "precision", "simplify"):
-            raise ParamError(key, "unknown parameter; allowed: crs, precision, simplify, f")
-    query = items_query_parse(params, collection, default_limit=1, allow_download=False)
-    if not 0 < pk < 2**63:  # beyond bigint no row exists; the ORM would fail on it (found by scripts/fuzz)
-        raise Http404("no such feature")
-    queryset = layer_access.collection_queryset(collection, user=request.user).filter(pk=pk)
-    meta = selectors.items_meta(collection, queryset, user=request.user)
-    if not meta.matched:
-        raise Http404("no such feature")
-    etag = selectors.items_etag(collection=collection, user=request.user, meta=meta, variant=request.get_full_path())
-    not_modified = conditional(request, etag=etag, last_modified=meta.last_modified)
-    if not_modified is not None:
-        return not_modified
-    feature = selectors.item_one(collection, queryset, pk=pk, query=query, user=request.user)
-    if links:
-        feature = b'{"links": ' + json.dumps(links).encode() + b", " + feature[1:]
-    response = raw_response(feature, GEOJSON, headers={"Content-Crs": f"<{query.crs.uri}>"})
-    return cache_headers(response, request=request, etag=etag, last_modified=meta.last_modified)
+    class Meta:
+        model = Measure
+        fields = [
+            "number",
+            "section",
+            "title_kk",
+            "title_ru",
+            "title_en",
+            "completion_form_code",
+            "completion_form_kk",
+            "completion_form_ru",
+            "completion_form_en",
+            "deadline_text_kk",
+            "deadline_kind",
+            "deadline_start",
+            "deadline_end",
+            "recurrence_months",
+            "responsible",
+            "responsible_text_kk",
+            "facility_count",
+            "demo_facility_count",
+        ]
 
 
-def _rest_views(collection: Collection) -> tuple[type, type]:
-    """View classes for /api/v1/<id>/ and /api/v1/<id>/<pk>/, documented from the registry."""
-    tag = [f"{collection.id}"]
-    name = collection.id.title().replace("-", "")
+class QuotaSerializer(serializers.ModelSerializer):
+    measure = serializers.IntegerField(source="measure_id")
+    object_kind = serializers.CharField(source="object_kind_id")
+    regions = serializers.SlugRelatedField(many=True, read_only=True, slug_field="kato")
 
-    # Fresh functions per class: extend_schema annotates the function object it decorates.
-    def items_get(self, request):
-        return ItemsView.get(self, request)
-
-    def item_get(self, request, pk: int):
-        return ItemView.get(self, request, pk)
-
-    items = type(f"{name}ItemsView", (ItemsView,), {"collection_id": collection.id})
-    item = type(f"{name}ItemView", (ItemView,), {"collection_id": collection.id})
-    items.get = extend_schema(
-        operation_id=f"api_{collection.id}_list",
-        summary=f"{collection.title_text}: GeoJSON features",
-        description=str(collection.description)
-        + " Anonymous clients get the public properties only; signed-in users what their role allows.",
-        parameters=openapi.items_parameters(collection, ogc=False),
-        responses=openapi.items_responses(collection),
-        tags=tag,
-    )(items_get)
-    item.get = extend_schema(
-        operation_id=f"api_{collection.id}_retrieve",
-        summary=f"{collection.title_text}: one GeoJSON feature",
-        parameters=openapi.item_parameters(ogc=False),
-        responses=openapi.item_responses(collection),
-        tags=tag,
-    )(item_get)
-    return items, item
+    class Meta:
+        model = ConstructionQuota
+        fields = ["measure", "count", "object_kind", "ppp_count", "target_stage", "regions", "regions_text_kk"]
 
 
-def rest_views(collection: Collection) -> tuple[type, type]:
-    """REST view classes of `collection`; the OpenAPI texts are written in English."""
-    with translation.override("en"):
-        return _rest_views(collection)
+class KpiTargetSerializer(serializers.ModelSerializer):
+    indicator = serializers.CharField(source="indicator_id")
+    indicator_name_kk = serializers.CharField(source="indicator.name_kk")
+    indicator_name_ru = serializers.CharField(source="indicator.name_ru")
+    indicator_name_en = serializers.CharField(source="indicator.name_en")
+    unit = serializers.CharField(source="indicator.unit")
+    baseline_year = serializers.IntegerField(source="indicator.baseline_year")
+    baseline = serializers.DecimalField(source="indicator.baseline", max_digits=6, decimal_places=2)
 
-
-# --- plain JSON resources -----------------------------------------------------------------------
-
-
-class Pagination(LimitOffsetPagination):
-    default_limit = REST_DEFAULT_LIMIT
-    max_limit = 1000
+    class Meta:
+        model = KpiTarget
+        fields = [
+            "id",
+            "indicator",
+            "indicator_name_kk",
+            "indicator_name_ru",
+            "indicator_name_en",
+            "unit",
+            "baseline_year",
+            "baseline",
+            "year",
+            "value",
+        ]
 
 
 @dataclass(frozen=True)
@@ -186,7 +151,7 @@ class PlainListView(ApiView):
                 raise ParamError(key, f"unknown parameter; allowed: {', '.join(sorted(allowed))}")
         if params.get("f", "json") != "json":
             raise ParamError("f", "must be json")
-        for name, hi in (("limit", Pagination.max_limit), ("offset", 1_000_000)):
+        for name, hi in (("limit", MAX_LIMIT), ("offset", 1_000_000)):
             raw = params.get(name)
             if raw is not None and not (
                 raw.isdigit() and len(raw) <= 9 and (name == "offset" or int(raw) >= 1) and int(raw) <= hi
@@ -203,7 +168,7 @@ class PlainListView(ApiView):
         if resource.distinct:
             queryset = queryset.distinct()  # many-to-many filters (quota regions) would repeat rows
         queryset = queryset.order_by(("-" if ordering.startswith("-") else "") + field_name, "pk")
-        paginator = Pagination()
+        paginator = PagePagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(resource.serializer(page, many=True).data)
 
@@ -227,11 +192,11 @@ def plain_view(resource: PlainResource) -> type:
     view.get = extend_schema(
         operation_id=f"api_{resource.id.replace('-', '_')}_list",
         parameters=parameters,
-        responses={200: resource.serializer(many=True), 400: OpenApiResponse(response=openapi.ERROR)},
+        responses={200: resource.serializer(many=True), 400: openapi.problem("a parameter is not acceptable")},
         tags=[resource.id],
     )(get)
     view.serializer_class = resource.serializer
-    view.pagination_class = Pagination
+    view.pagination_class = PagePagination
     return view
 
 

@@ -1,30 +1,33 @@
-"""REST API of tracking (token or session auth). Errors: 400 with {"errors": {field: [..]}},
-403 outside the user's region (and for anonymous clients: {"detail": ..}), 404 unknown facility or
-plan, 409 on a stale `version`.
+"""/api/v1/tracking/: construction tracking (token or session auth).
 
-Plans and stage records are plain JSON pages (`count`, `next`, `previous`, `results`). The
-serializers below document every body in the OpenAPI schema; the OpenAPI texts are API-only English.
+Errors are problem details (api/errors.py): 400 naming each field or parameter, 401 without
+credentials, 403 outside the user's region, 404 unknown facility or plan, 409 on a stale `version`.
+Plans and stage records are plain JSON pages (api.pagination). The serializers below render every
+body and document it in the OpenAPI schema; the OpenAPI texts are API-only English.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
+from django import forms
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
-from rest_framework.decorators import api_view, parser_classes, permission_classes
-from rest_framework.exceptions import NotFound
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework import exceptions, serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.permissions import Action, can, scope_queryset
+from api.common import ApiView
+from api.errors import Invalid
+from api.openapi import problem
+from api.pagination import MAX_LIMIT, PagePagination
 from facilities.models import Facility
 from tracking import selectors, services
 from tracking.forms import validate_upload
@@ -93,13 +96,6 @@ class RiskCodeField(_EnumField):
     component = "TrackingRiskEnum"
 
 
-class Pagination(LimitOffsetPagination):
-    """`limit`/`offset` pages with `count`, `next` and `previous`, as the plain resources of api/rest.py."""
-
-    default_limit = 100
-    max_limit = 1000
-
-
 # --- query parameters ----------------------------------------------------------------------------
 
 
@@ -126,7 +122,7 @@ class AsOfSerializer(QueryParamsSerializer):
 
 class PageQuerySerializer(QueryParamsSerializer):
     limit = serializers.IntegerField(
-        required=False, min_value=1, max_value=Pagination.max_limit, help_text="page size (1–1000, default 100)"
+        required=False, min_value=1, max_value=MAX_LIMIT, help_text="page size (1–1000, default 100)"
     )
     offset = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000, help_text="rows to skip")
 
@@ -176,17 +172,6 @@ class StageRecordQuerySerializer(PageQuerySerializer):
 
 
 # --- bodies (documentation of what the views return) ---------------------------------------------
-
-
-class ErrorSerializer(serializers.Serializer):
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="problems by field or parameter name (`__all__` for the request as a whole)",
-    )
-    detail = serializers.CharField(
-        required=False, help_text="refusals made before the view runs: not signed in, unknown `format`, bad body"
-    )
 
 
 class FacilityStatusSerializer(serializers.Serializer):
@@ -307,12 +292,9 @@ class StageRecordPageSerializer(_PageSerializer):
     results = StageRecordSerializer(many=True)
 
 
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(response=ErrorSerializer, description=description)
-
-
+_error = problem
 BAD_PARAMS = _error("a query parameter is not acceptable: `errors` names it")
-NOT_SIGNED_IN = "not signed in (no session or token; `detail`)"
+NOT_SIGNED_IN = _error("not signed in (no session or token), or the token is not valid")
 NOT_ACCEPTABLE = _error("the Accept header names no JSON or HTML output")
 
 
@@ -332,10 +314,6 @@ class StageRecordInSerializer(serializers.Serializer):
     overdue_reason = serializers.CharField(required=False, allow_blank=True, allow_null=True, default=None)
 
     def validate_doc_file(self, value):
-        from django import forms
-
-        from tracking.forms import validate_upload
-
         try:
             validate_upload(value)
         except forms.ValidationError as exc:
@@ -343,10 +321,6 @@ class StageRecordInSerializer(serializers.Serializer):
         return value
 
     validate_photo = validate_doc_file
-
-
-def _bad(errors) -> Response:
-    return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
 
 
 def _facility_json(f: Facility, s: selectors.FacilityState) -> dict:
@@ -358,292 +332,254 @@ def _facility_json(f: Facility, s: selectors.FacilityState) -> dict:
         "measure": f.measure_id,
         "region": f.region.kato,
         "is_demo": f.is_demo,
-        "deadline": s.deadline.isoformat(),
+        "deadline": s.deadline,
         "target_stage": s.target_stage,
         "status": s.status,
         "stage_reached": s.stage_reached,
         "percent": s.percent,
         "executor": s.executor,
-        "stages": {st: d.isoformat() for st, d in s.reached.items()},
-        "planned": {st: d.isoformat() for st, d in s.planned.items()},
+        "stages": dict(s.reached),
+        "planned": dict(s.planned),
         "risks": s.risks,
     }
 
 
-@extend_schema(
-    operation_id="tracking_facilities_list",
-    parameters=[AsOfSerializer],
-    responses={
-        200: OpenApiResponse(FacilityListSerializer, description="tracked facilities with their status"),
-        400: BAD_PARAMS,
-        403: _error(NOT_SIGNED_IN),
-        404: _error("`format` names no output format"),
-        406: NOT_ACCEPTABLE,
-    },
-    tags=["tracking"],
-)
-@api_view(["GET"])
-@permission_classes([IsAuthenticated])
-def facility_list(request):
-    """Tracked facilities the user may view, with status and stage as of `as_of` (default today)."""
-    params = AsOfSerializer(data=request.query_params)
-    if not params.is_valid():
-        return _bad(params.errors)
-    as_of = params.validated_data.get("as_of") or timezone.localdate()
-    known_at = params.validated_data.get("known_at")
-    qs = scope_queryset(
-        request.user, Facility.objects.filter(tracking__in_plan=True), action=Action.VIEW
-    ).select_related("region", "tracking")
-    if params.validated_data.get("region"):
-        qs = qs.filter(region__kato=params.validated_data["region"])
-    facilities = list(qs.order_by("measure_id", "region__kato", "id"))
-    states = selectors.facility_states_as_of(as_of=as_of, known_at=known_at, facility_ids=[f.id for f in facilities])
-    return Response(
-        {
-            "as_of": as_of.isoformat(),
+READ_ERRORS = {
+    400: BAD_PARAMS,
+    401: NOT_SIGNED_IN,
+    403: _error("signed in without a portal role"),
+    404: _error("`format` names no output format"),
+    406: NOT_ACCEPTABLE,
+}
+
+
+def _params(serializer: serializers.Serializer) -> dict:
+    """The validated query parameters; a 400 naming each unknown or unacceptable one otherwise."""
+    allowed = set(serializer.fields) | {"format"}  # `format` is DRF's own (json or api)
+    unknown = [name for name in serializer.initial_data if name not in allowed]
+    if unknown:
+        message = _("unknown parameter; allowed: %(names)s") % {"names": ", ".join(sorted(allowed))}
+        # Names are echoed back cut short: they are the client's text.
+        raise Invalid.from_fields({name[:40]: [message] for name in unknown})
+    if not serializer.is_valid():
+        raise Invalid.from_fields(serializer.errors)
+    return serializer.validated_data
+
+
+class TrackingView(ApiView):
+    """Signed-in callers only (401 without credentials); rows scoped by accounts.permissions.
+
+    JSON only, negotiated as the framework does: `?format=` other than json is a 404, an Accept
+    header that names no JSON a 406.
+    """
+
+    permission_classes = [IsAuthenticated]
+    content_negotiation_class = DefaultContentNegotiation
+
+
+class FacilityListView(TrackingView):
+    @extend_schema(
+        operation_id="tracking_facilities_list",
+        parameters=[AsOfSerializer],
+        responses={
+            200: OpenApiResponse(FacilityListSerializer, description="tracked facilities with their status"),
+            **READ_ERRORS,
+        },
+        tags=["tracking"],
+    )
+    def get(self, request):
+        """Tracked facilities the user may view, with status and stage as of `as_of` (default today)."""
+        params = _params(AsOfSerializer(data=request.query_params))
+        as_of = params.get("as_of") or timezone.localdate()
+        qs = scope_queryset(
+            request.user, Facility.objects.filter(tracking__in_plan=True), action=Action.VIEW
+        ).select_related("region", "tracking")
+        if params.get("region"):
+            qs = qs.filter(region__kato=params["region"])
+        facilities = list(qs.order_by("measure_id", "region__kato", "id"))
+        states = selectors.facility_states_as_of(
+            as_of=as_of, known_at=params.get("known_at"), facility_ids=[f.id for f in facilities]
+        )
+        body = {
+            "as_of": as_of,
             "count": len(facilities),
             "results": [_facility_json(f, states[f.id]) for f in facilities],
         }
+        return Response(FacilityListSerializer(body).data)
+
+
+class FacilityDetailView(TrackingView):
+    @extend_schema(
+        operation_id="tracking_facility_retrieve",
+        parameters=[AsOfSerializer],
+        responses={
+            200: OpenApiResponse(FacilityDetailSerializer, description="the facility with every stage record"),
+            **READ_ERRORS,
+            403: _error("a facility of another region, or signed in without a portal role"),
+            404: _error("no tracked facility with this id, or `format` names no output format"),
+        },
+        tags=["tracking"],
     )
+    def get(self, request, pk: int):
+        tracked = get_object_or_404(TrackedFacility.objects.select_related("facility__region"), facility_id=pk)
+        f = tracked.facility
+        if not can(request.user, Action.VIEW, region_id=f.region_id):
+            raise exceptions.PermissionDenied(_("you may view only your own region"))
+        params = _params(AsOfSerializer(data=request.query_params))
+        as_of = params.get("as_of") or timezone.localdate()
+        state = selectors.facility_states_as_of(as_of=as_of, known_at=params.get("known_at"), facility_ids=[f.id])[f.id]
+        body = {**_facility_json(f, state), "records": tracked.records.order_by("recorded_at", "id")}
+        return Response(FacilityDetailSerializer(body).data)
 
 
-@extend_schema(
-    operation_id="tracking_facility_retrieve",
-    parameters=[AsOfSerializer],
-    responses={
-        200: OpenApiResponse(FacilityDetailSerializer, description="the facility with every stage record"),
-        400: BAD_PARAMS,
-        403: _error(NOT_SIGNED_IN + ", or a facility of another region (`errors`)"),
-        404: _error("no tracked facility with this id, or `format` names no output format"),
-        406: NOT_ACCEPTABLE,
-    },
-    tags=["tracking"],
-)
-@api_view(["GET"])
-@permission_classes([IsAuthenticated])
-def facility_detail(request, pk: int):
-    tracked = get_object_or_404(TrackedFacility.objects.select_related("facility__region"), facility_id=pk)
-    f = tracked.facility
-    if not can(request.user, Action.VIEW, region_id=f.region_id):
-        return Response(
-            {"errors": {"__all__": [_("you may view only your own region")]}}, status=status.HTTP_403_FORBIDDEN
-        )
-    params = AsOfSerializer(data=request.query_params)
-    if not params.is_valid():
-        return _bad(params.errors)
-    as_of = params.validated_data.get("as_of") or timezone.localdate()
-    state = selectors.facility_states_as_of(
-        as_of=as_of, known_at=params.validated_data.get("known_at"), facility_ids=[f.id]
-    )[f.id]
-    data = _facility_json(f, state)
-    data["records"] = [
-        {
-            "id": r.id,
-            "stage": r.stage,
-            "planned_date": r.planned_date,
-            "actual_date": r.actual_date,
-            "percent": r.percent,
-            "doc_number": r.doc_number,
-            "doc_date": r.doc_date,
-            "executor": r.executor,
-            "recorded_at": r.recorded_at,
+class StageCreateView(TrackingView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="tracking_facility_stages_create",
+        request=StageRecordInSerializer,
+        responses={
+            201: OpenApiResponse(StageCreatedSerializer, description="recorded"),
+            400: _error("the record breaks a rule (order of stages, dates, document): `errors` names each field"),
+            401: NOT_SIGNED_IN,
+            403: _error("the caller may not edit this region's facilities"),
+            404: _error("no tracked facility with this id"),
+            406: NOT_ACCEPTABLE,
+            409: _error("`version` is stale: the facility changed since it was read (`errors` names version)"),
+            415: _error("the body is neither JSON, multipart nor form data"),
+        },
+        tags=["tracking"],
+    )
+    def post(self, request, pk: int):
+        """Record a stage of facility `pk` (planned/actual date, document, or a progress update)."""
+        tracked = get_object_or_404(TrackedFacility.objects.select_related("facility"), facility_id=pk)
+        if not can(request.user, Action.EDIT, region_id=tracked.facility.region_id):
+            raise exceptions.PermissionDenied(_("you may update only the facilities of your own region"))
+        body = StageRecordInSerializer(data=request.data)
+        if not body.is_valid():
+            raise Invalid.from_fields(body.errors)
+        try:
+            record = services.stage_record_add(tracked=tracked, user=request.user, **body.validated_data)
+        except services.StaleVersionError as exc:
+            raise Invalid.from_fields(exc.problems, status_code=status.HTTP_409_CONFLICT) from exc
+        except services.PermissionDeniedError as exc:
+            raise Invalid.from_fields(exc.problems, status_code=status.HTTP_403_FORBIDDEN) from exc
+        except services.TrackingError as exc:
+            raise Invalid.from_fields(exc.problems) from exc
+        tracked.refresh_from_db()
+        created = {
+            "id": record.id,
+            "stage": record.stage,
+            "version": tracked.version,
+            "recorded_at": record.recorded_at,
         }
-        for r in tracked.records.order_by("recorded_at", "id")
-    ]
-    return Response(data)
+        return Response(StageCreatedSerializer(created).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(
-    operation_id="tracking_facility_stages_create",
-    request=StageRecordInSerializer,
-    responses={
-        201: OpenApiResponse(StageCreatedSerializer, description="recorded"),
-        400: _error("the record breaks a rule (order of stages, dates, document): `errors` names each field"),
-        403: _error(NOT_SIGNED_IN + ", or the caller may not edit this region's facilities (`errors`)"),
-        404: _error("no tracked facility with this id"),
-        406: NOT_ACCEPTABLE,
-        409: _error("`version` is stale: the facility changed since it was read (`errors.version`)"),
-        415: _error("the body is neither JSON, multipart nor form data"),
-    },
-    tags=["tracking"],
-)
-@api_view(["POST"])
-@permission_classes([IsAuthenticated])
-@parser_classes([JSONParser, MultiPartParser, FormParser])
-def stage_create(request, pk: int):
-    """Record a stage of facility `pk` (planned/actual date, document, or a progress update)."""
-    tracked = get_object_or_404(TrackedFacility.objects.select_related("facility"), facility_id=pk)
-    if not can(request.user, Action.EDIT, region_id=tracked.facility.region_id):
-        return Response(
-            {"errors": {"__all__": [_("you may update only the facilities of your own region")]}},
-            status=status.HTTP_403_FORBIDDEN,
+class StatusesView(TrackingView):
+    @extend_schema(
+        operation_id="tracking_statuses_retrieve",
+        parameters=[AsOfSerializer],
+        responses={
+            200: OpenApiResponse(StatusesSerializer, description="status and stage per facility"),
+            **READ_ERRORS,
+        },
+        tags=["tracking"],
+    )
+    def get(self, request):
+        """{facility id: status} and {facility id: stage reached} as of a date, for the user's scope."""
+        params = _params(AsOfSerializer(data=request.query_params))
+        as_of: date = params.get("as_of") or timezone.localdate()
+        facilities = scope_queryset(request.user, Facility.objects.filter(tracking__in_plan=True), action=Action.VIEW)
+        states = selectors.facility_states_as_of(
+            as_of=as_of, known_at=params.get("known_at"), facility_ids=list(facilities.values_list("id", flat=True))
         )
-    body = StageRecordInSerializer(data=request.data)
-    if not body.is_valid():
-        return _bad(body.errors)
-    try:
-        record = services.stage_record_add(tracked=tracked, user=request.user, **body.validated_data)
-    except services.StaleVersionError as exc:
-        return Response({"errors": exc.problems}, status=status.HTTP_409_CONFLICT)
-    except services.PermissionDeniedError as exc:
-        return Response({"errors": exc.problems}, status=status.HTTP_403_FORBIDDEN)
-    except services.TrackingError as exc:
-        return _bad(exc.problems)
-    tracked.refresh_from_db()
-    return Response(
-        {"id": record.id, "stage": record.stage, "version": tracked.version, "recorded_at": record.recorded_at},
-        status=status.HTTP_201_CREATED,
-    )
-
-
-@extend_schema(
-    operation_id="tracking_statuses_retrieve",
-    parameters=[AsOfSerializer],
-    responses={
-        200: OpenApiResponse(StatusesSerializer, description="status and stage per facility"),
-        400: BAD_PARAMS,
-        403: _error(NOT_SIGNED_IN),
-        404: _error("`format` names no output format"),
-        406: NOT_ACCEPTABLE,
-    },
-    tags=["tracking"],
-)
-@api_view(["GET"])
-@permission_classes([IsAuthenticated])
-def statuses(request):
-    """{facility id: status} and {facility id: stage reached} as of a date, for the user's scope."""
-    params = AsOfSerializer(data=request.query_params)
-    if not params.is_valid():
-        return _bad(params.errors)
-    as_of: date = params.validated_data.get("as_of") or timezone.localdate()
-    ids = list(
-        scope_queryset(request.user, Facility.objects.filter(tracking__in_plan=True), action=Action.VIEW).values_list(
-            "id", flat=True
-        )
-    )
-    states = selectors.facility_states_as_of(
-        as_of=as_of, known_at=params.validated_data.get("known_at"), facility_ids=ids
-    )
-    return Response(
-        {
-            "as_of": as_of.isoformat(),
+        body = {
+            "as_of": as_of,
             "statuses": {str(k): s.status for k, s in states.items()},
             "stages": {str(k): s.stage_reached for k, s in states.items()},
         }
-    )
+        return Response(StatusesSerializer(body).data)
 
 
 # --- plans and stage records (issue 6) -----------------------------------------------------------
 
 
-def _query(params: serializers.Serializer) -> tuple[dict | None, Response | None]:
-    """The validated query parameters, or a 400 naming each unknown or unacceptable one."""
-    allowed = set(params.fields) | {"format"}  # `format` is DRF's own (json or api)
-    unknown = [name for name in params.initial_data if name not in allowed]
-    if unknown:
-        message = _("unknown parameter; allowed: %(names)s") % {"names": ", ".join(sorted(allowed))}
-        # Names are echoed back cut short: they are the client's text.
-        return None, _bad({name[:40]: [message] for name in unknown})
-    if not params.is_valid():
-        return None, _bad(params.errors)
-    return params.validated_data, None
-
-
-@extend_schema(
-    operation_id="tracking_plans_list",
-    summary="Consolidated plans (measures 12 and 13)",
-    description="Every version of the plans. Plans are national, so every role reads them; the row counts "
-    "cover the rows the caller may view (akimat users: their own region's), narrowed by `region` and `year` "
-    "(which also keep only the plans that have such rows).",
-    parameters=[PlanQuerySerializer],
-    responses={
-        200: OpenApiResponse(PlanPageSerializer, description="a page of plans"),
-        400: BAD_PARAMS,
-        403: _error(NOT_SIGNED_IN),
-        404: _error("`format` names no output format"),
-        406: NOT_ACCEPTABLE,
-    },
-    tags=["tracking"],
-)
-@api_view(["GET"])
-@permission_classes([IsAuthenticated])
-def plan_list(request):
-    params, error = _query(PlanQuerySerializer(data=request.query_params))
-    if error:
-        return error
-    plans = selectors.plan_list_visible(
-        user=request.user,
-        plan_measure=params.get("plan_measure"),
-        status=params.get("status"),
-        region_kato=params.get("region"),
-        year=params.get("year"),
-        ordering=params["ordering"],
+class PlanListView(TrackingView):
+    @extend_schema(
+        operation_id="tracking_plans_list",
+        summary="Consolidated plans (measures 12 and 13)",
+        description="Every version of the plans. Plans are national, so every role reads them; the row counts "
+        "cover the rows the caller may view (akimat users: their own region's), narrowed by `region` and `year` "
+        "(which also keep only the plans that have such rows).",
+        parameters=[PlanQuerySerializer],
+        responses={200: OpenApiResponse(PlanPageSerializer, description="a page of plans"), **READ_ERRORS},
+        tags=["tracking"],
     )
-    paginator = Pagination()
-    page = paginator.paginate_queryset(plans, request)
-    return paginator.get_paginated_response(PlanSerializer(page, many=True).data)
+    def get(self, request):
+        params = _params(PlanQuerySerializer(data=request.query_params))
+        plans = selectors.plan_list_visible(
+            user=request.user,
+            plan_measure=params.get("plan_measure"),
+            status=params.get("status"),
+            region_kato=params.get("region"),
+            year=params.get("year"),
+            ordering=params["ordering"],
+        )
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(plans, request)
+        return paginator.get_paginated_response(PlanSerializer(page, many=True).data)
 
 
-@extend_schema(
-    operation_id="tracking_plan_retrieve",
-    summary="One consolidated plan with its rows",
-    description="The rows (measure, region, district, year, objects) the caller may view: akimat users their "
-    "own region's; `region` and `year` narrow them further.",
-    parameters=[PlanFilterSerializer],
-    responses={
-        200: OpenApiResponse(PlanDetailSerializer, description="the plan with its rows"),
-        400: BAD_PARAMS,
-        403: _error(NOT_SIGNED_IN),
-        404: _error("no plan with this id for this caller, or `format` names no output format"),
-        406: NOT_ACCEPTABLE,
-    },
-    tags=["tracking"],
-)
-@api_view(["GET"])
-@permission_classes([IsAuthenticated])
-def plan_detail(request, pk: int):
-    params, error = _query(PlanFilterSerializer(data=request.query_params))
-    if error:
-        return error
-    plan = selectors.plan_get_visible(
-        user=request.user, plan_id=pk, region_kato=params.get("region"), year=params.get("year")
+class PlanDetailView(TrackingView):
+    @extend_schema(
+        operation_id="tracking_plan_retrieve",
+        summary="One consolidated plan with its rows",
+        description="The rows (measure, region, district, year, objects) the caller may view: akimat users their "
+        "own region's; `region` and `year` narrow them further.",
+        parameters=[PlanFilterSerializer],
+        responses={
+            200: OpenApiResponse(PlanDetailSerializer, description="the plan with its rows"),
+            **READ_ERRORS,
+            404: _error("no plan with this id for this caller, or `format` names no output format"),
+        },
+        tags=["tracking"],
     )
-    if plan is None:
-        raise NotFound()
-    return Response(PlanDetailSerializer(plan).data)
+    def get(self, request, pk: int):
+        params = _params(PlanFilterSerializer(data=request.query_params))
+        plan = selectors.plan_get_visible(
+            user=request.user, plan_id=pk, region_kato=params.get("region"), year=params.get("year")
+        )
+        if plan is None:
+            raise exceptions.NotFound()
+        return Response(PlanDetailSerializer(plan).data)
 
 
-@extend_schema(
-    operation_id="tracking_stages_list",
-    summary="Stage records (append-only)",
-    description="Every statement about a construction stage (planned or actual date, document, progress) "
-    "of the facilities the caller may view: akimat users their own region's. Poll with `updated_since` "
-    "for the records entered since the last call.",
-    parameters=[StageRecordQuerySerializer],
-    responses={
-        200: OpenApiResponse(StageRecordPageSerializer, description="a page of stage records"),
-        400: BAD_PARAMS,
-        403: _error(NOT_SIGNED_IN),
-        404: _error("`format` names no output format"),
-        406: NOT_ACCEPTABLE,
-    },
-    tags=["tracking"],
-)
-@api_view(["GET"])
-@permission_classes([IsAuthenticated])
-def stage_record_list(request):
-    params, error = _query(StageRecordQuerySerializer(data=request.query_params))
-    if error:
-        return error
-    records = selectors.stage_record_list_visible(
-        user=request.user,
-        facility_id=params.get("facility"),
-        region_kato=params.get("region"),
-        measure=params.get("measure"),
-        stage=params.get("stage"),
-        recorded_since=params.get("updated_since") or params.get("recorded_since"),
-        ordering=params["ordering"],
+class StageRecordListView(TrackingView):
+    @extend_schema(
+        operation_id="tracking_stages_list",
+        summary="Stage records (append-only)",
+        description="Every statement about a construction stage (planned or actual date, document, progress) "
+        "of the facilities the caller may view: akimat users their own region's. Poll with `updated_since` "
+        "for the records entered since the last call.",
+        parameters=[StageRecordQuerySerializer],
+        responses={
+            200: OpenApiResponse(StageRecordPageSerializer, description="a page of stage records"),
+            **READ_ERRORS,
+        },
+        tags=["tracking"],
     )
-    paginator = Pagination()
-    page = paginator.paginate_queryset(records, request)
-    return paginator.get_paginated_response(StageRecordSerializer(page, many=True).data)
+    def get(self, request):
+        params = _params(StageRecordQuerySerializer(data=request.query_params))
+        records = selectors.stage_record_list_visible(
+            user=request.user,
+            facility_id=params.get("facility"),
+            region_kato=params.get("region"),
+            measure=params.get("measure"),
+            stage=params.get("stage"),
+            recorded_since=params.get("updated_since") or params.get("recorded_since"),
+            ordering=params["ordering"],
+        )
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(records, request)
+        return paginator.get_paginated_response(StageRecordSerializer(page, many=True).data)

@@ -26,7 +26,7 @@ from api.registry import collection_get
 from api.rest import rest_views
 from facilities.models import Facility
 from parcels import selectors, services
-from parcels.forms import _geojson_geometry
+from parcels.geometry import geometry_from_geojson
 from parcels.models import InfrastructureLink, LandCategory, LandRight, LinkStatus, Parcel, ParcelStatus, Utility
 
 
@@ -180,7 +180,7 @@ def _geometry(value, kinds) -> object:
     from django import forms
 
     try:
-        return _geojson_geometry(json.dumps(value), kinds=kinds)
+        return geometry_from_geojson(text=json.dumps(value), kinds=kinds)
     except forms.ValidationError as exc:
         raise serializers.ValidationError({"geometry": exc.messages}) from exc
     except (TypeError, ValueError) as exc:

@@ -204,7 +204,7 @@ def geometry_validity(*, geom: GEOSGeometry) -> Problem | None:
     )
 
 
-def far_outside_check(*, shape: ParcelShape) -> Problem:
+def kazakhstan_outside_check(*, shape: ParcelShape) -> Problem:
     """For a parcel that touches no region: a hint at swapped latitude/longitude, else 'outside Kazakhstan'."""
     (flipped_inside,) = _fetch_one(SWAPPED_INSIDE_SQL, {"geom": shape.ewkb})
     c = shape.centre
@@ -224,7 +224,7 @@ def far_outside_check(*, shape: ParcelShape) -> Problem:
     )
 
 
-def partly_outside_check(*, fit: KazakhstanFit) -> Problem | None:
+def kazakhstan_partly_outside_check(*, fit: KazakhstanFit) -> Problem | None:
     """More than 1 m² of a parcel that touches a region lies outside every region."""
     if not (fit.outside_m2 and fit.outside_m2 > 1.0):
         return None
@@ -378,16 +378,16 @@ def parcel_geometry_check(
     invalid = geometry_validity(geom=geom)
     if invalid:
         report.problems.append(invalid)
-        return report  # the other rules measure areas, which an invalid polygon does not have
+        return report  # an invalid polygon has no reliable area or intersection: repaired first
     shape = parcel_shape_measure(geom=geom)
     report.area_srid = shape.srid
     report.computed_area_ha = Decimal(shape.area_m2 / 10_000).quantize(Decimal("0.0001"))
 
     fit = kazakhstan_fit_measure(shape=shape)
     if fit.regions_touched == 0:
-        report.problems.append(far_outside_check(shape=shape))
-        return report  # no region, district or neighbour to compare with
-    found: list[Problem | None] = [partly_outside_check(fit=fit)]
+        report.problems.append(kazakhstan_outside_check(shape=shape))
+        return report  # the coordinates themselves are wrong; every further finding would repeat that
+    found: list[Problem | None] = [kazakhstan_partly_outside_check(fit=fit)]
 
     placement = facility_placement_measure(shape=shape, facility=facility)
     report.region_id, report.district_id = placement.region_id, placement.district_id

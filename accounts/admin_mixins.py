@@ -1,6 +1,6 @@
 """Admin permissions derived from accounts.permissions rather than per-model Django permissions."""
 
-from accounts.permissions import Action, can, scope_queryset, user_role
+from accounts.permissions import Action, can, may_write_some, scope_queryset, user_has_role
 
 
 class RegionScopedAdminMixin:
@@ -23,15 +23,15 @@ class RegionScopedAdminMixin:
         return scope_queryset(request.user, super().get_queryset(request), region_field=self.region_field)
 
     def has_module_permission(self, request):
-        return user_role(request.user) is not None
+        return user_has_role(request.user)
 
     def has_view_permission(self, request, obj=None):
-        if user_role(request.user) is None:
+        if not user_has_role(request.user):
             return False
         return obj is None or can(request.user, Action.VIEW, region_id=self._region_id(obj))
 
     def has_add_permission(self, request):
-        return user_role(request.user) is not None and self._may_write(request.user, None)
+        return user_has_role(request.user) and self._may_write(request.user, None)
 
     def has_change_permission(self, request, obj=None):
         return self._may_write(request.user, obj)
@@ -42,10 +42,5 @@ class RegionScopedAdminMixin:
     def _may_write(self, user, obj) -> bool:
         if obj is None:
             # List-level: may the user write anything at all of this model?
-            role = user_role(user)
-            return (
-                role == "admin"
-                or (role == "akimat" and self.write_action == Action.EDIT)
-                or (role == "planner" and self.write_action == Action.PLAN)
-            )
+            return may_write_some(user, action=self.write_action)
         return can(user, self.write_action, region_id=self._region_id(obj))

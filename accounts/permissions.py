@@ -6,12 +6,22 @@ inspects roles. Rules (issue 3):
 - ministry planner: reads everything, writes plans, not akimat records;
 - akimat land department: reads and writes only its own region;
 - anonymous / users without a role: nothing private.
+
+Named predicates for pages and the admin (the block at the end of this module):
+- user_has_role: signed in, active, and an administrator or a member with a role;
+- may_create_parcel: akimat land departments and administrators create and import parcels
+  (planners read them only);
+- may_write_some(action): may write records of `action` (EDIT or PLAN) in at least one region,
+  asked before there is an object (the admin's add button and change lists): administrators
+  always, akimat land departments for EDIT, planners for PLAN;
+- role_is_administrator: the administrator role, whose users are Django superusers.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from accounts.models import Membership
@@ -66,3 +76,34 @@ def scope_queryset(user, queryset: QuerySet, *, region_field: str = "region", ac
     if role == Membership.Role.AKIMAT and action != Action.PLAN:
         return queryset.filter(**{f"{region_field}_id": user_region_id(user)})
     return queryset.none()
+
+
+# --- predicates used by parcels and the admin ---
+
+
+def user_has_role(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+    """Has `user` a portal role at all (signed in, active, administrator or member with a role)?"""
+    return user_role(user) is not None
+
+
+def may_create_parcel(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+    """May `user` create or import parcels? Akimat land departments (in their region) and administrators."""
+    return user_role(user) in (Membership.Role.AKIMAT, Membership.Role.ADMIN)
+
+
+def may_write_some(user: AbstractBaseUser | AnonymousUser | None, *, action: Action) -> bool:
+    """May `user` do `action` (EDIT or PLAN) on the records of at least one region?
+
+    Asked where there is no object yet to pass to `can` (the admin's add button and change lists).
+    """
+    role = user_role(user)
+    return (
+        role == Membership.Role.ADMIN
+        or (role == Membership.Role.AKIMAT and action == Action.EDIT)
+        or (role == Membership.Role.PLANNER and action == Action.PLAN)
+    )
+
+
+def role_is_administrator(role: str) -> bool:
+    """Is `role` the administrator's? Its users are Django superusers (the admin site shows them everything)."""
+    return role == Membership.Role.ADMIN

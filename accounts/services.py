@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from accounts.models import Membership
+from accounts.permissions import role_is_administrator
 from layers.models import Region
 
 
@@ -35,7 +36,7 @@ def user_with_role_ensure(
             username=username,
             password=new_password,
             is_staff=True,
-            is_superuser=role == Membership.Role.ADMIN,
+            is_superuser=role_is_administrator(role),
         )
     Membership.objects.update_or_create(user=user, defaults={"role": role, "region": region})
     return CreatedUser(username=username, password=new_password, role=role, region=region.name_en if region else None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.gis.geos import MultiPolygon
 from django.core.exceptions import ValidationError
 
 from accounts.admin_mixins import RegionScopedAdminMixin
@@ -37,8 +38,6 @@ class ParcelAdminForm(forms.ModelForm):
         if facility is None or geom is None or self.errors:
             return cleaned
         if geom.geom_type == "Polygon":
-            from django.contrib.gis.geos import MultiPolygon
-
             geom = cleaned["geom"] = MultiPolygon(geom, srid=4326)
         if geom.srid != 4326:
             geom.transform(4326)
@@ -136,7 +135,7 @@ class LinkAdminForm(forms.ModelForm):
         if parcel is None or utility is None or self.errors:
             return cleaned
         data = {k: cleaned.get(k) for k in services.LINK_FIELDS}
-        problems, _length = services._link_problems(
+        problems, _length = services.link_validate(
             data=data, utility=utility, parcel=parcel, route=cleaned.get("route")
         )
         for problem in problems:

@@ -2,53 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import math
-
 from django import forms
-from django.conf import settings
-from django.contrib.gis.gdal import GDALException
-from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon
+from django.contrib.gis.geos import MultiPolygon
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Action, scope_queryset
 from facilities.models import Facility
-from parcels.io import ALLOWED_SRIDS, MAX_ABS_COORDINATE
+from parcels.geometry import geometry_from_geojson
+from parcels.io import ALLOWED_SRIDS
 from parcels.models import DocumentKind, LandCategory, LandRight, LinkStatus, ParcelStatus, Utility
-
-
-def _geojson_geometry(text: str, *, kinds: tuple[str, ...]) -> GEOSGeometry:
-    """Parse a GeoJSON geometry drawn on the map (EPSG:4326) and check its type and numbers."""
-    try:
-        value = json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
-    except ValueError as exc:
-        raise forms.ValidationError(_("The drawn shape could not be read (%(e)s).") % {"e": exc}) from exc
-    if isinstance(value, dict) and value.get("type") == "FeatureCollection":
-        geoms = [f.get("geometry") for f in value.get("features") or [] if isinstance(f, dict)]
-        polys = [g for g in geoms if isinstance(g, dict) and g.get("type") in kinds]
-        if not polys:
-            raise forms.ValidationError(_("Draw the shape on the map."))
-        if kinds[0] == "LineString":
-            value = polys[-1]
-        else:
-            coords = []
-            for g in polys:
-                coords += [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"]
-            value = {"type": "MultiPolygon", "coordinates": coords}
-    if isinstance(value, dict) and value.get("type") == "Feature":
-        value = value.get("geometry")
-    if not isinstance(value, dict) or value.get("type") not in kinds:
-        raise forms.ValidationError(_("The shape must be a %(k)s.") % {"k": " / ".join(kinds)})
-    try:
-        geom = GEOSGeometry(json.dumps(value), srid=4326)
-    except (GEOSException, GDALException, ValueError) as exc:  # GDAL parses GeoJSON (e.g. empty coordinates)
-        raise forms.ValidationError(_("The drawn shape could not be read (%(e)s).") % {"e": exc}) from exc
-    if geom.empty or not all(math.isfinite(v) and abs(v) < MAX_ABS_COORDINATE for v in geom.extent):
-        raise forms.ValidationError(_("The shape has no usable coordinates."))
-    if geom.num_coords > settings.PARCEL_IMPORT_MAX_VERTICES:
-        raise forms.ValidationError(_("The shape has too many vertices."))
-    geom.srid = 4326
-    return geom
 
 
 class ParcelForm(forms.Form):
@@ -82,7 +44,7 @@ class ParcelForm(forms.Form):
             self.fields["facility"].disabled = True
 
     def clean_geom(self):
-        geom = _geojson_geometry(self.cleaned_data["geom"], kinds=("Polygon", "MultiPolygon"))
+        geom = geometry_from_geojson(text=self.cleaned_data["geom"], kinds=("Polygon", "MultiPolygon"))
         if geom.geom_type == "Polygon":
             geom = MultiPolygon(geom, srid=4326)
         return geom
@@ -128,7 +90,7 @@ class LinkForm(forms.Form):
         text = (self.cleaned_data.get("route") or "").strip()
         if not text:
             return None
-        return _geojson_geometry(text, kinds=("LineString",))
+        return geometry_from_geojson(text=text, kinds=("LineString",))
 
     def link_data(self) -> dict:
         return {k: self.cleaned_data.get(k) for k in (

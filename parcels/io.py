@@ -44,6 +44,8 @@ from django.contrib.gis.gdal.error import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Polygon
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 # EPSG codes accepted for imported data (issue 3): WGS 84, Web Mercator, WGS 84 / UTM 39N–45N and
 # Pulkovo 1942 / Gauss–Krüger zones 8–15 (42°E–90°E; checked with pyproj's area of use, they cover
@@ -85,9 +87,6 @@ class FileRejected(ValueError):
 class FeatureProblem:
     field: str
     message: str
-
-    def as_dict(self) -> dict:
-        return {"field": self.field, "message": self.message}
 
 
 @dataclass
@@ -187,9 +186,6 @@ def zip_extract_safe(
 
 def srid_from_prj(text: str) -> int:
     """EPSG code of a .prj (WKT) text, matched by pyproj; only allow-listed codes pass."""
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
     text = text.strip()
     if not re.match(r"^(PROJCS|GEOGCS|PROJCRS|GEOGCRS|PROJECTEDCRS|GEODCRS|GEOGRAPHICCRS)\[", text, re.I):
         raise FileRejected(_("The .prj file is not a WKT coordinate system definition."))

@@ -3,7 +3,7 @@
 Geometry is stored in EPSG:4326 (WGS 84, degrees, x = longitude). Areas and
 lengths are measured in the UTM zone (WGS 84 / UTM 39N–45N, EPSG:32639–32645)
 that contains the geometry's centroid, clamped to the zones over Kazakhstan
-(see parcels.selectors.utm_srid_sql); they are stored in hectares / metres.
+(see parcels.geometry.utm_srid_sql); they are stored in hectares / metres.
 
 Every change of parcels, infrastructure links and documents is recorded by
 django-pghistory database triggers, so QuerySet.update() and bulk writes are

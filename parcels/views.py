@@ -9,49 +9,37 @@ import folium
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.gis.gdal.error import GDALException
+from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from folium.plugins import Draw
 
-from accounts.permissions import Action, can, user_role
-from parcels import selectors, services, uploads
+from accounts.permissions import Action, can, may_create_parcel, user_has_role
+from gis_portal.csp import map_csp
+from layers.webmap.builders import base_map, map_parts
+from parcels import checks, selectors, services, uploads
 from parcels.forms import DocumentForm, ExportFilterForm, ImportForm, LinkForm, ParcelForm
 from parcels.io import FORMAT_LABELS, FileRejected, read_parcel_file
 from parcels.models import InfrastructureLink, Parcel, ParcelDocument, ParcelStatus
 
-try:  # The maps app (issue 5) serves Leaflet locally and sets a nonce-based CSP; plain folium without it.
-    from gis_portal.csp import map_csp
-    from layers.webmap.builders import base_map, map_parts
-except ImportError:  # pragma: no cover - only when the maps app is not installed
-    base_map = None
-    map_parts = None
-
-    def map_csp(view):
-        return view
-
 
 def _require_role(request) -> None:
-    if user_role(request.user) is None:
+    if not user_has_role(request.user):
         raise PermissionDenied
 
 
 def _map(*, bounds=None, height="60vh"):
-    if base_map is not None:
-        return base_map(bounds=bounds, height=height)
-    m = folium.Map(location=(48.0, 67.5), zoom_start=5, height=height)  # note: CDN assets without maps app
-    if bounds:
-        m.fit_bounds(bounds)
-    return m
+    return base_map(bounds=bounds, height=height)
 
 
 def _parts(m, request=None) -> dict:
-    if map_parts is not None:
-        parts = map_parts(m, nonce=getattr(request, "csp_nonce", None))
-        return {"map_header": parts.header, "map_html": parts.html, "map_script": parts.script}
-    return {"map_html": m._repr_html_()}
+    parts = map_parts(m, nonce=getattr(request, "csp_nonce", None))
+    return {"map_header": parts.header, "map_html": parts.html, "map_script": parts.script}
 
 
 def _bounds(geom, pad: float = 0.003):
@@ -92,7 +80,9 @@ def parcel_list(request):
     m = _map()
     if parcels:
         folium.GeoJson(
-            selectors.parcel_geojson(queryset=selectors.parcel_list(user=request.user, filters=filters)),
+            selectors.layer_geojson(
+                layer="parcels", queryset=selectors.parcel_list(user=request.user, filters=filters), user=request.user
+            ),
             name=_("Parcels"),
             style_function=lambda _f: {"color": "#1f6feb", "weight": 2, "fillOpacity": 0.3},
             tooltip=folium.GeoJsonTooltip(fields=["cadastral_number", "status"]),
@@ -101,7 +91,7 @@ def parcel_list(request):
         "parcels": parcels,
         "filters": filters,
         "statuses": ParcelStatus.choices,
-        "may_edit": user_role(request.user) in ("akimat", "admin"),
+        "may_edit": may_create_parcel(request.user),
         "demo_present": any(p.is_demo for p in parcels),
         **_parts(m, request),
     }
@@ -127,7 +117,7 @@ def parcel_detail(request, pk: int):
     folium.GeoJson(
         parcel.geom.json, name=_("Parcel"), style_function=lambda _f: {"color": "#1f6feb", "weight": 3}
     ).add_to(m)
-    routes = selectors.link_geojson(queryset=parcel.links.all())
+    routes = selectors.layer_geojson(layer="infrastructure-links", queryset=parcel.links.all(), user=request.user)
     folium.GeoJson(routes, name=_("Routes"), style_function=lambda _f: {"color": "#e67e22", "weight": 3}).add_to(m)
     history = services.parcel_history(parcel=parcel)
     link_versions = {link.pk: link.version for link in links}
@@ -190,8 +180,6 @@ def _draw_map(*, geom=None, region=None, polyline: bool = False, parcel_geom=Non
     else:
         draw_options["polygon"] = {"allowIntersection": False, "showArea": True}
         draw_options["rectangle"] = {}
-    from folium.plugins import Draw
-
     draw = Draw(feature_group=group, draw_options=draw_options, edit_options={"edit": True, "remove": True})
     draw.add_to(m)
     return m, group
@@ -199,9 +187,6 @@ def _draw_map(*, geom=None, region=None, polyline: bool = False, parcel_geom=Non
 
 def _geom_or_none(text):
     """The typed/drawn GeoJSON as a geometry to show on the map again, or None when it does not parse."""
-    from django.contrib.gis.gdal.error import GDALException
-    from django.contrib.gis.geos import GEOSException, GEOSGeometry
-
     if not text:
         return None
     try:
@@ -216,7 +201,7 @@ def parcel_edit(request, pk: int | None = None):
     """Create (pk=None) or edit a parcel; the boundary is drawn on the map (folium Draw) or pasted as GeoJSON."""
     _require_role(request)
     parcel = _get_parcel(request, pk, Action.EDIT) if pk else None
-    if parcel is None and user_role(request.user) not in ("akimat", "admin"):
+    if parcel is None and not may_create_parcel(request.user):
         raise PermissionDenied
     initial = {}
     if parcel is not None:
@@ -233,7 +218,7 @@ def parcel_edit(request, pk: int | None = None):
         geom = form.cleaned_data["geom"]
         if "repair" in request.POST:
             # Explicit repair: show ST_MakeValid's result in the form; nothing is saved until "Save".
-            repaired = selectors.geometry_repair_preview(geom=geom)
+            repaired = checks.geometry_repair_preview(geom=geom)
             data = form.data.copy()
             data["geom"] = repaired.json
             form = ParcelForm(data, user=request.user, parcel=parcel, initial=initial)
@@ -499,7 +484,7 @@ def document_download(request, pk: int):
 @login_required
 def import_upload(request):
     _require_role(request)
-    if user_role(request.user) not in ("akimat", "admin"):
+    if not may_create_parcel(request.user):
         raise PermissionDenied
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -541,20 +526,8 @@ def import_preview(request, token: str):
     m = _map()
     geoms = [r.geom for r in outcome.rows if r.geom is not None]
     if geoms:
-        fc = {
-            "type": "FeatureCollection",
-            "features": [
-                {
-                    "type": "Feature",
-                    "geometry": json.loads(r.geom.json),
-                    "properties": {"n": r.number, "ok": not r.problems},
-                }
-                for r in outcome.rows
-                if r.geom is not None
-            ],
-        }
         folium.GeoJson(
-            fc,
+            selectors.import_preview_feature_collection(outcome=outcome),
             name=_("Features of the file"),
             style_function=lambda f: {"color": "#2e7d32" if f["properties"]["ok"] else "#c62828", "weight": 2},
             tooltip=folium.GeoJsonTooltip(fields=["n"], aliases=["#"]),

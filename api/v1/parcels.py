@@ -33,7 +33,7 @@ from facilities.models import Facility
 from gis_portal.geo.collections import collection_get
 from gis_portal.geo.features import collection_feature_collection
 from parcels import selectors, services
-from parcels.forms import _geojson_geometry
+from parcels.geometry import geometry_from_geojson
 from parcels.models import InfrastructureLink, LandCategory, LandRight, LinkStatus, Parcel, ParcelStatus, Utility
 
 
@@ -186,7 +186,7 @@ def _feature_parts(request) -> tuple[dict, dict | None]:
 
 def _geometry(value, kinds) -> object:
     try:
-        return _geojson_geometry(json.dumps(value), kinds=kinds)
+        return geometry_from_geojson(text=json.dumps(value), kinds=kinds)
     except forms.ValidationError as exc:
         raise serializers.ValidationError({"geometry": exc.messages}) from exc
     except (TypeError, ValueError) as exc:

@@ -31,9 +31,11 @@ django.setup()
 from django.contrib.gis.geos import MultiPolygon, Polygon  # noqa: E402
 
 from facilities.models import Facility  # noqa: E402
+from parcels.checks import parcel_geometry_check  # noqa: E402
+from parcels.geometry import utm_srid_for_lon  # noqa: E402
 from parcels.io import read_parcel_file  # noqa: E402
 from parcels.models import Parcel  # noqa: E402
-from parcels.selectors import parcel_export, parcel_geometry_check, utm_srid_for_lon  # noqa: E402
+from parcels.selectors import parcel_export  # noqa: E402
 from parcels.services import SYSTEM, parcels_import  # noqa: E402
 
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.skipif(not apps.is_installed("parcels"), reason="parcel
 
 @pytest.fixture
 def demo_parcels(db, region_a, region_b):
-    from parcels.services import demo_parcels_create
+    from parcels.demo import demo_parcels_create
 
     demo_parcels_create(region_katos=[region_a.kato, region_b.kato], per_region=4)
     from parcels.models import Parcel

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Polygon
 
 from facilities.models import Facility
+from parcels.geometry import utm_srid_for_lon
 from parcels.models import Parcel
-from parcels.selectors import utm_srid_for_lon
 from parcels.services import parcel_create
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.gis.geos import MultiPolygon
 
-from parcels.selectors import geometry_repair_preview, parcel_geometry_check
+from parcels.checks import geometry_repair_preview, parcel_geometry_check
 from parcels.services import ParcelValidationError, parcel_create
 
 

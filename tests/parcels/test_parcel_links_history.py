@@ -9,8 +9,9 @@ import pytest
 from django.contrib.gis.geos import LineString
 from django.db import IntegrityError, transaction
 
+from parcels.geometry import utm_srid_for_lon
 from parcels.models import InfrastructureLink, Parcel, ParcelDocument, Utility
-from parcels.selectors import facility_parcel_status, parcel_infrastructure_readiness, utm_srid_for_lon
+from parcels.selectors import facility_parcel_status, parcel_infrastructure_readiness
 from parcels.services import (
     ParcelConflict,
     ParcelValidationError,

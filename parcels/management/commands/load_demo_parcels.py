@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from parcels.services import demo_parcels_create
+from parcels.demo import demo_parcels_create
 
 
 class Command(BaseCommand):

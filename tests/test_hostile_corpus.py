@@ -54,7 +54,7 @@ def limits(settings, monkeypatch, tmp_path):
     settings.PARCEL_DOCUMENT_MAX_BYTES = MAX_BYTES
     settings.MEDIA_ROOT = tmp_path / "media"
     monkeypatch.setattr("tracking.forms.DOC_MAX_BYTES", MAX_BYTES)
-    monkeypatch.setattr("accessibility.services.SETTLEMENT_IMPORT_MAX_BYTES", MAX_BYTES)
+    monkeypatch.setattr("accessibility.services.settlements.SETTLEMENT_IMPORT_MAX_BYTES", MAX_BYTES)
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,11 @@ inspects roles. Rules (issue 3):
 - ministry planner: reads everything, writes plans, not akimat records;
 - akimat land department: reads and writes only its own region;
 - anonymous / users without a role: nothing private.
+
+Callers that need a yes/no about the role itself, not about an action on an
+object, use the predicates at the end of the file: has_role (any role),
+is_ministry (administrator or planner: national scope), is_akimat, and
+role_is_ministry for a stored role value (a Membership row without its user).
 """
 
 from __future__ import annotations
@@ -66,3 +71,26 @@ def scope_queryset(user, queryset: QuerySet, *, region_field: str = "region", ac
     if role == Membership.Role.AKIMAT and action != Action.PLAN:
         return queryset.filter(**{f"{region_field}_id": user_region_id(user)})
     return queryset.none()
+
+
+# --- predicates used by tracking, accessibility ---
+
+
+def has_role(user) -> bool:
+    """Signed in, active and holding a role (administrator, planner or akimat); `can` says what it may do."""
+    return user_role(user) is not None
+
+
+def role_is_ministry(role: str | None) -> bool:
+    """Is the role `role` (a Membership.Role value, or None) one of the ministry's: administrator or planner?"""
+    return role in (Membership.Role.ADMIN, Membership.Role.PLANNER)
+
+
+def is_ministry(user) -> bool:
+    """Administrator (or Django superuser) or ministry planner: national scope, every region."""
+    return role_is_ministry(user_role(user))
+
+
+def is_akimat(user) -> bool:
+    """An akimat land department user, confined to its own region (user_region_id)."""
+    return user_role(user) == Membership.Role.AKIMAT

@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accessibility import geojson, selectors
 from accessibility.models import AnalysisRun
+from maps.elements import FeatureLayer
+from maps.registry import register_analysis_layer
 
 
 def _run(options, kind: str) -> AnalysisRun | None:
@@ -23,8 +25,6 @@ def _run(options, kind: str) -> AnalysisRun | None:
 
 
 def build_underserved(*, map, request, options):
-    from maps.elements import FeatureLayer
-
     run = _run(options, "underserved")
     if run is None or not selectors.user_can_read(request.user):
         return None
@@ -44,8 +44,6 @@ def build_underserved(*, map, request, options):
 
 
 def build_sites(*, map, request, options):
-    from maps.elements import FeatureLayer
-
     run = _run(options, "sites")
     if run is None or not selectors.user_can_read(request.user):
         return None
@@ -67,8 +65,6 @@ def build_sites(*, map, request, options):
 
 
 def build_population(*, map, request, options):
-    from maps.elements import FeatureLayer
-
     run = _run(options, "coverage")
     if run is None or not selectors.user_can_read(request.user) or not run.point_results.exists():
         return None
@@ -91,8 +87,6 @@ def build_population(*, map, request, options):
 
 
 def build_catchments(*, map, request, options):
-    from maps.elements import FeatureLayer
-
     run = _run(options, "coverage")
     if run is None or not selectors.user_can_read(request.user):
         return None
@@ -110,8 +104,6 @@ def build_catchments(*, map, request, options):
 
 
 def register() -> None:
-    from maps.registry import register_analysis_layer
-
     register_analysis_layer(
         key="accessibility_population", label=_("Children in settlements"), build=build_population, order=10
     )

@@ -39,6 +39,7 @@ logger = logging.getLogger("accessibility.services")
 
 
 def run_output_dir(run: AnalysisRun) -> Path:
+    """Folder (under MEDIA_ROOT) of the run's GeoTIFFs: distances in metres on the input raster's grid and CRS."""
     return Path(settings.MEDIA_ROOT) / "accessibility" / "runs" / str(run.pk)
 
 

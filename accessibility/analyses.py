@@ -1,6 +1,6 @@
 """The five analyses: gather inputs through selectors, compute with layers.analysis, return plain results.
 
-Nothing here writes to the database; accessibility.services stores what these
+Nothing here writes to the database; accessibility.execution stores what these
 functions return. Distances are metres on the WGS 84 ellipsoid; children are
 raster units (people) or settlement counts, scaled to official totals only when
 the run's parameters ask for it (and then the notes say so).
@@ -17,12 +17,14 @@ import numpy as np
 import shapely
 from django.utils.translation import gettext_noop
 from pyproj import Transformer
+from scipy.spatial import cKDTree
 
 from accessibility import selectors
 from accessibility.models import PopulationRaster
 from accessibility.notes import note
 from layers.analysis.coverage import DISTANCE_BINS_M, Facilities, Radius, distance_coverage, two_step_fca
 from layers.analysis.demand import NO_ZONE, DemandChunk, RasterSpec, Zones, points_demand, raster_demand
+from layers.analysis.geodesy import chord_to_metres, lonlat_to_ecef
 from layers.analysis.hexbin import KZ_LAEA, HexAccumulator, key_polygon
 from layers.analysis.rasterout import GridWriter
 from layers.analysis.scaling import zone_factors
@@ -464,8 +466,6 @@ def _candidates(ctx: Context) -> tuple[list[tuple[str, str, float, float]], str]
         ], note(gettext_noop("points given with the run"))
     if source == "parcels":
         rows = selectors.parcels_candidates(region_ids=ctx.region_ids)
-        if rows is None:
-            raise ValueError("the parcels app is not installed: choose settlements, grid or points as candidates")
         return [(r[0], r[1], r[2], r[3]) for r in rows], note(
             gettext_noop("candidate parcels (a point on each parcel) from the parcels app")
         )
@@ -476,9 +476,7 @@ def _candidates(ctx: Context) -> tuple[list[tuple[str, str, float, float]], str]
             default_child_share=ctx.params["demand"]["default_child_share"],
             region_ids=ctx.region_ids,
         )
-        from layers.models import Settlement
-
-        names = dict(Settlement.objects.filter(id__in=st.ids.tolist()).values_list("id", "name"))
+        names = selectors.settlement_names(ids=st.ids.tolist())
         return [
             (str(i), names.get(int(i), ""), float(x), float(y)) for i, x, y in zip(st.ids, st.lon, st.lat, strict=True)
         ], note(gettext_noop("settlements"))
@@ -515,10 +513,6 @@ def sites_run(ctx: Context) -> Outcome:
     c_lon = np.array([c[2] for c in cands])
     c_lat = np.array([c[3] for c in cands])
     # Keep the uncovered children near some candidate (within the largest radius): memory ∝ that, not the raster.
-    from scipy.spatial import cKDTree
-
-    from layers.analysis.geodesy import chord_to_metres, lonlat_to_ecef
-
     ctree = cKDTree(lonlat_to_ecef(c_lon, c_lat))
     reach = max(radius.urban_m, radius.rural_m)
     kept: dict[str, list] = {"lon": [], "lat": [], "w": [], "urban": [], "zone": []}

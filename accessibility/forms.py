@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accessibility.models import AnalysisRun, PopulationRaster
+from accessibility.services import settlements
 from layers.models import PopulationFigure, Region
 
 
@@ -104,12 +105,10 @@ class SettlementImportForm(forms.Form):
         name = f.name.lower()
         if not name.endswith((".csv", ".geojson", ".json")):
             raise forms.ValidationError(_("Upload a .csv or .geojson file."))
-        from accessibility.services import SETTLEMENT_IMPORT_MAX_BYTES
-
-        if f.size > SETTLEMENT_IMPORT_MAX_BYTES:
-            raise forms.ValidationError(
-                _("The file is larger than %(m)d MB.") % {"m": SETTLEMENT_IMPORT_MAX_BYTES // 1_000_000}
-            )
+        # The service's own limit (it checks again), looked up when called so that a changed limit applies here too.
+        limit = settlements.SETTLEMENT_IMPORT_MAX_BYTES
+        if f.size > limit:
+            raise forms.ValidationError(_("The file is larger than %(m)d MB.") % {"m": limit // 1_000_000})
         return f
 
 

@@ -1,33 +1,45 @@
-"""GeoJSON of a run's results, built in PostGIS (gis_portal.geo.geojson), EPSG:4326, RFC 7946."""
+"""GeoJSON of a run's results, built in PostGIS, EPSG:4326, RFC 7946: the analysis-result layers
+(accessibility/collections.py) of one run, the district boundaries with a run's figures, catchments."""
 
 from __future__ import annotations
 
 from django.contrib.gis.db.models import PolygonField
 from django.db.models import Case, F, FilteredRelation, FloatField, Func, Q, Value, When
 
-from accessibility.models import AnalysisRun, PointResult
-from accessibility.selectors import area_results, site_results
+from accessibility.models import AnalysisRun
+from accounts import layer_access
 from facilities.models import Facility
+from gis_portal.geo.collections import collection_get
+from gis_portal.geo.features import collection_feature_collection
 from gis_portal.geo.geojson import feature_collection
 from layers.models import District
 
 
+def run_results_geojson(*, layer: str, user, run: AnalysisRun, ordering: str = "rank", **filters) -> str:
+    """A run's rows of an analysis-result layer (accessibility/collections.py) that `user` may read,
+    with the layer's property names and the run id as a member of the FeatureCollection."""
+    collection = collection_get(layer)
+    rows = layer_access.collection_queryset(collection, user=user).filter(run=run, **filters)
+    return collection_feature_collection(collection, rows, ordering=ordering, members={"run": run.pk})
+
+
 def areas_geojson(*, user, run: AnalysisRun) -> str:
-    return feature_collection(
-        area_results(user=user, run=run),
-        geometry="geom",
-        properties=["rank", "children", "uncovered"],
-        extra_members={"run": str(int(run.pk))},
-    )
+    """Underserved hexagons, most uncovered children first (rank)."""
+    return run_results_geojson(layer="accessibility-areas", user=user, run=run)
 
 
 def sites_geojson(*, user, run: AnalysisRun, selected_only: bool = False) -> str:
-    return feature_collection(
-        site_results(user=user, run=run, selected_only=selected_only),
-        geometry="location",
-        properties=["rank", "label", "candidate_ref", "solo_gain", "selected_order", "marginal_gain"],
-        extra_members={"run": str(int(run.pk))},
-    )
+    """Candidate sites by rank, or only the sites chosen, in the order chosen."""
+    if selected_only:
+        return run_results_geojson(
+            layer="accessibility-sites", user=user, run=run, ordering="selected_order", selected_order__isnull=False
+        )
+    return run_results_geojson(layer="accessibility-sites", user=user, run=run)
+
+
+def settlements_geojson(*, user, run: AnalysisRun, scenario: str = "current") -> str:
+    """Settlements of a run (points): children, distance to the nearest facility, covered or not."""
+    return run_results_geojson(layer="accessibility-settlements", user=user, run=run, ordering="pk", scenario=scenario)
 
 
 def districts_geojson(*, run: AnalysisRun, scenario: str, region_ids: list[int] | None = None) -> str:
@@ -48,19 +60,6 @@ def districts_geojson(*, run: AnalysisRun, scenario: str, region_ids: list[int] 
         geometry="geom",
         properties=["kato", "name_en", "children", "covered", "mean_distance_m", "access_per_1000"],
         simplify_m=500,
-        precision=5,
-    )
-
-
-def settlements_geojson(*, run: AnalysisRun, scenario: str = "current") -> str:
-    """Settlements of a run (points) with children, distance to the nearest facility and covered or not."""
-    qs = PointResult.objects.filter(run=run, scenario=scenario).annotate(
-        name=F("settlement__name"), state=Case(When(covered=True, then=Value("covered")), default=Value("uncovered"))
-    )
-    return feature_collection(
-        qs,
-        geometry="settlement__location",
-        properties=["name", "children", "distance_m", "state", "access_per_1000"],
         precision=5,
     )
 

@@ -11,16 +11,17 @@ from datetime import date
 
 import numpy as np
 import shapely
-from django.apps import apps
 from django.contrib.gis.db.models.functions import AsWKB, PointOnSurface
 from django.db.models import Count, Max, QuerySet
 from django.utils.translation import gettext_noop
 
 from accessibility.models import AnalysisRun, AreaResult, PopulationRaster, SiteResult, ZoneResult
 from accessibility.notes import note as make_note
-from accounts.permissions import Action, can, scope_queryset, user_role
+from accounts.permissions import Action, can, scope_queryset, user_has_role
 from facilities.models import Facility
 from layers.models import District, PopulationFigure, Region, Settlement
+from parcels.models import Parcel
+from tracking.selectors import facility_stage_reached
 
 # A facility counts as open once it is accepted into operation or opened (tracking stages).
 OPEN_STAGES = ("accepted", "opened")
@@ -36,7 +37,7 @@ def user_can_run(user) -> bool:
 
 def user_can_read(user) -> bool:
     """Any signed-in user with a role reads results (akimat users see their region's rows)."""
-    return user_role(user) is not None
+    return user_has_role(user)
 
 
 def run_list(*, user) -> QuerySet:
@@ -126,15 +127,6 @@ class FacilityInputs:
     demo: int = 0  # facilities flagged demo among those counted
 
 
-def _tracking_stage_reached(*, as_of: date, facility_ids: list[int]) -> dict[int, str] | None:
-    """Furthest stage per facility from the tracking app, or None when that app is not installed."""
-    if not apps.is_installed("tracking"):
-        return None
-    from tracking.selectors import facility_stage_reached
-
-    return facility_stage_reached(as_of=as_of, facility_ids=facility_ids)
-
-
 def facilities_in_scope(*, as_of: date, scope: str, kinds: list[str] | None = None) -> FacilityInputs:
     """Facilities counted as present: "open" (accepted/opened by `as_of`, from tracking), "open_or_planned"
     (open, or planned_year ≤ the year of `as_of`) or "all" (every facility of the plan)."""
@@ -150,31 +142,21 @@ def facilities_in_scope(*, as_of: date, scope: str, kinds: list[str] | None = No
         keep = [True] * len(rows)
         note = make_note(gettext_noop("all facilities of the plan, whatever their stage"))
     else:
-        stages = _tracking_stage_reached(as_of=as_of, facility_ids=ids)
-        if stages is None:
-            keep = [r[4] <= as_of.year for r in rows]
+        stages = facility_stage_reached(as_of=as_of, facility_ids=ids)
+        is_open = [stages.get(r[0], "none") in OPEN_STAGES for r in rows]
+        if scope == "open":
+            keep = is_open
             note = make_note(
-                gettext_noop(
-                    "tracking app absent: a facility counts as present when its planned year ≤ %(year)s "
-                    "(open status unknown)"
-                ),
-                year=as_of.year,
+                gettext_noop("open = accepted into operation or opened by %(date)s (tracking records)"),
+                date=as_of.isoformat(),
             )
         else:
-            is_open = [stages.get(r[0], "none") in OPEN_STAGES for r in rows]
-            if scope == "open":
-                keep = is_open
-                note = make_note(
-                    gettext_noop("open = accepted into operation or opened by %(date)s (tracking records)"),
-                    date=as_of.isoformat(),
-                )
-            else:
-                keep = [o or r[4] <= as_of.year for o, r in zip(is_open, rows, strict=True)]
-                note = make_note(
-                    gettext_noop("open by %(date)s (tracking records) or planned for %(year)s or earlier"),
-                    date=as_of.isoformat(),
-                    year=as_of.year,
-                )
+            keep = [o or r[4] <= as_of.year for o, r in zip(is_open, rows, strict=True)]
+            note = make_note(
+                gettext_noop("open by %(date)s (tracking records) or planned for %(year)s or earlier"),
+                date=as_of.isoformat(),
+                year=as_of.year,
+            )
     rows = [r for r, k in zip(rows, keep, strict=True) if k]
     return FacilityInputs(
         ids=np.array([r[0] for r in rows], dtype=np.int64),
@@ -264,19 +246,16 @@ def settlements_demand(
     )
 
 
-def parcels_candidates(*, region_ids: list[int] | None = None) -> list[tuple[str, str, float, float, int]] | None:
-    """Candidate parcels (status "candidate") as (ref, label, lon, lat, region id) at a point on their
-    surface (EPSG:4326), or None when the parcels app is not installed."""
-    if not apps.is_installed("parcels"):
-        return None
-    from parcels.models import Parcel
+def settlement_names(*, ids: list[int]) -> dict[int, str]:
+    """{settlement id: name} of the settlements `ids` (labels of candidate sites)."""
+    return dict(Settlement.objects.filter(id__in=ids).values_list("id", "name"))
 
+
+def parcels_candidates(*, region_ids: list[int] | None = None) -> list[tuple[str, str, float, float, int]]:
+    """Candidate parcels (status "candidate") as (ref, label, lon, lat, region id) at a point on their
+    surface (EPSG:4326)."""
     qs = Parcel.objects.filter(status="candidate")
     if region_ids:
         qs = qs.filter(region_id__in=region_ids)
     rows = qs.annotate(point=PointOnSurface("geom")).values_list("pk", "cadastral_number", "point", "region_id")
     return [(str(pk), f"parcel {cad or pk}", pt.x, pt.y, rid) for pk, cad, pt, rid in rows]
-
-
-def facility_count_by_scope(*, as_of: date) -> dict[str, int]:
-    return {s: len(facilities_in_scope(as_of=as_of, scope=s).ids) for s in ("open", "open_or_planned", "all")}

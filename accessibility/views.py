@@ -6,6 +6,7 @@ import csv
 import uuid
 from pathlib import Path
 
+import folium
 from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidden
@@ -20,6 +21,7 @@ from accessibility.forms import RasterRegisterForm, RunForm, SettlementImportFor
 from accessibility.models import AnalysisRun, PointResult
 from accessibility.notes import note_text
 from accounts.permissions import user_region_id
+from layers.webmap.builders import base_map, map_parts
 
 SUMMARY_LABELS = {
     "children": gettext_lazy("children"),
@@ -139,17 +141,7 @@ def run_detail(request, pk: int):
 
 def _run_map(run: AnalysisRun, *, user, nonce: str | None = None):
     """The run's map: districts shaded by coverage/access, underserved hexagons and recommended sites."""
-    try:
-        from layers.webmap.builders import base_map, map_parts
-    except ImportError:  # the maps app is optional: plain folium then
-        import folium
-
-        m = folium.Map(location=[48.0, 67.0], zoom_start=5, tiles=None)
-        map_parts = None
-    else:
-        m = base_map(aria_label=_("Analysis map"), height="60vh")
-    import folium
-
+    m = base_map(aria_label=_("Analysis map"), height="60vh")
     scenario = "after" if run.kind == AnalysisRun.Kind.ROADMAP else "current"
     metric = "access_per_1000" if run.kind == AnalysisRun.Kind.FCA else "covered"
     folium.GeoJson(
@@ -178,8 +170,6 @@ def _run_map(run: AnalysisRun, *, user, nonce: str | None = None):
             ),
         ).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
-    if map_parts is None:
-        return {"html": m._repr_html_(), "note": _("The portal's map module is absent: a plain map is shown.")}
     return {"parts": map_parts(m, nonce=nonce)}
 
 

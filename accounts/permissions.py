@@ -7,14 +7,17 @@ inspects roles. Rules (issue 3):
 - akimat land department: reads and writes only its own region;
 - anonymous / users without a role: nothing private.
 
-Named predicates for pages and the admin (the block at the end of this module):
+Named predicates (the blocks at the end of this module), for questions about the role itself
+rather than an action on an object:
 - user_has_role: signed in, active, and an administrator or a member with a role;
 - may_create_parcel: akimat land departments and administrators create and import parcels
   (planners read them only);
 - may_write_some(action): may write records of `action` (EDIT or PLAN) in at least one region,
   asked before there is an object (the admin's add button and change lists): administrators
   always, akimat land departments for EDIT, planners for PLAN;
-- role_is_administrator: the administrator role, whose users are Django superusers.
+- role_is_administrator: the administrator role, whose users are Django superusers;
+- is_ministry (administrator or planner: national scope), is_akimat, and role_is_ministry for
+  a stored role value (a Membership row without its user).
 """
 
 from __future__ import annotations
@@ -107,3 +110,21 @@ def may_write_some(user: AbstractBaseUser | AnonymousUser | None, *, action: Act
 def role_is_administrator(role: str) -> bool:
     """Is `role` the administrator's? Its users are Django superusers (the admin site shows them everything)."""
     return role == Membership.Role.ADMIN
+
+
+# --- predicates used by tracking, accessibility ---
+
+
+def role_is_ministry(role: str | None) -> bool:
+    """Is the role `role` (a Membership.Role value, or None) one of the ministry's: administrator or planner?"""
+    return role in (Membership.Role.ADMIN, Membership.Role.PLANNER)
+
+
+def is_ministry(user) -> bool:
+    """Administrator (or Django superuser) or ministry planner: national scope, every region."""
+    return role_is_ministry(user_role(user))
+
+
+def is_akimat(user) -> bool:
+    """An akimat land department user, confined to its own region (user_region_id)."""
+    return user_role(user) == Membership.Role.AKIMAT

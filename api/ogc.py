@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
@@ -22,6 +22,7 @@ from api import openapi, selectors
 from api.common import GEOJSON, HTML, JSON, ApiView, item_response, items_response, url_with
 from api.params import CRS84, SUPPORTED_CRS, items_query_parse
 from gis_portal.geo.collections import Collection, ParamError, collection_get, collections_all
+from gis_portal.problems import problem_response
 
 OGC_DEFAULT_LIMIT = 10
 CONFORMANCE = [
@@ -279,5 +280,5 @@ def ogc_views(collection: Collection) -> tuple[type, type, type]:
 
 
 def not_found_collection(request, collection_id: str, pk: int | None = None):
-    """Unknown collection ids: a JSON 404 (the explicit per-collection routes come first)."""
-    return JsonResponse({"detail": f"no collection {collection_id!r}"}, status=404)
+    """Unknown collection ids: a 404 problem document (the explicit per-collection routes come first)."""
+    return problem_response(status=404, instance=request.path, detail=f"no collection {collection_id[:60]!r}")

@@ -101,10 +101,6 @@ class Measure(LocalizedNameMixin, models.Model):
     def completion_form(self) -> str:
         return self.localized("completion_form")
 
-    @property
-    def is_construction(self) -> bool:
-        return self.number in CONSTRUCTION_MEASURES
-
     def __str__(self) -> str:
         return f"{self.number}. {self.title[:80]}"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from facilities.models import CREATIVE_MEASURES, HEALTH_MEASURES, Facility, KpiIndicator, KpiTarget, Measure
-from gis_portal.geo.geojson import feature_collection
 from layers.models import Region
 
 
@@ -56,26 +55,3 @@ def facility_list(
 
 def demo_data_present() -> bool:
     return Facility.objects.filter(is_demo=True).exists()
-
-
-PUBLIC_FACILITY_PROPERTIES = [
-    "name_kk",
-    "name_ru",
-    "name_en",
-    "kind_id",
-    "measure_id",
-    "region__kato",
-    "places",
-    "planned_year",
-    "is_demo",
-]
-
-
-def facility_public_geojson(*, queryset: QuerySet[Facility] | None = None) -> str:
-    """Facilities as GeoJSON with public fields only (public map and anonymous API)."""
-    return feature_collection(
-        queryset if queryset is not None else Facility.objects.all(),
-        geometry="location",
-        properties=PUBLIC_FACILITY_PROPERTIES,
-        stored="location_geojson",
-    )

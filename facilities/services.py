@@ -1,21 +1,18 @@
-"""Writes of the roadmap's reference data and of the demo data set."""
+"""Writes of the roadmap's reference data (Order No. 191-ө: regions, bodies, measures, quotas, KPI targets).
+
+The DEMO facilities are made by facilities.demo.
+"""
 
 from __future__ import annotations
 
 import json
-import math
-import random
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from django.contrib.gis.geos import Point
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
 
 from facilities.models import (
     ConstructionQuota,
-    Facility,
     FacilityKind,
     KpiIndicator,
     KpiTarget,
@@ -23,7 +20,7 @@ from facilities.models import (
     ResponsibleBody,
     Section,
 )
-from layers.models import District, Region, Settlement
+from layers.models import Region
 from layers.services import regions_sync
 
 ROADMAP_JSON = Path(__file__).resolve().parent / "data" / "roadmap.json"
@@ -109,118 +106,3 @@ def reference_data_load(*, path: Path = ROADMAP_JSON) -> dict[str, int]:
         "quotas": len(data["quotas"]),
         "bodies": len(data["bodies"]),
     }
-
-
-def quota_split(*, count: int, region_ids: list[int]) -> list[int]:
-    """A draft split of `count` objects over the named regions: each gets one, the rest go round-robin.
-
-    Returns the region id of each object in order. Every construction measure of
-    the order has at least as many objects as regions, so each region gets one.
-    """
-    if count < len(region_ids):
-        raise ValueError(f"{count} objects cannot cover {len(region_ids)} regions")
-    return [region_ids[i % len(region_ids)] for i in range(count)]
-
-
-PLACES_RANGE = {
-    "year_round_health_centre": (200, 400),
-    "health_centre": (150, 300),
-    "innovative_creative_centre": (300, 600),
-    "art_school": (200, 450),
-}
-
-# Offsets (km) for facilities sited in the same settlement, so markers do not coincide.
-_OFFSET_KM = 1.5
-
-
-@dataclass(frozen=True)
-class DemoResult:
-    facilities: int
-    located: int
-
-
-def _demo_location(*, region: Region, settlements: list[Settlement], index: int) -> Point | None:
-    """Point near the index-th largest settlement of the region (or its centre), offset on a ring.
-
-    The offset shrinks until the point lies inside the region polygon, so a
-    settlement near a border never puts a facility into the neighbouring region.
-    """
-    if settlements:
-        anchor = settlements[index % len(settlements)].location
-        ring = index // len(settlements) + 1
-    elif region.centre is not None:
-        anchor, ring = region.centre, index + 1
-    else:
-        return None
-    angle = math.radians((index * 137.5) % 360)  # golden angle spreads points evenly around the anchor
-    for km in (_OFFSET_KM * ring, _OFFSET_KM * ring / 2, _OFFSET_KM / 4, 0.0):
-        dlat = km * math.sin(angle) / 111.32
-        dlon = km * math.cos(angle) / (111.32 * math.cos(math.radians(anchor.y)))
-        point = Point(anchor.x + dlon, anchor.y + dlat, srid=4326)
-        if region.geom is None or region.geom.contains(point):
-            return point
-    return anchor
-
-
-@transaction.atomic
-def demo_data_create(*, seed: int = 191) -> DemoResult:
-    """Replace the demo facilities with a draft split of every construction quota over its regions.
-
-    Every row is flagged `is_demo`; nothing official is touched. Locations are
-    near real settlements (GeoNames) inside the region; the district is then
-    derived from the point by a spatial join in PostGIS.
-    """
-    rng = random.Random(seed)
-    Facility.objects.filter(is_demo=True).delete()
-    quotas = ConstructionQuota.objects.select_related("measure", "object_kind").prefetch_related("regions")
-    per_region_index: dict[int, int] = {}
-    settlements_by_region: dict[int, list[Settlement]] = {}
-    for settlement in Settlement.objects.filter(region__isnull=False, population__gt=0).order_by("-population"):
-        settlements_by_region.setdefault(settlement.region_id, []).append(settlement)
-    regions = {r.id: r for r in Region.objects.all()}
-    rows: list[Facility] = []
-    for quota in quotas:
-        region_ids = [r.id for r in sorted(quota.regions.all(), key=lambda r: r.kato)]
-        low, high = PLACES_RANGE.get(quota.object_kind_id, (150, 400))
-        for number, region_id in enumerate(quota_split(count=quota.count, region_ids=region_ids)):
-            index = per_region_index.get(region_id, 0)
-            per_region_index[region_id] = index + 1
-            region = regions[region_id]
-            rows.append(
-                Facility(
-                    kind=quota.object_kind,
-                    measure=quota.measure,
-                    region=region,
-                    name_kk=f"{quota.object_kind.name_kk} ({region.name_kk})",
-                    name_ru=f"{quota.object_kind.name_ru} ({region.name_ru})",
-                    name_en=f"{quota.object_kind.name_en} ({region.name_en})",
-                    places=rng.randrange(low, high, 10),
-                    is_ppp=number < quota.ppp_count,
-                    location=_demo_location(
-                        region=region, settlements=settlements_by_region.get(region_id, []), index=index
-                    ),
-                    planned_year=min(max(quota.measure.deadline_end.year, 2024), 2026),
-                    is_demo=True,
-                )
-            )
-    Facility.objects.bulk_create(rows)
-    demo = Facility.objects.filter(is_demo=True, location__isnull=False)
-    demo.update(district=Subquery(District.objects.filter(geom__contains=OuterRef("location")).values("id")[:1]))
-    _demo_names_by_district()
-    return DemoResult(facilities=len(rows), located=demo.count())
-
-
-def _demo_names_by_district() -> None:
-    """Name demo facilities after their district, numbering duplicates, in all three languages."""
-    seen: dict[tuple, int] = {}
-    facilities = list(Facility.objects.filter(is_demo=True).select_related("kind", "district", "region"))
-    for facility in facilities:
-        place = facility.district or facility.region
-        key = (facility.kind_id, place.pk, type(place).__name__)
-        seen[key] = seen.get(key, 0) + 1
-        suffix = f" № {seen[key]}" if seen[key] > 1 else ""
-        for lang in ("kk", "ru", "en"):
-            kind_name = getattr(facility.kind, f"name_{lang}")
-            kind_name = kind_name[:1].upper() + kind_name[1:]
-            setattr(facility, f"name_{lang}", f"{kind_name} — {getattr(place, f'name_{lang}')}{suffix}")
-    Facility.objects.bulk_update(facilities, ["name_kk", "name_ru", "name_en"])

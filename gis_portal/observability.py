@@ -26,10 +26,6 @@ _user_id: ContextVar[int | None] = ContextVar("user_id", default=None)
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
-def current_request_id() -> str | None:
-    return _request_id.get()
-
-
 class RequestContextFilter(logging.Filter):
     """Adds ``request_id`` and ``user_id`` (None outside a request) to every record."""
 

@@ -11,12 +11,8 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from accessibility import selectors
-from accessibility.geojson import catchments_geojson
+from accessibility import geojson, selectors
 from accessibility.models import AnalysisRun
-from accounts import layer_access
-from gis_portal.geo.collections import collection_get
-from gis_portal.geo.features import collection_feature_collection
 from layers.webmap.elements import FeatureLayer
 from maps.registry import register_analysis_layer
 
@@ -30,18 +26,12 @@ def _run(options, kind: str) -> AnalysisRun | None:
     return selectors.latest_done_run(kind=kind)
 
 
-def _results(layer: str, run: AnalysisRun, *, user, ordering: str = "pk", **filters) -> str:
-    collection = collection_get(layer)
-    rows = layer_access.collection_queryset(collection, user=user).filter(run=run, **filters)
-    return collection_feature_collection(collection, rows, ordering=ordering)
-
-
 def build_underserved(*, map, request, options):
     run = _run(options, "underserved")
     if run is None or not selectors.user_can_read(request.user):
         return None
     FeatureLayer(
-        data=_results("accessibility-areas", run, user=request.user),
+        data=geojson.areas_geojson(user=request.user, run=run),
         name=str(_("Underserved areas (uncovered children)")),
         options={
             "style": {"color": "#c62828", "weight": 1, "fillOpacity": 0.35},
@@ -60,9 +50,7 @@ def build_sites(*, map, request, options):
     if run is None or not selectors.user_can_read(request.user):
         return None
     FeatureLayer(
-        data=_results(
-            "accessibility-sites", run, user=request.user, ordering="selected_order", selected_order__isnull=False
-        ),
+        data=geojson.sites_geojson(user=request.user, run=run, selected_only=True),
         name=str(_("Recommended sites")),
         options={
             "style": {"color": "#6a1b9a", "radius": 8},
@@ -85,7 +73,7 @@ def build_population(*, map, request, options):
     # `covered` is a boolean: the browser looks colours up by its text.
     colours = {"true": "#2e7d32", "false": "#c62828"}
     FeatureLayer(
-        data=_results("accessibility-settlements", run, user=request.user, scenario="current"),
+        data=geojson.settlements_geojson(user=request.user, run=run),
         name=str(_("Children in settlements (covered or not)")),
         options={
             "colorBy": "covered",
@@ -107,7 +95,7 @@ def build_catchments(*, map, request, options):
         return None
     ids = (run.inputs.get("facilities") or {}).get("ids") or []
     FeatureLayer(
-        data=catchments_geojson(facility_ids=ids, radii=run.parameters["radii"]),
+        data=geojson.catchments_geojson(facility_ids=ids, radii=run.parameters["radii"]),
         name=str(_("Catchments (rural radius)")),
         options={
             "style": {"color": "#1e88e5", "weight": 1, "fillOpacity": 0.08},

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import folium
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -16,6 +17,7 @@ from layers.webmap.elements import ChoroplethLayer, FacilityLayer, FacilityTileL
 from maps import selectors
 from maps.forms import METRICS
 from maps.registry import analysis_layers
+from parcels.models import LinkStatus, ParcelStatus, Utility
 
 # Colours of the parcels app's status codes (parcels.models.ParcelStatus / LinkStatus).
 PARCEL_STATUS_COLORS = {
@@ -35,14 +37,10 @@ LINK_STATUS_COLORS = {
 
 def parcel_legend() -> list[tuple[str, str]]:
     """(label, colour) of each parcel status, in the parcels app's words."""
-    from parcels.models import ParcelStatus
-
     return [(str(label), PARCEL_STATUS_COLORS.get(code, "#777")) for code, label in ParcelStatus.choices]
 
 
 def link_legend() -> list[tuple[str, str]]:
-    from parcels.models import LinkStatus
-
     return [(str(label), LINK_STATUS_COLORS.get(code, "#777")) for code, label in LinkStatus.choices]
 
 
@@ -57,14 +55,8 @@ def _template_url(name: str, **kwargs) -> str:
 
 
 def _links(*specs: tuple[str, str | None, str]) -> list[list]:
-    """Popup links [template, id property, label] for the URL names that exist (others are skipped)."""
-    result = []
-    for name, prop, label in specs:
-        try:
-            result.append([_template_url(name, pk=0), prop, str(label)])
-        except NoReverseMatch:
-            continue
-    return result
+    """Popup links [template, id property, label] of the object pages named by URL name."""
+    return [[_template_url(name, pk=0), prop, str(label)] for name, prop, label in specs]
 
 
 def facility_labels() -> dict:
@@ -124,8 +116,6 @@ def _facility_layer(
 
 def public_map(*, filters: dict, focus: int | None, embed: bool) -> tuple[folium.Map, int]:
     """Facilities with public fields only, as of today, for anonymous visitors."""
-    from django.utils import timezone
-
     qs = selectors.facility_queryset(kind=filters.get("kind"), region_kato=filters.get("region"))
     data = selectors.facility_map_data(queryset=qs, as_of=timezone.localdate(), status=filters.get("status"))
     m = base_map(height="100vh" if embed else "70vh", aria_label=_("Map of the facilities"))
@@ -199,8 +189,6 @@ def region_map(*, user, region: Region, as_of: date) -> tuple[folium.Map, int, b
 
 
 def _parcel_layers(m: folium.Map, layers: selectors.ParcelLayers, *, region_kato: str | None = None) -> None:
-    from parcels.models import LinkStatus, ParcelStatus, Utility
-
     options = {
         "key": "parcels",
         "className": "parcel-popup",

@@ -12,10 +12,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.management import call_command
+from pyproj import Geod
 
+from accessibility.models import AnalysisRun
+from accessibility.services import analysis_run_create, analysis_run_execute
 from accounts.models import Membership
 from accounts.services import user_with_role_ensure
-from layers.models import Region
+from layers.models import Region, Settlement
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +78,70 @@ def planner(db):
 def admin_user_role(db):
     user_with_role_ensure(username="admin_t", role=Membership.Role.ADMIN, password="pw-admin-12345!")
     return get_user_model().objects.get(username="admin_t")
+
+
+# --- a small world for the accessibility analyses (Astana = region a, Turkistan region = region b) ---------
+
+GEOD = Geod(ellps="WGS84")
+SOURCE = "test settlements (accessibility)"
+
+
+@pytest.fixture
+def astana_settlements(db, region_a):
+    """Four settlements east of Astana's centre at 1, 2, 4 and 40 km, with child counts."""
+    lon0, lat0 = region_a.centre.x, region_a.centre.y
+    east = [1_000, 2_000, 4_000, 40_000]
+    lon, lat, _ = GEOD.fwd([lon0] * 4, [lat0] * 4, [90] * 4, east)
+    rows = []
+    for i, (x, y, children) in enumerate(zip(lon, lat, [300, 100, 400, 70], strict=True), start=1):
+        rows.append(
+            Settlement.objects.create(
+                name=f"T{i}",
+                population=children * 3,
+                child_population=children,
+                region=region_a,
+                source=SOURCE,
+                source_id=str(i),
+                location=f"SRID=4326;POINT({x} {y})",
+            )
+        )
+    return rows
+
+
+@pytest.fixture
+def turkistan_settlements(db, region_b):
+    """Two settlements north of Turkistan region's centre at 2 and 25 km, with child counts."""
+    lon0, lat0 = region_b.centre.x, region_b.centre.y
+    lon, lat, _ = GEOD.fwd([lon0] * 2, [lat0] * 2, [0, 0], [2_000, 25_000])
+    return [
+        Settlement.objects.create(
+            name=f"B{i}",
+            population=children * 3,
+            child_population=children,
+            region=region_b,
+            source="test settlements (collections)",
+            source_id=str(i),
+            location=f"SRID=4326;POINT({x} {y})",
+        )
+        for i, (x, y, children) in enumerate(zip(lon, lat, [500, 90], strict=True), start=1)
+    ]
+
+
+def _run(kind: str, regions, **extra) -> AnalysisRun:
+    params = {"region_ids": [r.id for r in regions], "facilities": {"scope": "all"}, **extra}
+    run = analysis_run_execute(run_id=analysis_run_create(kind=kind, parameters=params, enqueue=False).pk)
+    assert run.status == AnalysisRun.Status.DONE, run.error
+    return run
+
+
+@pytest.fixture
+def runs(astana_settlements, turkistan_settlements, region_a, region_b):
+    both = [region_a, region_b]
+    return {
+        "coverage": _run("coverage", both),
+        "sites": _run("sites", both, sites={"k": 3, "candidates": "settlements"}),
+        # No facility is open (no tracking records here): every child is uncovered, hexagons in both regions.
+        "underserved": _run(
+            "underserved", both, facilities={"scope": "open"}, underserved={"hex_size_m": 5_000, "top": 1000}
+        ),
+    }

@@ -71,7 +71,7 @@ def document(parcel, admin_user_role):
 
 @pytest.fixture
 def tracked(region_a):
-    from tracking.services import demo_plans_build_and_approve
+    from tracking.demo import demo_plans_build_and_approve
 
     demo_plans_build_and_approve()
     return TrackedFacility.objects.filter(facility__region=region_a).order_by("id").first()

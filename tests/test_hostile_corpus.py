@@ -54,7 +54,7 @@ def limits(settings, monkeypatch, tmp_path):
     settings.PARCEL_DOCUMENT_MAX_BYTES = MAX_BYTES
     settings.MEDIA_ROOT = tmp_path / "media"
     monkeypatch.setattr("tracking.forms.DOC_MAX_BYTES", MAX_BYTES)
-    monkeypatch.setattr("accessibility.services.SETTLEMENT_IMPORT_MAX_BYTES", MAX_BYTES)
+    monkeypatch.setattr("accessibility.services.settlements.SETTLEMENT_IMPORT_MAX_BYTES", MAX_BYTES)
 
 
 @pytest.fixture(autouse=True)
@@ -236,7 +236,7 @@ def test_parcel_document_upload(name, corpus, client, akimat_a, parcel_a):
 
 @pytest.fixture
 def tracked_a(region_a):
-    from tracking.services import demo_plans_build_and_approve
+    from tracking.demo import demo_plans_build_and_approve
 
     demo_plans_build_and_approve()
     return TrackedFacility.objects.filter(facility__region=region_a).order_by("id").first()

@@ -175,7 +175,7 @@ def _side(*, region, admin_user, key: str, cadastral: str) -> Side:
 def world(db, settings, tmp_path, region_a, region_b, admin_user_role):
     """Parcels, links, scans, stage records and reports in both regions; a plan and a run (national)."""
     from accessibility.services import analysis_run_create
-    from tracking.services import demo_plans_build_and_approve
+    from tracking.demo import demo_plans_build_and_approve
 
     settings.MEDIA_ROOT = tmp_path / "media"
     cache.clear()

@@ -147,8 +147,8 @@ def objects(admin_user_role, region_a):
     from parcels.models import Utility
     from parcels.services import link_create, parcel_create
     from tests.parcels.conftest import base_data, facility_in, square
+    from tracking.demo import demo_plans_build_and_approve
     from tracking.models import Plan, TrackedFacility
-    from tracking.services import demo_plans_build_and_approve
 
     facility = facility_in(region_a)
     parcel = parcel_create(

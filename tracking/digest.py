@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership
+from accounts.permissions import role_is_ministry
 from tracking.models import DigestDelivery
 from tracking.selectors import reminders_for
 
@@ -50,7 +50,8 @@ def deadline_digest_send(*, today: date, days: int = 30, language: str | None = 
             continue
         membership = user.membership
         lang = language or membership.language
-        is_ministry = membership.role in (Membership.Role.PLANNER, Membership.Role.ADMIN)
+        # The membership's own role, not user_role(): a superuser with an akimat membership gets its region's items.
+        is_ministry = role_is_ministry(membership.role)
         with translation.override(lang):
             items = reminders_for(
                 region_ids=None if is_ministry else [membership.region_id],

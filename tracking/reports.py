@@ -16,6 +16,10 @@ from datetime import date
 from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+from openpyxl import Workbook
+from openpyxl.styles import Font
 
 from facilities.models import CONSTRUCTION_MEASURES, Facility, Measure, ResponsibleBody
 from layers.models import Region
@@ -335,9 +339,6 @@ def _header_lines(data: dict, lang: str) -> list[str]:
 
 
 def render_xlsx(data: dict, lang: str) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     wb = Workbook()
     ws = wb.active
     with translation.override(lang):
@@ -371,9 +372,6 @@ def render_csv(data: dict, lang: str) -> bytes:
 
 
 def render_pdf(data: dict, lang: str) -> bytes:
-    from fpdf import FPDF
-    from fpdf.fonts import FontFace
-
     pdf = FPDF(orientation="L", format="A4")
     pdf.set_auto_page_break(auto=True, margin=12)
     pdf.add_font("DejaVu", "", getattr(settings, "REPORT_PDF_FONT", PDF_FONT))

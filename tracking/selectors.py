@@ -30,8 +30,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import Action, scope_queryset, user_role
+from accounts.permissions import Action, scope_queryset, user_has_role
 from facilities.models import Facility, KpiIndicator, Measure
+from gis_portal.i18n import current_language
 from layers.models import PopulationFigure, Region
 from tracking.models import (
     NON_CONSTRUCTION_MEASURES,
@@ -42,6 +43,7 @@ from tracking.models import (
     PlanItem,
     Stage,
     StageRecord,
+    TrackedFacility,
 )
 
 
@@ -157,13 +159,6 @@ class FacilityState:
     def stage_reached(self) -> str:
         reached = [s for s in STAGE_ORDER if s in self.reached]
         return reached[-1] if reached else "none"
-
-    @property
-    def next_stage(self) -> str | None:
-        for stage in STAGE_ORDER:
-            if stage not in self.reached and stage != Stage.INFRASTRUCTURE:
-                return stage
-        return None
 
 
 def _evaluate(state: FacilityState, as_of: date) -> None:
@@ -301,10 +296,6 @@ def plan_list():
     return Plan.objects.select_related("plan_measure").order_by("plan_measure_id", "-version")
 
 
-def plan_current(*, plan_measure: int) -> Plan | None:
-    return Plan.objects.filter(plan_measure_id=plan_measure, status=Plan.Status.APPROVED).first()
-
-
 # Sort keys the API offers (name -> column); anything else is refused before it reaches the ORM.
 PLAN_ORDERING = {
     "id": "id",
@@ -342,7 +333,7 @@ def _per_plan(items: QuerySet[PlanItem], aggregate) -> Coalesce:
 def _plans_visible(*, user, items: QuerySet[PlanItem]) -> QuerySet[Plan]:
     # Plans are the ministry's national records: every role reads them (as on the plans page);
     # their rows are region-bound, so the counts cover only the rows `user` may view.
-    if user_role(user) is None:
+    if not user_has_role(user):
         return Plan.objects.none()
     return Plan.objects.annotate(
         items_count=_per_plan(items, Count("id")),
@@ -673,7 +664,7 @@ def reminders_for(*, region_ids: list[int] | None, is_ministry: bool, today: dat
     deadlines and reports. `region_ids=None` means all regions (ministry users)."""
     end = today + timedelta(days=days)
     states = facility_states_as_of(as_of=today, known_at=timezone.now(), region_ids=region_ids)
-    names = dict(Facility.objects.filter(id__in=list(states)).values_list("id", "name_" + _lang()))
+    names = dict(Facility.objects.filter(id__in=list(states)).values_list("id", "name_" + current_language()))
     regions = {r.id: r for r in Region.objects.all()}
     out: list[Reminder] = []
     for s in states.values():
@@ -725,16 +716,6 @@ def reminders_for(*, region_ids: list[int] | None, is_ministry: bool, today: dat
     return sorted(out, key=lambda r: (r.due, str(r.what)))
 
 
-def _lang() -> str:
-    from gis_portal.i18n import current_language
-
-    return current_language()
-
-
-def tracked_places_total(*, measures) -> int:
-    return Facility.objects.filter(tracking__in_plan=True, measure_id__in=measures).aggregate(s=Sum("places"))["s"] or 0
-
-
 def population_figures():
     return (
         PopulationFigure.objects.filter(district__isnull=True)
@@ -750,8 +731,6 @@ def population_figures():
 
 def tracked_facility_changes(*, tracked_id: int, limit: int = 30) -> list[dict]:
     """pghistory events of a tracked facility where the executor or the reason for delay changed."""
-    from tracking.models import TrackedFacility
-
     event_model = TrackedFacility.pgh_event_models["update"]
     events = list(
         event_model.objects.filter(pgh_obj_id=tracked_id)

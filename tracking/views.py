@@ -13,8 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership
-from accounts.permissions import Action, can, user_region_id, user_role
+from accounts.permissions import Action, can, is_akimat, is_ministry, user_region_id
 from facilities.models import CONSTRUCTION_MEASURES, Facility
 from layers.models import Region
 from tracking import charts, selectors, services
@@ -33,10 +32,9 @@ from tracking.reports import RENDERERS, report_data_build, report_filename
 
 def _region_scope(user) -> list[int] | None:
     """None = all regions; a list = only these; PermissionDenied for users without a role."""
-    role = user_role(user)
-    if role in (Membership.Role.ADMIN, Membership.Role.PLANNER):
+    if is_ministry(user):
         return None
-    if role == Membership.Role.AKIMAT:
+    if is_akimat(user):
         return [user_region_id(user)]
     raise PermissionDenied(_("your account has no role in the portal"))
 
@@ -595,7 +593,7 @@ def report_file(request, pk: int, fmt: str):
     if report.region_id is not None:
         allowed = can(request.user, Action.VIEW, region_id=report.region_id)
     else:
-        allowed = user_role(request.user) in (Membership.Role.ADMIN, Membership.Role.PLANNER)
+        allowed = is_ministry(request.user)
     if not allowed:
         raise PermissionDenied
     f = getattr(report, f"{fmt}_file")

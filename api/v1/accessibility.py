@@ -16,16 +16,13 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accessibility import selectors, services
+from accessibility import geojson, selectors, services
 from accessibility.models import AnalysisRun
 from accessibility.notes import note_text
-from accounts import layer_access
 from api.common import ApiView
 from api.errors import Invalid
 from api.openapi import problem
 from api.v1 import accessibility_schema as doc
-from gis_portal.geo.collections import collection_get
-from gis_portal.geo.features import collection_feature_collection
 
 ERROR_400 = problem("a parameter or a field of the body is not acceptable")
 ERROR_401 = problem("not signed in (no session or token), or the token is not valid")
@@ -70,14 +67,6 @@ def _run_data(run: AnalysisRun, *, full: bool) -> dict:
 
 def _run_detail(run: AnalysisRun) -> dict:
     return doc.AccessibilityRunDetailSerializer(_run_data(run, full=True)).data
-
-
-def _run_results(request, run: AnalysisRun, layer: str, *, ordering: str = "rank", **filters) -> HttpResponse:
-    """A run's rows of an analysis-result layer as GeoJSON (the rows the caller may read), with the run id."""
-    collection = collection_get(layer)
-    rows = layer_access.collection_queryset(collection, user=request.user).filter(run=run, **filters)
-    body = collection_feature_collection(collection, rows, ordering=ordering, members={"run": run.pk})
-    return HttpResponse(body, content_type="application/geo+json")
 
 
 class AccessibilityView(ApiView):
@@ -247,11 +236,8 @@ class RunSitesView(AccessibilityView):
         raw = request.query_params.get("selected", "false")
         if raw not in ("true", "false", "1", "0"):
             raise Invalid.from_fields({"selected": ["must be true, false, 1 or 0"]})
-        if raw in ("1", "true"):
-            return _run_results(
-                request, run, "accessibility-sites", ordering="selected_order", selected_order__isnull=False
-            )
-        return _run_results(request, run, "accessibility-sites")
+        body = geojson.sites_geojson(user=request.user, run=run, selected_only=raw in ("1", "true"))
+        return HttpResponse(body, content_type="application/geo+json")
 
 
 class RunAreasView(AccessibilityView):
@@ -268,7 +254,8 @@ class RunAreasView(AccessibilityView):
     )
     def get(self, request, pk: int):
         """Underserved hexagons as GeoJSON (EPSG:4326), most uncovered children first."""
-        return _run_results(request, self.run_or_404(request, pk), "accessibility-areas")
+        body = geojson.areas_geojson(user=request.user, run=self.run_or_404(request, pk))
+        return HttpResponse(body, content_type="application/geo+json")
 
 
 class RasterListView(AccessibilityView):

@@ -8,32 +8,7 @@ import rasterio
 from pyproj import Geod
 from rasterio.transform import from_origin
 
-from layers.models import Settlement
-
 GEOD = Geod(ellps="WGS84")
-SOURCE = "test settlements (accessibility)"
-
-
-@pytest.fixture
-def astana_settlements(db, region_a):
-    """Four settlements east of Astana's centre at 1, 2, 4 and 40 km, with child counts."""
-    lon0, lat0 = region_a.centre.x, region_a.centre.y
-    east = [1_000, 2_000, 4_000, 40_000]
-    lon, lat, _ = GEOD.fwd([lon0] * 4, [lat0] * 4, [90] * 4, east)
-    rows = []
-    for i, (x, y, children) in enumerate(zip(lon, lat, [300, 100, 400, 70], strict=True), start=1):
-        rows.append(
-            Settlement.objects.create(
-                name=f"T{i}",
-                population=children * 3,
-                child_population=children,
-                region=region_a,
-                source=SOURCE,
-                source_id=str(i),
-                location=f"SRID=4326;POINT({x} {y})",
-            )
-        )
-    return rows
 
 
 @pytest.fixture

@@ -20,9 +20,8 @@ from django.urls import reverse
 from django.utils.http import http_date
 from pyproj import Geod
 
-from accessibility.models import AnalysisRun, AreaResult, PointResult, SiteResult, ZoneResult
-from accessibility.services import analysis_run_create, analysis_run_execute
-from layers.models import Region, Settlement
+from accessibility.models import AreaResult, PointResult, SiteResult, ZoneResult
+from layers.models import Region
 from tests.clients import problem_fields
 from tests.clients import token_client as _client
 
@@ -42,45 +41,6 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def turkistan_settlements(db, region_b):
-    """Two settlements north of Turkistan region's centre at 2 and 25 km, with child counts."""
-    lon0, lat0 = region_b.centre.x, region_b.centre.y
-    lon, lat, _ = GEOD.fwd([lon0] * 2, [lat0] * 2, [0, 0], [2_000, 25_000])
-    return [
-        Settlement.objects.create(
-            name=f"B{i}",
-            population=children * 3,
-            child_population=children,
-            region=region_b,
-            source="test settlements (collections)",
-            source_id=str(i),
-            location=f"SRID=4326;POINT({x} {y})",
-        )
-        for i, (x, y, children) in enumerate(zip(lon, lat, [500, 90], strict=True), start=1)
-    ]
-
-
-def _run(kind: str, regions, **extra) -> AnalysisRun:
-    params = {"region_ids": [r.id for r in regions], "facilities": {"scope": "all"}, **extra}
-    run = analysis_run_execute(run_id=analysis_run_create(kind=kind, parameters=params, enqueue=False).pk)
-    assert run.status == AnalysisRun.Status.DONE, run.error
-    return run
-
-
-@pytest.fixture
-def runs(astana_settlements, turkistan_settlements, region_a, region_b):
-    both = [region_a, region_b]
-    return {
-        "coverage": _run("coverage", both),
-        "sites": _run("sites", both, sites={"k": 3, "candidates": "settlements"}),
-        # No facility is open (no tracking records here): every child is uncovered, hexagons in both regions.
-        "underserved": _run(
-            "underserved", both, facilities={"scope": "open"}, underserved={"hex_size_m": 5_000, "top": 1000}
-        ),
-    }
 
 
 def _items(client, collection_id: str, **params) -> dict:

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Test, bench, fuzz and lint tools: never in the runtime requirements (the production image).
 DEV_ONLY = {
     "pytest", "pytest-django", "pytest-xdist", "playwright", "schemathesis", "hypothesis", "ruff", "pypdf",
-    "polib", "openapi-spec-validator", "greenlet",
+    "polib", "openapi-spec-validator", "greenlet", "import-linter",
 }  # fmt: skip
 
 

@@ -24,8 +24,8 @@ from gis_portal.backups import backups_to_remove
 from gis_portal.scheduler import JOBS, scheduled_jobs
 from parcels.models import ParcelImportUpload
 from parcels.uploads import import_upload_store
+from tracking.demo import demo_plans_build_and_approve
 from tracking.models import DigestDelivery
-from tracking.services import demo_plans_build_and_approve
 
 pytestmark = pytest.mark.django_db
 GEOJSON = json.dumps({"type": "FeatureCollection", "features": []}).encode()

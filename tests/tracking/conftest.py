@@ -7,8 +7,9 @@ from datetime import date, datetime
 import pytest
 from django.utils import timezone
 
+from tracking.demo import demo_plans_build_and_approve
 from tracking.models import TrackedFacility
-from tracking.services import demo_plans_build_and_approve, stage_record_add
+from tracking.services import stage_record_add
 
 
 @pytest.fixture

@@ -2,8 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accessibility import services
-from accessibility.services import SettlementImportError, settlements_import
+from accessibility.services import SettlementImportError, settlements, settlements_import
 
 
 class Command(BaseCommand):
@@ -18,10 +17,10 @@ class Command(BaseCommand):
         path = Path(options["path"])
         if not path.exists():
             raise CommandError(f"{path}: no such file")
-        if path.stat().st_size > services.SETTLEMENT_IMPORT_MAX_BYTES:
+        if path.stat().st_size > settlements.SETTLEMENT_IMPORT_MAX_BYTES:
             # Checked before reading, so a huge file is never loaded into memory.
             raise CommandError(
-                f"{path}: the file is larger than {services.SETTLEMENT_IMPORT_MAX_BYTES // 1_000_000} MB"
+                f"{path}: the file is larger than {settlements.SETTLEMENT_IMPORT_MAX_BYTES // 1_000_000} MB"
             )
         fmt = options["format"] or ("csv" if path.suffix.lower() == ".csv" else "geojson")
         try:

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
+from facilities.demo import demo_data_create
 from facilities.selectors import demo_data_present
-from facilities.services import demo_data_create
 
 # Printed when --if-absent finds demo data; scripts/docker-entrypoint.sh looks for it.
 ALREADY_PRESENT = "demo data already present: nothing loaded"

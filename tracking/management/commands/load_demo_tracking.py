@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from tracking.services import demo_tracking_create
+from tracking.demo import demo_tracking_create
 
 
 class Command(BaseCommand):

@@ -1,0 +1,124 @@
+"""DEMO data of the accessibility app: a synthetic children raster and one run of each analysis.
+
+Every row written here is flagged `is_demo`. Seeders only (management command `accessibility_demo`,
+scripts/run); the pages and the API never call this module.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from rasterio.transform import from_origin
+
+from accessibility.execution import analysis_run_execute
+from accessibility.models import AnalysisRun, PopulationRaster
+from accessibility.services.parameters import DEFAULT_CHILD_SHARE
+from accessibility.services.rasters import population_raster_register
+from accessibility.services.runs import analysis_run_create
+from layers.models import Settlement
+
+# Fast runs on the demo data (settlements and DEMO facilities); every run is flagged is_demo.
+DEMO_RUNS = [
+    ("coverage", {"facilities": {"scope": "all"}}),
+    ("fca", {"facilities": {"scope": "all"}}),
+    ("roadmap", {}),
+    ("sites", {"facilities": {"scope": "all"}, "sites": {"k": 10, "candidates": "settlements"}}),
+    ("underserved", {"facilities": {"scope": "all"}, "underserved": {"hex_size_m": 10_000, "top": 100}}),
+]
+DEMO_RASTER_SOURCE = (
+    "DEMO: synthetic raster spread from GeoNames settlements (children = population × assumed share); "
+    "not a population estimate"
+)
+
+
+@transaction.atomic
+def demo_raster_build(*, cell_deg: float = 0.02, seed: int = 191) -> PopulationRaster:
+    """Write and register a small synthetic children raster over Kazakhstan (EPSG:4326), flagged demo.
+
+    Each settlement's children (its own count, else population × DEFAULT_CHILD_SHARE) are spread over a
+    Gaussian disc of cells around it. It only exercises the raster path of the analyses.
+    """
+    rng = np.random.default_rng(seed)
+    west, north, east, south = 46.0, 56.0, 88.0, 40.0
+    width, height = int(round((east - west) / cell_deg)), int(round((north - south) / cell_deg))
+    grid = np.zeros((height, width), dtype=np.float32)
+    for loc, pop, child in Settlement.objects.filter(population__gt=0).values_list(
+        "location", "population", "child_population"
+    ):
+        children = float(child if child is not None else pop * DEFAULT_CHILD_SHARE)
+        sigma = max(1.0, (pop / 50_000) ** 0.5)  # in cells
+        n = max(50, int(children // 20))
+        rows = ((north - loc.y) / cell_deg + rng.normal(0, sigma, n)).astype(int)
+        cols = ((loc.x - west) / cell_deg + rng.normal(0, sigma, n)).astype(int)
+        ok = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+        np.add.at(grid, (rows[ok], cols[ok]), children / n)
+    target = Path(settings.MEDIA_ROOT) / "accessibility" / "rasters" / "demo_children.tif"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with rasterio.open(
+        target,
+        "w",
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=from_origin(west, north, cell_deg, cell_deg),
+        nodata=-1.0,
+        compress="deflate",
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+    ) as dst:
+        dst.write(grid, 1)
+        dst.set_band_description(1, "DEMO children 0-17")
+    PopulationRaster.objects.filter(is_demo=True, path=str(target)).delete()
+    return population_raster_register(
+        path=target,
+        name="DEMO children raster",
+        bands=[1],
+        year=timezone.localdate().year,
+        source=DEMO_RASTER_SOURCE,
+        is_demo=True,
+    )
+
+
+def demo_runs_create(
+    *, replace: bool = False, with_raster: bool = False, echo: Callable[[str], None] | None = None
+) -> list[AnalysisRun]:
+    """Run each of the five analyses once on the demo data, in this process, flagged demo.
+
+    `replace` deletes the earlier demo runs first; `with_raster` also builds the demo raster
+    (demo_raster_build) and runs coverage on it. `echo` gets one line per step.
+    Not one transaction: each run is executed as the worker executes it (its progress is
+    written outside a transaction, its results in their own).
+    """
+    say = echo or (lambda line: None)
+    if replace:
+        AnalysisRun.objects.filter(is_demo=True).delete()
+    runs = list(DEMO_RUNS)
+    if with_raster:
+        raster = demo_raster_build()
+        say(f"demo raster {raster.pk}: {raster.width} × {raster.height} cells")
+        runs.append(
+            ("coverage", {"facilities": {"scope": "all"}, "demand": {"source": "raster", "raster_id": raster.pk}})
+        )
+    done = []
+    for kind, params in runs:
+        t0 = time.perf_counter()
+        run = analysis_run_create(kind=kind, parameters=params, is_demo=True, enqueue=False)
+        run = analysis_run_execute(run_id=run.pk)
+        say(
+            f"{kind:12} run {run.pk}: {run.status} in {time.perf_counter() - t0:.1f} s "
+            f"{json.dumps(run.summary, ensure_ascii=False)[:160]}"
+        )
+        done.append(run)
+    return done

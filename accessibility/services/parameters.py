@@ -1,0 +1,176 @@
+"""Parameters of an analysis run: completed with defaults and checked, so a stored run can be reproduced.
+
+Distances are metres (catchment radii, grid spacing, hexagon size), coordinates EPSG:4326 longitude/latitude
+in degrees, dates ISO 8601.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.utils import timezone
+
+from accessibility.models import AnalysisRun, PopulationRaster
+from accessibility.services.errors import RunParameterError
+from facilities.models import FacilityKind
+from layers.models import PopulationFigure, Region
+
+# Default catchment radii (metres), a stated planning assumption editable per run: a health
+# centre serves a wider area than a creative centre or an art school; rural children travel further.
+DEFAULT_RADII = {
+    "year_round_health_centre": {"urban_m": 5_000, "rural_m": 30_000},
+    "health_centre": {"urban_m": 5_000, "rural_m": 30_000},
+    "innovative_creative_centre": {"urban_m": 3_000, "rural_m": 15_000},
+    "art_school": {"urban_m": 3_000, "rural_m": 15_000},
+}
+FALLBACK_RADIUS = {"urban_m": 5_000, "rural_m": 20_000}
+# Share of children aged 0–17 in Kazakhstan's population is about one third (BNS, 2023); used only
+# for settlements without a child count when the region has no official figures, and flagged.
+DEFAULT_CHILD_SHARE = 0.32
+SCOPES = ("open", "open_or_planned", "all")
+CANDIDATE_SOURCES = ("settlements", "grid", "points", "parcels")
+MAX_CANDIDATES = 20_000
+
+
+def _number(value, name: str, *, low: float, high: float, integer: bool = False):
+    try:
+        number = int(value) if integer else float(value)
+    except (TypeError, ValueError):
+        raise RunParameterError(f"{name}: {value!r} is not a number") from None
+    if integer and float(value) != number:
+        raise RunParameterError(f"{name}: {value!r} is not a whole number")
+    if not low <= number <= high:
+        raise RunParameterError(f"{name}: {number} is outside {low}–{high}")
+    return number
+
+
+def _date(value, name: str) -> str:
+    try:
+        return (value if isinstance(value, date) else date.fromisoformat(str(value))).isoformat()
+    except ValueError:
+        raise RunParameterError(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
+    """Complete `raw` with defaults and check every value; the result fully describes the run."""
+    if kind not in AnalysisRun.Kind.values:
+        raise RunParameterError(f"kind: {kind!r} is not one of {', '.join(AnalysisRun.Kind.values)}")
+    if not isinstance(raw, dict):
+        raise RunParameterError("parameters must be a JSON object")
+    known = {"demand", "facilities", "radii", "region_ids", "sites", "underserved", "roadmap", "write_raster"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise RunParameterError(f"unknown parameters: {', '.join(unknown)}")
+    today = timezone.localdate()
+    d = dict(raw.get("demand") or {})
+    source = d.get("source", "settlements")
+    if source not in ("settlements", "raster"):
+        raise RunParameterError("demand.source: must be 'settlements' or 'raster'")
+    demand = {
+        "source": source,
+        "raster_id": None,
+        "indicator": d.get("indicator", PopulationFigure.Indicator.CHILDREN_0_17),
+        "year": _number(d.get("year", today.year), "demand.year", low=1990, high=2100, integer=True),
+        "scale_to_official": bool(d.get("scale_to_official", False)),
+        "default_child_share": _number(
+            d.get("default_child_share", DEFAULT_CHILD_SHARE), "demand.default_child_share", low=0.01, high=1.0
+        ),
+        "urban_min_population": _number(
+            d.get("urban_min_population", 10_000), "demand.urban_min_population", low=0, high=10_000_000, integer=True
+        ),
+        "urban_children_per_km2": _number(
+            d.get("urban_children_per_km2", 100), "demand.urban_children_per_km2", low=0, high=1e6
+        ),
+    }
+    if demand["indicator"] not in PopulationFigure.Indicator.values:
+        raise RunParameterError(f"demand.indicator: {demand['indicator']!r} is not a population indicator")
+    if source == "raster":
+        rid = d.get("raster_id")
+        if rid is None:
+            raise RunParameterError("demand.raster_id: required when demand.source is 'raster'")
+        rid = _number(rid, "demand.raster_id", low=1, high=2**62, integer=True)
+        if not PopulationRaster.objects.filter(pk=rid).exists():
+            raise RunParameterError(f"demand.raster_id: no population raster {rid}")
+        demand["raster_id"] = rid
+    f = dict(raw.get("facilities") or {})
+    scope = f.get("scope", "open_or_planned")
+    if scope not in SCOPES:
+        raise RunParameterError(f"facilities.scope: must be one of {', '.join(SCOPES)}")
+    kinds_all = set(FacilityKind.objects.values_list("code", flat=True))
+    kinds = list(f.get("kinds") or [])
+    bad = sorted(set(kinds) - kinds_all)
+    if bad:
+        raise RunParameterError(f"facilities.kinds: unknown kinds {', '.join(bad)}")
+    facilities = {"as_of": _date(f.get("as_of", today), "facilities.as_of"), "scope": scope, "kinds": sorted(kinds)}
+    radii_raw = raw.get("radii") or {}
+    if not isinstance(radii_raw, dict):
+        raise RunParameterError("radii: must be an object {kind: {urban_m, rural_m}}")
+    bad = sorted(set(radii_raw) - kinds_all)
+    if bad:
+        raise RunParameterError(f"radii: unknown kinds {', '.join(bad)}")
+    radii = {}
+    for code in sorted(kinds_all):
+        r = {**DEFAULT_RADII.get(code, FALLBACK_RADIUS), **(radii_raw.get(code) or {})}
+        radii[code] = {
+            "urban_m": _number(r["urban_m"], f"radii.{code}.urban_m", low=1, high=500_000),
+            "rural_m": _number(r["rural_m"], f"radii.{code}.rural_m", low=1, high=500_000),
+        }
+    region_ids = sorted(
+        {_number(x, "region_ids", low=1, high=2**62, integer=True) for x in raw.get("region_ids") or []}
+    )
+    if region_ids and Region.objects.filter(id__in=region_ids).count() != len(region_ids):
+        raise RunParameterError("region_ids: some regions do not exist")
+    params = {
+        "demand": demand,
+        "facilities": facilities,
+        "radii": radii,
+        "region_ids": region_ids,
+        "write_raster": bool(raw.get("write_raster", True)),
+    }
+    if kind == "sites":
+        s = dict(raw.get("sites") or {})
+        cand = s.get("candidates", "settlements")
+        if cand not in CANDIDATE_SOURCES:
+            raise RunParameterError(f"sites.candidates: must be one of {', '.join(CANDIDATE_SOURCES)}")
+        site_kind = s.get("kind", "innovative_creative_centre")
+        if site_kind not in radii:
+            raise RunParameterError(f"sites.kind: unknown facility kind {site_kind!r}")
+        method = s.get("method", "greedy")
+        if method not in ("greedy", "exact"):
+            raise RunParameterError("sites.method: must be 'greedy' or 'exact'")
+        sites = {
+            "k": _number(s.get("k", 5), "sites.k", low=1, high=1000, integer=True),
+            "candidates": cand,
+            "kind": site_kind,
+            "method": method,
+            "grid_spacing_m": _number(s.get("grid_spacing_m", 10_000), "sites.grid_spacing_m", low=500, high=200_000),
+            "time_limit_s": _number(s.get("time_limit_s", 60), "sites.time_limit_s", low=1, high=3600),
+        }
+        if cand == "points":
+            pts = s.get("points")
+            if not isinstance(pts, list) or not pts:
+                raise RunParameterError("sites.points: a non-empty list of [longitude, latitude] is required")
+            if len(pts) > MAX_CANDIDATES:
+                raise RunParameterError(f"sites.points: at most {MAX_CANDIDATES} candidates")
+            clean = []
+            for i, pt in enumerate(pts):
+                if not isinstance(pt, list | tuple) or len(pt) != 2:
+                    raise RunParameterError(f"sites.points[{i}]: expected [longitude, latitude]")
+                clean.append(
+                    [
+                        _number(pt[0], f"sites.points[{i}] longitude", low=-180, high=180),
+                        _number(pt[1], f"sites.points[{i}] latitude", low=-90, high=90),
+                    ]
+                )
+            sites["points"] = clean
+        params["sites"] = sites
+    if kind == "underserved":
+        u = dict(raw.get("underserved") or {})
+        params["underserved"] = {
+            "hex_size_m": _number(u.get("hex_size_m", 5_000), "underserved.hex_size_m", low=100, high=100_000),
+            "top": _number(u.get("top", 200), "underserved.top", low=1, high=10_000, integer=True),
+        }
+    if kind == "roadmap":
+        r = dict(raw.get("roadmap") or {})
+        params["roadmap"] = {"before_date": _date(r.get("before_date", "2023-12-31"), "roadmap.before_date")}
+    return params

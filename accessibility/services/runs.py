@@ -1,0 +1,43 @@
+"""Analysis runs: created (parameters checked and completed with defaults, so the run can be reproduced
+from them) and queued as a django-tasks job in one transaction.
+
+A worker (`manage.py db_worker`, accessibility.tasks) or the `run_accessibility` command executes the run
+with accessibility.execution.analysis_run_execute, which does not import this module: the job module
+imports the execution, this module imports the job, and nothing imports back.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accessibility.models import AnalysisRun, PopulationRaster
+from accessibility.services.parameters import run_parameters_normalise
+from accessibility.tasks import run_analysis
+
+
+@transaction.atomic
+def analysis_run_create(
+    *, kind: str, parameters: dict, user=None, is_demo: bool = False, enqueue: bool = True
+) -> AnalysisRun:
+    """Check the parameters, store the run (queued) and enqueue its job in the same transaction."""
+    params = run_parameters_normalise(kind=kind, raw=parameters)
+    raster_id = params["demand"]["raster_id"]
+    raster = PopulationRaster.objects.get(pk=raster_id) if raster_id else None
+    run = AnalysisRun.objects.create(
+        kind=kind,
+        parameters=params,
+        raster=raster,
+        is_demo=is_demo or bool(raster and raster.is_demo),
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    if enqueue:
+        result = run_analysis.enqueue(run_id=run.pk)
+        run.task_id = str(result.id)
+        run.save(update_fields=["task_id"])
+    return run
+
+
+@transaction.atomic
+def analysis_run_rerun(*, run: AnalysisRun, user=None) -> AnalysisRun:
+    """A new run with the stored parameters of `run` (reproducibility)."""
+    return analysis_run_create(kind=run.kind, parameters=run.parameters, user=user, is_demo=run.is_demo)

@@ -1,0 +1,65 @@
+"""Writes of tracking, one module per subject; this package re-exports their public names.
+
+- errors: TrackingError and its subclasses (403 PermissionDeniedError, 409 StaleVersionError);
+- plans: consolidated plans of measures 12 and 13 (versions, rows, validation, approval);
+- stages: stage records of tracked facilities, reason for delay;
+- measures: progress of the non-construction measures;
+- population: official population figures and school-age estimates;
+- reports: frozen semi-annual reports.
+
+The DEMO seeders live in tracking.demo (they call these services; re-exporting them here would
+make an import cycle).
+"""
+
+from tracking.services.errors import PermissionDeniedError, StaleVersionError, TrackingError
+from tracking.services.measures import measure_record_add
+from tracking.services.plans import (
+    Violation,
+    plan_approve,
+    plan_check,
+    plan_create,
+    plan_item_add,
+    plan_item_delete,
+    plan_validate,
+)
+from tracking.services.population import (
+    AGES_FILE,
+    AGES_SOURCE,
+    ESTIMATE_METHOD,
+    ESTIMATE_SOURCE,
+    PARENT_2020,
+    RU_NAME_TO_KATO,
+    TOTALS_FILE,
+    TOTALS_SOURCE,
+    population_load,
+    school_age_official_set,
+)
+from tracking.services.reports import report_submit
+from tracking.services.stages import overdue_reason_set, stage_record_add
+
+__all__ = [
+    "AGES_FILE",
+    "AGES_SOURCE",
+    "ESTIMATE_METHOD",
+    "ESTIMATE_SOURCE",
+    "PARENT_2020",
+    "RU_NAME_TO_KATO",
+    "TOTALS_FILE",
+    "TOTALS_SOURCE",
+    "PermissionDeniedError",
+    "StaleVersionError",
+    "TrackingError",
+    "Violation",
+    "measure_record_add",
+    "overdue_reason_set",
+    "plan_approve",
+    "plan_check",
+    "plan_create",
+    "plan_item_add",
+    "plan_item_delete",
+    "plan_validate",
+    "population_load",
+    "report_submit",
+    "school_age_official_set",
+    "stage_record_add",
+]

@@ -7,6 +7,7 @@ scripts/run); the pages and the API never call this module.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,11 +19,12 @@ from django.db import transaction
 from django.utils import timezone
 from rasterio.transform import from_origin
 
-from accessibility.execution import analysis_run_execute
+from accessibility.execution import analysis_run_execute, run_output_dir
 from accessibility.models import AnalysisRun, PopulationRaster
 from accessibility.services.parameters import DEFAULT_CHILD_SHARE
 from accessibility.services.rasters import population_raster_register
 from accessibility.services.runs import analysis_run_create
+from gis_portal.demo import register
 from layers.models import Settlement
 
 # Fast runs on the demo data (settlements and DEMO facilities); every run is flagged is_demo.
@@ -122,3 +124,28 @@ def demo_runs_create(
         )
         done.append(run)
     return done
+
+
+def _run_files_remove(runs) -> None:
+    for run in runs:
+        shutil.rmtree(run_output_dir(run), ignore_errors=True)
+
+
+def _raster_files_remove(rasters) -> None:
+    for raster in rasters:
+        Path(raster.path).unlink(missing_ok=True)
+
+
+# --- removal (manage.py demo_data --remove): runs (their results go with them), then their rasters ----
+register(
+    label="accessibility.AnalysisRun",
+    order=10,
+    rows=lambda: AnalysisRun.objects.filter(is_demo=True),
+    before_delete=_run_files_remove,
+)
+register(
+    label="accessibility.PopulationRaster",
+    order=11,
+    rows=lambda: PopulationRaster.objects.filter(is_demo=True),
+    before_delete=_raster_files_remove,
+)

@@ -5,6 +5,8 @@ The decisions are accounts.permissions' own (scope_queryset, can, user_role); th
 them to the declarations, for the API, the tiles, the maps and the exports alike:
 
 - a non-public collection is read by users with a role only, its rows scoped to their region;
+- the public (no role) reads a public collection's rows that its `public_rows` keeps (facilities:
+  those of the current approved consolidated plans, never drafts or dropped objects);
 - private properties of a public collection are shown on the rows whose region the user may view
   (all rows for planners and administrators, the own region's for akimat users, none for others);
 - a filter, the `datetime`/`updated_since` window or the Last-Modified stamp that would reveal a
@@ -29,10 +31,13 @@ def collection_visible(collection: Collection, *, user) -> bool:
 
 
 def collection_queryset(collection: Collection, *, user) -> QuerySet:
-    """The rows of `collection` that `user` may read (non-public ones scoped by region)."""
+    """The rows of `collection` that `user` may read: non-public ones scoped by region; for the public
+    (no portal role) only the rows the declaration's `public_rows` keeps."""
     queryset = collection.selector()
     if not collection.public:
         queryset = scope_queryset(user, queryset, region_field=collection.region_field or "region")
+    elif collection.public_rows is not None and user_role(user) is None:
+        queryset = queryset.filter(collection.public_rows)
     return queryset
 
 

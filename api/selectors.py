@@ -85,7 +85,7 @@ def items_meta(collection: Collection, queryset: QuerySet, *, user) -> ItemsMeta
     columns = {"_n": F("pk")}
     stamps = _stamps(collection)
     for i, stamp in enumerate(stamps):
-        columns[f"_u{i}"] = F(stamp)
+        columns[f"_u{i}"] = as_expression(stamp)
     sql, params = capped.values(**columns).query.sql_with_params()
     maxima = ", ".join(f'max(c."_u{i}")' for i in range(len(stamps)))
     newest = f"GREATEST({maxima})" if stamps else "NULL"
@@ -102,7 +102,7 @@ def items_meta(collection: Collection, queryset: QuerySet, *, user) -> ItemsMeta
     return ItemsMeta(matched=max(int(plan[0]["Plan"]["Plan Rows"]), cap + 1), last_modified=None, estimated=True)
 
 
-def _stamps(collection: Collection) -> tuple[str, ...]:
+def _stamps(collection: Collection) -> tuple:
     """The timestamp fields whose latest value is a collection's Last-Modified."""
     return tuple(f for f in (collection.updated_field, *collection.also_updated) if f)
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
 from facilities.models import ConstructionQuota, Facility
+from gis_portal.demo import register
 from layers.models import District, Region, Settlement
 
 
@@ -132,3 +133,7 @@ def _demo_names_by_district() -> None:
             kind_name = kind_name[:1].upper() + kind_name[1:]
             setattr(facility, f"name_{lang}", f"{kind_name} — {getattr(place, f'name_{lang}')}{suffix}")
     Facility.objects.bulk_update(facilities, ["name_kk", "name_ru", "name_en"])
+
+
+# --- removal (manage.py demo_data --remove): facilities last, every other app's rows depend on them ---
+register(label="facilities.Facility", order=90, rows=lambda: Facility.objects.filter(is_demo=True))

@@ -84,12 +84,22 @@ def facility_queryset(
     kind: str | None = None,
     region_kato: str | None = None,
 ) -> QuerySet[Facility]:
-    """Facilities for a map: all of them for the public (public fields only are serialised later),
-    else scoped to what `user` may view."""
+    """Facilities for a map: for the public (no `user`) those of the current approved plans, with public
+    fields only (serialised later); else scoped to what `user` may view."""
     qs = facility_list(region_kato=region_kato, measure=measure, kind=kind)
     if user is not None:
-        qs = scope_queryset(user, qs, action=Action.VIEW)
-    return qs
+        return scope_queryset(user, qs, action=Action.VIEW)
+    public_rows = collection_get("facilities").public_rows
+    return qs.filter(public_rows) if public_rows is not None else qs
+
+
+def facility_visible(*, user, facility_id: int) -> bool:
+    """May `user` see this facility on the maps? The public: only a facility of the approved plans."""
+    qs = Facility.objects.filter(pk=facility_id)
+    if user_role(user) is None:
+        public_rows = collection_get("facilities").public_rows
+        qs = qs.filter(public_rows) if public_rows is not None else qs
+    return qs.exists()
 
 
 def vector_tiles_threshold() -> int:

@@ -57,14 +57,17 @@ def _public_map(request, *, embed: bool):
     if focus is not None:
         if not focus.isdigit():
             errors["facility"] = [_("The facility must be given by its number.")]
-        elif not Facility.objects.filter(pk=int(focus), location__isnull=False).exists():
+        elif not selectors.facility_queryset().filter(pk=int(focus), location__isnull=False).exists():
             raise Http404(_("No facility with this number is on the map."))
     context = {**_common(request), "form": form, "embed": embed, "legend": _legend()}
     if errors:
         context["errors"] = errors
         return render(request, "maps/public.html", context, status=400)
     m, count = pages.public_map(filters=form.cleaned_data, focus=int(focus) if focus else None, embed=embed)
-    context.update({"map": map_parts(m, nonce=request.csp_nonce), "facility_count": count})
+    # The data are read live: the page says when (and the embed, in its corner).
+    context.update(
+        {"map": map_parts(m, nonce=request.csp_nonce), "facility_count": count, "data_as_of": timezone.now()}
+    )
     return render(request, "maps/embed.html" if embed else "maps/public.html", context)
 
 
@@ -140,6 +143,8 @@ def region_map(request, kato: str):
 def facility_page(request, pk: int):
     """Public fields and the map for everyone; parcels, stages and documents for users who may view its region."""
     facility = get_object_or_404(Facility.objects.select_related("kind", "measure", "region", "district"), pk=pk)
+    if not selectors.facility_visible(user=request.user, facility_id=facility.pk):
+        raise Http404(_("No facility with this number is on the map."))
     authorised = can(request.user, Action.VIEW, region_id=facility.region_id)
     as_of = timezone.localdate()
     m = pages.facility_map(user=request.user, facility=facility, as_of=as_of, with_parcels=authorised)

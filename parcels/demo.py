@@ -15,9 +15,10 @@ from django.contrib.gis.geos import LineString, MultiPolygon, Point, Polygon
 from django.db import transaction
 
 from facilities.models import Facility
+from gis_portal.demo import register
 from layers.models import Region
 from parcels.geometry import utm_srid_for_lon
-from parcels.models import LinkStatus, Parcel, ParcelStatus, Utility
+from parcels.models import InfrastructureLink, LinkStatus, Parcel, ParcelDocument, ParcelStatus, Utility
 from parcels.services import SYSTEM, ParcelValidationError, link_create, parcel_create
 
 DEMO_PROVIDERS = {
@@ -168,3 +169,9 @@ def demo_parcels_create(*, region_katos: list[str] | None = None, per_region: in
                 except ParcelValidationError:
                     skipped += 1
     return DemoParcelsResult(made, links, skipped)
+
+
+# --- removal (manage.py demo_data --remove): documents and links before their parcels -----------------
+register(label="parcels.ParcelDocument", order=40, rows=lambda: ParcelDocument.objects.filter(parcel__is_demo=True))
+register(label="parcels.InfrastructureLink", order=41, rows=lambda: InfrastructureLink.objects.filter(is_demo=True))
+register(label="parcels.Parcel", order=42, rows=lambda: Parcel.objects.filter(is_demo=True))

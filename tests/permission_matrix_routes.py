@@ -233,6 +233,7 @@ ROUTES: dict[str, Rule] = {
     ),
     "tracking:report_file": Rule(REGION, kwargs=lambda w, s: {"pk": w[s].report.pk, "fmt": "csv"}, sided=True),
     "tracking:reminders": Rule(ROLE),
+    "tracking:disagreements": Rule(ROLE, write=Write(MINISTRY, data=lambda w, s: {"record": 0})),
     # --- parcels (issue 3) -------------------------------------------------------------------------
     "parcels:list": Rule(ROLE, query=_region_query, sided=True, note="filtered to the other region: no rows"),
     "parcels:create": Rule(AKIMAT_EDIT, write=Write(AKIMAT_EDIT)),

@@ -14,7 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from facilities.models import Facility, Measure
+from gis_portal.demo import register
 from layers.models import Region
+from tracking.lifecycle import DERIVED_STAGES, parcel_facts_as_of
 from tracking.models import (
     NON_CONSTRUCTION_MEASURES,
     PLAN_MEASURES,
@@ -90,6 +92,10 @@ def demo_tracking_create(*, today: date | None = None, seed: int = 191) -> dict[
         .order_by("facility_id")
     )
     records = 0
+    # Facilities with a (demo) parcel take their parcel and infrastructure stages from it
+    # (tracking.lifecycle): their timeline starts at the parcel's act, or stops before design
+    # while the act is not issued.
+    parcels = parcel_facts_as_of(facility_ids=[t.facility_id for t in tracked], as_of=today, cutoff=timezone.now())
     for t in tracked:
         deadline = t.facility.measure.deadline_end
         target = t.facility.measure.quota.target_stage
@@ -102,6 +108,12 @@ def demo_tracking_create(*, today: date | None = None, seed: int = 191) -> dict[
         sequence = [Stage.PARCEL, Stage.DESIGN, Stage.EXPERTISE]
         if rng.random() < 0.6:
             sequence.insert(1, Stage.INFRASTRUCTURE)
+        facts = parcels.get(t.facility_id)
+        if facts is not None:
+            if facts.parcel_on is None:
+                continue  # no land-use act yet: nothing can follow
+            start = facts.parcel_on
+            sequence = [stage for stage in sequence if stage not in DERIVED_STAGES]
         if target == "acceptance":
             sequence += [Stage.CONSTRUCTION_STARTED, Stage.CONSTRUCTION_PROGRESS, Stage.ACCEPTED, Stage.OPENED]
         span = max((deadline - start).days, 120)
@@ -202,3 +214,10 @@ def demo_tracking_create(*, today: date | None = None, seed: int = 191) -> dict[
                 )
                 records += 1
     return {"facilities": len(tracked), "records": records}
+
+
+# --- removal (manage.py demo_data --remove): records, then the tracked facilities, then the plans -------
+register(label="tracking.StageRecord", order=20, rows=lambda: StageRecord.objects.filter(tracked__is_demo=True))
+register(label="tracking.MeasureRecord", order=21, rows=lambda: MeasureRecord.objects.filter(is_demo=True))
+register(label="tracking.TrackedFacility", order=22, rows=lambda: TrackedFacility.objects.filter(is_demo=True))
+register(label="tracking.Plan", order=23, rows=lambda: Plan.objects.filter(is_demo=True))

@@ -150,7 +150,9 @@ class TrackedFacility(models.Model):
 
     The *_on columns mirror the latest stage records; their CHECK constraints
     enforce the order of stages (no expertise before design, no acceptance
-    before construction started, which needs the expertise, …).
+    before construction started, which needs the expertise, …). Where the
+    facility has a land parcel, its parcel and infrastructure stages are the
+    parcel data's (tracking.lifecycle), not these columns.
     """
 
     facility = models.OneToOneField(Facility, on_delete=models.CASCADE, related_name="tracking")
@@ -159,6 +161,7 @@ class TrackedFacility(models.Model):
     executor = models.CharField(_("responsible executor"), max_length=300, blank=True)
     overdue_reason = models.TextField(_("reason for delay (entered by the executor)"), blank=True)
     version = models.PositiveIntegerField(default=1)
+    # Hand-entered only for facilities without a parcel record; with one, the parcel data decides.
     parcel_on = models.DateField(null=True, blank=True)
     infrastructure_on = models.DateField(null=True, blank=True)
     design_on = models.DateField(null=True, blank=True)
@@ -177,8 +180,9 @@ class TrackedFacility(models.Model):
         verbose_name = _("tracked facility")
         verbose_name_plural = _("tracked facilities")
         constraints = [
-            models.CheckConstraint(condition=_after("infrastructure_on", "parcel_on"), name="tf_infra_after_parcel"),
-            models.CheckConstraint(condition=_after("design_on", "parcel_on"), name="tf_design_after_parcel"),
+            # No constraint ties design to parcel_on: where a parcel exists, the parcel stage is its
+            # act (tracking.lifecycle), which may be recorded, corrected or revoked after the design;
+            # stage_record_add checks the order against those dates.
             models.CheckConstraint(condition=_after("expertise_on", "design_on"), name="tf_expertise_after_design"),
             models.CheckConstraint(
                 condition=_after("construction_started_on", "expertise_on"), name="tf_start_after_expertise"
@@ -227,6 +231,14 @@ class StageRecord(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # A hand-entered "land parcel allocated" / "engineering infrastructure" record of a facility that
+    # has a parcel: kept as history, no longer counted (the parcel data decide, tracking.lifecycle).
+    superseded_by_parcel = models.BooleanField(_("superseded by the parcel data"), default=False)
+    # A planner's review of a superseded record that disagreed with the parcel data.
+    reviewed_at = models.DateTimeField(_("disagreement reviewed at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["tracked_id", "recorded_at", "id"]
@@ -252,6 +264,10 @@ class StageRecord(models.Model):
             models.CheckConstraint(
                 condition=Q(actual_date__isnull=True) | Q(actual_date__gte="2023-01-01"),
                 name="stage_record_actual_in_roadmap",
+            ),
+            models.CheckConstraint(
+                condition=Q(superseded_by_parcel=False) | Q(stage__in=["parcel", "infrastructure"]),
+                name="stage_record_superseded_only_derived",
             ),
         ]
 

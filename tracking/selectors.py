@@ -34,6 +34,7 @@ from accounts.permissions import Action, scope_queryset, user_has_role
 from facilities.models import Facility, KpiIndicator, Measure
 from gis_portal.i18n import current_language
 from layers.models import PopulationFigure, Region
+from tracking.lifecycle import DERIVED_STAGES, ParcelFacts, parcel_facts_as_of
 from tracking.models import (
     NON_CONSTRUCTION_MEASURES,
     STAGE_ORDER,
@@ -154,6 +155,9 @@ class FacilityState:
     places_in_use: int | None = None
     status: str = Status.NOT_STARTED
     risks: list[str] = field(default_factory=list)
+    # The facility's parcel data, when it has a parcel record: then the stages "land parcel
+    # allocated" and "engineering infrastructure" are derived from it (tracking.lifecycle).
+    parcel: ParcelFacts | None = None
 
     @property
     def stage_reached(self) -> str:
@@ -267,9 +271,26 @@ def facility_states_as_of(
                 continue
             state.reached.setdefault(Stage.CONSTRUCTION_PROGRESS, rec["actual_date"])
             state.percent = rec["percent"]
+    _derived_stages_apply(states, as_of=as_of, cutoff=cutoff)
     for state in states.values():
         _evaluate(state, as_of)
     return states
+
+
+def _derived_stages_apply(states: dict[int, FacilityState], *, as_of: date, cutoff: datetime) -> None:
+    """Where a facility had a parcel record at `cutoff`, its parcel and infrastructure stages are the
+    parcel data's (tracking.lifecycle), whatever stage records were entered by hand before."""
+    if not states:
+        return
+    for facility_id, facts in parcel_facts_as_of(facility_ids=states, as_of=as_of, cutoff=cutoff).items():
+        state = states[facility_id]
+        state.parcel = facts
+        for stage in DERIVED_STAGES:
+            state.reached.pop(stage, None)
+            state.planned.pop(stage, None)
+        state.reached.update(facts.reached())
+        if facts.infrastructure_on is None and facts.infrastructure_planned is not None:
+            state.planned[Stage.INFRASTRUCTURE] = facts.infrastructure_planned
 
 
 def facility_statuses_as_of(*, as_of: date, facility_ids=None, known_at=None) -> dict[int, str]:

@@ -18,4 +18,5 @@ urlpatterns = [
     path("reports/", views.report_page, name="reports"),
     path("reports/<int:pk>/<str:fmt>/", views.report_file, name="report_file"),
     path("reminders/", views.reminders, name="reminders"),
+    path("disagreements/", views.disagreements, name="disagreements"),
 ]

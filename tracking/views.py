@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.permissions import Action, can, is_akimat, is_ministry, user_region_id
 from facilities.models import CONSTRUCTION_MEASURES, Facility
 from layers.models import Region
-from tracking import charts, selectors, services
+from tracking import charts, lifecycle, selectors, services
 from tracking.forms import (
     AsOfForm,
     MeasureRecordForm,
@@ -601,6 +601,32 @@ def report_file(request, pk: int, fmt: str):
 
 
 # --- reminders -------------------------------------------------------------------------------------
+
+
+@login_required
+def disagreements(request):
+    """Hand-entered parcel/infrastructure stages that the parcel data contradict (for the planner)."""
+    scope = _region_scope(request.user)
+    if request.method == "POST":
+        if not is_ministry(request.user):
+            raise PermissionDenied(_("only the ministry reviews disagreements"))
+        try:
+            marked = services.stage_disagreement_review(user=request.user, record_id=int(request.POST.get("record", 0)))
+        except (ValueError, services.TrackingError) as exc:
+            messages.error(request, "; ".join(sum(getattr(exc, "problems", {}).values(), [])) or _("Not saved."))
+        else:
+            messages.success(request, _("Marked as reviewed (%(n)d records).") % {"n": marked})
+        return redirect("tracking:disagreements")
+    records = StageRecord.objects.all()
+    trackeds = TrackedFacility.objects.filter(in_plan=True)
+    if scope is not None:
+        records = records.filter(tracked__facility__region_id__in=scope)
+        trackeds = trackeds.filter(facility__region_id__in=scope)
+    rows = lifecycle.stage_disagreements(
+        records=records, trackeds=trackeds, today=timezone.localdate(), now=timezone.now()
+    )
+    context = {"rows": rows, "may_review": is_ministry(request.user), "stage_labels": dict(Stage.choices)}
+    return render(request, "tracking/disagreements.html", context)
 
 
 @login_required

@@ -111,16 +111,20 @@ class Collection:
     geometry_type: str = "Geometry"
     public_properties: dict[str, str] = field(default_factory=dict)
     private_properties: dict[str, str] = field(default_factory=dict)
-    # True: anonymous clients read every row's public properties.
+    # True: anonymous clients read every row's public properties (of the rows `public_rows` keeps).
     # False: only authenticated users read, rows scoped by accounts.permissions.scope_queryset.
     public: bool = True
+    # The rows the public (callers without a portal role) may see at all; None: every row. The
+    # facilities layer: only the current approved consolidated plans' (tracking adds the condition).
+    public_rows: Q | None = None
     region_field: str | None = None  # the FK to layers.Region that scopes rows and private fields
     filters: dict[str, Filter] = field(default_factory=dict)
     ordering: dict[str, str] = field(default_factory=lambda: {"id": "pk"})  # name → non-null field
     default_ordering: str = "id"
     updated_field: str | None = None
-    # Other timestamps whose change changes a row's properties (for Last-Modified and the ETag).
-    also_updated: tuple[str, ...] = ()
+    # Other timestamps whose change changes a row's properties (for Last-Modified and the ETag):
+    # lookups, or expressions giving one timestamp per row (e.g. the newest change of related rows).
+    also_updated: tuple = ()
     rest: bool = True  # served under /api/v1/<id>/ (list and item reads)
     # False when the owning app mounts /api/v1/<id>/ itself (to take writes on the same path);
     # its view then delegates reads to api.v1.collections.rest_views(collection).
@@ -194,13 +198,17 @@ def extend(
     *,
     public_properties: dict | None = None,
     filters: dict[str, Filter] | None = None,
-    also_updated: tuple[str, ...] = (),
+    also_updated: tuple = (),
     property_types: dict[str, str] | None = None,
+    public_rows: Q | None = None,
 ) -> Collection:
-    """Add properties, filters and change stamps of an upper app to a registered collection."""
+    """Add properties, filters, change stamps and a condition on the public's rows of an upper app."""
     base = _REGISTRY[collection_id]
+    if public_rows is not None and base.public_rows is not None:
+        public_rows = base.public_rows & public_rows
     extended = replace(
         base,
+        public_rows=public_rows if public_rows is not None else base.public_rows,
         public_properties={**base.public_properties, **(public_properties or {})},
         filters={**base.filters, **(filters or {})},
         also_updated=(*base.also_updated, *also_updated),

@@ -286,7 +286,7 @@ def feature_page(
     `"geometry": null` (non-spatial resources). `stored` names the generated column
     (stored_geojson) holding the default output, read as it is when the request asks for
     that default: EPSG:4326, longitude first, 6 decimals, not simplified.
-    `stamps` are timestamp lookups whose latest value over the page comes back as `newest`.
+    `stamps` are timestamp lookups (or expressions) whose latest value over the page comes back as `newest`.
 
     The statement joins the page's keys (what the request filters, compiled per request)
     on the primary key to the collection's output columns (compiled once, _row_select),
@@ -310,7 +310,7 @@ def feature_page(
         select[f"_q{i}"] = as_expression(lookup)
         private_cols[name] = f"_q{i}"
     for i, stamp in enumerate(stamps):
-        select[f"_u{i}"] = F(stamp)
+        select[f"_u{i}"] = as_expression(stamp)
     row_sql, row_params, fields = _row_select(queryset.model, tuple(select.items()))
     # The request's own part is only the keys of the page, in reading order: the filters,
     # the scope, the keyset condition and the private-properties flag. One row beyond the

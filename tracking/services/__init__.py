@@ -35,7 +35,7 @@ from tracking.services.population import (
     school_age_official_set,
 )
 from tracking.services.reports import report_submit
-from tracking.services.stages import overdue_reason_set, stage_record_add
+from tracking.services.stages import overdue_reason_set, stage_disagreement_review, stage_record_add
 
 __all__ = [
     "AGES_FILE",
@@ -61,5 +61,6 @@ __all__ = [
     "population_load",
     "report_submit",
     "school_age_official_set",
+    "stage_disagreement_review",
     "stage_record_add",
 ]

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.permissions import Action, can
+from tracking.lifecycle import DERIVED_STAGES, facility_has_parcel, parcel_facts_as_of
 from tracking.models import STAGE_FIELD, STAGE_ORDER, STAGE_PREDECESSOR, Stage, StageRecord, TrackedFacility
 from tracking.services.errors import PermissionDeniedError, StaleVersionError, TrackingError
 
@@ -56,6 +57,19 @@ def stage_record_add(
     problems: dict[str, list[str]] = defaultdict(list)
     if stage not in STAGE_ORDER:
         raise TrackingError({"stage": [_("unknown stage “%(s)s”") % {"s": stage}]})
+    if stage in DERIVED_STAGES and facility_has_parcel(facility_id=tracked.facility_id):
+        # One source for each fact: the parcel's act and its links decide these two stages.
+        raise TrackingError(
+            {
+                "stage": [
+                    _(
+                        "“%(s)s” follows the facility's land parcel (its act and utility links): "
+                        "record it on the parcel page, not here"
+                    )
+                    % {"s": Stage(stage).label}
+                ]
+            }
+        )
     now_day = (recorded_at or timezone.now()).astimezone(timezone.get_current_timezone()).date()
     if planned_date is None and actual_date is None:
         problems["actual_date"].append(_("give a planned or an actual date"))
@@ -79,10 +93,11 @@ def stage_record_add(
             problems["doc_date"].append(_("the document cannot be dated after the stage"))
     if stage == Stage.OPENED and actual_date is not None and not places_in_use:
         problems["places_in_use"].append(_("give the number of places in use"))
+    effective = _effective_dates(tracked)
     if actual_date is not None:
         pred = STAGE_PREDECESSOR.get(Stage(stage))
         while pred is not None:
-            pred_on = getattr(tracked, STAGE_FIELD[pred])
+            pred_on = effective.get(pred)
             if pred_on is None:
                 problems["stage"].append(
                     _("“%(s)s” cannot be done before “%(p)s”") % {"s": Stage(stage).label, "p": pred.label}
@@ -97,7 +112,7 @@ def stage_record_add(
             pred = STAGE_PREDECESSOR.get(pred)
         for later, later_pred in STAGE_PREDECESSOR.items():
             if later_pred == stage and stage != Stage.CONSTRUCTION_PROGRESS:
-                later_on = getattr(tracked, STAGE_FIELD[later])
+                later_on = effective.get(later)
                 if later_on is not None and later_on < actual_date:
                     problems["actual_date"].append(
                         _("“%(l)s” is already dated %(d)s, before this date") % {"l": later.label, "d": later_on}
@@ -143,6 +158,18 @@ def stage_record_add(
     return record
 
 
+def _effective_dates(tracked: TrackedFacility) -> dict[str, date]:
+    """Today's date of each stage reached: the snapshot's, the parcel data's for the derived stages."""
+    dates = {stage: getattr(tracked, STAGE_FIELD[stage]) for stage in STAGE_ORDER}
+    if facility_has_parcel(facility_id=tracked.facility_id):
+        today = timezone.localdate()
+        facts = parcel_facts_as_of(facility_ids=[tracked.facility_id], as_of=today, cutoff=timezone.now())
+        derived = facts.get(tracked.facility_id)
+        for stage in DERIVED_STAGES:
+            dates[stage] = derived.reached().get(stage) if derived else None
+    return {stage: day for stage, day in dates.items() if day is not None}
+
+
 @transaction.atomic
 def overdue_reason_set(*, tracked: TrackedFacility, reason: str, user=None, version: int | None = None) -> None:
     tracked = TrackedFacility.objects.select_for_update().select_related("facility").get(pk=tracked.pk)
@@ -151,3 +178,17 @@ def overdue_reason_set(*, tracked: TrackedFacility, reason: str, user=None, vers
     if version is not None and version != tracked.version:
         raise StaleVersionError({"version": [_("the facility was changed by someone else: reload")]})
     TrackedFacility.objects.filter(pk=tracked.pk).update(overdue_reason=reason, version=F("version") + 1)
+
+
+@transaction.atomic
+def stage_disagreement_review(*, user, record_id: int) -> int:
+    """A planner marks a hand-entered parcel/infrastructure stage, superseded by the parcel data, as
+    reviewed (it leaves the disagreements list; the parcel data keep deciding). Returns rows marked."""
+    if not can(user, Action.PLAN, region_id=None):
+        raise PermissionDeniedError(_("only the ministry reviews disagreements"))
+    record = StageRecord.objects.filter(pk=record_id, superseded_by_parcel=True).first()
+    if record is None:
+        raise TrackingError({"record": [_("no superseded stage record with this number")]})
+    return StageRecord.objects.filter(
+        tracked_id=record.tracked_id, stage=record.stage, superseded_by_parcel=True, reviewed_at=None
+    ).update(reviewed_at=timezone.now(), reviewed_by=user)

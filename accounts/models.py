@@ -23,6 +23,8 @@ class Membership(models.Model):
     language = models.CharField(
         _("language of e-mails"), max_length=2, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
+    # The demo accounts (one per role, shared password) go with the demo data: manage.py demo_data --remove.
+    is_demo = models.BooleanField(_("demo account"), default=False)
 
     class Meta:
         verbose_name = _("role membership")

@@ -23,7 +23,7 @@ class CreatedUser:
 
 @transaction.atomic
 def user_with_role_ensure(
-    *, username: str, role: str, region_kato: str | None = None, password: str | None = None
+    *, username: str, role: str, region_kato: str | None = None, password: str | None = None, is_demo: bool = False
 ) -> CreatedUser:
     """Create the user with `role` unless it exists; a new password is generated when none is given."""
     User = get_user_model()
@@ -38,7 +38,7 @@ def user_with_role_ensure(
             is_staff=True,
             is_superuser=role_is_administrator(role),
         )
-    Membership.objects.update_or_create(user=user, defaults={"role": role, "region": region})
+    Membership.objects.update_or_create(user=user, defaults={"role": role, "region": region, "is_demo": is_demo})
     return CreatedUser(username=username, password=new_password, role=role, region=region.name_en if region else None)
 
 
@@ -55,5 +55,7 @@ def demo_users_ensure(
     """The administrator and one DEMO user per role (akimats of Astana city and Turkistan region)."""
     created = [user_with_role_ensure(username=admin_username, role=Membership.Role.ADMIN, password=admin_password)]
     for username, role, kato in DEMO_USERS:
-        created.append(user_with_role_ensure(username=username, role=role, region_kato=kato, password=demo_password))
+        created.append(
+            user_with_role_ensure(username=username, role=role, region_kato=kato, password=demo_password, is_demo=True)
+        )
     return created

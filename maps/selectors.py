@@ -163,12 +163,18 @@ def facility_map_data(
     """
     located = queryset.filter(location__isnull=False)
     ids = list(located.values_list("pk", flat=True))
-    statuses = facility_statuses(as_of=as_of, facility_ids=ids)
+    # One evaluation of the tracked states gives both the statuses and the opening dates.
+    states = tracking_selectors.facility_states_as_of(as_of=as_of, facility_ids=ids)
+    statuses = {pk: states[pk].status if pk in states else PLANNED for pk in ids}
     if status:
-        ids = [pk for pk in ids if statuses.get(pk) == status]
+        ids = [pk for pk in ids if statuses[pk] == status]
         located = located.filter(pk__in=ids)
         statuses = {pk: statuses[pk] for pk in ids}
-    opened = facility_opened_on(as_of=as_of, facility_ids=ids)
+    opened = {
+        pk: states[pk].reached["opened"]
+        for pk in ids
+        if pk in states and states[pk].reached.get("opened") is not None and states[pk].reached["opened"] <= as_of
+    }
     tiles_url = _tiles_url_above_threshold("facilities", len(ids)) if tiles else None
     return FacilityMapData(
         geojson=None if tiles_url else collection_feature_collection(collection_get("facilities"), located),

@@ -1,8 +1,9 @@
 """Shared fixtures. The test database is real PostGIS, created by pytest-django.
 
 The roadmap's reference data, the default boundaries (bundled in data/, or
-BOUNDARIES_PATH) and the demo facilities are loaded once per session and
-committed, so tests (in their own rolled-back transactions) and an external
+BOUNDARIES_PATH), the demo facilities and the demo consolidated plans that
+approve them (as scripts/run loads them: the public sees only the facilities of
+approved plans) are loaded once per session and committed, so tests (in their own rolled-back transactions) and an external
 server process started by browser tests all see the same data.
 """
 
@@ -19,6 +20,7 @@ from accessibility.services import analysis_run_create, analysis_run_execute
 from accounts.models import Membership
 from accounts.services import user_with_role_ensure
 from layers.models import Region, Settlement
+from tracking.demo import demo_plans_build_and_approve
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +29,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
         call_command("load_reference_data", verbosity=0)
         call_command("load_default_boundaries", verbosity=0)
         call_command("load_demo_data", verbosity=0)
+        demo_plans_build_and_approve()
 
 
 @pytest.fixture

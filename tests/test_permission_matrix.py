@@ -109,6 +109,16 @@ def _side(*, region, admin_user, key: str, cadastral: str) -> Side:
         .first()
     )
     facility = tracked.facility
+    # Recorded by hand before the parcel exists (once it does, the parcel decides that stage): a
+    # stage record with a file whose access the matrix checks.
+    stage = stage_record_add(
+        tracked=tracked,
+        stage="parcel",
+        actual_date=date(2024, 3, 1),
+        doc_number=f"PMX-STG-{key}",
+        doc_date=date(2024, 3, 1),
+        doc_file=SimpleUploadedFile("act.pdf", b"%PDF-1.4 permission matrix"),
+    )
     parcel = parcel_create(
         user=admin_user,
         facility=facility,
@@ -129,14 +139,6 @@ def _side(*, region, admin_user, key: str, cadastral: str) -> Side:
         title=f"PMX-DOC-{key}",
         kind="plan",
         max_bytes=10_000,
-    )
-    stage = stage_record_add(
-        tracked=tracked,
-        stage="parcel",
-        actual_date=date(2024, 3, 1),
-        doc_number=f"PMX-STG-{key}",
-        doc_date=date(2024, 3, 1),
-        doc_file=SimpleUploadedFile("act.pdf", b"%PDF-1.4 permission matrix"),
     )
     report = Report.objects.create(
         kind=Report.Kind.REGION,

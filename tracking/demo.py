@@ -24,6 +24,7 @@ from tracking.models import (
     MeasureRecord,
     Plan,
     PlanItem,
+    Report,
     Stage,
     StageRecord,
     TrackedFacility,
@@ -216,7 +217,21 @@ def demo_tracking_create(*, today: date | None = None, seed: int = 191) -> dict[
     return {"facilities": len(tracked), "records": records}
 
 
-# --- removal (manage.py demo_data --remove): records, then the tracked facilities, then the plans -------
+# --- removal (manage.py demo_data --remove): reports made of demo data, records, the tracked facilities,
+# then the plans -----------------------------------------------------------------------------------------
+def _report_files_remove(reports) -> None:
+    for report in reports:
+        for field in (report.xlsx_file, report.pdf_file, report.csv_file):
+            if field:
+                field.delete(save=False)
+
+
+register(
+    label="tracking.Report",
+    order=19,
+    rows=lambda: Report.objects.filter(data__is_demo=True),
+    before_delete=_report_files_remove,
+)
 register(label="tracking.StageRecord", order=20, rows=lambda: StageRecord.objects.filter(tracked__is_demo=True))
 register(label="tracking.MeasureRecord", order=21, rows=lambda: MeasureRecord.objects.filter(is_demo=True))
 register(label="tracking.TrackedFacility", order=22, rows=lambda: TrackedFacility.objects.filter(is_demo=True))

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(scope="module")
 def committed_tracked(django_db_setup, django_db_blocker):
-    """Two committed tracked facilities in Astana (outside any plan) and an akimat of Astana;
+    """Two committed tracked facilities in Astana (new, outside any plan) and an akimat of Astana;
     removed again (with their stage records and history) after the module."""
     from django.contrib.auth import get_user_model
 
@@ -28,7 +28,13 @@ def committed_tracked(django_db_setup, django_db_blocker):
     from facilities.models import Facility
 
     with django_db_blocker.unblock():
-        facilities = list(Facility.objects.filter(region__kato="710000000", tracking__isnull=True).order_by("-id")[:2])
+        # Two facilities of their own (the session's demo facilities are all in the approved demo plans).
+        facilities = []
+        for n in range(2):
+            f = Facility.objects.filter(region__kato="710000000").order_by("-id").first()
+            f.pk, f.name_en = None, f"concurrency test {n}"
+            f.save()
+            facilities.append(f)
         tracked = [TrackedFacility.objects.create(facility=f, in_plan=False) for f in facilities]
         user_with_role_ensure(
             username="akimat_conc", role=Membership.Role.AKIMAT, region_kato="710000000", password="pw-c-12345!"
@@ -40,6 +46,8 @@ def committed_tracked(django_db_setup, django_db_blocker):
             StageRecord.pgh_event_model.objects.filter(tracked_id=t.pk).delete()
             TrackedFacility.pgh_event_model.objects.filter(pgh_obj_id=t.pk).delete()
             t.delete()
+        for f in facilities:
+            f.delete()
         user.delete()
 
 

@@ -3,8 +3,8 @@
 The roadmap's reference data, the default boundaries (bundled in data/, or
 BOUNDARIES_PATH), the demo facilities and the demo consolidated plans that
 approve them (as scripts/run loads them: the public sees only the facilities of
-approved plans) are loaded once per session and committed, so tests (in their own rolled-back transactions) and an external
-server process started by browser tests all see the same data.
+approved plans) are loaded once per session and committed, so tests (in their
+own rolled-back transactions) and an external server process started by browser tests all see the same data.
 """
 
 from __future__ import annotations

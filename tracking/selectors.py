@@ -821,6 +821,8 @@ def plan_history(*, plan: Plan, limit: int = 100) -> dict:
         list(
             PlanItem.pgh_event_model.objects.filter(plan_id=plan.pk)  # type: ignore[attr-defined]
             .select_related("pgh_context", "region", "district")
+            # The names only: the boundaries are large and not shown.
+            .defer(*(f"{rel}__{name}" for rel in ("region", "district") for name in ("geom", "geom_geojson")))
             .order_by("-pgh_id")[:limit]
         )
     )

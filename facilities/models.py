@@ -4,6 +4,8 @@ Kazakh texts are verbatim from the order; Russian and English are working
 translations. Locations are stored in EPSG:4326.
 """
 
+import pghistory
+import pgtrigger
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.db.models import F, Q
@@ -186,6 +188,15 @@ class KpiTarget(models.Model):
         ]
 
 
+# History of facilities (restorable, facilities.services.facility_restore). The generated GeoJSON column
+# is derived from the location, so it is not copied; the update condition compares whole rows, as for
+# parcels (a per-column list compares geometries with `=`, which pg_restore cannot resolve).
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(condition=pgtrigger.Condition("OLD.* IS DISTINCT FROM NEW.*")),
+    pghistory.DeleteEvent(),
+    exclude=["location_geojson"],
+)
 class Facility(LocalizedNameMixin, models.Model):
     """A health or creative object built under a construction measure (14–26)."""
 

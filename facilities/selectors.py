@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from facilities.models import CREATIVE_MEASURES, HEALTH_MEASURES, Facility, KpiIndicator, KpiTarget, Measure
+from gis_portal.history import history_head, history_with_users
 from layers.models import Region
 
 
@@ -55,3 +56,17 @@ def facility_list(
 
 def demo_data_present() -> bool:
     return Facility.objects.filter(is_demo=True).exists()
+
+
+def facility_history(*, facility: Facility, limit: int = 100) -> tuple[list, int]:
+    """(events newest first, each with `.who` and `.restorable`; the head for the restore form's lock).
+
+    Every event but the newest is restorable: the newest is the facility as it stands.
+    """
+    events = history_with_users(
+        list(facility.events.select_related("pgh_context").order_by("-pgh_id")[:limit])  # type: ignore[attr-defined]
+    )
+    head = history_head(facility.events.all())  # type: ignore[attr-defined]
+    for event in events:
+        event.restorable = event.pgh_id != head
+    return events, head

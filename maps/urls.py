@@ -10,5 +10,6 @@ urlpatterns = [
     path("public/embed/", views.public_embed, name="embed"),
     path("region/<str:kato>/", views.region_map, name="region"),
     path("facility/<int:pk>/", views.facility_page, name="facility"),
+    path("facility/<int:pk>/restore/", views.facility_restore, name="facility_restore"),
     path("analysis/", views.analysis_map, name="analysis"),
 ]

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_POST
 
 from accounts.permissions import Action, can
+from facilities import services as facility_services
 from facilities.models import Facility
-from facilities.selectors import demo_data_present
+from facilities.selectors import demo_data_present, facility_history
 from gis_portal.csp import map_csp
 from layers.models import Region
 from layers.webmap.builders import map_parts
@@ -150,6 +154,7 @@ def facility_page(request, pk: int):
     m = pages.facility_map(user=request.user, facility=facility, as_of=as_of, with_parcels=authorised)
     status = selectors.facility_statuses(as_of=as_of, facility_ids=[facility.pk])[facility.pk]
     opened = selectors.facility_opened_on(as_of=as_of, facility_ids=[facility.pk]).get(facility.pk)
+    history, head = facility_history(facility=facility) if authorised else ([], 0)
     context = {
         **_common(request),
         "facility": facility,
@@ -162,8 +167,35 @@ def facility_page(request, pk: int):
         "documents": selectors.facility_documents(user=request.user, facility=facility) if authorised else None,
         "tracking_url": reverse("tracking:facility", kwargs={"pk": facility.pk}) if authorised else None,
         "parcel_legend": pages.parcel_legend() if authorised else [],
+        "history": history,
+        "history_head": head,
+        "may_restore": can(request.user, Action.PLAN, region_id=facility.region_id),
     }
     return render(request, "maps/facility.html", context)
+
+
+@login_required
+@require_POST
+def facility_restore(request, pk: int):
+    """Restore the facility's data from one of its history events (the ministry plans facilities)."""
+    facility = get_object_or_404(Facility, pk=pk)
+    if not can(request.user, Action.PLAN, region_id=facility.region_id):
+        raise PermissionDenied(_("Only the ministry may change the facilities of the plan."))
+    try:
+        facility_services.facility_restore(
+            user=request.user,
+            facility_id=facility.pk,
+            event_id=int(request.POST.get("event") or ""),
+            expected_head=int(request.POST.get("head") or ""),
+        )
+    except ValueError:
+        return HttpResponseBadRequest(_("Bad version or event number."))
+    except facility_services.FacilityRestoreError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("The earlier version was restored."))
+    return redirect(reverse("maps:facility", kwargs={"pk": facility.pk}) + "#history")
 
 
 @map_csp

@@ -202,6 +202,8 @@ ROUTES: dict[str, Rule] = {
     "maps:embed": Rule(PUBLIC),
     "maps:region": Rule(REGION, kwargs=_kato, sided=True),
     "maps:facility": Rule(PUBLIC, kwargs=_w("facility"), sided=True, note="public fields for anonymous"),
+    # Facilities are the ministry's (they plan them): akimats, even of the facility's region, may not restore.
+    "maps:facility_restore": Rule(NOBODY, kwargs=_w("facility"), sided=True, write=Write(MINISTRY)),
     "maps:analysis": Rule(ROLE),
     # --- tracking (issue 4) ------------------------------------------------------------------------
     "tracking:dashboard": Rule(ROLE),
@@ -209,12 +211,15 @@ ROUTES: dict[str, Rule] = {
     "tracking:facility": Rule(
         REGION, kwargs=_w("tracked"), sided=True, write=Write(REGION_EDIT, data=lambda w, s: {"stage": "design"})
     ),
+    "tracking:stage_restore": Rule(NOBODY, kwargs=_w("tracked"), sided=True, write=Write(REGION_EDIT)),
     "tracking:stage_file": Rule(REGION, kwargs=lambda w, s: {"pk": w[s].stage.pk, "field": "doc_file"}, sided=True),
     "tracking:stage_document": Rule(REGION, kwargs=_w("stage"), sided=True),
     "tracking:plans": Rule(ROLE),
     "tracking:plan": Rule(
         ROLE, kwargs=lambda w, s: {"pk": w["plan"].pk}, write=Write(MINISTRY, data=lambda w, s: {"action": "check"})
     ),
+    "tracking:plan_restore": Rule(NOBODY, kwargs=lambda w, s: {"pk": w["plan"].pk}, write=Write(MINISTRY)),
+    "tracking:plan_item_restore": Rule(NOBODY, kwargs=lambda w, s: {"pk": w["plan"].pk}, write=Write(MINISTRY)),
     "tracking:measures": Rule(ROLE),
     "tracking:kpi": Rule(ROLE, write=Write(MINISTRY)),
     "tracking:reports": Rule(

@@ -1,7 +1,7 @@
 """Every write path leaves a history row (django-pghistory database triggers).
 
-Parcels, infrastructure links, parcel documents, tracked facilities (the current state of
-the stages) and stage records, written through: the web forms, the admin, the REST API,
+Parcels, infrastructure links, parcel documents, facilities, tracked facilities (the current
+state of the stages) and stage records, written through: the web forms, the admin, the REST API,
 QuerySet.update(), bulk_create / bulk_update / QuerySet.delete(), and the imports.
 Paths already proven elsewhere are named, not repeated:
 - parcel service writes and QuerySet.update(): tests/parcels/test_parcel_links_history.py
@@ -141,6 +141,20 @@ def test_admin_save_and_delete_of_a_document_are_in_history(client, admin_user_r
     response = client.post(f"/en/admin/parcels/parceldocument/{document.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert len(events(ParcelDocument, document.pk, "delete")) == 1
+
+
+def test_admin_save_of_a_facility_is_in_history(client, admin_user_role, region_a):
+    from facilities.models import Facility
+
+    facility = facility_in(region_a, index=2)
+    client.force_login(admin_user_role)
+    url = f"/en/admin/facilities/facility/{facility.pk}/change/"
+    data = admin_post_data(client, url) | {"places": facility.places + 1}
+    before = len(events(Facility, facility.pk))
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    (saved,) = events(Facility, facility.pk)[before:]
+    assert (saved.pgh_label, saved.places) == ("update", facility.places + 1)
 
 
 # ---------------------------------------------------------------------------

@@ -8,10 +8,11 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from accounts.permissions import Action, can, is_akimat, is_ministry, user_region_id
 from facilities.models import CONSTRUCTION_MEASURES, Facility
@@ -295,6 +296,7 @@ def facility_detail(request, pk: int):
         "status_label": selectors.STATUS_LABELS[state.status],
         "stages": stages,
         "records": tracked.records.select_related("recorded_by").order_by("-recorded_at", "-id"),
+        "record_history": selectors.stage_record_history(tracked=tracked),
         "changes": selectors.tracked_facility_changes(tracked_id=tracked.id),
         "stage_form": stage_form,
         "reason_form": reason_form,
@@ -400,8 +402,106 @@ def plan_detail(request, pk: int):
         "editable": plan.status in (Plan.Status.DRAFT, Plan.Status.CHECKED),
         "totals": {"count": sum(i.count for i in items), "ppp": sum(i.ppp_count for i in items)},
         "demo_present": plan.is_demo,
+        "history": selectors.plan_history(plan=plan),
     }
     return render(request, "tracking/plan.html", context)
+
+
+def _restore_and_report(request, restore, success: str):
+    """Run a restore service call; its refusal becomes page messages, a malformed number a 400.
+
+    `restore` parses the posted numbers itself, so a malformed one surfaces here as ValueError.
+    """
+    try:
+        restore()
+    except ValueError:
+        return HttpResponseBadRequest(_("Bad version or event number."))
+    except services.PermissionDeniedError as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except services.TrackingError as exc:
+        for problems in exc.problems.values():
+            for problem in problems:
+                messages.error(request, problem)
+    else:
+        messages.success(request, success)
+    return None
+
+
+def _posted_int(request, name: str) -> int:
+    return int(request.POST.get(name) or "")
+
+
+def _plan_for_restore(request, pk: int) -> Plan:
+    _region_scope(request.user)
+    plan = get_object_or_404(Plan, pk=pk)
+    if not can(request.user, Action.PLAN, region_id=None):
+        raise PermissionDenied(_("only the ministry may edit consolidated plans"))
+    return plan
+
+
+@login_required
+@require_POST
+def plan_restore(request, pk: int):
+    """Restore a draft plan (its note and rows) to an earlier version from its history."""
+    plan = _plan_for_restore(request, pk)
+    violations: list = []
+
+    def restore():
+        violations.extend(
+            services.plan_restore(
+                user=request.user,
+                plan_id=plan.pk,
+                event_id=_posted_int(request, "event"),
+                expected_head=request.POST.get("head", ""),
+            )
+        )
+
+    bad = _restore_and_report(request, restore, _("The earlier version of the plan was restored; check it again."))
+    if bad is not None:
+        return bad
+    if violations:
+        messages.warning(request, _("%(n)s violation(s) of the order in the restored plan.") % {"n": len(violations)})
+    return redirect("tracking:plan", pk=plan.pk)
+
+
+@login_required
+@require_POST
+def plan_item_restore(request, pk: int):
+    """Restore one row of a draft plan (changed or removed) from its history."""
+    plan = _plan_for_restore(request, pk)
+    bad = _restore_and_report(
+        request,
+        lambda: services.plan_item_restore(
+            user=request.user,
+            plan_id=plan.pk,
+            event_id=_posted_int(request, "event"),
+            expected_head=request.POST.get("head", ""),
+        ),
+        _("The earlier version of the row was restored."),
+    )
+    return bad or redirect("tracking:plan", pk=plan.pk)
+
+
+@login_required
+@require_POST
+def stage_restore(request, pk: int):
+    """State again an earlier version of one of the facility's stage records (appended as a new record)."""
+    tracked = get_object_or_404(TrackedFacility.objects.select_related("facility"), pk=pk)
+    if not can(request.user, Action.VIEW, region_id=tracked.facility.region_id):
+        raise PermissionDenied(_("you may view only your own region"))
+    if not can(request.user, Action.EDIT, region_id=tracked.facility.region_id):
+        raise PermissionDenied(_("you may update only the facilities of your own region"))
+    bad = _restore_and_report(
+        request,
+        lambda: services.stage_record_restore(
+            user=request.user,
+            tracked_id=tracked.pk,
+            event_id=_posted_int(request, "event"),
+            version=_posted_int(request, "version"),
+        ),
+        _("The earlier version of the stage record was restored as a new record."),
+    )
+    return bad or redirect("tracking:facility", pk=tracked.pk)
 
 
 # --- non-construction measures ---------------------------------------------------------------------

@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from facilities.models import Facility
+from gis_portal.history import history_with_users
 from parcels.checks import GeometryReport, Problem, parcel_geometry_check
 from parcels.geometry import utm_srid_sql
 from parcels.models import CADASTRAL_REGEX, Parcel, ParcelStatus
@@ -265,16 +265,6 @@ def parcel_replace(*, user, parcel_id: int, expected_version: int, geom, data: d
     result = parcel_create(user=user, facility=old.facility, geom=geom, data=data, is_demo=old.is_demo)
     Parcel.objects.filter(pk=old.pk).update(replaced_by=result.obj, version=F("version") + 1)
     return result
-
-
-def history_with_users(events: list) -> list:
-    """Attach `.who` (username, or "—" for scripts and shells) to pghistory events. One query for the users."""
-    ids = {(e.pgh_context.metadata or {}).get("user") for e in events if e.pgh_context_id}
-    names = dict(get_user_model().objects.filter(pk__in=[i for i in ids if i]).values_list("pk", "username"))
-    for event in events:
-        user_id = (event.pgh_context.metadata or {}).get("user") if event.pgh_context_id else None
-        event.who = names.get(user_id, "—")
-    return events
 
 
 def parcel_history(*, parcel: Parcel) -> list:

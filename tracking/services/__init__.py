@@ -5,7 +5,8 @@
 - stages: stage records of tracked facilities, reason for delay;
 - measures: progress of the non-construction measures;
 - population: official population figures and school-age estimates;
-- reports: frozen semi-annual reports.
+- reports: frozen semi-annual reports;
+- restore: restore from history (a draft plan, a plan row, a stage record).
 
 The DEMO seeders live in tracking.demo (they call these services; re-exporting them here would
 make an import cycle).
@@ -20,6 +21,7 @@ from tracking.services.plans import (
     plan_create,
     plan_item_add,
     plan_item_delete,
+    plan_item_problems,
     plan_validate,
 )
 from tracking.services.population import (
@@ -35,6 +37,7 @@ from tracking.services.population import (
     school_age_official_set,
 )
 from tracking.services.reports import report_submit
+from tracking.services.restore import plan_item_restore, plan_restore, stage_record_restore
 from tracking.services.stages import overdue_reason_set, stage_disagreement_review, stage_record_add
 
 __all__ = [
@@ -57,10 +60,14 @@ __all__ = [
     "plan_create",
     "plan_item_add",
     "plan_item_delete",
+    "plan_item_problems",
+    "plan_item_restore",
+    "plan_restore",
     "plan_validate",
     "population_load",
     "report_submit",
     "school_age_official_set",
     "stage_disagreement_review",
     "stage_record_add",
+    "stage_record_restore",
 ]

@@ -169,6 +169,24 @@ def _editable(plan: Plan) -> None:
         raise TrackingError(_("an approved plan is not edited: create a new version"))
 
 
+def plan_item_problems(
+    *, plan: Plan, measure: int, year: int, count: int, ppp_count: int, places_each: int
+) -> dict[str, list[str]]:
+    """The checks of a plan row (added or restored) by field; empty when it may be saved."""
+    problems: dict[str, list[str]] = {}
+    if measure not in PLAN_MEASURES[plan.plan_measure_id]:
+        problems["measure"] = [_("measure %(m)s is not in this plan") % {"m": measure}]
+    if count < 1:
+        problems["count"] = [_("at least one object")]
+    if ppp_count < 0 or ppp_count > count:
+        problems["ppp_count"] = [_("PPP objects must be between 0 and the number of objects")]
+    if not 2024 <= year <= 2026:
+        problems["year"] = [_("year must be 2024, 2025 or 2026")]
+    if places_each < 1:
+        problems["places_each"] = [_("must be positive")]
+    return problems
+
+
 @transaction.atomic
 def plan_item_add(
     *,
@@ -184,17 +202,9 @@ def plan_item_add(
 ) -> PlanItem:
     _require_plan_rights(user)
     _editable(plan)
-    problems: dict[str, list[str]] = {}
-    if measure not in PLAN_MEASURES[plan.plan_measure_id]:
-        problems["measure"] = [_("measure %(m)s is not in this plan") % {"m": measure}]
-    if count < 1:
-        problems["count"] = [_("at least one object")]
-    if ppp_count < 0 or ppp_count > count:
-        problems["ppp_count"] = [_("PPP objects must be between 0 and the number of objects")]
-    if not 2024 <= year <= 2026:
-        problems["year"] = [_("year must be 2024, 2025 or 2026")]
-    if places_each < 1:
-        problems["places_each"] = [_("must be positive")]
+    problems = plan_item_problems(
+        plan=plan, measure=measure, year=year, count=count, ppp_count=ppp_count, places_each=places_each
+    )
     if problems:
         raise TrackingError(problems)
     try:

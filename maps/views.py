@@ -142,7 +142,9 @@ def region_map(request, kato: str):
 @map_csp
 def facility_page(request, pk: int):
     """Public fields and the map for everyone; parcels, stages and documents for users who may view its region."""
-    facility = get_object_or_404(Facility.objects.select_related("kind", "measure", "region", "district"), pk=pk)
+    facility = get_object_or_404(
+        Facility.objects.select_related("kind", "measure", "region", "district", "tracking"), pk=pk
+    )
     if not selectors.facility_visible(user=request.user, facility_id=facility.pk):
         raise Http404(_("No facility with this number is on the map."))
     authorised = can(request.user, Action.VIEW, region_id=facility.region_id)
@@ -160,10 +162,16 @@ def facility_page(request, pk: int):
         "authorised": authorised,
         "stages": selectors.facility_stage_timeline(facility=facility, as_of=as_of) if authorised else None,
         "documents": selectors.facility_documents(user=request.user, facility=facility) if authorised else None,
-        "tracking_url": reverse("tracking:facility", kwargs={"pk": facility.pk}) if authorised else None,
+        "tracking_url": _tracking_url(facility) if authorised else None,
         "parcel_legend": pages.parcel_legend() if authorised else [],
     }
     return render(request, "maps/facility.html", context)
+
+
+def _tracking_url(facility: Facility) -> str | None:
+    """The facility's timeline on its tracking page (keyed by the tracked facility, not the facility)."""
+    tracked = getattr(facility, "tracking", None)
+    return reverse("tracking:facility", kwargs={"pk": tracked.pk}) + "#timeline" if tracked is not None else None
 
 
 @map_csp

@@ -20,6 +20,7 @@ from layers.webmap.builders import map_parts
 from maps import pages, selectors
 from maps.forms import METRICS, FacilityFilterForm, NationalMapForm
 from maps.registry import analysis_layers
+from tracking.timeline import facility_timeline
 
 
 def _deny_unless_viewer(request):
@@ -160,7 +161,9 @@ def facility_page(request, pk: int):
         "status_label": selectors.status_labels().get(status, status),
         "opened": opened,
         "authorised": authorised,
-        "stages": selectors.facility_stage_timeline(facility=facility, as_of=as_of) if authorised else None,
+        # The one timeline of the facility (tracking.timeline), also on its tracking page.
+        "timeline": facility_timeline(facility_id=facility.pk).entries if authorised else None,
+        "today": as_of,
         "documents": selectors.facility_documents(user=request.user, facility=facility) if authorised else None,
         "tracking_url": _tracking_url(facility) if authorised else None,
         "parcel_legend": pages.parcel_legend() if authorised else [],

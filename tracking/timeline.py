@@ -233,8 +233,9 @@ def _plan_entry(*, tracked, plan_measure: int | None, deadlines: dict, as_of: da
         entry.recorded_by = plan.approved_by.username if plan.approved_by else ""
         entry.documents = [
             Document(
-                kind=_("consolidated plan (measure %(m)s)") % {"m": plan.plan_measure_id},
-                number=_("version %(v)s") % {"v": plan.version},
+                kind=_("consolidated plan (measure %(m)s), version %(v)s")
+                % {"m": plan.plan_measure_id, "v": plan.version},
+                number="",
                 date=entry.date,
             )
         ]

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone, translation
 
-from parcels.models import Parcel, Utility
+from parcels.models import Utility
 from parcels.services import link_create, parcel_create, parcel_update
 from tests.parcels.conftest import base_data, square
 from tracking.models import Plan, TrackedFacility
@@ -224,12 +224,15 @@ def test_query_count_is_bounded_whatever_the_number_of_records(
     assert len(by_step(entries)["construction_progress"].updates) == 11
 
 
-def test_page_shows_the_timeline_to_who_may_view_the_region(client, tracked, story, akimat_a, akimat_b, planner):
+def test_page_shows_the_timeline_to_who_may_view_the_region(
+    client, tracked, story, akimat_a, akimat_b, planner, django_assert_max_num_queries
+):
     url = f"/en/tracking/facility/{tracked.pk}/"
     assert client.get(url).status_code == 302  # anonymous: sign in
     for user in (akimat_a, planner):
         client.force_login(user)
-        response = client.get(url)
+        with django_assert_max_num_queries(25):
+            response = client.get(url)
         assert response.status_code == 200
         page = response.content.decode()
         assert 'id="timeline"' in page and 'data-step="link"' in page
@@ -249,7 +252,11 @@ def test_page_of_a_facility_with_nothing_yet_renders_pending_steps(client, idle,
     assert page.count('class="step pending') >= 8 and "portal-map" not in page
 
 
-def test_the_facility_map_page_links_to_the_timeline(client, tracked, planner):
+def test_the_facility_map_page_shows_the_same_timeline_to_viewers_only(client, tracked, story, planner):
+    url = f"/en/maps/facility/{tracked.facility_id}/"
+    public = client.get(url).content.decode()
+    assert 'id="timeline"' not in public and "A-77" not in public and "akimat_a" not in public
     client.force_login(planner)
-    page = client.get(f"/en/maps/facility/{tracked.facility_id}/").content.decode()
+    page = client.get(url).content.decode()
     assert f"/en/tracking/facility/{tracked.pk}/#timeline" in page
+    assert 'id="timeline"' in page and "A-77" in page and "45 days late" in page

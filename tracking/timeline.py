@@ -138,7 +138,7 @@ def _since(events: list, key) -> object | None:
 def facility_timeline(*, facility_id: int, as_of: date | None = None, known_at=None) -> FacilityTimeline:
     """The timeline of one facility as of `as_of` (default today, as known now; else as known at the end
     of `known_at`, default `as_of`). The caller checks that the user may view the facility's region.
-    At most 14 queries."""
+    At most 13 queries."""
     if as_of is None:
         as_of, cutoff = timezone.localdate(), timezone.now()
     else:
@@ -163,7 +163,8 @@ def facility_timeline(*, facility_id: int, as_of: date | None = None, known_at=N
     )
     latest: dict[str, StageRecord] = {}
     for record in records:
-        if record.stage != Stage.CONSTRUCTION_PROGRESS and not record.superseded_by_parcel:
+        # Superseded hand entries count again once the parcel is gone; with a parcel, its data decide.
+        if record.stage != Stage.CONSTRUCTION_PROGRESS:
             latest[record.stage] = record
     parcel_events, link_events, utilities, parcel_docs = _parcel_history(state=state, cutoff=cutoff)
     names = _usernames([*parcel_events, *link_events])

@@ -26,7 +26,7 @@ from gis_portal.geo.geojson import feature_collection
 from layers.models import District, Region
 from parcels.models import InfrastructureLink, Parcel, ParcelDocument
 from tracking import selectors as tracking_selectors
-from tracking.models import Stage, StageRecord
+from tracking.models import StageRecord
 
 # The status of a facility that tracking does not follow (not in an approved consolidated plan).
 PLANNED = "planned"
@@ -292,26 +292,6 @@ def facility_parcel_bounds(*, user, facility: Facility) -> list[list[float]] | N
 
 def choice_labels(choices) -> dict[str, str]:
     return {str(code): str(label) for code, label in choices}
-
-
-@dataclass(frozen=True)
-class StageRow:
-    code: str
-    label: str
-    planned: date | None
-    actual: date | None
-
-
-def facility_stage_timeline(*, facility: Facility, as_of: date) -> list[StageRow] | None:
-    """The facility's stages in order with planned and actual dates as of `as_of` (tracking), or None."""
-    states = tracking_selectors.facility_states_as_of(as_of=as_of, facility_ids=[facility.pk])
-    state = states.get(facility.pk)
-    if state is None:
-        return None
-    return [
-        StageRow(code=code, label=str(label), planned=state.planned.get(code), actual=state.reached.get(code))
-        for code, label in Stage.choices
-    ]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from layers.webmap.builders import map_parts
 from maps import pages, selectors
 from maps.forms import METRICS, FacilityFilterForm, NationalMapForm
 from maps.registry import analysis_layers
+from tracking.timeline import facility_timeline
 
 
 def _deny_unless_viewer(request):
@@ -146,7 +147,9 @@ def region_map(request, kato: str):
 @map_csp
 def facility_page(request, pk: int):
     """Public fields and the map for everyone; parcels, stages and documents for users who may view its region."""
-    facility = get_object_or_404(Facility.objects.select_related("kind", "measure", "region", "district"), pk=pk)
+    facility = get_object_or_404(
+        Facility.objects.select_related("kind", "measure", "region", "district", "tracking"), pk=pk
+    )
     if not selectors.facility_visible(user=request.user, facility_id=facility.pk):
         raise Http404(_("No facility with this number is on the map."))
     authorised = can(request.user, Action.VIEW, region_id=facility.region_id)
@@ -163,9 +166,11 @@ def facility_page(request, pk: int):
         "status_label": selectors.status_labels().get(status, status),
         "opened": opened,
         "authorised": authorised,
-        "stages": selectors.facility_stage_timeline(facility=facility, as_of=as_of) if authorised else None,
+        # The one timeline of the facility (tracking.timeline), also on its tracking page.
+        "timeline": facility_timeline(facility_id=facility.pk).entries if authorised else None,
+        "today": as_of,
         "documents": selectors.facility_documents(user=request.user, facility=facility) if authorised else None,
-        "tracking_url": reverse("tracking:facility", kwargs={"pk": facility.pk}) if authorised else None,
+        "tracking_url": _tracking_url(facility) if authorised else None,
         "parcel_legend": pages.parcel_legend() if authorised else [],
         "history": history,
         "history_head": head,
@@ -196,6 +201,12 @@ def facility_restore(request, pk: int):
     else:
         messages.success(request, _("The earlier version was restored."))
     return redirect(reverse("maps:facility", kwargs={"pk": facility.pk}) + "#history")
+
+
+def _tracking_url(facility: Facility) -> str | None:
+    """The facility's timeline on its tracking page (keyed by the tracked facility, not the facility)."""
+    tracked = getattr(facility, "tracking", None)
+    return reverse("tracking:facility", kwargs={"pk": tracked.pk}) + "#timeline" if tracked is not None else None
 
 
 @map_csp

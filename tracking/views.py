@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
+import folium
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import Action, can, is_akimat, is_ministry, user_region_id
 from facilities.models import CONSTRUCTION_MEASURES, Facility
 from layers.models import Region
+from layers.webmap.builders import base_map, map_parts
 from tracking import charts, lifecycle, selectors, services
 from tracking.forms import (
     AsOfForm,
@@ -29,6 +31,7 @@ from tracking.forms import (
 )
 from tracking.models import STAGE_ORDER, Plan, PlanItem, Report, Stage, StageRecord, TrackedFacility
 from tracking.reports import RENDERERS, report_data_build, report_filename
+from tracking.timeline import ParcelSummary, facility_timeline
 
 
 def _region_scope(user) -> list[int] | None:
@@ -275,26 +278,17 @@ def facility_detail(request, pk: int):
                     return redirect("tracking:facility", pk=pk)
                 except services.TrackingError as exc:
                     _form_errors(stage_form, exc)
-    today = timezone.localdate()
-    state = selectors.facility_states_as_of(as_of=today, facility_ids=[facility.id], known_at=timezone.now())[
-        facility.id
-    ]
-    stages = [
-        {
-            "code": st,
-            "label": Stage(st).label,
-            "actual": state.reached.get(st),
-            "planned": state.planned.get(st),
-            "is_target": st == state.target_stage,
-        }
-        for st in STAGE_ORDER
-    ]
+    timeline = facility_timeline(facility_id=facility.id)
+    state = timeline.state
+    parcel = next((e.parcel for e in timeline.entries if e.parcel is not None), None)
     context = {
         "tracked": tracked,
         "facility": facility,
         "state": state,
         "status_label": selectors.STATUS_LABELS[state.status],
-        "stages": stages,
+        "timeline": timeline.entries,
+        "today": timeline.as_of,
+        "parcel_map": _parcel_map(parcel, nonce=getattr(request, "csp_nonce", None)) if parcel else None,
         "records": tracked.records.select_related("recorded_by").order_by("-recorded_at", "-id"),
         "record_history": selectors.stage_record_history(tracked=tracked),
         "changes": selectors.tracked_facility_changes(tracked_id=tracked.id),
@@ -305,6 +299,27 @@ def facility_detail(request, pk: int):
         **_status_context(),
     }
     return render(request, "tracking/facility.html", context)
+
+
+def _parcel_map(parcel: ParcelSummary, *, nonce: str | None):
+    """A small map of the parcel's boundary and its utility routes (the timeline's parcel entry)."""
+    if parcel.geom is None:
+        return None
+    west, south, east, north = parcel.geom.extent
+    pad = 0.002
+    m = base_map(
+        bounds=[[south - pad, west - pad], [north + pad, east + pad]],
+        outlines=False,
+        height="260px",
+        aria_label=_("Land parcel %(n)s") % {"n": parcel.cadastral_number or parcel.parcel_id},
+    )
+    folium.GeoJson(
+        parcel.geom.json, name=_("Parcel"), style_function=lambda _f: {"color": "#1f6feb", "weight": 3}
+    ).add_to(m)
+    for route in parcel.routes:
+        style = {"color": "#e67e22", "weight": 3}
+        folium.GeoJson(route.json, name=_("Routes"), style_function=lambda _f, style=style: style).add_to(m)
+    return map_parts(m, nonce=nonce)
 
 
 def _form_errors(form, exc: services.TrackingError) -> None:

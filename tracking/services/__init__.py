@@ -5,6 +5,7 @@
 - stages: stage records of tracked facilities, reason for delay;
 - measures: progress of the non-construction measures;
 - population: official population figures and school-age estimates;
+- kpi: measured KPI values reported by the ministry;
 - reports: frozen semi-annual reports.
 
 The DEMO seeders live in tracking.demo (they call these services; re-exporting them here would
@@ -12,6 +13,7 @@ make an import cycle).
 """
 
 from tracking.services.errors import PermissionDeniedError, StaleVersionError, TrackingError
+from tracking.services.kpi import kpi_measurement_set
 from tracking.services.measures import measure_record_add
 from tracking.services.plans import (
     Violation,
@@ -50,6 +52,7 @@ __all__ = [
     "StaleVersionError",
     "TrackingError",
     "Violation",
+    "kpi_measurement_set",
     "measure_record_add",
     "overdue_reason_set",
     "plan_approve",

@@ -14,7 +14,9 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from facilities.models import FacilityKind
+from gis_portal.demo import demo_counts
 from tests.tracking.conftest import at
+from tracking.demo import DEMO_KPI_SOURCE, demo_kpi_measurements_create
 from tracking.models import KpiMeasurement, Report, TrackedFacility
 from tracking.reports import report_data_build, report_tables
 from tracking.selectors import kpi_as_of, kpi_measured_as_of
@@ -307,3 +309,14 @@ def test_report_kpi_rows_carry_measured_value_and_source(opened, region_a, plann
         ],
     }
     assert report_tables(old, "en")["KPI"][1][0][4] == "not reported"
+
+
+def test_demo_measured_values_are_flagged_and_registered_for_removal(client, planner):
+    # Half-years ended by 1 Aug 2025 whose (invented) source is dated before it: Jun/Dec 2023, 2024,
+    # Jun 2025 (its source is dated 20 Jul) for both indicators.
+    assert demo_kpi_measurements_create(today=date(2025, 8, 1)) == 10
+    assert set(KpiMeasurement.objects.values_list("is_demo", "source").distinct()) == {(True, DEMO_KPI_SOURCE)}
+    assert demo_counts()["tracking.KpiMeasurement"] == 10
+    client.force_login(planner)
+    page = client.get("/en/tracking/kpi/?as_of=2025-08-01").content.decode()
+    assert DEMO_KPI_SOURCE in page and "<strong>DEMO</strong>" in page

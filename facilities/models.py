@@ -114,11 +114,23 @@ class FacilityKind(LocalizedNameMixin, models.Model):
     name_kk = models.CharField(max_length=200)
     name_ru = models.CharField(max_length=200)
     name_en = models.CharField(max_length=200)
+    # Children served per place per year (the KPI estimate's multiplier): a health camp runs several
+    # shifts a year, a creative centre's place is taken by the same children all year. Data, loaded
+    # with its basis from facilities/data/roadmap.json; `shifts_assumed` marks a figure that is not
+    # from an official norm, and the pages label it so.
+    shifts_per_year = models.PositiveSmallIntegerField(_("children per place per year (shifts)"), default=1)
+    shifts_basis = models.TextField(_("basis of the shifts figure"), blank=True)
+    shifts_assumed = models.BooleanField(_("shifts figure is assumed"), default=True)
 
     class Meta:
         ordering = ["code"]
         verbose_name = _("facility kind")
         verbose_name_plural = _("facility kinds")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(shifts_per_year__gte=1, shifts_per_year__lte=60), name="facility_kind_shifts_range"
+            ),
+        ]
 
 
 class ConstructionQuota(models.Model):

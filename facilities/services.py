@@ -56,7 +56,13 @@ def reference_data_load(*, path: Path = ROADMAP_JSON) -> dict[str, int]:
         )
     for row in data["facility_kinds"]:
         FacilityKind.objects.update_or_create(
-            code=row["code"], defaults={k: row[k] for k in ("name_kk", "name_ru", "name_en")}
+            code=row["code"],
+            defaults={
+                **{k: row[k] for k in ("name_kk", "name_ru", "name_en")},
+                "shifts_per_year": row.get("shifts_per_year", 1),
+                "shifts_basis": row.get("shifts_basis", ""),
+                "shifts_assumed": row.get("shifts_assumed", True),
+            },
         )
     bodies = {b.code: b for b in ResponsibleBody.objects.all()}
     for row in data["measures"]:

@@ -222,6 +222,19 @@ ROUTES: dict[str, Rule] = {
     "tracking:plan_item_restore": Rule(NOBODY, kwargs=lambda w, s: {"pk": w["plan"].pk}, write=Write(MINISTRY)),
     "tracking:measures": Rule(ROLE),
     "tracking:kpi": Rule(ROLE, write=Write(MINISTRY)),
+    "tracking:kpi_measured": Rule(
+        MINISTRY,
+        write=Write(
+            MINISTRY,
+            data=lambda w, s: {
+                "indicator": "recreation_coverage",
+                "period_end": "2025-06-30",
+                "value": "9.5",
+                "source": "PMX bulletin",
+                "source_date": "2025-07-10",
+            },
+        ),
+    ),
     "tracking:reports": Rule(
         ROLE,
         variants=_report_variants,

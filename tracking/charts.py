@@ -210,35 +210,40 @@ def kpi_trajectory_svg(
     title: str,
     target_label: str,
     actual_label: str,
+    measured: dict[int, float] | None = None,
+    measured_label: str = "",
 ) -> SafeString:
-    """Targets per year (2023 baseline … 2026) against the value computed as of each year."""
+    """Targets per year (2023 baseline … 2026) against the value estimated as of each year and, when
+    given, the value measured (reported) for that year: one bar each, side by side."""
     left, top, w, h = 50, 30, 560, 180
     years = sorted(targets)
-    vmax = max([*targets.values(), *actual.values(), 1]) * 1.1
-    width, height = left + w + 30, top + h + 50
+    measured = measured or {}
+    series = [(targets, "#b0bec5", target_label), (actual, "#0b6e99", actual_label)]
+    if measured_label:
+        series.append((measured, "#2e7d32", measured_label))
+    vmax = max([*targets.values(), *actual.values(), *measured.values(), 1]) * 1.1
+    width, height = left + w + 30, top + h + 26 + 16 * len(series)
     body = [_heading(title, x=10, y=16, width=width)]
     bw = w / max(len(years), 1)
+    slot = (bw - 8) / len(series)
     for i, year in enumerate(years):
         x = left + i * bw
-        th = h * targets[year] / vmax
-        body.append(
-            f'<rect x="{x + 6:.1f}" y="{top + h - th:.1f}" width="{bw / 2 - 8:.1f}" height="{th:.1f}" fill="#b0bec5"/>'
-        )
-        body.append(
-            f'<text x="{x + bw / 4:.1f}" y="{top + h - th - 3:.1f}" text-anchor="middle">{targets[year]:g}</text>'
-        )
-        if year in actual:
-            ah = h * actual[year] / vmax
+        for j, (values, colour, _label) in enumerate(series):
+            if year not in values:
+                continue
+            vh = h * values[year] / vmax
+            sx = x + 6 + j * slot
             body.append(
-                f'<rect x="{x + bw / 2:.1f}" y="{top + h - ah:.1f}" width="{bw / 2 - 8:.1f}" '
-                f'height="{ah:.1f}" fill="#0b6e99"/>'
+                f'<rect x="{sx:.1f}" y="{top + h - vh:.1f}" width="{slot - 2:.1f}" height="{vh:.1f}" fill="{colour}"/>'
             )
             body.append(
-                f'<text x="{x + 3 * bw / 4 - 4:.1f}" y="{top + h - ah - 3:.1f}" text-anchor="middle">'
-                f"{actual[year]:g}</text>"
+                f'<text x="{sx + slot / 2 - 1:.1f}" y="{top + h - vh - 3:.1f}" text-anchor="middle">'
+                f"{values[year]:g}</text>"
             )
         body.append(f'<text x="{x + bw / 2:.1f}" y="{top + h + 14}" text-anchor="middle">{year}</text>')
-    body += legend([(target_label, "#b0bec5"), (actual_label, "#0b6e99")], x=left, y=height - 8)
+    # One legend line per series: the labels are long (they say what is estimated and what measured).
+    for j, (_v, colour, label) in enumerate(series):
+        body += legend([(label, colour)], x=left, y=top + h + 36 + 16 * j)
     return _svg(width, height, body, title)
 
 

@@ -21,6 +21,7 @@ from tracking.models import (
     NON_CONSTRUCTION_MEASURES,
     PLAN_MEASURES,
     STAGE_ORDER,
+    KpiMeasurement,
     MeasureRecord,
     Plan,
     PlanItem,
@@ -31,6 +32,7 @@ from tracking.models import (
 )
 from tracking.selectors import measure11_periods
 from tracking.services.errors import TrackingError
+from tracking.services.kpi import kpi_measurement_set
 from tracking.services.measures import measure_record_add
 from tracking.services.plans import plan_approve, plan_check, plan_create
 from tracking.services.stages import stage_record_add
@@ -217,6 +219,45 @@ def demo_tracking_create(*, today: date | None = None, seed: int = 191) -> dict[
     return {"facilities": len(tracked), "records": records}
 
 
+DEMO_KPI_SOURCE = "DEMO: invented value, not a ministry figure"
+
+
+@transaction.atomic
+def demo_kpi_measurements_create(*, today: date | None = None) -> int:
+    """Invent national measured KPI values for every half-year ended before `today`: a path from the
+    order's 2023 baseline that falls a little short of each year's target (regions stay "not
+    reported"). Flagged demo, source says so; previous demo values are replaced."""
+    today = today or timezone.localdate()
+    KpiMeasurement.objects.filter(is_demo=True).delete()
+    paths = {
+        "recreation_coverage": {2023: 7.6, 2024: 7.9, 2025: 9.6, 2026: 11.5},
+        "additional_education_coverage": {2023: 81.1, 2024: 85.2, 2025: 88.9, 2026: 93.8},
+    }
+    count = 0
+    for code, by_year in paths.items():
+        for year, december in by_year.items():
+            previous = by_year.get(year - 1, december)
+            for period_end, value in (
+                (date(year, 6, 30), (previous + december) / 2),
+                (date(year, 12, 31), december),
+            ):
+                source_date = period_end + timedelta(days=20)
+                if source_date >= today:
+                    continue
+                kpi_measurement_set(
+                    indicator=code,
+                    region_id=None,
+                    period_end=period_end,
+                    value=round(value, 2),
+                    source=DEMO_KPI_SOURCE,
+                    source_date=source_date,
+                    entered_at=_aware(source_date),
+                    is_demo=True,
+                )
+                count += 1
+    return count
+
+
 # --- removal (manage.py demo_data --remove): reports made of demo data, records, the tracked facilities,
 # then the plans -----------------------------------------------------------------------------------------
 def _report_files_remove(reports) -> None:
@@ -234,5 +275,6 @@ register(
 )
 register(label="tracking.StageRecord", order=20, rows=lambda: StageRecord.objects.filter(tracked__is_demo=True))
 register(label="tracking.MeasureRecord", order=21, rows=lambda: MeasureRecord.objects.filter(is_demo=True))
+register(label="tracking.KpiMeasurement", order=21, rows=lambda: KpiMeasurement.objects.filter(is_demo=True))
 register(label="tracking.TrackedFacility", order=22, rows=lambda: TrackedFacility.objects.filter(is_demo=True))
 register(label="tracking.Plan", order=23, rows=lambda: Plan.objects.filter(is_demo=True))

@@ -9,9 +9,9 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from facilities.models import ResponsibleBody
+from facilities.models import KpiIndicator, ResponsibleBody
 from layers.models import District, Region
-from tracking.models import NON_CONSTRUCTION_MEASURES, MeasureRecord, Report, Stage
+from tracking.models import KPI_CODES, NON_CONSTRUCTION_MEASURES, MeasureRecord, Report, Stage
 
 DOC_EXTENSIONS = {".pdf", ".jpg", ".jpeg", ".png"}
 DOC_MAX_BYTES = 10 * 1024 * 1024
@@ -100,6 +100,25 @@ class PopulationForm(forms.Form):
     value = forms.IntegerField(label=_("school-age children 6–17 (official)"), min_value=1)
     source = forms.CharField(label=_("source (official publication)"), max_length=300)
     source_date = forms.DateField(label=_("date the figure refers to"), required=False, widget=DateInput)
+
+
+def half_year_ends() -> list[tuple[str, str]]:
+    return [(d.isoformat(), d.isoformat()) for y in range(2023, 2028) for d in (date(y, 6, 30), date(y, 12, 31))]
+
+
+class KpiMeasurementForm(forms.Form):
+    indicator = forms.ModelChoiceField(
+        label=_("indicator"), queryset=KpiIndicator.objects.filter(code__in=KPI_CODES).order_by("code")
+    )
+    region = forms.ModelChoiceField(
+        label=_("region (empty: Kazakhstan as a whole)"), queryset=Region.objects.order_by("kato"), required=False
+    )
+    period_end = forms.TypedChoiceField(label=_("half-year ending"), choices=half_year_ends, coerce=date.fromisoformat)
+    value = forms.DecimalField(
+        label=_("measured coverage, %"), min_value=0, max_value=100, max_digits=5, decimal_places=2
+    )
+    source = forms.CharField(label=_("source (publication or letter that reports the value)"), max_length=300)
+    source_date = forms.DateField(label=_("date of the source"), widget=DateInput)
 
 
 def report_dates() -> list[tuple[str, str]]:

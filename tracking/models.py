@@ -16,7 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from facilities.models import Facility, Measure, ResponsibleBody
+from facilities.models import Facility, KpiIndicator, Measure, ResponsibleBody
 from layers.models import District, Region
 
 
@@ -325,6 +325,54 @@ class MeasureRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.measure_id} {self.region_id or ''} {self.status}"
+
+
+KPI_CODES = ("recreation_coverage", "additional_education_coverage")
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class KpiMeasurement(models.Model):
+    """A KPI value as measured and reported by the ministry for a half-year, nationally or for one region.
+
+    One row per indicator, region and half-year (a correction updates it; the history keeps what was
+    known when, so a past report is reproduced). The roadmap's own estimate is computed, never stored.
+    """
+
+    indicator = models.ForeignKey(KpiIndicator, on_delete=models.PROTECT, related_name="measurements")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    period_end = models.DateField(_("half-year end"))
+    value = models.DecimalField(_("measured value, %"), max_digits=5, decimal_places=2)
+    source = models.CharField(_("source"), max_length=300)
+    source_date = models.DateField(_("source date"))
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    entered_at = models.DateTimeField(_("entered at"), default=timezone.now)
+    is_demo = models.BooleanField(_("demo data"), default=False)
+
+    class Meta:
+        ordering = ["indicator_id", "period_end", "region_id"]
+        verbose_name = _("measured KPI value")
+        verbose_name_plural = _("measured KPI values")
+        constraints = [
+            models.CheckConstraint(condition=Q(indicator_id__in=KPI_CODES), name="kpi_measurement_indicator"),
+            models.CheckConstraint(condition=Q(value__gte=0, value__lte=100), name="kpi_measurement_percent"),
+            models.CheckConstraint(condition=~Q(source=""), name="kpi_measurement_has_source"),
+            models.CheckConstraint(
+                condition=(Q(period_end__month=6) & Q(period_end__day=30))
+                | (Q(period_end__month=12) & Q(period_end__day=31)),
+                name="kpi_measurement_half_year_end",
+            ),
+            models.CheckConstraint(condition=Q(period_end__year__gte=2023), name="kpi_measurement_roadmap_period"),
+            models.UniqueConstraint(
+                fields=["indicator", "region", "period_end"],
+                nulls_distinct=False,
+                name="kpi_measurement_unique_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator_id} {self.region_id or 'KZ'} {self.period_end}: {self.value}"
 
 
 def _upload_report(instance, filename: str) -> str:

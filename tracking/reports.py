@@ -25,6 +25,7 @@ from facilities.models import CONSTRUCTION_MEASURES, Facility, Measure, Responsi
 from layers.models import Region
 from tracking.models import STAGE_ORDER, Report, Stage
 from tracking.selectors import (
+    POPULATION_LEVEL_LABELS,
     STATUS_LABELS,
     STATUS_ORDER,
     Status,
@@ -145,7 +146,7 @@ def report_data_build(
             }
         )
     kpi_rows = []
-    for k in kpi_as_of(as_of=as_of, states=states if region is None else None):
+    for k in kpi_as_of(as_of=as_of, states=states if region is None else None, known_at=known_at):
         if region is not None and k.region is not None and k.region.id != region.id:
             continue
         if region is not None and k.region is None:
@@ -160,10 +161,17 @@ def report_data_build(
                 "population_year": k.population.year if k.population else None,
                 "population_official": k.population.is_official if k.population else None,
                 "population_source": k.population.source if k.population else "",
+                "population_level": k.population_level,
+                "children": k.children,
                 "added_pp": k.added_pp,
                 "baseline": k.baseline,
                 "value": k.value,
                 "target": k.target,
+                "measured": k.measured.value if k.measured else None,
+                "measured_period_end": k.measured.period_end.isoformat() if k.measured else "",
+                "measured_source": k.measured.source if k.measured else "",
+                "measured_source_date": k.measured.source_date.isoformat() if k.measured else "",
+                "measured_is_demo": k.measured.is_demo if k.measured else False,
             }
         )
     return {
@@ -200,6 +208,43 @@ def _title(data: dict, lang: str) -> str:
 
 def _stage_label(code: str) -> str:
     return _("no stage yet") if code == "none" else str(Stage(code).label)
+
+
+def _kpi_row(k: dict, lang: str, names: dict) -> list:
+    """One KPI row of a report: target, measured value (or "not reported") and the labelled estimate.
+    Snapshots frozen before measured values existed lack their keys and read as "not reported"."""
+    measured = k.get("measured")
+    if measured is None:
+        measured_text = str(_("not reported"))
+    else:
+        measured_text = "; ".join(
+            part
+            for part in (
+                str(_("half-year to %(period)s") % {"period": k["measured_period_end"]}),
+                k["measured_source"],
+                k["measured_source_date"],
+                str(_("DEMO")) if k.get("measured_is_demo") else "",
+            )
+            if part
+        )
+    level = k.get("population_level")
+    return [
+        str(names.get(k["code"], k["code"])),
+        k["region"][lang],
+        k["target"] if k["target"] is not None else "",
+        measured if measured is not None else "",
+        measured_text,
+        k["added_pp"] if k["added_pp"] is not None else "",
+        k["value"] if k["value"] is not None else "",
+        k["baseline"] if k["baseline"] is not None else "",
+        k["places"],
+        k.get("children", ""),
+        str(POPULATION_LEVEL_LABELS[level]) if level in POPULATION_LEVEL_LABELS else "",
+        k["population"] if k["population"] is not None else "",
+        ""
+        if k["population"] is None
+        else (_("official") if k["population_official"] else _("ESTIMATE (not official)")) + f" {k['population_year']}",
+    ]
 
 
 def report_tables(data: dict, lang: str) -> dict[str, tuple[list[str], list[list]]]:
@@ -285,31 +330,19 @@ def report_tables(data: dict, lang: str) -> dict[str, tuple[list[str], list[list
             [
                 _("Indicator"),
                 _("Region"),
+                _("Target, %"),
+                _("Measured, %"),
+                _("Measured: half-year, source, source date"),
+                _("ESTIMATE: added by roadmap facilities, p.p."),
+                _("ESTIMATE: baseline 2023 + added, %"),
+                _("Baseline 2023, %"),
                 _("Places in open facilities"),
+                _("ESTIMATE: children served a year"),
+                _("Population used (level)"),
                 _("School-age population"),
                 _("Population: official or estimate"),
-                _("Added by roadmap facilities, p.p."),
-                _("Baseline 2023, %"),
-                _("Value, %"),
-                _("Target, %"),
             ],
-            [
-                [
-                    str(kpi_names.get(k["code"], k["code"])),
-                    k["region"][lang],
-                    k["places"],
-                    k["population"] if k["population"] is not None else "",
-                    ""
-                    if k["population"] is None
-                    else (_("official") if k["population_official"] else _("ESTIMATE (not official)"))
-                    + f" {k['population_year']}",
-                    k["added_pp"] if k["added_pp"] is not None else "",
-                    k["baseline"] if k["baseline"] is not None else "",
-                    k["value"] if k["value"] is not None else "",
-                    k["target"] if k["target"] is not None else "",
-                ]
-                for k in data["kpis"]
-            ],
+            [_kpi_row(k, lang, kpi_names) for k in data["kpis"]],
         )
         return {
             str(_("Construction measures")): measures,

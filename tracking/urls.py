@@ -18,6 +18,7 @@ urlpatterns = [
     path("plans/<int:pk>/rows/restore/", views.plan_item_restore, name="plan_item_restore"),
     path("measures/", views.measure_list, name="measures"),
     path("kpi/", views.kpi, name="kpi"),
+    path("kpi/measured/", views.kpi_measured, name="kpi_measured"),
     path("reports/", views.report_page, name="reports"),
     path("reports/<int:pk>/<str:fmt>/", views.report_file, name="report_file"),
     path("reminders/", views.reminders, name="reminders"),

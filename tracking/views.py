@@ -22,6 +22,7 @@ from layers.webmap.builders import base_map, map_parts
 from tracking import charts, lifecycle, selectors, services
 from tracking.forms import (
     AsOfForm,
+    KpiMeasurementForm,
     MeasureRecordForm,
     OverdueReasonForm,
     PlanItemForm,
@@ -106,7 +107,7 @@ def dashboard(request):
         ],
         title=_("Progress over time (each month-end as known then)"),
     )
-    kpi = selectors.kpi_as_of(as_of=as_of, states=states if scope is None else None)
+    kpi = selectors.kpi_as_of(as_of=as_of, states=states if scope is None else None, known_at=known_at)
     context = {
         "form": form,
         "as_of": as_of,
@@ -139,6 +140,12 @@ def _stage_label(code: str) -> str:
     return _("no stage yet") if code == "none" else str(Stage(code).label)
 
 
+def _measured_bar(row: selectors.KpiRow | None) -> tuple[str, float | None]:
+    if row is None or row.measured is None:
+        return _("measured: not reported"), None
+    return _("measured %(period)s") % {"period": row.measured.period_end.isoformat()}, row.measured.value
+
+
 def _kpi_charts(*, kpi: list[selectors.KpiRow], as_of: date) -> list:
     out = []
     for code in ("recreation_coverage", "additional_education_coverage"):
@@ -153,14 +160,15 @@ def _kpi_charts(*, kpi: list[selectors.KpiRow], as_of: date) -> list:
                 "national": national,
                 "svg": charts.kpi_bars_svg(
                     rows=[(k.region.name, k.added_pp) for k in regional],
-                    title=_("%(name)s: percentage points added by open roadmap facilities, by region")
+                    title=_("%(name)s: ESTIMATE of percentage points added by open roadmap facilities, by region")
                     % {"name": rows[0].name},
                     unit=_("p.p."),
                 ),
                 "national_svg": charts.kpi_bars_svg(
                     rows=[
                         (_("baseline 2023"), national.baseline if national else None),
-                        (_("as of %(d)s") % {"d": as_of}, national.value if national else None),
+                        _measured_bar(national),
+                        (_("ESTIMATE as of %(d)s") % {"d": as_of}, national.value if national else None),
                     ],
                     title=_("%(name)s, Kazakhstan, %%") % {"name": rows[0].name},
                     unit="%",
@@ -602,11 +610,11 @@ def kpi(request):
                 return redirect("tracking:kpi")
             except services.TrackingError as exc:
                 _form_errors(form, exc)
-    rows = selectors.kpi_as_of(as_of=as_of)
+    rows = selectors.kpi_as_of(as_of=as_of, known_at=known_at)
     targets = selectors.kpi_targets()
     trajectories = []
     for code in ("recreation_coverage", "additional_education_coverage"):
-        actual = {}
+        actual, measured = {}, {}
         for year in sorted(targets.get(code, {})):
             day = min(date(year, 12, 31), timezone.localdate())
             if year >= 2024 and day.year == year:
@@ -615,13 +623,18 @@ def kpi(request):
                 )
                 if national and national.value is not None:
                     actual[year] = national.value
+            reported = selectors.kpi_measured_as_of(as_of=date(year, 12, 31), known_at=timezone.now()).get((code, None))
+            if reported is not None and reported.period_end.year == year:
+                measured[year] = reported.value
         trajectories.append(
             charts.kpi_trajectory_svg(
                 targets=targets.get(code, {}),
                 actual=actual,
+                measured=measured,
                 title=next((k.name for k in rows if k.code == code), code),
                 target_label=_("target (baseline 2023)"),
-                actual_label=_("value at year end (or today)"),
+                actual_label=_("ESTIMATE: baseline + roadmap contribution at year end (or today)"),
+                measured_label=_("measured (reported by the ministry, latest half-year of the year)"),
             )
         )
     context = {
@@ -632,10 +645,39 @@ def kpi(request):
         "trajectories": trajectories,
         "figures": selectors.population_figures(),
         "estimate_method": services.ESTIMATE_METHOD,
+        "kinds": selectors.kpi_kinds(),
         "form": form,
         "may_plan": may_plan,
+        "may_enter_measured": is_ministry(request.user),
     }
     return render(request, "tracking/kpi.html", context)
+
+
+@login_required
+def kpi_measured(request):
+    """The ministry enters the KPI values it measured (nationally and per region) for each half-year."""
+    if not is_ministry(request.user):
+        raise PermissionDenied(_("only the ministry enters measured KPI values"))
+    form = KpiMeasurementForm()
+    if request.method == "POST":
+        form = KpiMeasurementForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                services.kpi_measurement_set(
+                    indicator=d["indicator"].code,
+                    region_id=d["region"].id if d["region"] else None,
+                    period_end=d["period_end"],
+                    value=d["value"],
+                    source=d["source"],
+                    source_date=d["source_date"],
+                    user=request.user,
+                )
+                messages.success(request, _("Saved."))
+                return redirect("tracking:kpi_measured")
+            except services.TrackingError as exc:
+                _form_errors(form, exc)
+    return render(request, "tracking/kpi_measured.html", {"form": form, "rows": selectors.kpi_measurement_list()})
 
 
 # --- reports ---------------------------------------------------------------------------------------

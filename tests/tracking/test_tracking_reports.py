@@ -75,7 +75,15 @@ def test_kpi_from_open_places_and_official_population(astana, region_a, planner)
     school_age_official_set(region_id=region_a.id, year=2025, value=100_000, source="Test bureau", user=planner)
     data = report_data_build(kind=Report.Kind.REGION, as_of=AS_OF, region=region_a)
     rec = next(k for k in data["kpis"] if k["code"] == "recreation_coverage")
-    assert (rec["places"], rec["population"], rec["population_official"], rec["added_pp"]) == (250, 100_000, True, 0.25)
+    # The measure-15 centre's kind (health centre) serves 4 children per place a year (4 shifts,
+    # facilities/data/roadmap.json): 250 × 4 = 1,000 children, 1 p.p. of 100,000.
+    assert (rec["places"], rec["children"], rec["population"], rec["population_official"], rec["added_pp"]) == (
+        250,
+        1000,
+        100_000,
+        True,
+        1.0,
+    )
     edu = next(k for k in data["kpis"] if k["code"] == "additional_education_coverage")
     assert edu["places"] == 0 and edu["added_pp"] == 0.0
 

@@ -5,6 +5,7 @@
 - stages: stage records of tracked facilities, reason for delay;
 - measures: progress of the non-construction measures;
 - population: official population figures and school-age estimates;
+- kpi: measured KPI values reported by the ministry;
 - reports: frozen semi-annual reports;
 - restore: restore from history (a draft plan, a plan row, a stage record).
 
@@ -13,6 +14,7 @@ make an import cycle).
 """
 
 from tracking.services.errors import PermissionDeniedError, StaleVersionError, TrackingError
+from tracking.services.kpi import kpi_measurement_set
 from tracking.services.measures import measure_record_add
 from tracking.services.plans import (
     Violation,
@@ -53,6 +55,7 @@ __all__ = [
     "StaleVersionError",
     "TrackingError",
     "Violation",
+    "kpi_measurement_set",
     "measure_record_add",
     "overdue_reason_set",
     "plan_approve",

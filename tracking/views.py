@@ -27,7 +27,7 @@ from tracking.forms import (
     StageForm,
 )
 from tracking.models import STAGE_ORDER, Plan, PlanItem, Report, Stage, StageRecord, TrackedFacility
-from tracking.reports import RENDERERS, report_data_build, report_filename
+from tracking.reports import RENDERERS, report_file_build
 
 
 def _region_scope(user) -> list[int] | None:
@@ -563,17 +563,17 @@ def report_page(request):
             except services.TrackingError as exc:
                 _form_errors(form, exc)
         elif request.GET.get("format") in RENDERERS:
-            fmt = request.GET["format"]
-            data = report_data_build(
+            built = report_file_build(
                 kind=d["kind"],
                 as_of=d["as_of"],
+                fmt=request.GET["format"],
+                language=d["language"],
                 known_at=d["known_at"],
                 region=d["region"] if d["kind"] == Report.Kind.REGION else None,
                 body=d["body"] if d["kind"] == Report.Kind.BODY else None,
             )
-            render_fn, content_type = RENDERERS[fmt]
-            response = HttpResponse(render_fn(data, d["language"]), content_type=content_type)
-            response["Content-Disposition"] = f'attachment; filename="{report_filename(data, d["language"], fmt)}"'
+            response = HttpResponse(built.content, content_type=built.content_type)
+            response["Content-Disposition"] = f'attachment; filename="{built.filename}"'
             return response
     submitted = Report.objects.select_related("region", "body").order_by("-as_of", "-submitted_at")
     if scope is not None:

@@ -30,6 +30,7 @@ from tracking.selectors import (
     PARCEL_MEASURE,
     STATUS_LABELS,
     STATUS_ORDER,
+    UNIT_LABELS,
     ComplianceCounts,
     Status,
     facility_states_as_of,
@@ -225,21 +226,11 @@ def _counts(c: ComplianceCounts) -> dict:
     }
 
 
-def _summed(rows: list[ComplianceCounts]) -> ComplianceCounts:
-    total = ComplianceCounts()
-    for row in rows:
-        total.total += row.total
-        total.on_time += row.on_time
-        total.late += row.late
-        total.statuses.update(row.statuses)
-    return total
-
-
 def _measure5_data(*, as_of: date, known_at: date, region_ids, states) -> dict:
     """Measure 5 by region and district: plan facilities with the land-use act by the deadline, late, without."""
     measure = Measure.objects.get(number=PARCEL_MEASURE)
     rows = measure5_compliance(as_of=as_of, known_at=known_at, region_ids=region_ids, states=states)
-    total = _summed(rows)
+    total = ComplianceCounts.summed(rows)
     no_district = {"kk": "аудан көрсетілмеген", "ru": "район не указан", "en": "district not given"}
     return {
         "deadline": measure.deadline_end.isoformat(),
@@ -261,7 +252,7 @@ def _measure6_data(*, as_of: date, known_at: date, region_ids, states) -> dict:
     """Measure 6 by utility and region: required links connected by the deadline, late, not connected."""
     measure = Measure.objects.get(number=INFRASTRUCTURE_MEASURE)
     rows = measure6_compliance(as_of=as_of, known_at=known_at, region_ids=region_ids, states=states)
-    total = _summed(rows)
+    total = ComplianceCounts.summed(rows)
     return {
         "deadline": measure.deadline_end.isoformat(),
         "rows": [
@@ -502,12 +493,6 @@ def _compliance_tables(data: dict, lang: str, status: dict[str, str]) -> dict[st
         return status.get(code, "—")
 
     tables: dict[str, tuple[list[str], list[list]]] = {}
-    units = {
-        "facilities": _("facilities"),
-        "links": _("required utility links"),
-        "plans": _("consolidated plan"),
-        "records": _("records (region / half-year)"),
-    }
     if data.get("all_measures"):
         tables[str(_("All measures"))] = (
             [
@@ -526,7 +511,7 @@ def _compliance_tables(data: dict, lang: str, status: dict[str, str]) -> dict[st
                     f"{m['number']}. {m['title'][lang][:90]}",
                     m["deadline"],
                     ", ".join(m["responsible"]),
-                    str(units[m["unit"]]),
+                    str(UNIT_LABELS[m["unit"]]),
                     m["total"],
                     m["on_time"],
                     m["late"],

@@ -832,6 +832,20 @@ class ComplianceCounts:
     def status(self) -> str:
         return rollup_status(self.statuses)
 
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, "—")
+
+    @classmethod
+    def summed(cls, rows) -> ComplianceCounts:
+        total = cls()
+        for row in rows:
+            total.total += row.total
+            total.on_time += row.on_time
+            total.late += row.late
+            total.statuses.update(row.statuses)
+        return total
+
     def add(self, status: str) -> None:
         self.total += 1
         self.on_time += status == Status.DONE_ON_TIME
@@ -1026,3 +1040,43 @@ def measures12_13_plans(
         for plan in plans.values()
     ]
     return plans, rows
+
+
+UNIT_LABELS = {
+    "facilities": _("facilities"),
+    "links": _("required utility links"),
+    "plans": _("consolidated plan"),
+    "records": _("records (region / half-year)"),
+}
+
+
+@dataclass
+class DerivedMeasure:
+    """Measure 5, 6, 12 or 13 in one line: what it counts and how many of them are done."""
+
+    number: int
+    unit: str  # "facilities", "links" or "plans"
+    counts: ComplianceCounts
+
+    @property
+    def unit_label(self) -> str:
+        return UNIT_LABELS[self.unit]
+
+
+def derived_measures_summary(
+    *, as_of: date, known_at: date | datetime | None = None, region_ids=None, states=None
+) -> tuple[list[DerivedMeasure], list[Measure5Row], list[Measure6Row], list[PlanRegionRow]]:
+    """Measures 5, 6, 12 and 13 in one line each, and their detail rows (for the pages)."""
+    if states is None:
+        states = facility_states_as_of(as_of=as_of, known_at=known_at, region_ids=region_ids)
+    rows5 = measure5_compliance(as_of=as_of, region_ids=region_ids, states=states)
+    rows6 = measure6_compliance(as_of=as_of, region_ids=region_ids, states=states)
+    plans, plan_rows = measures12_13_plans(as_of=as_of, known_at=known_at, region_ids=region_ids)
+    summary = []
+    for number, unit, rows in ((PARCEL_MEASURE, "facilities", rows5), (INFRASTRUCTURE_MEASURE, "links", rows6)):
+        summary.append(DerivedMeasure(number, unit, ComplianceCounts.summed(rows)))
+    for number, plan in plans.items():
+        counts = ComplianceCounts()
+        counts.add(plan.status)
+        summary.append(DerivedMeasure(number, "plans", counts))
+    return summary, rows5, rows6, plan_rows

@@ -103,7 +103,11 @@ def dashboard(request):
         title=_("Progress over time (each month-end as known then)"),
     )
     kpi = selectors.kpi_as_of(as_of=as_of, states=states if scope is None else None)
+    derived, _rows5, _rows6, _plan_rows = selectors.derived_measures_summary(
+        as_of=as_of, known_at=known_at, region_ids=scope, states=states
+    )
     context = {
+        "derived": derived,
         "form": form,
         "as_of": as_of,
         "known_at": known_at,
@@ -449,8 +453,15 @@ def measure_list(request):
         title=_("Non-construction measures by status (regions and half-years counted separately), as of %(d)s")
         % {"d": as_of},
     )
+    summary, rows5, rows6, plan_rows = selectors.derived_measures_summary(
+        as_of=as_of, known_at=known_at, region_ids=scope
+    )
     context = {
         "chart": chart,
+        "derived": summary,
+        "rows5": rows5,
+        "rows6": rows6,
+        "plan_rows": plan_rows,
         "rows": [(r, selectors.STATUS_LABELS[r.status], selectors.STATUS_COLOURS[r.status]) for r in rows],
         "form": form,
         "as_of_form": as_of_form,

@@ -17,6 +17,7 @@ The world (no demo plans here; four facilities put in the approved plans by hand
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import pytest
@@ -292,3 +293,32 @@ def test_reminders_and_digest_name_measures_5_and_6(world, region_a, region_b, a
 def test_states_feed_the_selectors_without_recomputing(world):
     states = facility_states_as_of(as_of=NEW_YEAR_2026, known_at=date(2026, 1, 5))
     assert m5(as_of=NEW_YEAR_2026, states=states) == m5(as_of=NEW_YEAR_2026, known_at=date(2026, 1, 5))
+
+
+def _cells(html: str) -> list[list[str]]:
+    """The rows of every table of a page, as lists of cell texts."""
+    rows = []
+    for row in re.findall(r"<tr>(.*?)</tr>", html, flags=re.S):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, flags=re.S)]
+        rows.append(cells)
+    return rows
+
+
+def test_measures_page_and_dashboard_show_them(world, client, planner, akimat_a, region_b):
+    client.force_login(planner)
+    query = "?as_of=2026-01-01&known_at=2026-01-05"
+    rows = _cells(client.get(f"/en/tracking/measures/{query}").content.decode())
+    assert ["5", "facilities", "4", "2", "1", "1", "overdue"] in rows
+    assert ["6", "required utility links", "4", "2", "0", "2", "overdue"] in rows
+    assert ["12", "consolidated plan", "1", "0", "1", "0", "done late"] in rows
+    b2 = world["b2"]
+    assert [region_b.name_en, b2.district.name_en, "1", "0", "0", "1", "overdue"] in rows
+    assert ["Electricity", "Astana city", "1", "0", "0", "1", "overdue"] in rows
+    assert ["12", region_b.name_en, "2", "2025-03-01", "4"] in rows
+    dashboard = _cells(client.get(f"/en/tracking/{query}").content.decode())
+    assert ["5", "facilities", "4", "2", "1", "1", "overdue"] in dashboard
+    # An akimat sees its own region only.
+    client.force_login(akimat_a)
+    rows = _cells(client.get(f"/en/tracking/measures/{query}").content.decode())
+    assert ["5", "facilities", "2", "1", "1", "0", "done late"] in rows
+    assert not any(region_b.name_en in row for row in rows)

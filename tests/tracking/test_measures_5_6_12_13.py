@@ -322,3 +322,12 @@ def test_measures_page_and_dashboard_show_them(world, client, planner, akimat_a,
     rows = _cells(client.get(f"/en/tracking/measures/{query}").content.decode())
     assert ["5", "facilities", "2", "1", "1", "0", "done late"] in rows
     assert not any(region_b.name_en in row for row in rows)
+
+
+def test_snapshots_frozen_before_these_measures_still_render(world):
+    data = report_data_build(kind=Report.Kind.CONSOLIDATED, as_of=NEW_YEAR_2026, known_at=date(2026, 1, 5))
+    for key in ("measure5", "measure6", "plans", "all_measures"):
+        del data[key]
+    tables = report_tables(data, "en")
+    assert "Construction measures" in tables and "Measure 5 — land parcels" not in tables
+    assert render_csv(data, "en")

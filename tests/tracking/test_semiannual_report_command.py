@@ -78,6 +78,9 @@ def test_submit_freezes_as_the_page_does(plans, region_a, akimat_a, akimat_b, tm
     assert "submitted and frozen" in output
     report = Report.objects.get(kind=Report.Kind.REGION, region=region_a, as_of=date(2025, 7, 1), language="kk")
     assert report.submitted_by == akimat_a
+    # The frozen snapshot holds measures 5, 6, 12, 13 for the region only.
+    assert {r["region_kato"] for r in report.data["measure5"]["rows"]} == {region_a.kato}
+    assert {m["number"] for m in report.data["all_measures"]} >= {5, 6, 12, 13}
     with report.xlsx_file.open("rb") as stored:
         assert stored.read() == target.read_bytes()
     with pytest.raises(CommandError, match="already been submitted"):

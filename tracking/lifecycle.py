@@ -37,6 +37,17 @@ class BalanceAct:
     connected_on: date | None
 
 
+@dataclass(frozen=True)
+class LinkFact:
+    """One utility link of the parcel as of a date (measure 6 counts the required ones)."""
+
+    utility: str
+    required: bool  # required and not marked "not required"
+    status: str
+    connected_on: date | None  # actual connection, if connected by `as_of`
+    planned_on: date | None
+
+
 @dataclass
 class ParcelFacts:
     """What a facility's parcel data says about the two derived stages as of a date."""
@@ -52,6 +63,7 @@ class ParcelFacts:
     links_recorded: int = 0
     required_open: list[str] = field(default_factory=list)  # utilities still to connect
     balance_acts: list[BalanceAct] = field(default_factory=list)
+    links: list[LinkFact] = field(default_factory=list)
 
     def reached(self) -> dict[str, date]:
         out = {}
@@ -118,13 +130,19 @@ def _infrastructure(facts: ParcelFacts, links: list, *, as_of: date) -> None:
                 )
             )
     planned = []
-    for link in required:
-        done = (
-            link.status == LinkStatus.CONNECTED
-            and link.actual_connection_date is not None
-            and link.actual_connection_date <= as_of
+    required_ids = {link.pgh_obj_id for link in required}
+    for link in sorted(links, key=lambda row: row.utility_id):
+        facts.links.append(
+            LinkFact(
+                utility=link.utility_id,
+                required=link.pgh_obj_id in required_ids,
+                status=link.status,
+                connected_on=link.actual_connection_date if _connected_by(link, as_of) else None,
+                planned_on=link.planned_connection_date,
+            )
         )
-        if done:
+    for link in required:
+        if _connected_by(link, as_of):
             connected_on.append(link.actual_connection_date)
         else:
             facts.required_open.append(link.utility_id)
@@ -139,6 +157,14 @@ def _infrastructure(facts: ParcelFacts, links: list, *, as_of: date) -> None:
         return
     # Every required link connected (or none required): the later of the act and the last connection.
     facts.infrastructure_on = max([facts.parcel_on, *connected_on])
+
+
+def _connected_by(link, as_of: date) -> bool:
+    return (
+        link.status == LinkStatus.CONNECTED
+        and link.actual_connection_date is not None
+        and link.actual_connection_date <= as_of
+    )
 
 
 def facility_has_parcel_condition() -> Exists:

@@ -11,6 +11,7 @@ import csv
 import io
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
@@ -23,15 +24,22 @@ from openpyxl.styles import Font
 
 from facilities.models import CONSTRUCTION_MEASURES, Facility, Measure, ResponsibleBody
 from layers.models import Region
-from tracking.models import STAGE_ORDER, Report, Stage
+from tracking.models import NON_CONSTRUCTION_MEASURES, STAGE_ORDER, Report, Stage
 from tracking.selectors import (
+    INFRASTRUCTURE_MEASURE,
+    PARCEL_MEASURE,
     POPULATION_LEVEL_LABELS,
     STATUS_LABELS,
     STATUS_ORDER,
+    UNIT_LABELS,
+    ComplianceCounts,
     Status,
     facility_states_as_of,
     kpi_as_of,
+    measure5_compliance,
+    measure6_compliance,
     measure_states_as_of,
+    measures12_13_plans,
 )
 
 # fpdf2 subsets fonts through fontTools, which logs every glyph at INFO.
@@ -78,8 +86,8 @@ def report_data_build(
         measures = [m for m in measures if any(b.code == "ЖАО" for b in m.responsible.all())]
     numbers = {m.number for m in measures}
     region_ids = [region.id] if region is not None else None
-    states = facility_states_as_of(as_of=as_of, known_at=known_at, region_ids=region_ids)
-    states = {fid: s for fid, s in states.items() if s.measure_id in numbers}
+    all_states = facility_states_as_of(as_of=as_of, known_at=known_at, region_ids=region_ids)
+    states = {fid: s for fid, s in all_states.items() if s.measure_id in numbers}
     facilities = {
         f.id: f for f in Facility.objects.filter(id__in=list(states)).select_related("region", "measure__quota")
     }
@@ -128,7 +136,8 @@ def report_data_build(
             }
         )
     other_rows = []
-    for ms in measure_states_as_of(as_of=as_of, known_at=known_at, region_id=region.id if region else None):
+    other_states = measure_states_as_of(as_of=as_of, known_at=known_at, region_id=region.id if region else None)
+    for ms in other_states:
         if ms.measure.number not in numbers:
             continue
         other_rows.append(
@@ -174,6 +183,17 @@ def report_data_build(
                 "measured_is_demo": k.measured.is_demo if k.measured else False,
             }
         )
+    measure5 = (
+        _measure5_data(as_of=as_of, known_at=known_at, region_ids=region_ids, states=all_states)
+        if PARCEL_MEASURE in numbers
+        else None
+    )
+    measure6 = (
+        _measure6_data(as_of=as_of, known_at=known_at, region_ids=region_ids, states=all_states)
+        if INFRASTRUCTURE_MEASURE in numbers
+        else None
+    )
+    plans = _plans_data(as_of=as_of, known_at=known_at, region_ids=region_ids, numbers=numbers)
     return {
         "kind": kind,
         "region_kato": region.kato if region else "",
@@ -189,7 +209,149 @@ def report_data_build(
         "facilities": facility_rows,
         "other_measures": other_rows,
         "kpis": kpi_rows,
+        "measure5": measure5,
+        "measure6": measure6,
+        "plans": plans,
+        "all_measures": _all_measures_data(
+            measures=measures,
+            states=states,
+            other_states=[ms for ms in other_states if ms.measure.number in numbers],
+            measure5=measure5,
+            measure6=measure6,
+            plans=plans,
+        ),
     }
+
+
+def _counts(c: ComplianceCounts) -> dict:
+    return {
+        "total": c.total,
+        "on_time": c.on_time,
+        "late": c.late,
+        "not_done": c.not_done,
+        "status": c.status,
+        "statuses": {code: c.statuses[code] for code in STATUS_ORDER},
+    }
+
+
+def _measure5_data(*, as_of: date, known_at: date, region_ids, states) -> dict:
+    """Measure 5 by region and district: plan facilities with the land-use act by the deadline, late, without."""
+    measure = Measure.objects.get(number=PARCEL_MEASURE)
+    rows = measure5_compliance(as_of=as_of, known_at=known_at, region_ids=region_ids, states=states)
+    total = ComplianceCounts.summed(rows)
+    no_district = {"kk": "аудан көрсетілмеген", "ru": "район не указан", "en": "district not given"}
+    return {
+        "deadline": measure.deadline_end.isoformat(),
+        "rows": [
+            {
+                "region_kato": row.region.kato,
+                "region": _names(row.region),
+                "district_kato": row.district.kato if row.district else "",
+                "district": _names(row.district) if row.district else no_district,
+                **_counts(row),
+            }
+            for row in rows
+        ],
+        "total": _counts(total),
+    }
+
+
+def _measure6_data(*, as_of: date, known_at: date, region_ids, states) -> dict:
+    """Measure 6 by utility and region: required links connected by the deadline, late, not connected."""
+    measure = Measure.objects.get(number=INFRASTRUCTURE_MEASURE)
+    rows = measure6_compliance(as_of=as_of, known_at=known_at, region_ids=region_ids, states=states)
+    total = ComplianceCounts.summed(rows)
+    return {
+        "deadline": measure.deadline_end.isoformat(),
+        "rows": [
+            {
+                "utility": row.utility.code,
+                "utility_name": _names(row.utility),
+                "region_kato": row.region.kato,
+                "region": _names(row.region),
+                **_counts(row),
+            }
+            for row in rows
+        ],
+        "total": _counts(total),
+    }
+
+
+def _plans_data(*, as_of: date, known_at: date, region_ids, numbers: set[int]) -> dict:
+    """Measures 12–13: the consolidated plan in force (version, approval date) and its objects per region."""
+    plans, rows = measures12_13_plans(as_of=as_of, known_at=known_at, region_ids=region_ids)
+    plans = {n: p for n, p in plans.items() if n in numbers}
+    return {
+        "plans": [
+            {
+                "measure": p.plan_measure,
+                "deadline": p.deadline.isoformat(),
+                "status": p.status,
+                "version": p.version,
+                "approved_on": p.approved_on.isoformat() if p.approved_on else "",
+                "objects": sum(n for rid, n in p.objects_by_region.items() if region_ids is None or rid in region_ids),
+            }
+            for p in plans.values()
+        ],
+        "rows": [
+            {
+                "measure": row.plan.plan_measure,
+                "region_kato": row.region.kato,
+                "region": _names(row.region),
+                "version": row.plan.version,
+                "approved_on": row.plan.approved_on.isoformat() if row.plan.approved_on else "",
+                "objects": row.objects,
+            }
+            for row in rows
+            if row.plan.plan_measure in plans
+        ],
+    }
+
+
+# What a measure's numbers count, per measure, in the table of all measures.
+UNIT_FACILITIES = "facilities"
+UNIT_LINKS = "links"
+UNIT_PLANS = "plans"
+UNIT_RECORDS = "records"
+
+
+def _all_measures_data(*, measures, states, other_states, measure5, measure6, plans) -> list[dict]:
+    """One row per measure of the report (1–26 in the consolidated one) with its numbers: the units it
+    counts (facilities, utility links, plans, or region/half-year records), how many are done on time,
+    late, not done, each status, and the measure's overall status."""
+    by_measure: dict[int, tuple[str, dict]] = {}
+    for m in measures:
+        counts = ComplianceCounts()
+        if m.number in CONSTRUCTION_MEASURES:
+            for s in states.values():
+                if s.measure_id == m.number:
+                    counts.add(s.status)
+            by_measure[m.number] = (UNIT_FACILITIES, _counts(counts))
+        elif m.number in NON_CONSTRUCTION_MEASURES:
+            for ms in other_states:
+                if ms.measure.number == m.number:
+                    counts.add(ms.status)
+            by_measure[m.number] = (UNIT_RECORDS, _counts(counts))
+    if measure5 is not None:
+        by_measure[PARCEL_MEASURE] = (UNIT_FACILITIES, measure5["total"])
+    if measure6 is not None:
+        by_measure[INFRASTRUCTURE_MEASURE] = (UNIT_LINKS, measure6["total"])
+    for plan in plans["plans"]:
+        counts = ComplianceCounts()
+        counts.add(plan["status"])
+        by_measure[plan["measure"]] = (UNIT_PLANS, _counts(counts))
+    return [
+        {
+            "number": m.number,
+            "title": _names(m, "title"),
+            "deadline": m.deadline_end.isoformat(),
+            "responsible": [b.code for b in m.responsible.all()],
+            "unit": by_measure[m.number][0],
+            **by_measure[m.number][1],
+        }
+        for m in measures
+        if m.number in by_measure
+    ]
 
 
 # --- rendering ---------------------------------------------------------------------------------------
@@ -344,13 +506,146 @@ def report_tables(data: dict, lang: str) -> dict[str, tuple[list[str], list[list
             ],
             [_kpi_row(k, lang, kpi_names) for k in data["kpis"]],
         )
-        return {
+        tables = {
             str(_("Construction measures")): measures,
             str(_("Overdue and at risk")): overdue,
             str(_("Facilities")): facilities,
             str(_("Other measures")): other,
             str(_("KPI")): kpis,
         }
+        tables.update(_compliance_tables(data, lang, status))
+        return tables
+
+
+def _compliance_tables(data: dict, lang: str, status: dict[str, str]) -> dict[str, tuple[list[str], list[list]]]:
+    """Every measure with its numbers, and measures 5, 6, 12–13 in detail (called inside the language override).
+
+    Sheet names: at most 31 characters and no ':' (Excel)."""
+
+    def label(code: str) -> str:
+        return status.get(code, "—")
+
+    tables: dict[str, tuple[list[str], list[list]]] = {}
+    if data.get("all_measures"):
+        tables[str(_("All measures"))] = (
+            [
+                _("Measure"),
+                _("Deadline"),
+                _("Responsible"),
+                _("Counted"),
+                _("Total"),
+                _("Done on time"),
+                _("Done late"),
+                _("Not done"),
+                _("Status"),
+            ],
+            [
+                [
+                    f"{m['number']}. {m['title'][lang][:90]}",
+                    m["deadline"],
+                    ", ".join(m["responsible"]),
+                    str(UNIT_LABELS[m["unit"]]),
+                    m["total"],
+                    m["on_time"],
+                    m["late"],
+                    m["not_done"],
+                    label(m["status"]),
+                ]
+                for m in data["all_measures"]
+            ],
+        )
+    national = {"kk": "Қазақстан", "ru": "Казахстан", "en": "Kazakhstan"}[lang]
+    whole = data["region"][lang] if data.get("region") else national
+    m5 = data.get("measure5")
+    if m5 is not None:
+        total = m5["total"]
+        tables[str(_("Measure 5 — land parcels"))] = (
+            [
+                _("Region"),
+                _("District"),
+                _("Facilities of the approved plans"),
+                _("Land-use act by %(d)s") % {"d": m5["deadline"]},
+                _("Act after the deadline"),
+                _("Without an act"),
+                _("Status"),
+            ],
+            [
+                *[
+                    [
+                        r["region"][lang],
+                        r["district"][lang],
+                        r["total"],
+                        r["on_time"],
+                        r["late"],
+                        r["not_done"],
+                        label(r["status"]),
+                    ]
+                    for r in m5["rows"]
+                ],
+                [
+                    whole,
+                    _("total"),
+                    total["total"],
+                    total["on_time"],
+                    total["late"],
+                    total["not_done"],
+                    label(total["status"]),
+                ],
+            ],
+        )
+    m6 = data.get("measure6")
+    if m6 is not None:
+        total = m6["total"]
+        tables[str(_("Measure 6 — infrastructure"))] = (
+            [
+                _("Utility"),
+                _("Region"),
+                _("Required links"),
+                _("Connected by %(d)s") % {"d": m6["deadline"]},
+                _("Connected after the deadline"),
+                _("Not connected"),
+                _("Status"),
+            ],
+            [
+                *[
+                    [
+                        r["utility_name"][lang],
+                        r["region"][lang],
+                        r["total"],
+                        r["on_time"],
+                        r["late"],
+                        r["not_done"],
+                        label(r["status"]),
+                    ]
+                    for r in m6["rows"]
+                ],
+                [
+                    _("total"),
+                    whole,
+                    total["total"],
+                    total["on_time"],
+                    total["late"],
+                    total["not_done"],
+                    label(total["status"]),
+                ],
+            ],
+        )
+    plans = data.get("plans")
+    if plans and plans["plans"]:
+        tables[str(_("Measures 12–13 — plans"))] = (
+            [_("Measure"), _("Region"), _("Plan version"), _("Approved on"), _("Objects"), _("Status")],
+            [
+                *[
+                    [p["measure"], whole, p["version"] or "", p["approved_on"], p["objects"], label(p["status"])]
+                    for p in plans["plans"]
+                ],
+                *[
+                    [r["measure"], r["region"][lang], r["version"] or "", r["approved_on"], r["objects"], ""]
+                    for r in plans["rows"]
+                ],
+            ],
+        )
+    return tables
 
 
 def _header_lines(data: dict, lang: str) -> list[str]:
@@ -442,3 +737,26 @@ def report_filename(data: dict, lang: str, fmt: str) -> str:
     scope = data["region_kato"] or data["body"] or "KZ"
     safe = "".join(ch if ch.isalnum() else "_" for ch in scope)
     return f"report_{data['kind']}_{safe}_{data['as_of']}_{lang}.{fmt}"
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    content: bytes
+    filename: str
+    content_type: str
+
+
+def report_file_build(
+    *,
+    kind: str,
+    as_of: date,
+    fmt: str,
+    language: str,
+    known_at: date | None = None,
+    region: Region | None = None,
+    body: ResponsibleBody | None = None,
+) -> ReportFile:
+    """A live (not frozen) report file, as the reports page offers it and `manage.py semiannual_report` writes it."""
+    data = report_data_build(kind=kind, as_of=as_of, known_at=known_at, region=region, body=body)
+    render, content_type = RENDERERS[fmt]
+    return ReportFile(render(data, language), report_filename(data, language, fmt), content_type)

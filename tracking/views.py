@@ -31,7 +31,7 @@ from tracking.forms import (
     StageForm,
 )
 from tracking.models import STAGE_ORDER, Plan, PlanItem, Report, Stage, StageRecord, TrackedFacility
-from tracking.reports import RENDERERS, report_data_build, report_filename
+from tracking.reports import RENDERERS, report_file_build
 from tracking.timeline import ParcelSummary, facility_timeline
 
 
@@ -108,7 +108,11 @@ def dashboard(request):
         title=_("Progress over time (each month-end as known then)"),
     )
     kpi = selectors.kpi_as_of(as_of=as_of, states=states if scope is None else None, known_at=known_at)
+    derived, _rows5, _rows6, _plan_rows = selectors.derived_measures_summary(
+        as_of=as_of, known_at=known_at, region_ids=scope, states=states
+    )
     context = {
+        "derived": derived,
         "form": form,
         "as_of": as_of,
         "known_at": known_at,
@@ -572,8 +576,15 @@ def measure_list(request):
         title=_("Non-construction measures by status (regions and half-years counted separately), as of %(d)s")
         % {"d": as_of},
     )
+    summary, rows5, rows6, plan_rows = selectors.derived_measures_summary(
+        as_of=as_of, known_at=known_at, region_ids=scope
+    )
     context = {
         "chart": chart,
+        "derived": summary,
+        "rows5": rows5,
+        "rows6": rows6,
+        "plan_rows": plan_rows,
         "rows": [(r, selectors.STATUS_LABELS[r.status], selectors.STATUS_COLOURS[r.status]) for r in rows],
         "form": form,
         "as_of_form": as_of_form,
@@ -720,17 +731,17 @@ def report_page(request):
             except services.TrackingError as exc:
                 _form_errors(form, exc)
         elif request.GET.get("format") in RENDERERS:
-            fmt = request.GET["format"]
-            data = report_data_build(
+            built = report_file_build(
                 kind=d["kind"],
                 as_of=d["as_of"],
+                fmt=request.GET["format"],
+                language=d["language"],
                 known_at=d["known_at"],
                 region=d["region"] if d["kind"] == Report.Kind.REGION else None,
                 body=d["body"] if d["kind"] == Report.Kind.BODY else None,
             )
-            render_fn, content_type = RENDERERS[fmt]
-            response = HttpResponse(render_fn(data, d["language"]), content_type=content_type)
-            response["Content-Disposition"] = f'attachment; filename="{report_filename(data, d["language"], fmt)}"'
+            response = HttpResponse(built.content, content_type=built.content_type)
+            response["Content-Disposition"] = f'attachment; filename="{built.filename}"'
             return response
     submitted = Report.objects.select_related("region", "body").order_by("-as_of", "-submitted_at")
     if scope is not None:

@@ -631,8 +631,8 @@ def render_csv(data: dict, lang: str) -> bytes:
 # from the font's glyph widths and wrapped only when it does not fit.
 
 PDF_FONT_SIZE = 6  # pt, table cells
-PDF_LINE = 2.4  # mm per text line in a cell
-PDF_PAD_X, PDF_PAD_Y = 0.7, 0.35  # mm
+PDF_LINE = 2.3  # mm per text line in a cell
+PDF_PAD_X, PDF_PAD_Y = 0.7, 0.3  # mm
 PDF_HEADER_FILL = (220, 228, 238)
 PDF_TOTAL_FILL = (235, 235, 235)
 PDF_STRIPE_FILL = (246, 246, 246)
@@ -755,17 +755,17 @@ def _pdf_widths(header, cells, kinds, body: _Metrics, bold: _Metrics, total: flo
             word = min(max((body.longest_word(t) for t in texts if t), default=0.0), PDF_MAX_WORD)
         else:
             word = max(full, default=0.0)
-        narrow.append(max(word, head) + pad)
+        narrow.append(max(word, head) + pad + 0.05)
         one_line.append(full)
     if sum(narrow) >= total:
         return [w * total / sum(narrow) for w in narrow]
 
     def lines(full: list[float], width: float) -> list[int]:
-        inner = (width - pad) * 0.92  # words do not fill a line to the last millimetre
+        inner = (width - pad) * 0.9  # words do not fill a line to the last millimetre
         return [1 if t <= width - pad else math.ceil(t / inner) for t in full]
 
     # Widths at which some cell of a column loses a line: t / k (+ padding) for k lines.
-    breaks = [sorted({t / k / 0.92 + pad for t in full for k in range(1, 6)}) for full in one_line]
+    breaks = [sorted({t / k / 0.9 + pad for t in full for k in range(1, 6)}) for full in one_line]
     widths = narrow[:]
     counts = [lines(full, w) for full, w in zip(one_line, widths, strict=True)]
     rows = range(len(cells))
@@ -859,11 +859,11 @@ def render_pdf(data: dict, lang: str) -> bytes:
     pdf.multi_cell(0, 4, lines[3], new_x="LMARGIN", new_y="NEXT")
     for name, header, rows, kinds, totals in _sections(data, lang):
         # A section starts on a new page unless its heading, header row and a few rows fit.
-        if pdf.get_y() + 30 > pdf.page_break_trigger:
+        if pdf.get_y() + 25 > pdf.page_break_trigger:
             pdf.add_page()
-        pdf.ln(2)
-        pdf.set_font("DejaVu", "B", 10)
-        pdf.cell(0, 6, name, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1.5)
+        pdf.set_font("DejaVu", "B", 9)
+        pdf.cell(0, 5, name, new_x="LMARGIN", new_y="NEXT")
         if not rows:
             pdf.set_font("DejaVu", "", PDF_FONT_SIZE)
             pdf.cell(0, 4, "—", new_x="LMARGIN", new_y="NEXT")

@@ -208,6 +208,11 @@ def _stage_label(code: str) -> str:
     return _("no stage yet") if code == "none" else str(Stage(code).label)
 
 
+def _percent(value) -> str:
+    # A no-break space keeps "90 %" together when a cell wraps.
+    return "" if value is None else f" ({value}\u00a0%)"
+
+
 def _day(iso: str) -> date | None:
     """A snapshot date (ISO string, or "" when unknown) as a date, so the renderers can type it."""
     return date.fromisoformat(iso) if iso else None
@@ -297,7 +302,7 @@ def report_tables(data: dict, lang: str) -> dict[str, tuple[list[str], list[list
                     f["region"][lang],
                     f["name"][lang],
                     _day(f["deadline"]),
-                    _stage_label(f["stage_reached"]) + (f" ({f['percent']} %)" if f["percent"] is not None else ""),
+                    _stage_label(f["stage_reached"]) + _percent(f["percent"]),
                     status[f["status"]],
                     f["executor"],
                     f["overdue_reason"],
@@ -632,7 +637,7 @@ def render_csv(data: dict, lang: str) -> bytes:
 
 PDF_FONT_SIZE = 6  # pt, table cells
 PDF_LINE = 2.3  # mm per text line in a cell
-PDF_PAD_X, PDF_PAD_Y = 0.7, 0.3  # mm
+PDF_PAD_X, PDF_PAD_Y = 0.7, 0.2  # mm
 PDF_HEADER_FILL = (220, 228, 238)
 PDF_TOTAL_FILL = (235, 235, 235)
 PDF_STRIPE_FILL = (246, 246, 246)
@@ -742,9 +747,11 @@ def _pdf_widths(header, cells, kinds, body: _Metrics, bold: _Metrics, total: flo
     """Column widths filling the page that make the table as short as can be.
 
     Each column needs at least its longest word (numbers and dates: their whole text). The rest of the
-    page's width goes, step by step, to the column where it saves the most height per millimetre
-    (a row is as tall as its cell with the most lines; a cell of one-line width `t` in a column of inner
-    width `w` takes about ceil(t / w) lines). What no step can use is shared in proportion to need."""
+    page's width goes, step by step, to the column where it saves the most height per millimetre (a row
+    is as tall as its cell with the most lines; a cell of one-line width `t` in a column of inner width
+    `w` takes about ceil(t / w) lines). Steps one column at a time stall where a row needs two columns
+    widened to lose a line, so the steps also start from widths that put the same share (quantile) of
+    every column's cells on one line and none on more than 2 (3, 4) lines; the shortest layout wins."""
     pad = 2 * PDF_PAD_X
     narrow, one_line = [], []
     for i, kind in enumerate(kinds):
@@ -759,42 +766,70 @@ def _pdf_widths(header, cells, kinds, body: _Metrics, bold: _Metrics, total: flo
         one_line.append(full)
     if sum(narrow) >= total:
         return [w * total / sum(narrow) for w in narrow]
+    rows = range(len(cells))
 
     def lines(full: list[float], width: float) -> list[int]:
         inner = (width - pad) * 0.9  # words do not fill a line to the last millimetre
         return [1 if t <= width - pad else math.ceil(t / inner) for t in full]
 
+    def height(widths: list[float]) -> int:
+        counts = [lines(full, w) for full, w in zip(one_line, widths, strict=True)]
+        return sum(max(c[r] for c in counts) for r in rows)
+
     # Widths at which some cell of a column loses a line: t / k (+ padding) for k lines.
     breaks = [sorted({t / k / 0.9 + pad for t in full for k in range(1, 6)}) for full in one_line]
-    widths = narrow[:]
-    counts = [lines(full, w) for full, w in zip(one_line, widths, strict=True)]
-    rows = range(len(cells))
-    while True:
+
+    def grow(widths: list[float]) -> list[float]:
+        widths = widths[:]
+        counts = [lines(full, w) for full, w in zip(one_line, widths, strict=True)]
+        while True:
+            spare = total - sum(widths)
+            # Per row: its tallest cell's column and lines, and the runner-up's lines.
+            tallest = []
+            for r in rows:
+                ranked = sorted(((c[r], j) for j, c in enumerate(counts)), reverse=True)
+                tallest.append((ranked[0][1], ranked[0][0], ranked[1][0] if len(ranked) > 1 else 1))
+            best = None
+            for i, full in enumerate(one_line):
+                others = [second if top == i else h for top, h, second in tallest]
+                steps = breaks[i][bisect.bisect_right(breaks[i], widths[i]) :]
+                for target in [s for s in steps[:4] if s <= widths[i] + spare]:
+                    new = lines(full, target)
+                    saved = sum(h - max(o, n) for (_top, h, _second), o, n in zip(tallest, others, new, strict=True))
+                    if saved > 0 and (best is None or saved / (target - widths[i]) > best[0]):
+                        best = (saved / (target - widths[i]), i, target, new)
+            if best is None:
+                break
+            _gain, i, target, new = best
+            widths[i], counts[i] = target, new
+        # What no step can use: to the columns still short of one line, in proportion; if none, to text.
         spare = total - sum(widths)
-        # Per row: its tallest cell's column and lines, and the runner-up's lines.
-        tallest = []
-        for r in rows:
-            ranked = sorted(((c[r], j) for j, c in enumerate(counts)), reverse=True)
-            tallest.append((ranked[0][1], ranked[0][0], ranked[1][0] if len(ranked) > 1 else 1))
-        height = [t[1] for t in tallest]
-        best = None
-        for i, full in enumerate(one_line):
-            others = [second if top == i else h for top, h, second in tallest]
-            steps = breaks[i][bisect.bisect_right(breaks[i], widths[i]) :]
-            for target in [s for s in steps[:4] if s <= widths[i] + spare]:
-                new = lines(full, target)
-                saved = sum(h - max(o, n) for h, o, n in zip(height, others, new, strict=True))
-                if saved > 0 and (best is None or saved / (target - widths[i]) > best[0]):
-                    best = (saved / (target - widths[i]), i, target, new)
-        if best is None:
-            break
-        _gain, i, target, new = best
-        widths[i], counts[i] = target, new
-    lack = [max(max(full, default=0.0) + pad, w) - w for w, full in zip(widths, one_line, strict=True)]
-    spare = total - sum(widths)
-    if sum(lack) > 0:
+        lack = [max(max(full, default=0.0) + pad, w) - w for w, full in zip(widths, one_line, strict=True)]
+        if sum(lack) <= 0:
+            lack = [w if kind == TEXT else 0.0 for w, kind in zip(widths, kinds, strict=True)]
+        if sum(lack) <= 0:
+            lack = widths
         return [w + spare * gap / sum(lack) for w, gap in zip(widths, lack, strict=True)]
-    return [w + spare * w / sum(widths) for w in widths]
+
+    ranked = [sorted(full) for full in one_line]
+
+    def at(q: float, most: int) -> list[float]:
+        """Widths that put a share `q` of each column's cells on one line and none on more than `most`."""
+        return [
+            max(n, r[int(q * (len(r) - 1))] + pad, r[-1] / most / 0.9 + pad) if r else n
+            for n, r in zip(narrow, ranked, strict=True)
+        ]
+
+    layouts = [grow(narrow)]
+    for most in (2, 3, 4):
+        if sum(at(0.0, most)) > total:
+            continue
+        low, high = 0.0, 1.0
+        for _step in range(10):
+            mid = (low + high) / 2
+            low, high = (mid, high) if sum(at(mid, most)) <= total else (low, mid)
+        layouts.append(grow(at(high if sum(at(high, most)) <= total else low, most)))
+    return min(layouts, key=height)
 
 
 def _pdf_table(pdf: FPDF, header, rows, kinds, totals, lang: str) -> None:

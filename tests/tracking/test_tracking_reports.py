@@ -93,8 +93,8 @@ def test_files_open_and_hold_the_numbers(astana, region_a):
     wb = load_workbook(io.BytesIO(render_xlsx(data, "ru")))
     sheet = wb["Строительные мероприятия"] if "Строительные мероприятия" in wb.sheetnames else wb.worksheets[1]
     rows = list(sheet.iter_rows(values_only=True))
-    m15 = next(r for r in rows[1:] if str(r[0]).startswith("15."))
-    assert (m15[3], m15[4]) == (1, 1)
+    m15 = next(r for r in rows[1:] if str(r[0]).startswith("№15 "))
+    assert (m15[4], m15[5]) == (1, 1)  # planned, done (after the regions and deadline)
     assert m15[-1] == "открыт (места используются): 1"  # stage reached, in Russian
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(render_pdf(data, "kk"))).pages)
     assert "2025-07-01" in text and "late supply of equipment" in text and "Астана" in text

@@ -173,7 +173,7 @@ def test_region_and_facility_pages(browser_page, browser_users, sensitive_record
         watch.page.click(".leaflet-popup a.details")
     assert urlsplit(watch.page.url).path == f"/en/maps/facility/{facility.pk}/"
     watch.page.wait_for_selector(".portal-map[data-facility-count='1']", state="attached")
-    assert watch.page.is_visible("#stages") and watch.page.is_visible("#documents")
+    assert watch.page.is_visible("#timeline") and watch.page.is_visible("#documents")
     assert_clean(watch)
     watch.screenshot("facility_page")
 

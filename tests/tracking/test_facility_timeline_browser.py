@@ -12,8 +12,7 @@ from django.contrib.gis.geos import MultiPolygon
 
 from parcels.models import InfrastructureLink, Parcel, Utility
 from tests.maps.conftest import browser_page, browser_users, chromium, server_url, sign_in  # noqa: F401
-from tracking.demo import demo_plans_build_and_approve
-from tracking.models import Plan, TrackedFacility
+from tracking.models import StageRecord, TrackedFacility
 from tracking.services import stage_record_add
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
@@ -26,7 +25,7 @@ def committed_story(django_db_setup, django_db_blocker):
     """Approved demo plans and one Astana facility with a parcel (act issued), a connected link and a
     design record, committed so the server process sees them; removed when the module ends."""
     with django_db_blocker.unblock():
-        demo_plans_build_and_approve()
+        # The session's approved demo plans (tests/conftest.py) already track the facility.
         tracked = (
             TrackedFacility.objects.filter(facility__region__kato="710000000", facility__measure_id=24)
             .select_related("facility")
@@ -34,6 +33,7 @@ def committed_story(django_db_setup, django_db_blocker):
             .first()
         )
         facility = tracked.facility
+        snapshot = TrackedFacility.objects.filter(pk=tracked.pk).values().get()
         parcel = Parcel.objects.create(
             facility=facility,
             region=facility.region,
@@ -63,9 +63,10 @@ def committed_story(django_db_setup, django_db_blocker):
         )
     yield tracked
     with django_db_blocker.unblock():
+        # Back to the session's state: other modules share these committed rows.
         parcel.delete()
-        TrackedFacility.objects.filter(is_demo=True).delete()
-        Plan.objects.filter(is_demo=True).delete()
+        StageRecord.objects.filter(tracked=tracked).delete()
+        TrackedFacility.objects.filter(pk=tracked.pk).update(**{k: v for k, v in snapshot.items() if k != "id"})
 
 
 def test_facility_timeline_page_in_a_browser(browser_page, sign_in, committed_story):  # noqa: F811
@@ -74,7 +75,18 @@ def test_facility_timeline_page_in_a_browser(browser_page, sign_in, committed_st
     response = watch.goto(f"/en/tracking/facility/{committed_story.pk}/")
     assert response.status == 200
     steps = watch.page.locator(".facility-timeline > li")
-    assert steps.count() == 11  # plan, parcel, one link, infrastructure, design … opened
+    assert [steps.nth(n).get_attribute("data-step") for n in range(steps.count())] == [
+        "plan",
+        "parcel",
+        "link",
+        "infrastructure",
+        "design",
+        "expertise",
+        "construction_started",
+        "construction_progress",
+        "accepted",
+        "opened",
+    ]
     assert watch.page.locator(".facility-timeline > li.done").count() >= 4
     assert ACT in watch.page.locator("li[data-step='parcel']").inner_text()
     # The parcel's boundary is drawn on its small map (offline: outlines and vectors only).

@@ -45,6 +45,7 @@ from tracking.selectors import (
     measure6_compliance,
     measure_states_as_of,
     measures12_13_plans,
+    rollup_status,
 )
 
 # fpdf2 subsets fonts through fontTools, which logs every glyph at INFO.
@@ -462,8 +463,11 @@ def measure_label(number: int, title: str, lang: str) -> str:
     return f"№{number} {what}"
 
 
-def report_tables(data: dict, lang: str) -> dict[str, tuple[list[str], list[list]]]:
-    """The report's tables (header, rows) in `lang`; shared by the XLSX, PDF and CSV renderers."""
+def report_tables(data: dict, lang: str, *, printed: bool = False) -> dict[str, tuple[list[str], list[list]]]:
+    """The report's tables (header, rows) in `lang`; shared by the XLSX, PDF and CSV renderers.
+
+    `printed` (the PDF): measure 5 by region rather than by region and district, so the printed
+    report stays short; the XLSX and CSV keep every district."""
     with translation.override(lang):
         status = {code: str(label) for code, label in STATUS_LABELS.items()}
         measures = (
@@ -546,7 +550,7 @@ def report_tables(data: dict, lang: str) -> dict[str, tuple[list[str], list[list
                     o["doc_number"],
                     _day(o["doc_date"]),
                 ]
-                for o in data["other_measures"]
+                for o in (_other_by_period(data["other_measures"], lang) if printed else data["other_measures"])
             ],
         )
         kpi_names = {
@@ -578,11 +582,56 @@ def report_tables(data: dict, lang: str) -> dict[str, tuple[list[str], list[list
             str(_("Other measures")): other,
             str(_("KPI")): kpis,
         }
-        tables.update(_compliance_tables(data, lang, status))
+        tables.update(_compliance_tables(data, lang, status, by_district=not printed))
         return tables
 
 
-def _compliance_tables(data: dict, lang: str, status: dict[str, str]) -> dict[str, tuple[list[str], list[list]]]:
+def _other_by_period(rows: list[dict], lang: str) -> list[dict]:
+    """Rows of the non-construction measures that each region reports, summed per measure and period
+    for print: one row says how many regions reported (status rolled up); the XLSX and CSV keep one
+    row per region with its document. Rows of the ministry and other bodies pass through."""
+    out: list[dict] = []
+    groups: dict[tuple, dict] = {}
+    for o in rows:
+        if not o["region_kato"]:
+            out.append(o)
+            continue
+        key = (o["number"], o["period_end"], o["due"])
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {**o, "regions": 0, "documents": 0, "statuses": Counter()}
+            out.append(group)
+        group["regions"] += 1
+        group["documents"] += bool(o["doc_number"])
+        group["statuses"][o["status"]] += 1
+    for group in groups.values():
+        group["region"] = dict.fromkeys(LANGS, _("%(n)s regions") % {"n": group["regions"]})
+        group["status"] = rollup_status(group["statuses"])
+        group["doc_number"] = _("documents: %(done)s of %(n)s") % {"done": group["documents"], "n": group["regions"]}
+        group["doc_date"] = ""
+    return out
+
+
+def _by_region(rows: list[dict]) -> list[dict]:
+    """Measure 5 rows of districts summed per region (counts added, statuses rolled up)."""
+    regions: dict[str, dict] = {}
+    for r in rows:
+        into = regions.setdefault(
+            r["region_kato"],
+            {**r, "district": dict.fromkeys(LANGS, ""), "total": 0, "on_time": 0, "late": 0, "statuses": Counter()},
+        )
+        for key in ("total", "on_time", "late"):
+            into[key] += r[key]
+        into["statuses"].update(r["statuses"])
+    for into in regions.values():
+        into["not_done"] = into["total"] - into["on_time"] - into["late"]
+        into["status"] = rollup_status(into["statuses"])
+    return list(regions.values())
+
+
+def _compliance_tables(
+    data: dict, lang: str, status: dict[str, str], *, by_district: bool = True
+) -> dict[str, tuple[list[str], list[list]]]:
     """Every measure with its numbers, and measures 5, 6, 12–13 in detail (called inside the language override).
 
     Sheet names: at most 31 characters and no ':' (Excel)."""
@@ -606,8 +655,8 @@ def _compliance_tables(data: dict, lang: str, status: dict[str, str]) -> dict[st
             ],
             [
                 [
-                    f"{m['number']}. {m['title'][lang][:90]}",
-                    m["deadline"],
+                    measure_label(m["number"], m["title"][lang], lang),
+                    _day(m["deadline"]),
                     ", ".join(m["responsible"]),
                     str(UNIT_LABELS[m["unit"]]),
                     m["total"],
@@ -645,7 +694,7 @@ def _compliance_tables(data: dict, lang: str, status: dict[str, str]) -> dict[st
                         r["not_done"],
                         label(r["status"]),
                     ]
-                    for r in m5["rows"]
+                    for r in (m5["rows"] if by_district else _by_region(m5["rows"]))
                 ],
                 [
                     whole,
@@ -657,6 +706,13 @@ def _compliance_tables(data: dict, lang: str, status: dict[str, str]) -> dict[st
                     label(total["status"]),
                 ],
             ],
+        )
+    if m5 is not None and not by_district:
+        name = str(_("Measure 5 — land parcels"))
+        header, rows = tables[name]
+        tables[name] = (
+            [h for n, h in enumerate(header) if n != 1],
+            [[v for n, v in enumerate(r) if n != 1] for r in rows],
         )
     m6 = data.get("measure6")
     if m6 is not None:
@@ -806,10 +862,12 @@ def _totals_row(header: list, rows: list[list], lang: str) -> list | None:
     return total if summed else None
 
 
-def _sections(data: dict, lang: str) -> list[tuple[str, list, list[list], list[str], list | None]]:
+def _sections(
+    data: dict, lang: str, *, printed: bool = False
+) -> list[tuple[str, list, list[list], list[str], list | None]]:
     """(name, header, rows, column kinds, totals row or None) of every section of the report."""
     out = []
-    for name, (header, rows) in report_tables(data, lang).items():
+    for name, (header, rows) in report_tables(data, lang, printed=printed).items():
         header = [str(h) for h in header]
         totals = _totals_row(header, rows, lang) if _hints(name, lang).totals else None
         out.append((name, header, rows, _column_kinds(header, rows), totals))
@@ -1219,7 +1277,7 @@ def render_pdf(data: dict, lang: str) -> bytes:
     pdf.multi_cell(0, 6, lines[0], new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 8)
     pdf.multi_cell(0, 4, lines[3], new_x="LMARGIN", new_y="NEXT")
-    for name, header, rows, kinds, totals in _sections(data, lang):
+    for name, header, rows, kinds, totals in _sections(data, lang, printed=True):
         # A section starts on a new page unless its heading, header row and a few rows fit.
         if pdf.get_y() + 25 > pdf.page_break_trigger:
             pdf.add_page()

@@ -195,12 +195,12 @@ def test_facility_page_public_fields_for_everyone_details_for_authorised(db, cli
     facility = Facility.objects.filter(region=region_a).first()
     html = client.get(f"/en/maps/facility/{facility.pk}/").content.decode()
     assert facility.name_en in html
-    assert 'id="stages"' not in html and 'id="documents"' not in html
+    assert 'id="timeline"' not in html and 'id="documents"' not in html
     client.force_login(akimat_b)
     assert 'id="documents"' not in client.get(f"/en/maps/facility/{facility.pk}/").content.decode()
     client.force_login(akimat_a)
     html = client.get(f"/en/maps/facility/{facility.pk}/").content.decode()
-    assert 'id="stages"' in html and 'id="documents"' in html
+    assert 'id="timeline"' in html and 'id="documents"' in html
     assert client.get("/en/maps/facility/99999999/").status_code == 404
 
 

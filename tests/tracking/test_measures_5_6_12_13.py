@@ -22,7 +22,7 @@ from datetime import date, datetime
 
 import pytest
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from parcels.models import InfrastructureLink, Parcel, Utility
 from parcels.services import link_create, link_update, parcel_create
@@ -112,6 +112,10 @@ def _plan(version: int, *, approved: str, items: dict, regions) -> Plan:
 def world(db, region_a, region_b, admin_user_role):
     from facilities.models import Facility
 
+    # A world of its own: the session's approved demo plans and their tracked facilities are set aside
+    # (inside the test's transaction, so they come back afterwards).
+    TrackedFacility.objects.all().delete()
+    Plan.objects.all().delete()
     located = Facility.objects.filter(location__isnull=False, district__isnull=False).order_by("id")
     a1 = located.filter(region=region_a).first()
     a2 = located.filter(region=region_a).exclude(district=a1.district).first()
@@ -275,12 +279,13 @@ def test_executor_report_only_for_its_region(world, region_a):
 
 def test_reminders_and_digest_name_measures_5_and_6(world, region_a, region_b, akimat_a):
     today = date(2025, 12, 1)
-    own = [str(r.what) for r in reminders_for(region_ids=[region_a.id], is_ministry=False, today=today)]
+    with translation.override("en"):
+        own = [str(r.what) for r in reminders_for(region_ids=[region_a.id], is_ministry=False, today=today)]
+        everyone = reminders_for(region_ids=None, is_ministry=True, today=today)
+        overdue5 = [(r.region, str(r.what)) for r in everyone if str(r.what).startswith("measure 5 overdue")]
     assert "measure 6 is due: 2 of 3 required utility links not connected" in own
     assert not any("measure 5" in w for w in own)  # Astana's two facilities have their acts
-    everyone = reminders_for(region_ids=None, is_ministry=True, today=today)
-    overdue5 = [r for r in everyone if str(r.what).startswith("measure 5 overdue")]
-    assert [(r.region, str(r.what)) for r in overdue5] == [
+    assert overdue5 == [
         (region_b, "measure 5 overdue since 2024-03-31: 1 of 2 facilities without a land-use act")
     ]
     akimat_a.email = "a5@example.kz"

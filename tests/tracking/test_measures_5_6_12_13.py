@@ -285,9 +285,7 @@ def test_reminders_and_digest_name_measures_5_and_6(world, region_a, region_b, a
         overdue5 = [(r.region, str(r.what)) for r in everyone if str(r.what).startswith("measure 5 overdue")]
     assert "measure 6 is due: 2 of 3 required utility links not connected" in own
     assert not any("measure 5" in w for w in own)  # Astana's two facilities have their acts
-    assert overdue5 == [
-        (region_b, "measure 5 overdue since 2024-03-31: 1 of 2 facilities without a land-use act")
-    ]
+    assert overdue5 == [(region_b, "measure 5 overdue since 2024-03-31: 1 of 2 facilities without a land-use act")]
     akimat_a.email = "a5@example.kz"
     akimat_a.save()
     deadline_digest_send(today=today, days=60, language="en")

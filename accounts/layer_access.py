@@ -35,10 +35,16 @@ def collection_queryset(collection: Collection, *, user) -> QuerySet:
     (no portal role) only the rows the declaration's `public_rows` keeps."""
     queryset = collection.selector()
     if not collection.public:
-        queryset = scope_queryset(user, queryset, region_field=collection.region_field or "region")
-    elif collection.public_rows is not None and user_role(user) is None:
-        queryset = queryset.filter(collection.public_rows)
-    return queryset
+        return scope_queryset(user, queryset, region_field=collection.region_field or "region")
+    return public_rows_apply(collection, queryset, user=user)
+
+
+def public_rows_apply(collection: Collection, queryset: QuerySet, *, user) -> QuerySet:
+    """`queryset` (rows of `collection`) narrowed to what its `public_rows` keeps when `user` has no
+    portal role (None: the public); unchanged for users with a role."""
+    if collection.public_rows is None or user_role(user) is not None:
+        return queryset
+    return queryset.filter(collection.public_rows)
 
 
 def private_rows(collection: Collection, queryset: QuerySet, *, user) -> bool | Exists:

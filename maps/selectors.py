@@ -89,17 +89,13 @@ def facility_queryset(
     qs = facility_list(region_kato=region_kato, measure=measure, kind=kind)
     if user is not None:
         return scope_queryset(user, qs, action=Action.VIEW)
-    public_rows = collection_get("facilities").public_rows
-    return qs.filter(public_rows) if public_rows is not None else qs
+    return layer_access.public_rows_apply(collection_get("facilities"), qs, user=None)
 
 
 def facility_visible(*, user, facility_id: int) -> bool:
     """May `user` see this facility on the maps? The public: only a facility of the approved plans."""
     qs = Facility.objects.filter(pk=facility_id)
-    if user_role(user) is None:
-        public_rows = collection_get("facilities").public_rows
-        qs = qs.filter(public_rows) if public_rows is not None else qs
-    return qs.exists()
+    return layer_access.public_rows_apply(collection_get("facilities"), qs, user=user).exists()
 
 
 def vector_tiles_threshold() -> int:
@@ -127,20 +123,26 @@ def _tiles_url_above_threshold(layer: str, count: int) -> str | None:
     return tile_url_template(layer)
 
 
-def facility_opened_on(*, as_of: date, facility_ids: list[int]) -> dict[int, date]:
-    """{facility id: date its "opened" stage was reached, on or before `as_of`}."""
-    result: dict[int, date] = {}
-    for pk, state in tracking_selectors.facility_states_as_of(as_of=as_of, facility_ids=facility_ids).items():
-        opened = state.reached.get("opened")
-        if opened is not None and opened <= as_of:
-            result[pk] = opened
-    return result
+def _statuses(states: dict, facility_ids: list[int]) -> dict[int, str]:
+    # "planned" for a facility that tracking does not track.
+    return {pk: states[pk].status if pk in states else PLANNED for pk in facility_ids}
+
+
+def _opened_on(states: dict, facility_ids: list[int], as_of: date) -> dict[int, date]:
+    opened = {pk: states[pk].reached.get("opened") for pk in facility_ids if pk in states}
+    return {pk: day for pk, day in opened.items() if day is not None and day <= as_of}
 
 
 def facility_statuses(*, as_of: date, facility_ids: list[int]) -> dict[int, str]:
     """{facility id: status code as of `as_of`} (tracking's; "planned" for a facility it does not track)."""
-    found = tracking_selectors.facility_statuses_as_of(as_of=as_of, facility_ids=facility_ids)
-    return {pk: found.get(pk) or PLANNED for pk in facility_ids}
+    return _statuses(tracking_selectors.facility_states_as_of(as_of=as_of, facility_ids=facility_ids), facility_ids)
+
+
+def facility_status_and_opened(*, as_of: date, facility_id: int) -> tuple[str, date | None]:
+    """The facility's status as of `as_of` and the date it opened (on or before `as_of`), from one
+    evaluation of its tracked state."""
+    states = tracking_selectors.facility_states_as_of(as_of=as_of, facility_ids=[facility_id])
+    return _statuses(states, [facility_id])[facility_id], _opened_on(states, [facility_id], as_of).get(facility_id)
 
 
 @dataclass(frozen=True)
@@ -165,16 +167,12 @@ def facility_map_data(
     ids = list(located.values_list("pk", flat=True))
     # One evaluation of the tracked states gives both the statuses and the opening dates.
     states = tracking_selectors.facility_states_as_of(as_of=as_of, facility_ids=ids)
-    statuses = {pk: states[pk].status if pk in states else PLANNED for pk in ids}
+    statuses = _statuses(states, ids)
     if status:
         ids = [pk for pk in ids if statuses[pk] == status]
         located = located.filter(pk__in=ids)
         statuses = {pk: statuses[pk] for pk in ids}
-    opened = {
-        pk: states[pk].reached["opened"]
-        for pk in ids
-        if pk in states and states[pk].reached.get("opened") is not None and states[pk].reached["opened"] <= as_of
-    }
+    opened = _opened_on(states, ids, as_of)
     tiles_url = _tiles_url_above_threshold("facilities", len(ids)) if tiles else None
     return FacilityMapData(
         geojson=None if tiles_url else collection_feature_collection(collection_get("facilities"), located),

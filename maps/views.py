@@ -155,8 +155,7 @@ def facility_page(request, pk: int):
     authorised = can(request.user, Action.VIEW, region_id=facility.region_id)
     as_of = timezone.localdate()
     m = pages.facility_map(user=request.user, facility=facility, as_of=as_of, with_parcels=authorised)
-    status = selectors.facility_statuses(as_of=as_of, facility_ids=[facility.pk])[facility.pk]
-    opened = selectors.facility_opened_on(as_of=as_of, facility_ids=[facility.pk]).get(facility.pk)
+    status, opened = selectors.facility_status_and_opened(as_of=as_of, facility_id=facility.pk)
     history, head = facility_history(facility=facility) if authorised else ([], 0)
     context = {
         **_common(request),

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from facilities.models import Facility
-from tests.api.test_downloads_tiles import _decode_tile
+from tests.clients import decode_vector_tile
 from tracking.demo import demo_plans_build_and_approve
 from tracking.models import PLAN_MEASURES, Plan
 from tracking.services import plan_approve, plan_check, plan_create
@@ -103,7 +103,7 @@ def test_anonymous_doors_show_only_the_approved_plan(db, shifts_12, shifts_13, a
             assert _ids_in(body["features"]) == approved and body["numberMatched"] == len(approved)
             assert body["timeStamp"]  # the "data as of" stamp of the response
 
-            tile = _decode_tile(api.get("/tiles/facilities/0/0/0.pbf").content)
+            tile = decode_vector_tile(api.get("/tiles/facilities/0/0/0.pbf").content)
             assert tile.get("facilities", {"features": 0})["features"] == len(located)
 
             browser = Client()

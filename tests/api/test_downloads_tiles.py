@@ -13,7 +13,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.test import override_settings
 
 from facilities.models import Facility
-from tests.clients import problem_fields
+from tests.clients import decode_vector_tile, problem_fields
 
 
 def test_geojson_download_has_every_filtered_feature(api):
@@ -68,49 +68,11 @@ def test_downloads_are_capped_with_a_clear_error(api):
     assert response.status_code == 400 and "format" in problem_fields(response)
 
 
-def _decode_tile(data: bytes):
-    """Minimal protobuf walk: layer names and the number of features in a Mapbox Vector Tile."""
-
-    def varint(buf, i):
-        shift = value = 0
-        while True:
-            byte = buf[i]
-            i += 1
-            value |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                return value, i
-            shift += 7
-
-    def fields(buf):
-        i = 0
-        while i < len(buf):
-            key, i = varint(buf, i)
-            number, wire = key >> 3, key & 7
-            if wire == 2:
-                length, i = varint(buf, i)
-                yield number, buf[i : i + length]
-                i += length
-            elif wire == 0:
-                value, i = varint(buf, i)
-                yield number, value
-            else:
-                raise AssertionError(f"unexpected wire type {wire}")
-
-    layers = {}
-    for number, layer in fields(data):
-        assert number == 3
-        parts = list(fields(layer))
-        name = next(v for n, v in parts if n == 1).decode()
-        keys = [v.decode() for n, v in parts if n == 3]
-        layers[name] = {"features": sum(1 for n, _v in parts if n == 2), "keys": keys}
-    return layers
-
-
 def test_vector_tile_of_facilities(api):
     response = api.get("/tiles/facilities/0/0/0.pbf")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/vnd.mapbox-vector-tile"
-    layers = _decode_tile(response.content)
+    layers = decode_vector_tile(response.content)
     assert layers["facilities"]["features"] == Facility.objects.exclude(location=None).count()
     assert "is_ppp" not in layers["facilities"]["keys"] and "places" in layers["facilities"]["keys"]
     etag = response["ETag"]
@@ -118,7 +80,7 @@ def test_vector_tile_of_facilities(api):
 
 
 def test_vector_tile_for_a_planner_has_private_fields(token_client, planner):
-    layers = _decode_tile(token_client(planner).get("/tiles/facilities/0/0/0.pbf").content)
+    layers = decode_vector_tile(token_client(planner).get("/tiles/facilities/0/0/0.pbf").content)
     assert "is_ppp" in layers["facilities"]["keys"]
 
 

@@ -27,7 +27,14 @@ from parcels.services.documents import (
     document_restore,
     document_type_sniff,
 )
-from parcels.services.imports import IMPORT_ALIASES, ImportOutcome, ImportRow, import_row_data, parcels_import
+from parcels.services.imports import (
+    IMPORT_ALIASES,
+    ImportOutcome,
+    ImportRow,
+    RowValues,
+    import_row_data,
+    parcels_import,
+)
 from parcels.services.links import LINK_FIELDS, link_create, link_delete, link_restore, link_update, link_validate
 from parcels.services.parcels import (
     PARCEL_FIELDS,
@@ -53,6 +60,7 @@ __all__ = [
     "ImportRow",
     "ParcelConflict",
     "ParcelValidationError",
+    "RowValues",
     "SaveResult",
     "SystemActor",
     "document_add",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -79,19 +79,32 @@ def _parse_date(value) -> date | None:
     raise ValueError(text)
 
 
-def import_row_data(properties: dict) -> tuple[dict, int | None, list[Problem]]:
-    """Map a feature's attributes to parcel data; problems name the field and the reason."""
+@dataclass
+class RowValues:
+    """What one feature's attributes say (parcels.services.imports.import_row_data)."""
+
+    data: dict  # parcel fields (PARCEL_FIELDS names), normalised
+    facility_ref: str  # the file's reference to a facility as written (internal id or reference number), "" if none
+    problems: list[Problem]
+    sources: dict[str, str] = field(default_factory=dict)  # parcel field (or "facility_ref") → column it came from
+
+
+def import_row_data(properties: dict, *, mapping: dict[str, str] | None = None) -> RowValues:
+    """Map a feature's attributes to parcel data; problems name the field and the reason.
+
+    `mapping` (column → field) adds the user's own choices for columns not recognised by name.
+    """
     values = {}
+    sources: dict[str, str] = {}
     for key, value in properties.items():
-        target = IMPORT_ALIASES.get(str(key).strip().lower())
+        target = (mapping or {}).get(str(key)) or IMPORT_ALIASES.get(str(key).strip().lower())
         if target and target not in values:
             values[target] = value
+            sources[target] = str(key)
     problems: list[Problem] = []
-    facility_id = None
-    try:
-        facility_id = int(str(values.get("facility_id", "")).strip())
-    except ValueError:
-        problems.append(Problem("facility", _("give the facility's id (column facility_id)"), field="facility_id"))
+    facility_ref = str(values.pop("facility_id", "") or "").strip()
+    if "facility_id" in sources:
+        sources["facility_ref"] = sources.pop("facility_id")
     data: dict = {
         k: (str(values.get(k) or "").strip()) for k in ("cadastral_number", "act_number", "issuing_akimat", "notes")
     }
@@ -151,7 +164,7 @@ def import_row_data(properties: dict) -> tuple[dict, int | None, list[Problem]]:
         problems.append(
             Problem("term", _("the term “%(v)s” is not a number of years") % {"v": term}, field="term_years")
         )
-    return data, facility_id, problems
+    return RowValues(data=data, facility_ref=facility_ref, problems=problems, sources=sources)
 
 
 @transaction.atomic
@@ -168,8 +181,12 @@ def parcels_import(*, user, features: list, commit: bool) -> ImportOutcome:
     facilities = scope_queryset(user, Facility.objects.select_related("region", "district"), action=Action.EDIT)
     for feature in features:
         problems = [Problem("file", p.message, field=p.field) for p in feature.problems]
-        data, facility_id, attr_problems = import_row_data(feature.properties)
-        problems += attr_problems
+        values = import_row_data(feature.properties)
+        data = values.data
+        problems += values.problems
+        facility_id = int(values.facility_ref) if values.facility_ref.isdigit() else None
+        if facility_id is None:
+            problems.append(Problem("facility", _("give the facility's id (column facility_id)"), field="facility_id"))
         row = ImportRow(feature.number, data.get("cadastral_number", ""), facility_id, [], geom=feature.geom)
         facility = None
         if facility_id is not None:

@@ -12,7 +12,7 @@ from facilities.models import (
     ResponsibleBody,
     Section,
 )
-from gis_portal.widgets import PortalGISModelAdmin
+from layers.webmap.widgets import EditorGISModelAdmin
 
 
 @admin.register(ResponsibleBody)
@@ -57,7 +57,7 @@ class KpiIndicatorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Facility)
-class FacilityAdmin(RegionScopedAdminMixin, PortalGISModelAdmin):
+class FacilityAdmin(RegionScopedAdminMixin, EditorGISModelAdmin):
     """Facilities of the consolidated plan: the ministry plans them; akimats see their region's."""
 
     write_action = Action.PLAN

@@ -3,7 +3,9 @@
 Scripts run only from our own origin or with the per-response nonce (folium's map script and our
 few inline lines carry it); no CDN is allowed, so a page that tried to load Leaflet from elsewhere
 would break visibly. Images: our origin, data: URIs and the base-map tile host
-(settings.BASEMAP_TILES_URL). `map_csp` decorates the map views (MAP_CSP = False switches it off);
+(settings.BASEMAP_TILES_URL); a page that draws an administrator's base layers (layers.BaseLayer)
+adds exactly their hosts with `allow_images()` while it renders, for its own response only.
+`map_csp` decorates the map views (MAP_CSP = False switches it off);
 the middleware gives every other page the same policy (the nonce is request.csp_nonce, published to
 widget templates through `current_nonce()`): no plugins, no foreign frames or forms.
 A response that already has a policy (the map views, the embeddable map) keeps it.
@@ -13,6 +15,7 @@ Switched off with PORTAL_CSP = False.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from contextvars import ContextVar
 from functools import wraps
 from urllib.parse import urlsplit
@@ -21,8 +24,12 @@ from django.conf import settings
 
 
 def tile_source() -> str | None:
-    """CSP source of the tile server: scheme://host, with {s}-style subdomains widened to *.host."""
-    url = settings.BASEMAP_TILES_URL
+    """CSP source of the default base map's tile server (settings.BASEMAP_TILES_URL)."""
+    return source_of(settings.BASEMAP_TILES_URL)
+
+
+def source_of(url: str) -> str | None:
+    """CSP source of a tile URL: scheme://host[:port], with {s}-style subdomains widened to *.host."""
     if not url:
         return None
     parts = urlsplit(url)
@@ -34,8 +41,22 @@ def tile_source() -> str | None:
     return f"{parts.scheme}://{host}"
 
 
-def policy(*, nonce: str, frame_ancestors: str = "'none'") -> str:
-    images = " ".join(filter(None, ["'self'", "data:", tile_source()]))
+_img_sources: ContextVar[list[str] | None] = ContextVar("csp_img_sources", default=None)
+
+
+def allow_images(sources: Iterable[str]) -> None:
+    """Let the response being rendered load images from `sources` (CSP sources, see `source_of`).
+
+    Called by the maps and map widgets that draw configured base layers; outside a request (no
+    policy being collected) it does nothing.
+    """
+    collected = _img_sources.get()
+    if collected is not None:
+        collected.extend(s for s in sources if s and s not in collected)
+
+
+def policy(*, nonce: str, frame_ancestors: str = "'none'", img_sources: Iterable[str] = ()) -> str:
+    images = " ".join(dict.fromkeys(filter(None, ["'self'", "data:", tile_source(), *img_sources])))
     return "; ".join(
         [
             "default-src 'self'",
@@ -59,9 +80,19 @@ def map_csp(view=None, *, frame_ancestors: str = "'none'"):
         @wraps(func)
         def wrapped(request, *args, **kwargs):
             request.csp_nonce = secrets.token_urlsafe(16)
-            response = func(request, *args, **kwargs)
+            # Inside the middleware its collection is shared (it sets the policy when MAP_CSP is off).
+            sources = _img_sources.get()
+            token = _img_sources.set([]) if sources is None else None
+            try:
+                response = func(request, *args, **kwargs)
+                images = list(_img_sources.get())
+            finally:
+                if token is not None:
+                    _img_sources.reset(token)
             if getattr(settings, "MAP_CSP", True) and response.get("Content-Type", "").startswith("text/html"):
-                response["Content-Security-Policy"] = policy(nonce=request.csp_nonce, frame_ancestors=frame_ancestors)
+                response["Content-Security-Policy"] = policy(
+                    nonce=request.csp_nonce, frame_ancestors=frame_ancestors, img_sources=images
+                )
             return response
 
         return wrapped
@@ -84,15 +115,18 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request):
         request.csp_nonce = secrets.token_urlsafe(16)
         token = _nonce.set(request.csp_nonce)
+        images_token = _img_sources.set([])
         try:
             response = self.get_response(request)
+            images = list(_img_sources.get())
         finally:
             _nonce.reset(token)
+            _img_sources.reset(images_token)
         if (
             getattr(settings, "PORTAL_CSP", True)
             and "Content-Security-Policy" not in response
             and response.get("Content-Type", "").startswith("text/html")
         ):
             # request.csp_nonce may have been replaced by a view; the header follows what the page used.
-            response["Content-Security-Policy"] = policy(nonce=request.csp_nonce)
+            response["Content-Security-Policy"] = policy(nonce=request.csp_nonce, img_sources=images)
         return response

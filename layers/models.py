@@ -157,3 +157,86 @@ class PopulationFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region} {self.year} {self.indicator}: {self.value}"
+
+
+class BaseLayer(LocalizedNameMixin, models.Model):
+    """A tile service an administrator trusts as a map background or overlay (imagery, cadastral map).
+
+    Tiles are requested by the user's browser in Web Mercator (EPSG:3857, Leaflet's and OpenLayers'
+    default): a WMS must serve EPSG:3857 and a WMTS its GoogleMapsCompatible tile matrix set. Written
+    only through layers.services.base_layer_save / base_layer_delete, which validate the URL and
+    refresh the cached list of layers and their hosts (the maps' Content-Security-Policy).
+    """
+
+    class Kind(models.TextChoices):
+        XYZ = "xyz", _("XYZ tiles")
+        WMS = "wms", _("WMS")
+        WMTS = "wmts", _("WMTS (REST or KVP URL template)")
+
+    class Offer(models.TextChoices):
+        EDITORS = "editors", _("parcel and facility editors only")
+        ALL_MAPS = "all_maps", _("every map")
+
+    name_kk = models.CharField(_("name (Kazakh)"), max_length=100)
+    name_ru = models.CharField(_("name (Russian)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    kind = models.CharField(_("service type"), max_length=8, choices=Kind.choices)
+    url = models.CharField(
+        _("URL"),
+        max_length=500,
+        help_text=_(
+            "https only, no user name or password. XYZ: a template with {z}, {x} and {y}, e.g. "
+            "https://imagery.example.kz/tiles/{z}/{x}/{y}.jpg?key=… (a licensed satellite imagery service; "
+            "the key is visible to the map's users). WMTS: a REST or KVP template with {z}/{x}/{y} or "
+            "{TileMatrix}/{TileRow}/{TileCol} of the GoogleMapsCompatible matrix set. WMS: the service's base "
+            "URL without SERVICE/REQUEST/LAYERS parameters, e.g. the national cadastral map's "
+            "https://wms.example.kz/geoserver/cadastre/wms."
+        ),
+    )
+    wms_layers = models.CharField(
+        _("WMS layers"),
+        max_length=300,
+        blank=True,
+        help_text=_("WMS only: comma-separated layer names, e.g. cadastre:parcels."),
+    )
+    wms_format = models.CharField(
+        _("WMS image format"),
+        max_length=30,
+        choices=[("image/png", "PNG"), ("image/jpeg", "JPEG")],
+        default="image/png",
+    )
+    wms_transparent = models.BooleanField(_("WMS transparent"), default=True)
+    wms_version = models.CharField(
+        _("WMS version"), max_length=5, choices=[("1.1.1", "1.1.1"), ("1.3.0", "1.3.0")], default="1.1.1"
+    )
+    attribution = models.CharField(
+        _("attribution"),
+        max_length=300,
+        help_text=_("The licence holder's text shown on the map (plain text), e.g. © Kazakhstan land cadastre, 2025."),
+    )
+    min_zoom = models.PositiveSmallIntegerField(_("minimum zoom"), default=0)
+    max_zoom = models.PositiveSmallIntegerField(_("maximum zoom"), default=19)
+    is_overlay = models.BooleanField(
+        _("overlay"),
+        default=False,
+        help_text=_("An overlay is drawn over the chosen background (e.g. cadastral boundaries over imagery)."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0, help_text=_("Lower numbers come first."))
+    offered_on = models.CharField(_("offered on"), max_length=8, choices=Offer.choices, default=Offer.EDITORS)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = _("base layer")
+        verbose_name_plural = _("base layers")
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["xyz", "wms", "wmts"]), name="base_layer_kind_valid"),
+            models.CheckConstraint(condition=Q(offered_on__in=["editors", "all_maps"]), name="base_layer_offer_valid"),
+            models.CheckConstraint(condition=Q(url__regex=r"^https?://[^\s]+$"), name="base_layer_url_http"),
+            models.CheckConstraint(condition=~Q(attribution__regex=r"^\s*$"), name="base_layer_attribution_required"),
+            models.CheckConstraint(condition=~Q(kind="wms") | ~Q(wms_layers=""), name="base_layer_wms_has_layers"),
+            models.CheckConstraint(
+                condition=Q(min_zoom__lte=models.F("max_zoom"), max_zoom__lte=24), name="base_layer_zoom_range"
+            ),
+        ]

@@ -6,13 +6,17 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.gis.gdal import CoordTransform, DataSource, SpatialReference
 from django.contrib.gis.gdal.error import GDALException
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
-from layers.models import District, Region, Settlement
+from layers.base_layer_checks import base_layer_problems
+from layers.base_layer_selectors import base_layers_cache_clear
+from layers.models import BaseLayer, District, Region, Settlement
 
 WGS84 = 4326
 
@@ -224,3 +228,52 @@ def settlements_load_geonames(*, path: Path) -> int:
         region=Subquery(Region.objects.filter(geom__contains=OuterRef("location")).values("id")[:1])
     )
     return len(rows)
+
+
+# --- base layers (maps' backgrounds and overlays configured by an administrator) ---
+
+
+class BaseLayerInvalid(ValidationError):
+    """A base-layer definition that cannot be saved; `message_dict` names each problem's field."""
+
+
+@transaction.atomic
+def base_layer_save(*, layer: BaseLayer) -> BaseLayer:
+    """Validate and save `layer` (new or changed), then refresh the maps' cached layers and CSP hosts.
+
+    Raises BaseLayerInvalid (nothing saved) for a non-https URL (http only for localhost in DEBUG),
+    a URL with a user name or password, an XYZ/WMTS template without its tile placeholders, a WMS
+    URL that carries SERVICE/REQUEST/… parameters, missing WMS layers, an empty attribution or
+    an impossible zoom range.
+    """
+    layer.url = layer.url.strip()
+    layer.attribution = layer.attribution.strip()
+    problems = base_layer_problems(
+        kind=layer.kind,
+        url=layer.url,
+        wms_layers=layer.wms_layers,
+        attribution=layer.attribution,
+        min_zoom=layer.min_zoom,
+        max_zoom=layer.max_zoom,
+        allow_local_http=settings.DEBUG,
+    )
+    if problems:
+        raise BaseLayerInvalid(problems)
+    layer.save()
+    _base_layers_changed()
+    return layer
+
+
+@transaction.atomic
+def base_layer_delete(*, layer_ids: list[int]) -> int:
+    """Delete the base layers `layer_ids`; the maps stop offering them (cache cleared). Returns the count."""
+    deleted, _by_model = BaseLayer.objects.filter(pk__in=layer_ids).delete()
+    _base_layers_changed()
+    return deleted
+
+
+def _base_layers_changed() -> None:
+    # Now for this request, and again after commit: another worker may have cached the old rows
+    # between the two moments.
+    base_layers_cache_clear()
+    transaction.on_commit(base_layers_cache_clear)

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from accounts.admin_mixins import RegionScopedAdminMixin
 from accounts.permissions import Action, scope_queryset
 from facilities.models import Facility
-from gis_portal.widgets import PortalGISModelAdmin
+from layers.webmap.widgets import EditorGISModelAdmin
 from parcels import services
 from parcels.models import InfrastructureLink, Parcel, ParcelDocument, Utility
 
@@ -60,7 +60,7 @@ class ParcelAdminForm(forms.ModelForm):
 
 
 @admin.register(Parcel)
-class ParcelAdmin(RegionScopedAdminMixin, PortalGISModelAdmin):
+class ParcelAdmin(RegionScopedAdminMixin, EditorGISModelAdmin):
     form = ParcelAdminForm
     list_display = [
         "id",
@@ -144,7 +144,7 @@ class LinkAdminForm(forms.ModelForm):
 
 
 @admin.register(InfrastructureLink)
-class InfrastructureLinkAdmin(RegionScopedAdminMixin, PortalGISModelAdmin):
+class InfrastructureLinkAdmin(RegionScopedAdminMixin, EditorGISModelAdmin):
     form = LinkAdminForm
     list_display = ["id", "parcel", "utility", "required", "status", "route_length_m", "provider", "is_demo"]
     list_filter = ["utility", "status", "region", "is_demo"]

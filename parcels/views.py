@@ -34,7 +34,8 @@ def _require_role(request) -> None:
 
 
 def _map(*, bounds=None, height="60vh"):
-    return base_map(bounds=bounds, height=height)
+    # Land officers draw and check parcels against the imagery and cadastral layers an administrator configured.
+    return base_map(bounds=bounds, height=height, editor_layers=True)
 
 
 def _parts(m, request=None) -> dict:
@@ -170,7 +171,8 @@ def _draw_map(*, geom=None, region=None, polyline: bool = False, parcel_geom=Non
     _region_outline(m, region)
     if parcel_geom is not None:
         folium.GeoJson(parcel_geom.json, name=_("Parcel"), style_function=lambda _f: {"color": "#1f6feb"}).add_to(m)
-    group = folium.FeatureGroup(name=_("Drawn shape"))
+    # Not in the layer switcher: hiding the group being drawn into would hide new shapes.
+    group = folium.FeatureGroup(name=_("Drawn shape"), control=False)
     if geom is not None:
         folium.GeoJson(geom.json, style_function=lambda _f: {"color": "#e67e22", "weight": 3}).add_to(group)
     group.add_to(m)

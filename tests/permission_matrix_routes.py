@@ -401,6 +401,7 @@ ADMIN_MODELS: dict[str, tuple[str, str | None]] = {
     "layers.Region": ("reference", None),
     "layers.District": ("reference", None),
     "layers.Settlement": ("reference", None),
+    "layers.BaseLayer": ("admin", None),
     "facilities.ResponsibleBody": ("reference", None),
     "facilities.Section": ("reference", None),
     "facilities.Measure": ("reference", None),

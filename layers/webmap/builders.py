@@ -2,9 +2,13 @@
 
 Every page map starts from `base_map()`:
 - the base-map tiles are `settings.BASEMAP_TILES_URL` / `BASEMAP_ATTRIBUTION` (an empty URL
-  means no tile layer at all, for offline deployments);
-- when tiles cannot load, the map says so and keeps working: region outlines (EPSG:4326,
-  simplified in PostGIS) are drawn as a vector layer under everything else;
+  means no tile layer at all, for offline deployments); it stays the first base layer;
+- then the administrator's active base layers (layers.BaseLayer: XYZ, WMTS, WMS, with their
+  attribution): those offered on every map, plus the editors-only ones on editor maps
+  (`editor_layers=True`); the page's layer switcher lists them (one is added when the page has
+  none) and its Content-Security-Policy admits exactly their hosts (gis_portal.csp.allow_images);
+- when a tile layer cannot load, the map says so for that layer and keeps working: region
+  outlines (EPSG:4326, simplified in PostGIS) are drawn as a vector layer under everything else;
 - with `settings.MAP_ASSETS_LOCAL` (default True), Leaflet and every plugin's JS/CSS are
   loaded from our static files (`static/vendor/...`, installed from npm by scripts/_setup.sh
   from maps/assets/package.json), never from a CDN. An element whose assets we do not ship
@@ -30,8 +34,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from folium.template import Template
 
+from gis_portal.csp import allow_images
 from gis_portal.geo.geojson import feature_collection
-from layers.models import Region
+from layers.base_layer_selectors import BaseLayerSpec, base_layers_offered
+from layers.models import BaseLayer, Region
 
 # Centre and zoom that show the whole of Kazakhstan (EPSG:4326, lat/lon).
 KAZAKHSTAN_CENTRE = (48.0, 67.5)
@@ -134,6 +140,11 @@ class PortalMap(folium.Map):
         self.aria_label = aria_label or _("Map")
 
     def render(self, **kwargs):
+        children = list(self._children.values())
+        tiles = [c for c in children if isinstance(c, folium.TileLayer | folium.WmsTileLayer) and c.control]
+        if len(tiles) > 1 and not any(isinstance(c, folium.LayerControl) for c in children):
+            # Configured base layers must be switchable on pages that do not add a switcher themselves.
+            folium.LayerControl(collapsed=True).add_to(self)
         if settings.MAP_ASSETS_LOCAL:
             for element in _walk(self):
                 if isinstance(element, folium.Icon):
@@ -149,39 +160,117 @@ class PortalMap(folium.Map):
 
 
 class TileFallback(MacroElement):
-    """When base-map tiles fail to load, mark the map and show a notice; the vector layers stay."""
+    """When a tile layer's tiles fail to load, say so while that layer is shown; the vector layers stay.
+
+    `entries` are (tile layer, message, is_base): a failing base layer also marks the map
+    (class tiles-unavailable: the outlines then stand on a plain background).
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function () {
-            var map = {{ this._parent.get_name() }}, failures = 0, shown = false;
-            map.eachLayer(function (layer) {
-                if (!(layer instanceof L.TileLayer)) { return; }
-                layer.on("tileerror", function () {
-                    failures += 1;
-                    if (shown || failures < 2) { return; }
-                    shown = true;
-                    map.getContainer().classList.add("tiles-unavailable");
-                    var note = L.control({position: "bottomleft"});
+            var map = {{ this._parent.get_name() }}, failingBase = 0;
+            [
+            {%- for layer, message, base in this.entries %}
+                [{{ layer.get_name() }}, {{ message|tojson }}, {{ base|tojson }}],
+            {%- endfor %}
+            ].forEach(function (entry) {
+                var layer = entry[0], failures = 0, note = null;
+                function show() {
+                    if (note || failures < 2 || !map.hasLayer(layer)) { return; }
+                    note = L.control({position: "bottomleft"});
                     note.onAdd = function () {
                         var div = L.DomUtil.create("div", "map-note tiles-note");
                         div.setAttribute("role", "status");
-                        div.textContent = {{ this.message|tojson }};
+                        div.textContent = entry[1];
                         return div;
                     };
                     note.addTo(map);
-                });
+                    if (entry[2]) {
+                        failingBase += 1;
+                        map.getContainer().classList.add("tiles-unavailable");
+                    }
+                }
+                function hide() {
+                    if (!note) { return; }
+                    note.remove();
+                    note = null;
+                    if (entry[2]) {
+                        failingBase -= 1;
+                        map.getContainer().classList.toggle("tiles-unavailable", failingBase > 0);
+                    }
+                }
+                layer.on("tileerror", function () { failures += 1; show(); });
+                layer.on("add", show);
+                layer.on("remove", hide);
             });
         })();
         {% endmacro %}
         """
     )
 
-    def __init__(self, message: str):
+    def __init__(self, entries: list[tuple[folium.map.Layer, str, bool]]):
         super().__init__()
         self._name = "TileFallback"
-        self.message = message
+        self.entries = entries
+
+
+def _configured_layer(spec: BaseLayerSpec, *, show: bool) -> folium.map.Layer:
+    """A Leaflet tile layer for one configured base layer (tiles requested in EPSG:3857)."""
+    if spec.kind == BaseLayer.Kind.WMS:
+        return folium.WmsTileLayer(
+            url=spec.url,
+            layers=spec.wms_layers,
+            fmt=spec.wms_format,
+            transparent=spec.wms_transparent,
+            version=spec.wms_version,
+            attr=spec.attribution,
+            name=spec.name,
+            overlay=spec.overlay,
+            show=show,
+            min_zoom=spec.min_zoom,
+            max_zoom=spec.max_zoom,
+        )
+    return folium.TileLayer(
+        tiles=spec.url,
+        attr=spec.attribution,
+        name=spec.name,
+        overlay=spec.overlay,
+        show=show,
+        min_zoom=spec.min_zoom,
+        max_zoom=spec.max_zoom,
+        control=True,
+    )
+
+
+def _add_tile_layers(m: folium.Map, *, editor_layers: bool) -> None:
+    entries: list[tuple[folium.map.Layer, str, bool]] = []
+    if settings.BASEMAP_TILES_URL:
+        default = folium.TileLayer(
+            tiles=settings.BASEMAP_TILES_URL,
+            attr=settings.BASEMAP_ATTRIBUTION,
+            name=_("Base map"),
+            max_zoom=18,
+            control=True,
+        ).add_to(m)
+        entries.append((default, _("The base map cannot be loaded; outlines are shown instead."), True))
+    offer = base_layers_offered(editors=editor_layers)
+    base_shown = bool(entries)
+    for spec in offer.layers:
+        # Overlays start hidden; without a default base map the first configured base layer is shown.
+        show = not spec.overlay and not base_shown
+        base_shown = base_shown or show
+        layer = _configured_layer(spec, show=show).add_to(m)
+        message = (
+            _("The layer “%(name)s” cannot be loaded.")
+            if spec.overlay
+            else _("The base layer “%(name)s” cannot be loaded; outlines are shown instead.")
+        ) % {"name": spec.name}
+        entries.append((layer, message, not spec.overlay))
+    allow_images(offer.img_sources)
+    if entries:
+        TileFallback(entries).add_to(m)
 
 
 def region_outlines_geojson(*, simplify_m: float = 2000, precision: int = 3) -> str:
@@ -207,12 +296,15 @@ def base_map(
     outlines: bool = True,
     height: str = "70vh",
     aria_label: str = "",
+    editor_layers: bool = False,
     **kwargs,
 ) -> folium.Map:
     """A map of Kazakhstan (or of `bounds` [[south, west], [north, east]] in degrees) ready for layers.
 
     `outlines` draws the region outlines (simplified to 2 km) so the map is readable
-    without tiles. Extra keyword arguments go to folium.Map / Leaflet's map options.
+    without tiles. `editor_layers` adds the base layers offered to editors only (parcel
+    pages) to those offered on every map. Extra keyword arguments go to folium.Map /
+    Leaflet's map options.
     """
     m = PortalMap(
         location=location or KAZAKHSTAN_CENTRE,
@@ -223,15 +315,7 @@ def base_map(
         aria_label=aria_label,
         **kwargs,
     )
-    if settings.BASEMAP_TILES_URL:
-        folium.TileLayer(
-            tiles=settings.BASEMAP_TILES_URL,
-            attr=settings.BASEMAP_ATTRIBUTION,
-            name=_("Base map"),
-            max_zoom=18,
-            control=True,
-        ).add_to(m)
-        TileFallback(_("The base map cannot be loaded; outlines are shown instead.")).add_to(m)
+    _add_tile_layers(m, editor_layers=editor_layers)
     if outlines:
         folium.GeoJson(
             region_outlines_geojson(),

@@ -193,39 +193,49 @@ def zip_extract_safe(
 
 
 def _wkt_crs(text: str, *, what: str) -> CRS:
-    """Parse a file's WKT (a .prj, a GeoPackage definition) with pyproj; FileRejected if it is not WKT."""
+    """Parse a file's WKT (`what`: "prj" or "gpkg") with pyproj; FileRejected if it is not WKT."""
     text = text.strip()
     if not re.match(r"^(PROJCS|GEOGCS|PROJCRS|GEOGCRS|PROJECTEDCRS|GEODCRS|GEOGRAPHICCRS)\[", text, re.I):
-        raise FileRejected(_("The %(what)s is not a WKT coordinate system definition.") % {"what": what})
+        raise FileRejected(
+            _("The .prj file is not a WKT coordinate system definition.")
+            if what == "prj"
+            else _("The GeoPackage's coordinate system is not a WKT definition.")
+        )
     try:
         return CRS.from_wkt(text)
     except CRSError as exc:
-        raise FileRejected(_("The %(what)s cannot be read as a coordinate system.") % {"what": what}) from exc
+        raise FileRejected(
+            _("The .prj file cannot be read as a coordinate system.")
+            if what == "prj"
+            else _("The GeoPackage's coordinate system cannot be read.")
+        ) from exc
 
 
 def _unknown_crs(crs: CRS, *, what: str) -> FileRejected:
-    return FileRejected(
-        _(
-            "The coordinate system of the %(what)s (%(name)s) is not one the portal knows. Choose the file's "
-            "coordinate system in the list, or ask an administrator to register it as a local coordinate system."
-        )
-        % {"what": what, "name": crs.name}
+    advice = _(
+        "Choose the file's coordinate system in the list, or ask an administrator to register it "
+        "as a local coordinate system."
     )
+    if what == "prj":
+        known = _("The coordinate system of the .prj file (%(name)s) is not one the portal knows.")
+    else:
+        known = _("The coordinate system of the GeoPackage (%(name)s) is not one the portal knows.")
+    return FileRejected(f"{known % {'name': crs.name}} {advice}")
 
 
 def srid_from_prj(text: str) -> int:
     """EPSG code of a .prj (WKT) text, matched by pyproj; only allow-listed codes pass."""
-    crs = _wkt_crs(text, what=".prj")
+    crs = _wkt_crs(text, what="prj")
     code = crs.to_epsg(min_confidence=PRJ_MIN_CONFIDENCE)
     if code is None:
-        raise _unknown_crs(crs, what=".prj")
+        raise _unknown_crs(crs, what="prj")
     return srid_allowed(code)
 
 
 def crs_from_file_wkt(
     text: str, *, what: str, local: LocalCrsOptions, chosen_srid: int | None
 ) -> tuple[int | None, LocalCrs | None, bool]:
-    """(EPSG code, local system, from the file?) for a CRS a file describes in WKT (.prj, GeoPackage).
+    """(EPSG code, local system, from the file?) for a CRS a file describes in WKT (`what`: "prj" or "gpkg").
 
     In order: an allow-listed EPSG code pyproj identifies; a registered local system that projects
     alike (the user's chosen one first when several do); the user's own choice when the WKT matches
@@ -242,8 +252,8 @@ def crs_from_file_wkt(
         return None, matches[0], True
     if matches:
         raise FileRejected(
-            _("The coordinate system of the %(what)s fits several local systems (%(names)s); choose one in the list.")
-            % {"what": what, "names": ", ".join(m.name for m in matches)}
+            _("The file's coordinate system fits several local systems (%(names)s); choose one in the list.")
+            % {"names": ", ".join(m.name for m in matches)}
         )
     if local.chosen is not None:
         return None, local.chosen, False
@@ -447,7 +457,7 @@ def read_shapefile_zip(
     local_crs = None
     if prjs:
         text = prjs[0].read_bytes()[:65536].decode("latin-1")
-        srid, local_crs, from_file = crs_from_file_wkt(text, what=".prj", local=local, chosen_srid=chosen_srid)
+        srid, local_crs, from_file = crs_from_file_wkt(text, what="prj", local=local, chosen_srid=chosen_srid)
         # OGR must not parse the user's .prj text: delete it and transform from the matched EPSG code
         # (or the registered definition).
         prjs[0].unlink()
@@ -622,7 +632,7 @@ def read_geopackage(path: Path, *, chosen_srid: int | None, local: LocalCrsOptio
         elif org and local.registered and isinstance(org[2], str) and org[2].strip() not in ("", "undefined"):
             # A CRS without an EPSG code: named by the registered local system it equals, if any.
             srid, local_crs, from_file = crs_from_file_wkt(
-                org[2][:65536], what="GeoPackage", local=local, chosen_srid=chosen_srid
+                org[2][:65536], what="gpkg", local=local, chosen_srid=chosen_srid
             )
         elif local.chosen is not None:
             srid, local_crs, from_file = None, local.chosen, False

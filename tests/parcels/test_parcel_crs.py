@@ -12,12 +12,14 @@ import json
 import re
 import subprocess
 import zipfile
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from pyproj import CRS, Geod, Transformer
 from pyproj.aoi import AreaOfInterest
@@ -339,7 +341,20 @@ def test_prj_of_an_unregistered_local_system_gets_a_plain_message(tmp_path, faci
     assert "Choose the file's coordinate system in the list, or ask an administrator to register it" in message
 
 
-def test_choice_list_of_an_akimat_omits_other_regions_systems(admin_user_role, akimat_a, akimat_b, region_a, region_b):
+def test_unknown_prj_with_a_chosen_system_uses_the_choice(tmp_path, facility_a, msk):
+    # The plain message tells the user to choose: a choice made for a .prj that matches nothing is used.
+    lonlat = corners_lonlat(facility_a)
+    data = geojson(ring_in(CRS.from_proj4(MSK), lonlat), facility=facility_a, cadastral="")
+    path = zipped_shapefile(tmp_path, data, a_srs=MSK.replace("+k=1", "+k=0.9996"))
+    options = LocalCrsOptions(chosen=plain(msk), registered=(plain(msk),))
+    read = read_parcel_file(path=path, filename="p.zip", chosen_srid=None, local=options)
+    assert read.local_crs == plain(msk) and not read.crs_from_file
+    assert max_offset_m(read.features[0].geom, lonlat) < 1.0
+
+
+def test_choice_list_of_an_akimat_omits_other_regions_systems(
+    admin_user_role, akimat_a, akimat_b, planner, region_a, region_b
+):
     national = local_crs_save(user=admin_user_role, data=msk_data(name="national"))
     own = local_crs_save(user=admin_user_role, data=msk_data(name="Astana МСК", region=region_a))
     other = local_crs_save(user=admin_user_role, data=msk_data(name="Turkistan МСК", region=region_b))
@@ -347,6 +362,7 @@ def test_choice_list_of_an_akimat_omits_other_regions_systems(admin_user_role, a
     assert set(local_crs_offered(user=akimat_a)) == {national, own}
     assert set(local_crs_offered(user=akimat_b)) == {national, other}
     assert set(local_crs_offered(user=admin_user_role)) == {national, own, other}
+    assert not local_crs_offered(user=planner).exists()  # planners do not import
     values = {v for _label, group in ImportForm(user=akimat_a).fields["srid"].choices[1:] for v, _ in group}
     assert f"local:{own.pk}" in values and f"local:{other.pk}" not in values
     form = ImportForm({"srid": f"local:{other.pk}"}, {"file": SimpleUploadedFile("p.geojson", b"{}")}, user=akimat_a)
@@ -379,6 +395,17 @@ def test_deactivated_system_is_no_longer_used_by_a_pending_preview(client, akima
     LocalCoordinateSystem.objects.filter(pk=msk.pk).update(is_active=False)
     preview = client.get(response["Location"])
     assert preview.status_code == 400 and "is no longer offered" in preview.content.decode()
+
+
+def test_import_command_takes_a_local_system_by_name(tmp_path, facility_a, msk):
+    lonlat = corners_lonlat(facility_a)
+    data = geojson(ring_in(CRS.from_proj4(MSK), lonlat), facility=facility_a, cadastral="01-074-074-074")
+    out = StringIO()
+    call_command("import_parcels", str(write(tmp_path, "p.geojson", data)), "--local-crs", msk.name, stdout=out)
+    assert "МСК-71 (test)" in out.getvalue()
+    assert max_offset_m(Parcel.objects.get(cadastral_number="01-074-074-074").geom, lonlat) < 1.0
+    with pytest.raises(CommandError, match="no local coordinate system"):
+        call_command("import_parcels", str(tmp_path / "p.geojson"), "--local-crs", "nope", stdout=StringIO())
 
 
 # --- the admin page ----------------------------------------------------------------------------------

@@ -10,13 +10,15 @@ from django import forms
 from django.contrib import admin
 from django.contrib.gis.geos import MultiPolygon
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_mixins import RegionScopedAdminMixin
 from accounts.permissions import Action, scope_queryset
 from facilities.models import Facility
+from gis_portal.history import history_with_users
 from layers.webmap.widgets import EditorGISModelAdmin
 from parcels import services
-from parcels.models import InfrastructureLink, Parcel, ParcelDocument, Utility
+from parcels.models import InfrastructureLink, LocalCoordinateSystem, Parcel, ParcelDocument, Utility
 
 
 class ParcelAdminForm(forms.ModelForm):
@@ -200,3 +202,85 @@ class UtilityAdmin(admin.ModelAdmin):
     has_view_permission = has_change_permission = has_add_permission = has_delete_permission = (
         lambda self, request, obj=None: request.user.is_active and request.user.is_superuser
     )
+
+
+class LocalCrsAdminForm(forms.ModelForm):
+    class Meta:
+        model = LocalCoordinateSystem
+        fields = list(services.LOCAL_CRS_FIELDS)
+        widgets = {"definition": forms.Textarea(attrs={"rows": 4, "cols": 100})}
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        # The service's checks, shown as form errors (the service runs them again when saving).
+        for problem in services.local_crs_problems(data=cleaned):
+            self.add_error(problem.field if problem.field in self.fields else None, problem.message)
+        return cleaned
+
+
+class LocalCrsHistoryInline(admin.TabularInline):
+    """The system's django-pghistory events, newest first: who changed what, read-only."""
+
+    model = LocalCoordinateSystem.pgh_event_model
+    fk_name = "pgh_obj"
+    verbose_name = _("history event")
+    verbose_name_plural = _("history")
+    extra = 0
+    can_delete = False
+    ordering = ["-pgh_id"]
+    fields = ["pgh_created_at", "pgh_label", "who", "name", "region", "is_active", "definition", "test_point"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("pgh_context", "region")
+
+    @admin.display(description=_("by"))
+    def who(self, event) -> str:
+        return history_with_users([event])[0].who
+
+    @admin.display(description=_("test point"))
+    def test_point(self, event) -> str:
+        return f"{event.test_x}, {event.test_y} → {event.test_lon}, {event.test_lat} (±{event.tolerance_m} m)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return services.local_crs_may_administer(request.user)
+
+
+@admin.register(LocalCoordinateSystem)
+class LocalCoordinateSystemAdmin(admin.ModelAdmin):
+    """Trusted local systems (МСК): administrators only; saves go through parcels.services.local_crs_save."""
+
+    form = LocalCrsAdminForm
+    inlines = [LocalCrsHistoryInline]
+    list_display = ["name", "region", "is_active", "tolerance_m", "updated_at"]
+    list_filter = ["is_active", "region"]
+    search_fields = ["name", "definition"]
+    list_select_related = ["region"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    def has_module_permission(self, request):
+        return services.local_crs_may_administer(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return services.local_crs_may_administer(request.user)
+
+    has_add_permission = has_module_permission
+
+    def has_change_permission(self, request, obj=None):
+        return services.local_crs_may_administer(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return services.local_crs_may_administer(request.user)
+
+    def save_model(self, request, obj, form, change):
+        data = {k: form.cleaned_data.get(k) for k in services.LOCAL_CRS_FIELDS}
+        saved = services.local_crs_save(user=request.user, data=data, instance=obj if change else None)
+        obj.pk = saved.pk

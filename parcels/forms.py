@@ -8,9 +8,18 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Action, scope_queryset
 from facilities.models import Facility
+from parcels import selectors
 from parcels.geometry import geometry_from_geojson
-from parcels.io import ALLOWED_SRIDS
-from parcels.models import DocumentKind, LandCategory, LandRight, LinkStatus, ParcelStatus, Utility
+from parcels.io import SRID_GROUPS
+from parcels.models import (
+    DocumentKind,
+    LandCategory,
+    LandRight,
+    LinkStatus,
+    LocalCoordinateSystem,
+    ParcelStatus,
+    Utility,
+)
 
 
 class ParcelForm(forms.Form):
@@ -105,19 +114,56 @@ class DocumentForm(forms.Form):
     file = forms.FileField(label=_("scan (PDF, JPEG or PNG)"))
 
 
-def crs_choices() -> list[tuple[str, str]]:
-    return [("", _("from the file (or WGS 84)"))] + [(str(code), label) for code, label in ALLOWED_SRIDS.items()]
+LOCAL_PREFIX = "local:"
+CRS_GROUP_LABELS = {
+    "wgs84": _("WGS 84"),
+    "pulkovo1942": _("Pulkovo 1942"),
+    "pulkovo1995": _("Pulkovo 1995"),
+}
+
+
+def crs_choices(*, local_systems=()) -> list:
+    """The import's CRS select: EPSG codes grouped by datum, then the local systems offered to the user."""
+    choices: list = [("", _("from the file (or WGS 84)"))]
+    choices += [
+        (CRS_GROUP_LABELS[key], [(str(code), label) for code, label in group.items()])
+        for key, group in SRID_GROUPS.items()
+    ]
+    local = [(f"{LOCAL_PREFIX}{system.pk}", system.name) for system in local_systems]
+    if local:
+        choices.append((_("Local systems (МСК)"), local))
+    return choices
 
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("file (GeoJSON, zipped Shapefile, KML/KMZ, GeoPackage, CSV with WKT)"))
-    srid = forms.TypedChoiceField(
+    srid = forms.ChoiceField(
         label=_("coordinate system when the file has none"),
-        choices=crs_choices,
-        coerce=int,
-        empty_value=None,
         required=False,
+        help_text=_(
+            "Gauss-Kruger “zone N” systems expect eastings with the zone number in front (zone 24: "
+            "24 500 000 m); “CM” systems expect them without it (500 000 m). A local system (МСК) not "
+            "in the list is registered by an administrator."
+        ),
     )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.local_systems = {s.pk: s for s in selectors.local_crs_offered(user=user)} if user is not None else {}
+        self.fields["srid"].choices = crs_choices(local_systems=self.local_systems.values())
+
+    def clean_srid(self) -> int | LocalCoordinateSystem | None:
+        value = self.cleaned_data.get("srid") or ""
+        if value.startswith(LOCAL_PREFIX):
+            return self.local_systems[int(value.removeprefix(LOCAL_PREFIX))]
+        return int(value) if value else None
+
+    def crs_choice(self) -> tuple[int | None, LocalCoordinateSystem | None]:
+        """(EPSG code, local system) chosen: at most one of them is set."""
+        value = self.cleaned_data.get("srid")
+        if isinstance(value, LocalCoordinateSystem):
+            return None, value
+        return value, None
 
 
 class ExportFilterForm(forms.Form):

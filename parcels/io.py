@@ -12,6 +12,10 @@ Safety rules (issue 3 and 8):
   GeoPackage's CRS is taken from its gpkg_spatial_ref_sys organisation code;
   GeoJSON's legacy "crs" member is reduced to its EPSG number. Only codes in
   ALLOWED_SRIDS are accepted, and transformations use SpatialReference(int).
+- A local coordinate system (МСК, issue 15) is one an administrator registered (parcels.crs); the
+  reader receives its stored definition (LocalCrsOptions) from the caller and transforms with pyproj.
+  A .prj or GeoPackage CRS without an EPSG code is compared with the registered definitions
+  (parcels.crs.same_projection) only to name which one it is; its own text never defines anything.
 - Zip archives are checked (file count, total declared size, path traversal,
   symlinks) before anything is written, and extraction stops if a member
   inflates beyond its declared size.
@@ -45,20 +49,19 @@ from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, P
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from pyproj import CRS
-from pyproj.exceptions import CRSError
+from pyproj.exceptions import CRSError, ProjError
 
-# EPSG codes accepted for imported data (issue 3): WGS 84, Web Mercator, WGS 84 / UTM 39N–45N and
-# Pulkovo 1942 / Gauss–Krüger zones 8–15 (42°E–90°E; checked with pyproj's area of use, they cover
-# Kazakhstan's 46°E–88°E), plus geographic Pulkovo 1942.
-ALLOWED_SRIDS: dict[int, str] = {
-    4326: "WGS 84 (EPSG:4326)",
-    3857: "WGS 84 / Pseudo-Mercator (EPSG:3857)",
-    4284: "Pulkovo 1942 (EPSG:4284)",
-    **{32600 + z: f"WGS 84 / UTM zone {z}N (EPSG:{32600 + z})" for z in range(39, 46)},
-    **{28400 + z: f"Pulkovo 1942 / Gauss-Kruger zone {z} (EPSG:{28400 + z})" for z in range(8, 16)},
-}
+from parcels.crs import (  # noqa: F401 - ALLOWED_SRIDS and SRID_GROUPS are read from here by forms and tests
+    ALLOWED_SRIDS,
+    SRID_GROUPS,
+    LocalCrs,
+    LocalCrsOptions,
+    local_matches,
+    multipolygon_to_wgs84,
+)
+
 PRJ_MIN_CONFIDENCE = 70
-MAX_ABS_COORDINATE = 1e8  # Gauss–Krüger eastings with the zone prefix reach ~1.6e7 m
+MAX_ABS_COORDINATE = 1e8  # Gauss–Krüger eastings with the zone prefix reach ~3e7 m (3° zone 29)
 
 FORMATS = {
     ".geojson": "geojson",
@@ -100,9 +103,14 @@ class RawFeature:
 @dataclass
 class ReadResult:
     format: str
-    source_srid: int
+    source_srid: int | None  # None when the source is a registered local system (local_crs)
     crs_from_file: bool
     features: list[RawFeature]
+    local_crs: LocalCrs | None = None
+
+    @property
+    def crs_label(self) -> str:
+        return self.local_crs.name if self.local_crs is not None else f"EPSG:{self.source_srid}"
 
 
 # ---------------------------------------------------------------------------
@@ -184,25 +192,74 @@ def zip_extract_safe(
 # ---------------------------------------------------------------------------
 
 
-def srid_from_prj(text: str) -> int:
-    """EPSG code of a .prj (WKT) text, matched by pyproj; only allow-listed codes pass."""
+def _wkt_crs(text: str, *, what: str) -> CRS:
+    """Parse a file's WKT (`what`: "prj" or "gpkg") with pyproj; FileRejected if it is not WKT."""
     text = text.strip()
     if not re.match(r"^(PROJCS|GEOGCS|PROJCRS|GEOGCRS|PROJECTEDCRS|GEODCRS|GEOGRAPHICCRS)\[", text, re.I):
-        raise FileRejected(_("The .prj file is not a WKT coordinate system definition."))
-    try:
-        crs = CRS.from_wkt(text)
-        code = crs.to_epsg(min_confidence=PRJ_MIN_CONFIDENCE)
-    except CRSError as exc:
-        raise FileRejected(_("The .prj file cannot be read as a coordinate system.")) from exc
-    if code is None:
         raise FileRejected(
-            _(
-                "The coordinate system of the .prj (%(name)s) does not match an EPSG code; "
-                "re-export it with an EPSG CRS."
-            )
-            % {"name": crs.name}
+            _("The .prj file is not a WKT coordinate system definition.")
+            if what == "prj"
+            else _("The GeoPackage's coordinate system is not a WKT definition.")
         )
+    try:
+        return CRS.from_wkt(text)
+    except CRSError as exc:
+        raise FileRejected(
+            _("The .prj file cannot be read as a coordinate system.")
+            if what == "prj"
+            else _("The GeoPackage's coordinate system cannot be read.")
+        ) from exc
+
+
+def _unknown_crs(crs: CRS, *, what: str) -> FileRejected:
+    advice = _(
+        "Choose the file's coordinate system in the list, or ask an administrator to register it "
+        "as a local coordinate system."
+    )
+    if what == "prj":
+        known = _("The coordinate system of the .prj file (%(name)s) is not one the portal knows.")
+    else:
+        known = _("The coordinate system of the GeoPackage (%(name)s) is not one the portal knows.")
+    return FileRejected(f"{known % {'name': crs.name}} {advice}")
+
+
+def srid_from_prj(text: str) -> int:
+    """EPSG code of a .prj (WKT) text, matched by pyproj; only allow-listed codes pass."""
+    crs = _wkt_crs(text, what="prj")
+    code = crs.to_epsg(min_confidence=PRJ_MIN_CONFIDENCE)
+    if code is None:
+        raise _unknown_crs(crs, what="prj")
     return srid_allowed(code)
+
+
+def crs_from_file_wkt(
+    text: str, *, what: str, local: LocalCrsOptions, chosen_srid: int | None
+) -> tuple[int | None, LocalCrs | None, bool]:
+    """(EPSG code, local system, from the file?) for a CRS a file describes in WKT (`what`: "prj" or "gpkg").
+
+    In order: an allow-listed EPSG code pyproj identifies; a registered local system that projects
+    alike (the user's chosen one first when several do); the user's own choice when the WKT matches
+    nothing; otherwise FileRejected with a message telling what to do.
+    """
+    crs = _wkt_crs(text, what=what)
+    code = crs.to_epsg(min_confidence=PRJ_MIN_CONFIDENCE)
+    if code is not None:
+        return srid_allowed(code), None, True
+    matches = local_matches(crs, registered=local.registered)
+    if local.chosen is not None and local.chosen in matches:
+        return None, local.chosen, True
+    if len(matches) == 1:
+        return None, matches[0], True
+    if matches:
+        raise FileRejected(
+            _("The file's coordinate system fits several local systems (%(names)s); choose one in the list.")
+            % {"names": ", ".join(m.name for m in matches)}
+        )
+    if local.chosen is not None:
+        return None, local.chosen, False
+    if chosen_srid:
+        return srid_allowed(chosen_srid), None, False
+    raise _unknown_crs(crs, what=what)
 
 
 def srid_allowed(code: int | str | None) -> int:
@@ -219,9 +276,17 @@ def srid_allowed(code: int | str | None) -> int:
 
 
 def to_multipolygon(
-    geom: GEOSGeometry | None, *, source_srid: int, problems: list[FeatureProblem]
+    geom: GEOSGeometry | None,
+    *,
+    source_srid: int | None,
+    problems: list[FeatureProblem],
+    local_crs: LocalCrs | None = None,
 ) -> GEOSGeometry | None:
-    """Check and convert a feature geometry to a MultiPolygon in EPSG:4326 (coordinates finite and bounded)."""
+    """Check and convert a feature geometry to a MultiPolygon in EPSG:4326 (coordinates finite and bounded).
+
+    The source is EPSG:`source_srid` (transformed by GDAL from the code), or the registered
+    `local_crs` (transformed by pyproj from its stored definition).
+    """
     if geom is None or geom.empty:
         problems.append(FeatureProblem("geometry", _("the feature has no geometry")))
         return None
@@ -243,15 +308,28 @@ def to_multipolygon(
     if not all(math.isfinite(v) and abs(v) < MAX_ABS_COORDINATE for v in extent):
         problems.append(FeatureProblem("geometry", _("coordinates are not finite numbers of a sane size")))
         return None
-    geom.srid = source_srid
-    if source_srid != 4326:
+    if local_crs is not None:
         try:
-            geom.transform(4326)
-        except (GDALException, GEOSException) as exc:
+            geom = multipolygon_to_wgs84(geom, local=local_crs)
+        except (ProjError, GEOSException) as exc:
             problems.append(
-                FeatureProblem("geometry", _("cannot transform from EPSG:%(s)s (%(e)s)") % {"s": source_srid, "e": exc})
+                FeatureProblem(
+                    "geometry", _("cannot transform from %(s)s (%(e)s)") % {"s": local_crs.name, "e": str(exc)[:100]}
+                )
             )
             return None
+    else:
+        geom.srid = source_srid
+        if source_srid != 4326:
+            try:
+                geom.transform(4326)
+            except (GDALException, GEOSException) as exc:
+                problems.append(
+                    FeatureProblem(
+                        "geometry", _("cannot transform from EPSG:%(s)s (%(e)s)") % {"s": source_srid, "e": exc}
+                    )
+                )
+                return None
     x0, y0, x1, y1 = geom.extent
     if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90):
         problems.append(
@@ -290,7 +368,7 @@ def _coords_ok(node, depth: int = 0) -> bool:
     return False
 
 
-def read_geojson(data: bytes, *, chosen_srid: int | None) -> ReadResult:
+def read_geojson(data: bytes, *, chosen_srid: int | None, local: LocalCrsOptions | None = None) -> ReadResult:
     try:
         doc = json.loads(data.decode("utf-8-sig"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -298,6 +376,7 @@ def read_geojson(data: bytes, *, chosen_srid: int | None) -> ReadResult:
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
         raise FileRejected(_("The GeoJSON must be a FeatureCollection or a Feature."))
     srid, from_file = 4326, False
+    local_crs = None
     crs = doc.get("crs")
     if isinstance(crs, dict):
         name = str((crs.get("properties") or {}).get("name", ""))
@@ -309,6 +388,8 @@ def read_geojson(data: bytes, *, chosen_srid: int | None) -> ReadResult:
         else:
             raise FileRejected(_("The GeoJSON's CRS %(n)s is not an EPSG code.") % {"n": name[:100]})
         from_file = True
+    elif local is not None and local.chosen is not None:
+        srid, local_crs = None, local.chosen
     elif chosen_srid:
         srid = srid_allowed(chosen_srid)
     raw = doc["features"] if doc["type"] == "FeatureCollection" else [doc]
@@ -345,9 +426,9 @@ def read_geojson(data: bytes, *, chosen_srid: int | None) -> ReadResult:
         elif geometry is not None:
             problems.append(FeatureProblem("geometry", _("coordinates are not finite numbers of a sane size")))
         if geom is not None or not problems:
-            geom = to_multipolygon(geom, source_srid=srid, problems=problems)
+            geom = to_multipolygon(geom, source_srid=srid, problems=problems, local_crs=local_crs)
         features.append(RawFeature(number, geom, {k: _plain(v) for k, v in props.items()}, problems))
-    return ReadResult("geojson", srid, from_file, features)
+    return ReadResult("geojson", srid, from_file, features, local_crs)
 
 
 def _check_count(n: int) -> None:
@@ -360,7 +441,9 @@ def _check_count(n: int) -> None:
         )
 
 
-def read_shapefile_zip(path: Path, *, chosen_srid: int | None, workdir: Path) -> ReadResult:
+def read_shapefile_zip(
+    path: Path, *, chosen_srid: int | None, workdir: Path, local: LocalCrsOptions | None = None
+) -> ReadResult:
     files = zip_extract_safe(path, workdir)
     shps = [f for f in files if f.suffix.lower() == ".shp"]
     if len(shps) != 1:
@@ -370,11 +453,16 @@ def read_shapefile_zip(path: Path, *, chosen_srid: int | None, workdir: Path) ->
         if not any(f.suffix.lower() == ext and f.stem == shp.stem for f in files):
             raise FileRejected(_("The Shapefile is incomplete: %(f)s is missing.") % {"f": shp.stem + ext})
     prjs = [f for f in files if f.suffix.lower() == ".prj" and f.stem == shp.stem]
+    local = local or LocalCrsOptions()
+    local_crs = None
     if prjs:
         text = prjs[0].read_bytes()[:65536].decode("latin-1")
-        srid, from_file = srid_from_prj(text), True
-        # OGR must not parse the user's .prj text: delete it and transform from the matched EPSG code.
+        srid, local_crs, from_file = crs_from_file_wkt(text, what="prj", local=local, chosen_srid=chosen_srid)
+        # OGR must not parse the user's .prj text: delete it and transform from the matched EPSG code
+        # (or the registered definition).
         prjs[0].unlink()
+    elif local.chosen is not None:
+        srid, local_crs, from_file = None, local.chosen, False
     elif chosen_srid:
         srid, from_file = srid_allowed(chosen_srid), False
     else:
@@ -407,12 +495,12 @@ def read_shapefile_zip(path: Path, *, chosen_srid: int | None, workdir: Path) ->
                 )
                 del exc
         try:
-            geom = GEOSGeometry(memoryview(bytes(feat.geom.wkb)), srid=srid) if feat.geom_type.num else None
+            geom = GEOSGeometry(memoryview(bytes(feat.geom.wkb)), srid=srid or 0) if feat.geom_type.num else None
         except (GDALException, GEOSException):
             geom = None
-        geom = to_multipolygon(geom, source_srid=srid, problems=problems)
+        geom = to_multipolygon(geom, source_srid=srid, problems=problems, local_crs=local_crs)
         features.append(RawFeature(number, geom, props, problems))
-    return ReadResult("shapefile", srid, from_file, features)
+    return ReadResult("shapefile", srid, from_file, features, local_crs)
 
 
 def _local(tag: str) -> str:
@@ -514,7 +602,7 @@ def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def read_geopackage(path: Path, *, chosen_srid: int | None) -> ReadResult:
+def read_geopackage(path: Path, *, chosen_srid: int | None, local: LocalCrsOptions | None = None) -> ReadResult:
     """Read the first feature table of a GeoPackage with sqlite3 (read-only); CRS from its EPSG organisation code."""
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -534,10 +622,20 @@ def read_geopackage(path: Path, *, chosen_srid: int | None) -> ReadResult:
             raise FileRejected(_("The GeoPackage has no feature table."))
         table, column, srs_id = tables[0]
         org = con.execute(
-            "SELECT organization, organization_coordsys_id FROM gpkg_spatial_ref_sys WHERE srs_id = ?", (srs_id,)
+            "SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?",
+            (srs_id,),
         ).fetchone()
+        local = local or LocalCrsOptions()
+        local_crs = None
         if org and str(org[0]).upper() == "EPSG" and org[1] not in (0, -1):
             srid, from_file = srid_allowed(org[1]), True
+        elif org and local.registered and isinstance(org[2], str) and org[2].strip() not in ("", "undefined"):
+            # A CRS without an EPSG code: named by the registered local system it equals, if any.
+            srid, local_crs, from_file = crs_from_file_wkt(
+                org[2][:65536], what="gpkg", local=local, chosen_srid=chosen_srid
+            )
+        elif local.chosen is not None:
+            srid, local_crs, from_file = None, local.chosen, False
         elif chosen_srid:
             srid, from_file = srid_allowed(chosen_srid), False
         else:
@@ -563,19 +661,19 @@ def read_geopackage(path: Path, *, chosen_srid: int | None) -> ReadResult:
                 else:
                     props[name] = value
             if geom is not None or not problems:
-                geom = to_multipolygon(geom, source_srid=srid, problems=problems)
+                geom = to_multipolygon(geom, source_srid=srid, problems=problems, local_crs=local_crs)
             features.append(RawFeature(number, geom, props, problems))
     except sqlite3.DatabaseError as exc:
         raise FileRejected(_("The GeoPackage cannot be read (%(e)s).") % {"e": exc}) from exc
     finally:
         con.close()
-    return ReadResult("gpkg", srid, from_file, features)
+    return ReadResult("gpkg", srid, from_file, features, local_crs)
 
 
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
 
 
-def read_csv(data: bytes, *, chosen_srid: int | None) -> ReadResult:
+def read_csv(data: bytes, *, chosen_srid: int | None, local: LocalCrsOptions | None = None) -> ReadResult:
     """CSV with a WKT column (wkt / geometry / geom). Plain CSV has no CRS: the chosen one (default 4326)."""
     try:
         text = data.decode("utf-8-sig")
@@ -592,7 +690,8 @@ def read_csv(data: bytes, *, chosen_srid: int | None) -> ReadResult:
     wkt_col = next((columns[c] for c in WKT_COLUMNS if c in columns), None)
     if wkt_col is None:
         raise FileRejected(_("The CSV needs a column named wkt (or geometry) with the parcel boundary as WKT."))
-    srid = srid_allowed(chosen_srid or 4326)
+    local_crs = local.chosen if local is not None else None
+    srid = None if local_crs is not None else srid_allowed(chosen_srid or 4326)
     rows = list(reader)
     _check_count(len(rows))
     features = []
@@ -610,13 +709,18 @@ def read_csv(data: bytes, *, chosen_srid: int | None) -> ReadResult:
             except (GEOSException, ValueError, GDALException) as exc:
                 problems.append(FeatureProblem(wkt_col, _("not valid WKT (%(e)s)") % {"e": str(exc)[:80]}))
         if not problems:
-            geom = to_multipolygon(geom, source_srid=srid, problems=problems)
+            geom = to_multipolygon(geom, source_srid=srid, problems=problems, local_crs=local_crs)
         features.append(RawFeature(number, geom, {k: v for k, v in row.items() if k is not None}, problems))
-    return ReadResult("csv", srid, False, features)
+    return ReadResult("csv", srid, False, features, local_crs)
 
 
-def read_parcel_file(*, path: Path, filename: str, chosen_srid: int | None) -> ReadResult:
-    """Read an uploaded file by its extension; raises FileRejected for the whole file."""
+def read_parcel_file(
+    *, path: Path, filename: str, chosen_srid: int | None, local: LocalCrsOptions | None = None
+) -> ReadResult:
+    """Read an uploaded file by its extension; raises FileRejected for the whole file.
+
+    `local`: the registered local systems of this import (the chosen one, and those a .prj may match).
+    """
     suffix = Path(filename).suffix.lower()
     fmt = FORMATS.get(suffix)
     if fmt is None:
@@ -634,16 +738,16 @@ def read_parcel_file(*, path: Path, filename: str, chosen_srid: int | None) -> R
     with tempfile.TemporaryDirectory(prefix="parcel-import-") as tmp:
         workdir = Path(tmp)
         if fmt == "geojson":
-            return read_geojson(path.read_bytes(), chosen_srid=chosen_srid)
+            return read_geojson(path.read_bytes(), chosen_srid=chosen_srid, local=local)
         if fmt == "shapefile":
-            return read_shapefile_zip(path, chosen_srid=chosen_srid, workdir=workdir)
+            return read_shapefile_zip(path, chosen_srid=chosen_srid, workdir=workdir, local=local)
         if fmt == "kml":
             return read_kml(path.read_bytes())
         if fmt == "kmz":
             return read_kmz(path, workdir=workdir)
         if fmt == "gpkg":
-            return read_geopackage(path, chosen_srid=chosen_srid)
-        return read_csv(path.read_bytes(), chosen_srid=chosen_srid)
+            return read_geopackage(path, chosen_srid=chosen_srid, local=local)
+        return read_csv(path.read_bytes(), chosen_srid=chosen_srid, local=local)
 
 
 # ---------------------------------------------------------------------------

@@ -319,6 +319,58 @@ class ParcelDocument(models.Model):
         return self.title
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(condition=ROW_CHANGED), pghistory.DeleteEvent())
+class LocalCoordinateSystem(models.Model):
+    """A local coordinate system (МСК) of a land office, registered once by an administrator as trusted.
+
+    `definition` is a PROJ string or WKT checked by parcels.services.local_crs_save with pyproj (no
+    file or network references; projected; the test point lands on the given longitude/latitude
+    within `tolerance_m`). Imports transform with this stored definition, never with a file's text.
+    A system without a region is national: offered to every region's land office.
+    """
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    region = models.ForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="local_coordinate_systems",
+        verbose_name=_("region"),
+        help_text=_("Empty: offered to every region."),
+    )
+    definition = models.TextField(
+        _("definition (PROJ string or WKT)"),
+        help_text=_("For example +proj=tmerc +lat_0=0 +lon_0=… +k=1 +x_0=… +y_0=… +ellps=krass +towgs84=… +units=m"),
+    )
+    test_x = models.FloatField(_("test point x (easting), m"))
+    test_y = models.FloatField(_("test point y (northing), m"))
+    test_lon = models.FloatField(_("test point longitude, WGS 84"))
+    test_lat = models.FloatField(_("test point latitude, WGS 84"))
+    tolerance_m = models.FloatField(_("tolerance, m"), default=1.0)
+    is_active = models.BooleanField(_("active"), default=True, help_text=_("Offered in the import's choice."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("local coordinate system")
+        verbose_name_plural = _("local coordinate systems")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(tolerance_m__gt=0) & Q(tolerance_m__lte=10), name="local_crs_tolerance_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(test_lon__gte=-180, test_lon__lte=180, test_lat__gte=-90, test_lat__lte=90),
+                name="local_crs_test_lonlat_range",
+            ),
+            models.CheckConstraint(condition=~Q(definition=""), name="local_crs_definition_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ParcelImportUpload(models.Model):
     """A file uploaded for import, kept until the preview is confirmed or discarded.
 
@@ -332,6 +384,11 @@ class ParcelImportUpload(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     filename = models.CharField(max_length=200)
     srid = models.PositiveIntegerField(null=True, blank=True)
+    # PROTECT: a pending preview must not silently lose its coordinate system (and move its parcels);
+    # an administrator retires a system by deactivating it, and uploads expire within hours.
+    local_crs = models.ForeignKey(
+        LocalCoordinateSystem, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     file = models.FileField(upload_to="parcel_imports/", max_length=200)
     size_bytes = models.PositiveBigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -340,7 +397,13 @@ class ParcelImportUpload(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("parcel import upload")
         verbose_name_plural = _("parcel import uploads")
-        constraints = [models.CheckConstraint(condition=Q(token__regex=r"^[0-9a-f]{32}$"), name="import_token_hex")]
+        constraints = [
+            models.CheckConstraint(condition=Q(token__regex=r"^[0-9a-f]{32}$"), name="import_token_hex"),
+            # One chosen coordinate system: an EPSG code or a registered local system.
+            models.CheckConstraint(
+                condition=Q(srid__isnull=True) | Q(local_crs__isnull=True), name="import_one_crs_choice"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.token})"

@@ -17,16 +17,18 @@ from datetime import date
 
 from django.contrib.gis.db.models.functions import AsWKT
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from accounts import layer_access
-from accounts.permissions import Action, scope_queryset
+from accounts.permissions import Action, may_create_parcel, scope_queryset
 from facilities.models import Facility, Measure
 from gis_portal.geo.collections import collection_get
 from gis_portal.geo.features import collection_feature_collection
 from gis_portal.geo.geojson import feature_collection
 from layers.models import Region
-from parcels.io import geojson_convert
-from parcels.models import LinkStatus, Parcel, ParcelStatus
+from parcels.crs import LocalCrs, LocalCrsOptions
+from parcels.io import FileRejected, geojson_convert
+from parcels.models import LinkStatus, LocalCoordinateSystem, Parcel, ParcelStatus
 from parcels.services.imports import ImportOutcome
 
 LAND_MEASURE = 5
@@ -71,6 +73,40 @@ def layer_geojson(*, layer: str, queryset: QuerySet, user) -> str:
     collection = collection_get(layer)
     rows = queryset & layer_access.collection_queryset(collection, user=user)
     return collection_feature_collection(collection, rows.filter(**{f"{collection.geometry}__isnull": False}))
+
+
+# ---------------------------------------------------------------------------
+# Local coordinate systems of the import
+# ---------------------------------------------------------------------------
+
+
+def local_crs_offered(*, user) -> QuerySet[LocalCoordinateSystem]:
+    """The active local systems `user` may import in: national ones (no region) and those of the regions
+    `user` may edit (an akimat: its own; an administrator: all). Nobody else imports."""
+    if not may_create_parcel(user):
+        return LocalCoordinateSystem.objects.none()
+    active = LocalCoordinateSystem.objects.filter(is_active=True)
+    return (active.filter(region__isnull=True) | scope_queryset(user, active, action=Action.EDIT)).order_by("name")
+
+
+def local_crs_options(*, user, chosen: LocalCoordinateSystem | None) -> LocalCrsOptions:
+    """The stored definitions handed to parcels.io: the chosen system and every one a .prj may match.
+
+    Raises FileRejected when the chosen system is no longer offered (deactivated since the upload).
+    """
+    registered = tuple(
+        LocalCrs(pk=pk, name=name, definition=definition)
+        for pk, name, definition in local_crs_offered(user=user).values_list("pk", "name", "definition")
+    )
+    picked = None
+    if chosen is not None:
+        picked = next((r for r in registered if r.pk == chosen.pk), None)
+        if picked is None:
+            raise FileRejected(
+                _("The local coordinate system “%(n)s” is no longer offered; choose the coordinate system again.")
+                % {"n": chosen.name}
+            )
+    return LocalCrsOptions(chosen=picked, registered=registered)
 
 
 # ---------------------------------------------------------------------------

@@ -19,14 +19,19 @@ from pathlib import Path
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from parcels.models import ParcelImportUpload
+from parcels.models import LocalCoordinateSystem, ParcelImportUpload
 
 UPLOAD_DIR = "parcel_imports"
 
 
 @transaction.atomic
-def import_upload_store(*, user, uploaded_file, srid: int | None) -> ParcelImportUpload:
-    """Keep `uploaded_file` for the preview; the stored name keeps only the (short) extension."""
+def import_upload_store(
+    *, user, uploaded_file, srid: int | None, local_crs: LocalCoordinateSystem | None = None
+) -> ParcelImportUpload:
+    """Keep `uploaded_file` for the preview with the chosen CRS (an EPSG code or a registered local system).
+
+    The stored name keeps only the (short) extension.
+    """
     token = secrets.token_hex(16)
     suffix = Path(uploaded_file.name).suffix.lower()[:8]
     upload = ParcelImportUpload(
@@ -34,6 +39,7 @@ def import_upload_store(*, user, uploaded_file, srid: int | None) -> ParcelImpor
         user=user,
         filename=Path(uploaded_file.name).name[:200],
         srid=srid,
+        local_crs=local_crs,
         size_bytes=uploaded_file.size,
     )
     upload.file.save(f"{token}{suffix}", uploaded_file, save=False)
@@ -45,7 +51,7 @@ def import_upload_get(*, user, token: str) -> ParcelImportUpload | None:
     """The user's live upload with this token, or None (another user's token is not found either)."""
     if len(token) != 32 or not token.isalnum():
         return None
-    return ParcelImportUpload.objects.filter(token=token, user=user).first()
+    return ParcelImportUpload.objects.filter(token=token, user=user).select_related("local_crs").first()
 
 
 @contextmanager

@@ -488,7 +488,7 @@ def import_upload(request):
     _require_role(request)
     if not may_create_parcel(request.user):
         raise PermissionDenied
-    form = ImportForm(request.POST or None, request.FILES or None)
+    form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload.size > settings.PARCEL_IMPORT_MAX_BYTES:
@@ -496,8 +496,9 @@ def import_upload(request):
                 "file", _("The file is larger than %(m)d MB.") % {"m": settings.PARCEL_IMPORT_MAX_BYTES // 1_000_000}
             )
         else:
+            srid, local_crs = form.crs_choice()
             stored = uploads.import_upload_store(
-                user=request.user, uploaded_file=upload, srid=form.cleaned_data.get("srid")
+                user=request.user, uploaded_file=upload, srid=srid, local_crs=local_crs
             )
             return redirect("parcels:import_preview", token=stored.token)
     return render(request, "parcels/import_upload.html", {"form": form})
@@ -511,8 +512,9 @@ def _import_upload(request, token: str):
 
 
 def _run_import(request, upload, *, commit: bool):
+    local = selectors.local_crs_options(user=request.user, chosen=upload.local_crs)
     with uploads.upload_local_path(upload) as path:
-        read = read_parcel_file(path=path, filename=upload.filename, chosen_srid=upload.srid)
+        read = read_parcel_file(path=path, filename=upload.filename, chosen_srid=upload.srid, local=local)
     return read, services.parcels_import(user=request.user, features=read.features, commit=commit)
 
 
@@ -524,7 +526,12 @@ def import_preview(request, token: str):
         read, outcome = _run_import(request, upload, commit=False)
     except FileRejected as exc:
         uploads.import_upload_discard(upload=upload)
-        return render(request, "parcels/import_upload.html", {"form": ImportForm(), "file_error": str(exc)}, status=400)
+        return render(
+            request,
+            "parcels/import_upload.html",
+            {"form": ImportForm(user=request.user), "file_error": str(exc)},
+            status=400,
+        )
     m = _map()
     geoms = [r.geom for r in outcome.rows if r.geom is not None]
     if geoms:

@@ -408,6 +408,7 @@ ADMIN_MODELS: dict[str, tuple[str, str | None]] = {
     "facilities.FacilityKind": ("reference", None),
     "facilities.KpiIndicator": ("reference", None),
     "parcels.Utility": ("reference", None),
+    "parcels.LocalCoordinateSystem": ("admin", None),
     "tracking.Plan": ("reference", None),
     "accessibility.PopulationRaster": ("reference", None),
     "accessibility.AnalysisRun": ("reference", None),

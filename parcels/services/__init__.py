@@ -6,8 +6,8 @@ in the service, geometry in parcels.checks), and saves in one transaction. A sta
 Geometry EPSG:4326; areas in ha, lengths in m (UTM 39N–45N, see parcels.geometry).
 
 Modules: parcels (parcels and their history), links (infrastructure links), documents
-(scans), imports (files of parcels), common (errors, results, the system actor). The
-names below are the package's interface: `from parcels.services import parcel_create`.
+(scans), imports (files of parcels), crs (local coordinate systems), common (errors, results,
+the system actor). The names below are the package's interface: `from parcels.services import parcel_create`.
 The DEMO data lives in parcels.demo.
 """
 
@@ -20,6 +20,7 @@ from parcels.services.common import (
     integrity_error_problem,
     region_edit_require,
 )
+from parcels.services.crs import LOCAL_CRS_FIELDS, local_crs_may_administer, local_crs_problems, local_crs_save
 from parcels.services.documents import (
     ALLOWED_DOCUMENT_TYPES,
     document_add,
@@ -53,6 +54,7 @@ __all__ = [
     "ALLOWED_DOCUMENT_TYPES",
     "IMPORT_ALIASES",
     "LINK_FIELDS",
+    "LOCAL_CRS_FIELDS",
     "PARCEL_FIELDS",
     "PARCEL_TRANSITIONS",
     "SYSTEM",
@@ -75,6 +77,9 @@ __all__ = [
     "link_restore",
     "link_update",
     "link_validate",
+    "local_crs_may_administer",
+    "local_crs_problems",
+    "local_crs_save",
     "parcel_create",
     "parcel_history",
     "parcel_replace",

@@ -5,7 +5,9 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from parcels import selectors
 from parcels.io import ALLOWED_SRIDS, FileRejected, read_parcel_file
+from parcels.models import LocalCoordinateSystem
 from parcels.services import SYSTEM, parcels_import
 
 
@@ -18,6 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path")
         parser.add_argument("--srid", type=int, choices=sorted(ALLOWED_SRIDS), help="CRS when the file has none")
+        parser.add_argument("--local-crs", help="name of a registered local coordinate system, when the file has none")
         parser.add_argument("--user", help="import with this user's permissions (default: as administrator)")
         parser.add_argument("--dry-run", action="store_true", help="check only, save nothing")
 
@@ -30,8 +33,14 @@ class Command(BaseCommand):
         source = Path(path)
         if not source.is_file():
             raise CommandError(f"{path}: no such file")
+        chosen = None
+        if options.get("local_crs"):
+            chosen = LocalCoordinateSystem.objects.filter(name=options["local_crs"]).first()
+            if chosen is None:
+                raise CommandError(f"no local coordinate system {options['local_crs']!r}")
         try:
-            read = read_parcel_file(path=source, filename=source.name, chosen_srid=srid)
+            local = selectors.local_crs_options(user=actor, chosen=chosen)
+            read = read_parcel_file(path=source, filename=source.name, chosen_srid=srid, local=local)
         except FileRejected as exc:
             raise CommandError(f"{path}: {exc}") from exc
         outcome = parcels_import(user=actor, features=read.features, commit=not dry_run)
@@ -40,7 +49,7 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"feature {row.number}: {problem['field']}: {problem['severity']}: {problem['message']}"
                 )
-        self.stdout.write(f"{read.format}, EPSG:{read.source_srid}, {len(outcome.rows)} features")
+        self.stdout.write(f"{read.format}, {read.crs_label}, {len(outcome.rows)} features")
         if outcome.has_errors:
             raise CommandError("nothing was saved: fix the problems listed above")
         self.stdout.write(f"saved {outcome.saved} parcels" if outcome.committed else "dry run: nothing saved")

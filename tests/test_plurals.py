@@ -7,6 +7,7 @@ these tests read the English forms; the ru/kk forms follow from the catalogues' 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -62,3 +63,13 @@ def test_ogc_items_page_count():
     many = render_to_string("api/ogc/items.html", {"doc": {"numberMatched": 7, "numberReturned": 5}, "names": []})
     assert "1 of 1 feature." in one
     assert "5 of 7 features." in many
+
+
+@pytest.mark.django_db
+def test_home_cards_count_their_nouns(client):
+    html = client.get("/en/").content.decode()
+    assert re.search(r'<span class="big">\d+</span> measures', html)
+    assert re.search(r'<a class="big" href="/en/maps/[^"]*">\d+</a> facilit(y|ies) recorded', html)
+    assert re.search(
+        r"<span class=\"big\">\d+</span> children's health and recreation centres? \(measures 14–17\)", html
+    )

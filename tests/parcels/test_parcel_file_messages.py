@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from parcels.io import FileRejected, read_parcel_file
 from parcels.models import Parcel, ParcelImportUpload
+from parcels.services import ParcelValidationError, document_add
 from parcels.sniff import file_kind_sniff, zip_kind_sniff
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
@@ -241,3 +242,23 @@ def test_preview_answers_400_with_the_message_and_saves_nothing(
     assert Parcel.objects.count() == parcels_before
     assert not ParcelImportUpload.objects.exists()
     assert not [p for p in (tmp_path / "media").rglob("*") if p.is_file()]
+
+
+def test_import_form_states_the_limit_in_its_units(client, akimat_a, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PARCEL_IMPORT_MAX_BYTES = 2 * 1024 * 1024
+    client.force_login(akimat_a)
+    upload = SimpleUploadedFile("big.geojson", b" " * (2 * 1024 * 1024 + 1))
+    response = client.post(reverse("parcels:import"), {"file": upload, "srid": ""})
+    assert response.status_code == 200
+    assert "The file is larger than 2 MiB." in response.content.decode()
+    assert not ParcelImportUpload.objects.exists()
+
+
+def test_document_size_message_uses_the_units_of_the_limit(admin_user_role, parcel_a):
+    upload = SimpleUploadedFile("act.pdf", PDF + b" " * (1536 * 1024 - len(PDF)))
+    with pytest.raises(ParcelValidationError) as info:
+        document_add(
+            user=admin_user_role, parcel=parcel_a, uploaded_file=upload, title="act", kind="act", max_bytes=1024 * 1024
+        )
+    assert [p.message for p in info.value.problems] == ["The file is 1.5 MiB; at most 1 MiB is accepted."]

@@ -21,7 +21,7 @@ from scipy.spatial import cKDTree
 
 from accessibility import selectors
 from accessibility.models import PopulationRaster
-from accessibility.notes import note
+from accessibility.notes import note, plural_note
 from layers.analysis.coverage import DISTANCE_BINS_M, Facilities, Radius, distance_coverage, two_step_fca
 from layers.analysis.demand import NO_ZONE, DemandChunk, RasterSpec, Zones, points_demand, raster_demand
 from layers.analysis.geodesy import chord_to_metres, lonlat_to_ecef
@@ -172,11 +172,8 @@ class Context:
         if self.settlements is not None and self.settlements.estimated:
             src = self.settlements.share_sources
             notes.append(
-                note(
-                    gettext_noop(
-                        "children estimated for %(n)s settlements without a child count: %(official)s from the "
-                        "region's official children/total share, %(default)s from the assumed share %(share)s"
-                    ),
+                plural_note(
+                    "children_estimated",
                     n=self.settlements.estimated,
                     official=src["official_share"],
                     default=src["default_share"],

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accessibility.models import AnalysisRun, PopulationRaster
 from accessibility.services import settlements
+from gis_portal.units import size_label
 from layers.models import PopulationFigure, Region
 
 
@@ -108,7 +109,7 @@ class SettlementImportForm(forms.Form):
         # The service's own limit (it checks again), looked up when called so that a changed limit applies here too.
         limit = settlements.SETTLEMENT_IMPORT_MAX_BYTES
         if f.size > limit:
-            raise forms.ValidationError(_("The file is larger than %(m)d MB.") % {"m": limit // 1_000_000})
+            raise forms.ValidationError(_("The file is larger than %(limit)s.") % {"limit": size_label(limit)})
         return f
 
 

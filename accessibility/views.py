@@ -13,7 +13,7 @@ from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidd
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accessibility import geojson, selectors, services
@@ -331,7 +331,13 @@ def settlement_import(request):
         except services.SettlementImportError as exc:
             form.add_error("file", str(exc))
         else:
-            messages.success(request, _("Settlements imported: %(created)d new, %(updated)d updated.") % result)
+            created = ngettext("%(n)d new settlement", "%(n)d new settlements", result["created"]) % {
+                "n": result["created"]
+            }
+            updated = ngettext("%(n)d updated", "%(n)d updated", result["updated"]) % {"n": result["updated"]}
+            messages.success(
+                request, _("Settlements imported: %(created)s, %(updated)s.") % {"created": created, "updated": updated}
+            )
             return redirect("accessibility:run_list")
     return render(
         request,

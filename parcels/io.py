@@ -30,11 +30,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 import re
 import sqlite3
 import stat
-import subprocess
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -47,10 +47,12 @@ from django.contrib.gis.gdal import DataSource
 from django.contrib.gis.gdal.error import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Polygon
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from pyproj import CRS
 from pyproj.exceptions import CRSError, ProjError
 
+from gis_portal.units import size_label
+from parcels import sniff
 from parcels.crs import (  # noqa: F401 - ALLOWED_SRIDS and SRID_GROUPS are read from here by forms and tests
     ALLOWED_SRIDS,
     SRID_GROUPS,
@@ -59,6 +61,8 @@ from parcels.crs import (  # noqa: F401 - ALLOWED_SRIDS and SRID_GROUPS are read
     local_matches,
     multipolygon_to_wgs84,
 )
+
+logger = logging.getLogger(__name__)
 
 PRJ_MIN_CONFIDENCE = 70
 MAX_ABS_COORDINATE = 1e8  # Gauss–Krüger eastings with the zone prefix reach ~3e7 m (3° zone 29)
@@ -84,6 +88,9 @@ FORMAT_LABELS = {
 
 class FileRejected(ValueError):
     """The whole file is refused (unsafe archive, unreadable format, CRS not allowed)."""
+
+
+UNREADABLE_GEOMETRY = gettext_lazy("unreadable geometry: the coordinates do not form a polygon")
 
 
 @dataclass
@@ -133,7 +140,12 @@ def zip_members_check(archive: zipfile.ZipFile, *, max_files: int, max_total: in
     infos = archive.infolist()
     if len(infos) > max_files:
         raise FileRejected(
-            _("The archive holds %(n)d files; at most %(m)d are accepted.") % {"n": len(infos), "m": max_files}
+            ngettext(
+                "The archive holds %(n)d file; at most %(m)d are accepted.",
+                "The archive holds %(n)d files; at most %(m)d are accepted.",
+                len(infos),
+            )
+            % {"n": len(infos), "m": max_files}
         )
     total = 0
     for info in infos:
@@ -146,7 +158,7 @@ def zip_members_check(archive: zipfile.ZipFile, *, max_files: int, max_total: in
         total += info.file_size
         if total > max_total:
             raise FileRejected(
-                _("The archive would unpack to more than %(m)d MB; it is refused.") % {"m": max_total // 1_000_000}
+                _("The archive would unpack to more than %(limit)s; it is refused.") % {"limit": size_label(max_total)}
             )
     return infos
 
@@ -301,7 +313,11 @@ def to_multipolygon(
         return None
     if geom.num_coords > settings.PARCEL_IMPORT_MAX_VERTICES:
         problems.append(
-            FeatureProblem("geometry", _("%(n)d vertices is too many for a parcel") % {"n": geom.num_coords})
+            FeatureProblem(
+                "geometry",
+                _("%(n)d vertices is too many for a parcel; at most %(m)d are accepted")
+                % {"n": geom.num_coords, "m": settings.PARCEL_IMPORT_MAX_VERTICES},
+            )
         )
         return None
     extent = geom.extent
@@ -312,9 +328,12 @@ def to_multipolygon(
         try:
             geom = multipolygon_to_wgs84(geom, local=local_crs)
         except (ProjError, GEOSException) as exc:
+            logger.info("parcel import: transformation from %s failed: %s", local_crs.name, exc)
             problems.append(
                 FeatureProblem(
-                    "geometry", _("cannot transform from %(s)s (%(e)s)") % {"s": local_crs.name, "e": str(exc)[:100]}
+                    "geometry",
+                    _("the coordinates cannot be transformed from %(s)s; check the coordinate system chosen")
+                    % {"s": local_crs.name},
                 )
             )
             return None
@@ -324,9 +343,12 @@ def to_multipolygon(
             try:
                 geom.transform(4326)
             except (GDALException, GEOSException) as exc:
+                logger.info("parcel import: transformation from EPSG:%s failed: %s", source_srid, exc)
                 problems.append(
                     FeatureProblem(
-                        "geometry", _("cannot transform from EPSG:%(s)s (%(e)s)") % {"s": source_srid, "e": exc}
+                        "geometry",
+                        _("the coordinates cannot be transformed from %(s)s; check the coordinate system chosen")
+                        % {"s": f"EPSG:{source_srid}"},
                     )
                 )
                 return None
@@ -370,9 +392,13 @@ def _coords_ok(node, depth: int = 0) -> bool:
 
 def read_geojson(data: bytes, *, chosen_srid: int | None, local: LocalCrsOptions | None = None) -> ReadResult:
     try:
-        doc = json.loads(data.decode("utf-8-sig"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FileRejected(_("The file is not valid GeoJSON: %(e)s") % {"e": exc}) from exc
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileRejected(sniff.not_utf8_message(data=data, exc=exc, format_label=FORMAT_LABELS["geojson"])) from exc
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise FileRejected(sniff.json_error_message(exc=exc, format_label=FORMAT_LABELS["geojson"])) from exc
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
         raise FileRejected(_("The GeoJSON must be a FeatureCollection or a Feature."))
     srid, from_file = 4326, False
@@ -416,7 +442,8 @@ def read_geojson(data: bytes, *, chosen_srid: int | None, local: LocalCrsOptions
             try:
                 geom = GEOSGeometry(json.dumps(geometry))
             except (GEOSException, GDALException, ValueError) as exc:
-                problems.append(FeatureProblem("geometry", _("unreadable geometry (%(e)s)") % {"e": exc}))
+                logger.info("parcel import: feature %s: unreadable GeoJSON geometry: %s", number, exc)
+                problems.append(FeatureProblem("geometry", UNREADABLE_GEOMETRY))
         elif isinstance(geometry, dict) and geometry.get("type") not in ("Polygon", "MultiPolygon"):
             problems.append(
                 FeatureProblem(
@@ -436,7 +463,11 @@ def _check_count(n: int) -> None:
         raise FileRejected(_("The file contains no features."))
     if n > settings.PARCEL_IMPORT_MAX_FEATURES:
         raise FileRejected(
-            _("The file contains %(n)d features; at most %(m)d are imported at once.")
+            ngettext(
+                "The file contains %(n)d feature; at most %(m)d are imported at once.",
+                "The file contains %(n)d features; at most %(m)d are imported at once.",
+                n,
+            )
             % {"n": n, "m": settings.PARCEL_IMPORT_MAX_FEATURES}
         )
 
@@ -447,7 +478,14 @@ def read_shapefile_zip(
     files = zip_extract_safe(path, workdir)
     shps = [f for f in files if f.suffix.lower() == ".shp"]
     if len(shps) != 1:
-        raise FileRejected(_("The archive must contain exactly one .shp file; it contains %(n)d.") % {"n": len(shps)})
+        raise FileRejected(
+            ngettext(
+                "The archive must contain exactly one .shp file; it contains %(n)d.",
+                "The archive must contain exactly one .shp file; it contains %(n)d.",
+                len(shps),
+            )
+            % {"n": len(shps)}
+        )
     shp = shps[0]
     for ext in (".shx", ".dbf"):
         if not any(f.suffix.lower() == ext and f.stem == shp.stem for f in files):
@@ -478,7 +516,10 @@ def read_shapefile_zip(
         source = DataSource(str(shp), encoding=encoding)
         layer = source[0]
     except (GDALException, IndexError) as exc:
-        raise FileRejected(_("The Shapefile cannot be read (%(e)s).") % {"e": exc}) from exc
+        logger.info("parcel import: unreadable Shapefile: %s", exc)
+        raise FileRejected(
+            _("The Shapefile cannot be read: its .shp, .shx or .dbf file is damaged or not part of a Shapefile.")
+        ) from exc
     _check_count(len(layer))
     features = []
     for number, feat in enumerate(layer, start=1):
@@ -513,9 +554,10 @@ def _kml_ring(element) -> list[tuple[float, float]]:
             points = []
             for token in (node.text or "").split():
                 parts = token.split(",")
-                if len(parts) < 2:
-                    raise ValueError(token)
-                points.append((float(parts[0]), float(parts[1])))
+                try:
+                    points.append((float(parts[0]), float(parts[1])))
+                except (IndexError, ValueError):
+                    raise ValueError(token) from None
             return points
     return []
 
@@ -526,11 +568,16 @@ def read_kml(data: bytes, *, fmt: str = "kml") -> ReadResult:
         root = DefusedET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise FileRejected(
-            _("The KML contains a document type declaration or entities (%(e)s); they are refused for safety.")
-            % {"e": type(exc).__name__}
+            _("The KML contains a document type declaration or entities; they are refused for safety.")
         ) from exc
     except DefusedET.ParseError as exc:
-        raise FileRejected(_("The KML is not well-formed XML: %(e)s") % {"e": exc}) from exc
+        if message := sniff.xml_not_utf8_message(data=data, format_label=FORMAT_LABELS["kml"]):
+            raise FileRejected(message) from exc
+        line, column = exc.position
+        raise FileRejected(
+            _("The KML is not well-formed XML: the error is at line %(line)s, column %(column)s.")
+            % {"line": line, "column": column + 1}
+        ) from exc
     placemarks = [el for el in root.iter() if _local(el.tag) == "Placemark"]
     _check_count(len(placemarks))
     features = []
@@ -555,10 +602,17 @@ def read_kml(data: bytes, *, fmt: str = "kml") -> ReadResult:
                         polygons.append(Polygon(outer[0], *inner, srid=4326))
                     else:
                         problems.append(FeatureProblem("geometry", _("a polygon ring has fewer than 4 points")))
-                except (ValueError, GEOSException) as exc:
+                except ValueError as exc:
                     problems.append(
-                        FeatureProblem("geometry", _("unreadable coordinates (%(e)s)") % {"e": str(exc)[:60]})
+                        FeatureProblem(
+                            "geometry",
+                            _("unreadable coordinates “%(token)s”: a point is longitude,latitude in decimal degrees")
+                            % {"token": str(exc)[:40]},
+                        )
                     )
+                except GEOSException as exc:
+                    logger.info("parcel import: KML placemark %s: %s", number, exc)
+                    problems.append(FeatureProblem("geometry", UNREADABLE_GEOMETRY))
         geom = MultiPolygon(*polygons, srid=4326) if polygons else None
         if geom is None and not problems:
             kinds = {_local(el.tag) for el in mark.iter()} & {"Point", "LineString", "LinearRing", "Model"}
@@ -616,7 +670,10 @@ def read_geopackage(path: Path, *, chosen_srid: int | None, local: LocalCrsOptio
             "ORDER BY c.table_name"
         ).fetchall()
     except sqlite3.DatabaseError as exc:
-        raise FileRejected(_("The file is not a readable GeoPackage (%(e)s).") % {"e": exc}) from exc
+        logger.info("parcel import: unreadable GeoPackage: %s", exc)
+        raise FileRejected(
+            _("The file is not a readable GeoPackage: it is damaged or has no GeoPackage tables.")
+        ) from exc
     try:
         if not tables:
             raise FileRejected(_("The GeoPackage has no feature table."))
@@ -655,7 +712,8 @@ def read_geopackage(path: Path, *, chosen_srid: int | None, local: LocalCrsOptio
                         wkb = gpkg_blob_to_wkb(value)
                         geom = GEOSGeometry(memoryview(wkb)) if wkb else None
                     except (ValueError, GEOSException, TypeError) as exc:
-                        problems.append(FeatureProblem("geometry", _("unreadable geometry (%(e)s)") % {"e": exc}))
+                        logger.info("parcel import: GeoPackage feature %s: %s", number, exc)
+                        problems.append(FeatureProblem("geometry", UNREADABLE_GEOMETRY))
                 elif isinstance(value, bytes):
                     continue
                 else:
@@ -664,7 +722,8 @@ def read_geopackage(path: Path, *, chosen_srid: int | None, local: LocalCrsOptio
                 geom = to_multipolygon(geom, source_srid=srid, problems=problems, local_crs=local_crs)
             features.append(RawFeature(number, geom, props, problems))
     except sqlite3.DatabaseError as exc:
-        raise FileRejected(_("The GeoPackage cannot be read (%(e)s).") % {"e": exc}) from exc
+        logger.info("parcel import: GeoPackage read failed: %s", exc)
+        raise FileRejected(_("The GeoPackage cannot be read: it is damaged.")) from exc
     finally:
         con.close()
     return ReadResult("gpkg", srid, from_file, features, local_crs)
@@ -707,7 +766,12 @@ def read_csv(data: bytes, *, chosen_srid: int | None, local: LocalCrsOptions | N
             try:
                 geom = GEOSGeometry(value)
             except (GEOSException, ValueError, GDALException) as exc:
-                problems.append(FeatureProblem(wkt_col, _("not valid WKT (%(e)s)") % {"e": str(exc)[:80]}))
+                logger.info("parcel import: CSV row %s: %s", number, exc)
+                problems.append(
+                    FeatureProblem(
+                        wkt_col, _("not valid WKT; a parcel is written POLYGON ((x y, x y, …)) or MULTIPOLYGON")
+                    )
+                )
         if not problems:
             geom = to_multipolygon(geom, source_srid=srid, problems=problems, local_crs=local_crs)
         features.append(RawFeature(number, geom, {k: v for k, v in row.items() if k is not None}, problems))
@@ -731,10 +795,13 @@ def read_parcel_file(
     size = path.stat().st_size
     if size > settings.PARCEL_IMPORT_MAX_BYTES:
         raise FileRejected(
-            _("The file is larger than %(m)d MB.") % {"m": settings.PARCEL_IMPORT_MAX_BYTES // 1_000_000}
+            _("The file is larger than %(limit)s.") % {"limit": size_label(settings.PARCEL_IMPORT_MAX_BYTES)}
         )
     if chosen_srid is not None:
         srid_allowed(chosen_srid)
+    # Before any reader: their own error texts (decoders, OGR) must not reach the user.
+    if message := sniff.wrong_kind_message(kind=sniff.path_kind_sniff(path), fmt=fmt, format_label=FORMAT_LABELS[fmt]):
+        raise FileRejected(message)
     with tempfile.TemporaryDirectory(prefix="parcel-import-") as tmp:
         workdir = Path(tmp)
         if fmt == "geojson":
@@ -748,33 +815,3 @@ def read_parcel_file(
         if fmt == "gpkg":
             return read_geopackage(path, chosen_srid=chosen_srid, local=local)
         return read_csv(path.read_bytes(), chosen_srid=chosen_srid, local=local)
-
-
-# ---------------------------------------------------------------------------
-# Export: GeoJSON comes from PostGIS; GeoPackage and Shapefile are converted from it by GDAL's ogr2ogr.
-# ---------------------------------------------------------------------------
-
-
-def geojson_convert(*, geojson_text: str, driver: str) -> bytes:
-    """Convert our own GeoJSON (EPSG:4326) with ogr2ogr to a GeoPackage (bytes) or a zipped Shapefile (bytes)."""
-    if driver not in ("GPKG", "ESRI Shapefile"):
-        raise ValueError(driver)
-    with tempfile.TemporaryDirectory(prefix="parcel-export-") as tmp:
-        src = Path(tmp) / "parcels.geojson"
-        src.write_text(geojson_text, encoding="utf-8")
-        if driver == "GPKG":
-            out = Path(tmp) / "parcels.gpkg"
-            args = ["-f", "GPKG", str(out), str(src), "-nln", "parcels", "-a_srs", "EPSG:4326"]
-        else:
-            out = Path(tmp) / "shp"
-            out.mkdir()
-            args = ["-f", "ESRI Shapefile", str(out / "parcels.shp"), str(src), "-a_srs", "EPSG:4326",
-                    "-nlt", "MULTIPOLYGON", "-lco", "ENCODING=UTF-8"]  # fmt: skip
-        subprocess.run(["ogr2ogr", *args], check=True, capture_output=True, timeout=120)  # noqa: S603, S607
-        if driver == "GPKG":
-            return out.read_bytes()
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for part in sorted(out.iterdir()):
-                archive.write(part, arcname=part.name)
-        return buffer.getvalue()

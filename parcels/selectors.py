@@ -23,11 +23,12 @@ from accounts import layer_access
 from accounts.permissions import Action, may_create_parcel, scope_queryset
 from facilities.models import Facility, Measure
 from gis_portal.geo.collections import collection_get
-from gis_portal.geo.features import collection_feature_collection
-from gis_portal.geo.geojson import feature_collection
+from gis_portal.geo.features import ALL_ROWS, collection_feature_collection
+from gis_portal.geo.geojson import feature_page
 from layers.models import Region
 from parcels.crs import LocalCrs, LocalCrsOptions
-from parcels.io import FileRejected, geojson_convert
+from parcels.export import CSV_GEOMETRY_COLUMN, EXPORT_COLUMNS, geojson_convert
+from parcels.io import FileRejected
 from parcels.models import LinkStatus, LocalCoordinateSystem, Parcel, ParcelStatus
 from parcels.services.imports import ImportOutcome
 
@@ -174,43 +175,33 @@ def measure5_compliance(*, user, today: date | None = None) -> tuple[Measure, bo
 # Export
 # ---------------------------------------------------------------------------
 
-EXPORT_CSV_FIELDS = [
-    "id",
-    "facility_id",
-    "region__kato",
-    "district__kato",
-    "cadastral_number",
-    "status",
-    "declared_area_ha",
-    "computed_area_ha",
-    "area_srid",
-    "land_category",
-    "right_type",
-    "act_number",
-    "act_date",
-    "issuing_akimat",
-    "term_years",
-    "is_demo",
-    "notes",
-]
-
 
 def parcel_export(*, queryset: QuerySet, fmt: str) -> tuple[bytes, str, str]:
     """(content, media type, file name) of the parcels in `queryset` (already scoped and filtered), EPSG:4326.
 
-    GeoJSON is built in PostGIS; GeoPackage and zipped Shapefile are converted
-    from it by ogr2ogr; CSV carries the boundary as WKT (column `wkt`).
+    Every format has the columns of parcels.export.EXPORT_COLUMNS, in their order, one
+    feature or row per parcel by id. GeoJSON is built in PostGIS; GeoPackage and zipped
+    Shapefile are converted from it by ogr2ogr; CSV adds the boundary as WKT (column `wkt`).
     """
+    queryset = queryset.order_by("pk")
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow([f.replace("__", "_") for f in EXPORT_CSV_FIELDS] + ["wkt"])
-        for row in queryset.annotate(wkt=AsWKT("geom", precision=7)).values_list(*EXPORT_CSV_FIELDS, "wkt"):
+        writer.writerow([*EXPORT_COLUMNS, CSV_GEOMETRY_COLUMN])
+        rows = queryset.annotate(_wkt=AsWKT("geom", precision=7)).values_list(*EXPORT_COLUMNS.values(), "_wkt")
+        for row in rows:
             writer.writerow(row)
         return buffer.getvalue().encode("utf-8"), "text/csv; charset=utf-8", "parcels.csv"
-    text = feature_collection(
-        queryset, geometry="geom", properties=[f for f in EXPORT_CSV_FIELDS if f != "id"], precision=7
+    page = feature_page(
+        queryset,
+        geometry="geom",
+        properties=EXPORT_COLUMNS,
+        limit=ALL_ROWS,
+        check_more=False,
+        precision=7,
+        multi=True,
     )
+    text = '{"type": "FeatureCollection", "features": ' + page.features.decode() + "}"
     if fmt == "geojson":
         return text.encode("utf-8"), "application/geo+json", "parcels.geojson"
     if fmt == "gpkg":

@@ -21,6 +21,7 @@ from folium.plugins import Draw
 
 from accounts.permissions import Action, can, may_create_parcel, user_has_role
 from gis_portal.csp import map_csp
+from gis_portal.units import size_label
 from layers.webmap.builders import base_map, map_parts
 from parcels import checks, selectors, services, uploads
 from parcels.forms import DocumentForm, ExportFilterForm, ImportForm, LinkForm, ParcelForm
@@ -492,9 +493,8 @@ def import_upload(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload.size > settings.PARCEL_IMPORT_MAX_BYTES:
-            form.add_error(
-                "file", _("The file is larger than %(m)d MB.") % {"m": settings.PARCEL_IMPORT_MAX_BYTES // 1_000_000}
-            )
+            limit = size_label(settings.PARCEL_IMPORT_MAX_BYTES)
+            form.add_error("file", _("The file is larger than %(limit)s.") % {"limit": limit})
         else:
             srid, local_crs = form.crs_choice()
             stored = uploads.import_upload_store(

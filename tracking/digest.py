@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import translation
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.permissions import role_is_ministry
 from tracking.models import DigestDelivery
@@ -63,7 +63,9 @@ def deadline_digest_send(*, today: date, days: int = 30, language: str | None = 
                 nothing += 1
                 continue
             lines = [f"{r.due:%Y-%m-%d}  {r.what}" + (f"  ({r.region.name})" if r.region else "") for r in items]
-            subject = _("gis_portal: %(n)s item(s) due by %(d)s") % {
+            subject = ngettext(
+                "gis_portal: %(n)s item due by %(d)s", "gis_portal: %(n)s items due by %(d)s", len(items)
+            ) % {
                 "n": len(items),
                 "d": today + timedelta(days=days),
             }

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from facilities.models import KpiIndicator, ResponsibleBody
+from gis_portal.units import size_label
 from layers.models import District, Region
 from tracking.models import KPI_CODES, NON_CONSTRUCTION_MEASURES, MeasureRecord, Report, Stage
 
@@ -34,7 +35,7 @@ def validate_upload(upload) -> None:
     if suffix not in DOC_EXTENSIONS:
         raise forms.ValidationError(_("allowed files: PDF, JPEG, PNG"))
     if upload.size > DOC_MAX_BYTES:
-        raise forms.ValidationError(_("the file is larger than %(m)d MB") % {"m": max(1, DOC_MAX_BYTES // 1_000_000)})
+        raise forms.ValidationError(_("the file is larger than %(limit)s") % {"limit": size_label(DOC_MAX_BYTES)})
     upload.seek(0)
     head = upload.read(16)
     upload.seek(0)

@@ -28,6 +28,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from facilities.models import Facility, Measure
 from parcels.models import DocumentKind, InfrastructureLink, LinkStatus, Parcel, ParcelDocument, ParcelStatus, Utility
@@ -223,7 +224,11 @@ def _plan_entry(*, tracked, plan_measure: int | None, deadlines: dict, as_of: da
         return entry
     entry.link = reverse("tracking:plan", kwargs={"pk": plan.pk})
     entry.link_label = _("Consolidated plan")
-    entry.detail = _("measure %(m)s, %(year)s: %(count)s object(s) in the region") % {
+    entry.detail = ngettext(
+        "measure %(m)s, %(year)s: %(count)s object in the region",
+        "measure %(m)s, %(year)s: %(count)s objects in the region",
+        item.count,
+    ) % {
         "m": item.measure_id,
         "year": item.year,
         "count": item.count,

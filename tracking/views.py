@@ -13,6 +13,7 @@ from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequ
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Action, can, is_akimat, is_ministry, user_region_id
@@ -397,7 +398,15 @@ def plan_detail(request, pk: int):
             elif action == "check":
                 violations = services.plan_check(plan=plan, user=request.user)
                 if violations:
-                    messages.error(request, _("%(n)s violation(s): the plan stays a draft.") % {"n": len(violations)})
+                    messages.error(
+                        request,
+                        ngettext(
+                            "%(n)s violation: the plan stays a draft.",
+                            "%(n)s violations: the plan stays a draft.",
+                            len(violations),
+                        )
+                        % {"n": len(violations)},
+                    )
                 else:
                     messages.success(request, _("No violations: the plan is checked."))
                 return redirect("tracking:plan", pk=pk)
@@ -405,8 +414,15 @@ def plan_detail(request, pk: int):
                 result = services.plan_approve(plan=plan, user=request.user)
                 messages.success(
                     request,
-                    _("Approved: %(linked)s facilities linked, %(created)s created, %(dropped)s left the plan.")
-                    % result,
+                    _("Approved: %(linked)s, %(created)s, %(dropped)s.")
+                    % {
+                        "linked": ngettext("%(n)s facility linked", "%(n)s facilities linked", result["linked"])
+                        % {"n": result["linked"]},
+                        "created": ngettext("%(n)s created", "%(n)s created", result["created"])
+                        % {"n": result["created"]},
+                        "dropped": ngettext("%(n)s left the plan", "%(n)s left the plan", result["dropped"])
+                        % {"n": result["dropped"]},
+                    },
                 )
                 return redirect("tracking:plan", pk=pk)
             elif action == "new_version":
@@ -487,7 +503,15 @@ def plan_restore(request, pk: int):
     if bad is not None:
         return bad
     if violations:
-        messages.warning(request, _("%(n)s violation(s) of the order in the restored plan.") % {"n": len(violations)})
+        messages.warning(
+            request,
+            ngettext(
+                "%(n)s violation of the order in the restored plan.",
+                "%(n)s violations of the order in the restored plan.",
+                len(violations),
+            )
+            % {"n": len(violations)},
+        )
     return redirect("tracking:plan", pk=plan.pk)
 
 
@@ -783,7 +807,11 @@ def disagreements(request):
         except (ValueError, services.TrackingError) as exc:
             messages.error(request, "; ".join(sum(getattr(exc, "problems", {}).values(), [])) or _("Not saved."))
         else:
-            messages.success(request, _("Marked as reviewed (%(n)d records).") % {"n": marked})
+            messages.success(
+                request,
+                ngettext("Marked as reviewed (%(n)d record).", "Marked as reviewed (%(n)d records).", marked)
+                % {"n": marked},
+            )
         return redirect("tracking:disagreements")
     records = StageRecord.objects.all()
     trackeds = TrackedFacility.objects.filter(in_plan=True)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
 from accessibility.services.errors import SettlementImportError
+from gis_portal.units import size_label
 from layers.models import Region, Settlement
 
 SETTLEMENT_FIELDS = ("name", "population", "child_population", "kato", "id")
@@ -92,7 +93,7 @@ def settlements_import(*, content: bytes | str, fmt: str, source: str) -> dict[s
     if not source.strip():
         raise SettlementImportError("source: say where the figures come from")
     if len(content) > SETTLEMENT_IMPORT_MAX_BYTES:
-        raise SettlementImportError(f"the file is larger than {SETTLEMENT_IMPORT_MAX_BYTES // 1_000_000} MB")
+        raise SettlementImportError(f"the file is larger than {size_label(SETTLEMENT_IMPORT_MAX_BYTES)}")
     try:
         text = content.decode("utf-8-sig") if isinstance(content, bytes) else content
     except UnicodeDecodeError as exc:

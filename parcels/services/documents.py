@@ -8,6 +8,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from gis_portal.units import size_label
 from parcels.checks import Problem
 from parcels.models import Parcel, ParcelDocument
 from parcels.services.common import ParcelValidationError, region_edit_require
@@ -36,8 +37,8 @@ def document_add(*, user, parcel: Parcel, uploaded_file, title: str, kind: str, 
             [
                 Problem(
                     "file_size",
-                    _("The file is %(s).1f MB; at most %(m).0f MB is accepted.")
-                    % {"s": uploaded_file.size / 1e6, "m": max_bytes / 1e6},
+                    _("The file is %(size)s; at most %(limit)s is accepted.")
+                    % {"size": size_label(uploaded_file.size, like=max_bytes), "limit": size_label(max_bytes)},
                     field="file",
                 )
             ]

@@ -123,7 +123,7 @@ def test_exports_are_scoped(client, akimat_a, parcel_a, parcel_b, fmt):
         path = Path(tmp) / name
         path.write_bytes(content)
         read = read_parcel_file(path=path, filename=name, chosen_srid=None)
-    numbers = [f.properties.get("cadastral_number") or f.properties.get("cadastral_") for f in read.features]
+    numbers = [f.properties["cadastral"] for f in read.features]
     assert numbers == [parcel_a.cadastral_number]
     # Round trip: the same area comes back (7 decimals ≈ 1 cm; rings may be re-oriented counter-clockwise).
     back = read.features[0].geom

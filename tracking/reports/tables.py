@@ -12,7 +12,7 @@ from datetime import date
 from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from tracking.models import Report, Stage
 from tracking.reports.data import LANGS
@@ -274,7 +274,8 @@ def _other_by_period(rows: list[dict], lang: str) -> list[dict]:
         group["documents"] += bool(o["doc_number"])
         group["statuses"][o["status"]] += 1
     for group in groups.values():
-        group["region"] = dict.fromkeys(LANGS, _("%(n)s regions") % {"n": group["regions"]})
+        n = group["regions"]
+        group["region"] = dict.fromkeys(LANGS, ngettext("%(n)s region", "%(n)s regions", n) % {"n": n})
         group["status"] = rollup_status(group["statuses"])
         group["doc_number"] = _("documents: %(done)s of %(n)s") % {"done": group["documents"], "n": group["regions"]}
         group["doc_date"] = ""

@@ -10,6 +10,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from facilities.models import Facility, Measure
 from gis_portal.i18n import current_language
@@ -111,10 +112,27 @@ def reminders_for(*, region_ids: list[int] | None, is_ministry: bool, today: dat
     return sorted(out, key=lambda r: (r.due, str(r.what)))
 
 
-MEASURE5_DUE_TEXT = _("measure 5 is due: %(n)s of %(total)s facilities without a land-use act")
-MEASURE5_OVERDUE_TEXT = _("measure 5 overdue since %(d)s: %(n)s of %(total)s facilities without a land-use act")
-MEASURE6_DUE_TEXT = _("measure 6 is due: %(n)s of %(total)s required utility links not connected")
-MEASURE6_OVERDUE_TEXT = _("measure 6 overdue since %(d)s: %(n)s of %(total)s required utility links not connected")
+# "n of total facilities": the noun agrees with the total (ngettext_lazy picks the form by params["total"]).
+MEASURE5_DUE_TEXT = ngettext_lazy(
+    "measure 5 is due: %(n)s of %(total)s facility without a land-use act",
+    "measure 5 is due: %(n)s of %(total)s facilities without a land-use act",
+    "total",
+)
+MEASURE5_OVERDUE_TEXT = ngettext_lazy(
+    "measure 5 overdue since %(d)s: %(n)s of %(total)s facility without a land-use act",
+    "measure 5 overdue since %(d)s: %(n)s of %(total)s facilities without a land-use act",
+    "total",
+)
+MEASURE6_DUE_TEXT = ngettext_lazy(
+    "measure 6 is due: %(n)s of %(total)s required utility link not connected",
+    "measure 6 is due: %(n)s of %(total)s required utility links not connected",
+    "total",
+)
+MEASURE6_OVERDUE_TEXT = ngettext_lazy(
+    "measure 6 overdue since %(d)s: %(n)s of %(total)s required utility link not connected",
+    "measure 6 overdue since %(d)s: %(n)s of %(total)s required utility links not connected",
+    "total",
+)
 
 
 def _parcel_infrastructure_reminders(*, states: dict[int, FacilityState], today: date, end: date) -> list[Reminder]:

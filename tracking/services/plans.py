@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.permissions import Action, can
 from facilities.models import ConstructionQuota, Facility
@@ -91,7 +92,11 @@ def plan_validate(*, plan: Plan) -> list[Violation]:
                 Violation(
                     "count_mismatch",
                     number,
-                    _("measure %(m)s: the plan has %(n)s objects, the order requires %(q)s")
+                    ngettext(
+                        "measure %(m)s: the plan has %(n)s object, the order requires %(q)s",
+                        "measure %(m)s: the plan has %(n)s objects, the order requires %(q)s",
+                        counts[number],
+                    )
                     % {"m": number, "n": counts[number], "q": quota.count},
                 )
             )
@@ -100,7 +105,11 @@ def plan_validate(*, plan: Plan) -> list[Violation]:
                 Violation(
                     "ppp_mismatch",
                     number,
-                    _("measure %(m)s: the plan has %(n)s PPP objects, the order requires %(q)s")
+                    ngettext(
+                        "measure %(m)s: the plan has %(n)s PPP object, the order requires %(q)s",
+                        "measure %(m)s: the plan has %(n)s PPP objects, the order requires %(q)s",
+                        ppp[number],
+                    )
                     % {"m": number, "n": ppp[number], "q": quota.ppp_count},
                 )
             )
@@ -121,7 +130,12 @@ def plan_validate(*, plan: Plan) -> list[Violation]:
             Violation(
                 "total_mismatch",
                 None,
-                _("the plan has %(n)s objects in all, the order requires %(q)s") % {"n": total, "q": total_required},
+                ngettext(
+                    "the plan has %(n)s object in all, the order requires %(q)s",
+                    "the plan has %(n)s objects in all, the order requires %(q)s",
+                    total,
+                )
+                % {"n": total, "q": total_required},
             )
         )
     return out

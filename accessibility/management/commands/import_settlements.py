@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accessibility.services import SettlementImportError, settlements, settlements_import
+from gis_portal.units import size_label
 
 
 class Command(BaseCommand):
@@ -19,9 +20,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: no such file")
         if path.stat().st_size > settlements.SETTLEMENT_IMPORT_MAX_BYTES:
             # Checked before reading, so a huge file is never loaded into memory.
-            raise CommandError(
-                f"{path}: the file is larger than {settlements.SETTLEMENT_IMPORT_MAX_BYTES // 1_000_000} MB"
-            )
+            raise CommandError(f"{path}: the file is larger than {size_label(settlements.SETTLEMENT_IMPORT_MAX_BYTES)}")
         fmt = options["format"] or ("csv" if path.suffix.lower() == ".csv" else "geojson")
         try:
             result = settlements_import(content=path.read_bytes(), fmt=fmt, source=options["source"])

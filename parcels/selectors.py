@@ -17,6 +17,7 @@ from datetime import date
 
 from django.contrib.gis.db.models.functions import AsWKT
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from accounts import layer_access
 from accounts.permissions import Action, scope_queryset
@@ -26,7 +27,7 @@ from gis_portal.geo.features import collection_feature_collection
 from gis_portal.geo.geojson import feature_collection
 from layers.models import Region
 from parcels.io import geojson_convert
-from parcels.models import LinkStatus, Parcel, ParcelStatus
+from parcels.models import IMPORT_CHOICE_FIELDS, ImportColumnChoice, LinkStatus, Parcel, ParcelStatus
 from parcels.services.imports import ImportOutcome
 
 LAND_MEASURE = 5
@@ -205,4 +206,21 @@ def import_preview_feature_collection(*, outcome: ImportOutcome) -> dict:
             for row in outcome.rows
             if row.geom is not None
         ],
+    }
+
+
+def import_column_choices(*, user) -> dict[str, str]:
+    """{normalised column name: field} the user chose in earlier import previews ("" = not used)."""
+    if not getattr(user, "pk", None):
+        return {}  # the system actor of management commands has made no choices
+    return dict(ImportColumnChoice.objects.filter(user=user).values_list("column", "field"))
+
+
+def import_field_labels() -> dict[str, str]:
+    """{field: label} of every field a column of an imported file can feed, in the import's order."""
+    return {
+        f: _("facility (its id or reference number in the file)")
+        if f == "facility_ref"
+        else str(Parcel._meta.get_field(f).verbose_name)
+        for f in IMPORT_CHOICE_FIELDS
     }

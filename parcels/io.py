@@ -114,6 +114,7 @@ class ReadResult:
     crs_from_file: bool
     features: list[RawFeature]
     local_crs: LocalCrs | None = None
+    encoding: str = ""  # the text encoding found, when the format leaves it open (CSV)
 
     @property
     def crs_label(self) -> str:
@@ -505,13 +506,9 @@ def read_shapefile_zip(
         srid, from_file = srid_allowed(chosen_srid), False
     else:
         raise FileRejected(_("The Shapefile has no .prj file; choose its coordinate system from the list."))
-    cpg = [f for f in files if f.suffix.lower() == ".cpg" and f.stem == shp.stem]
+    # OGR reads the .cpg ("1251", "CP1251", "UTF-8" …) or the DBF's language driver byte itself and hands
+    # names and texts over recoded to UTF-8: decoding them as CP1251 again garbled every Cyrillic name.
     encoding = "utf-8"
-    if cpg:
-        declared = cpg[0].read_text("latin-1")[:40].strip().lower()
-        encoding = {"1251": "cp1251", "cp1251": "cp1251", "windows-1251": "cp1251", "ansi 1251": "cp1251"}.get(
-            declared, "utf-8"
-        )
     try:
         source = DataSource(str(shp), encoding=encoding)
         layer = source[0]
@@ -733,18 +730,26 @@ WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
 
 
 def read_csv(data: bytes, *, chosen_srid: int | None, local: LocalCrsOptions | None = None) -> ReadResult:
-    """CSV with a WKT column (wkt / geometry / geom). Plain CSV has no CRS: the chosen one (default 4326)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FileRejected(_("The CSV is not UTF-8 text.")) from exc
+    """CSV with a WKT column (wkt / geometry / geom). Plain CSV has no CRS: the chosen one (default 4326).
+
+    Text: UTF-8 (with or without a BOM), else Windows-1251, what Excel on a Russian or Kazakh Windows
+    saves. UTF-8 is tried first because Cyrillic in Windows-1251 is almost never valid UTF-8, while
+    any byte string reads as Windows-1251. Separator: the one of ";", tab and "," most frequent in the
+    header line outside quotes (Excel writes ";" where the decimal sign is a comma; the header has
+    no WKT, whose commas would mislead a sniffer), ";" first on a tie.
+    """
+    for encoding in ("utf-8-sig", "cp1251"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise FileRejected(_("The CSV is neither UTF-8 nor Windows-1251 text."))
+    header = re.sub(r'"[^"]*"', "", text.split("\n", 1)[0])
+    delimiter = max((";", "\t", ","), key=lambda d: (header.count(d), d == ";", d == "\t"))
     csv.field_size_limit(settings.PARCEL_IMPORT_MAX_BYTES)
-    sample = text[:4096]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     columns = {c.lower().strip(): c for c in (reader.fieldnames or [])}
     wkt_col = next((columns[c] for c in WKT_COLUMNS if c in columns), None)
     if wkt_col is None:
@@ -775,7 +780,9 @@ def read_csv(data: bytes, *, chosen_srid: int | None, local: LocalCrsOptions | N
         if not problems:
             geom = to_multipolygon(geom, source_srid=srid, problems=problems, local_crs=local_crs)
         features.append(RawFeature(number, geom, {k: v for k, v in row.items() if k is not None}, problems))
-    return ReadResult("csv", srid, False, features, local_crs)
+    return ReadResult(
+        "csv", srid, False, features, local_crs, encoding="UTF-8" if encoding == "utf-8-sig" else "Windows-1251"
+    )
 
 
 def read_parcel_file(

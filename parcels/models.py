@@ -31,6 +31,22 @@ from layers.models import District, Region
 # e.g. 21-320-101-1234 (Land Code of the RK, art. 152; format of the Unified State Real Estate Cadastre).
 CADASTRAL_REGEX = r"^[0-9]{2}-[0-9]{3}-[0-9]{3}-[0-9]{3,4}$"
 
+# What a column of an imported file can feed (parcels.import_columns): the parcel fields the import reads
+# and "facility_ref", the file's reference to a facility.
+IMPORT_CHOICE_FIELDS = (
+    "cadastral_number",
+    "declared_area_ha",
+    "land_category",
+    "right_type",
+    "act_number",
+    "act_date",
+    "issuing_akimat",
+    "term_years",
+    "status",
+    "notes",
+    "facility_ref",
+)
+
 
 def document_storage() -> Storage:
     # Scans go to the configured default storage (MEDIA_ROOT/parcel_documents, or the S3-compatible
@@ -407,3 +423,32 @@ class ParcelImportUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.token})"
+
+
+class ImportColumnChoice(models.Model):
+    """A user's choice, made in an import preview, of the field a column not recognised by name feeds.
+
+    `column` is the name as parcels.import_columns.column_key normalises it, so the choice applies to the
+    same column in the user's next files whatever its case or punctuation. `field` is a parcel field the
+    import reads, "facility_ref" (the file's reference to a facility) or "" (the column is not used).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    column = models.CharField(_("column"), max_length=200)
+    field = models.CharField(_("field"), max_length=30, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user_id", "column"]
+        verbose_name = _("import column choice")
+        verbose_name_plural = _("import column choices")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "column"], name="import_column_choice_one_per_column"),
+            models.CheckConstraint(condition=~Q(column=""), name="import_column_choice_column_named"),
+            models.CheckConstraint(
+                condition=Q(field__in=[*IMPORT_CHOICE_FIELDS, ""]), name="import_column_choice_field_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.column} → {self.field or '—'}"

@@ -29,7 +29,14 @@ from layers.models import Region
 from parcels.crs import LocalCrs, LocalCrsOptions
 from parcels.export import CSV_GEOMETRY_COLUMN, EXPORT_COLUMNS, geojson_convert
 from parcels.io import FileRejected
-from parcels.models import LinkStatus, LocalCoordinateSystem, Parcel, ParcelStatus
+from parcels.models import (
+    IMPORT_CHOICE_FIELDS,
+    ImportColumnChoice,
+    LinkStatus,
+    LocalCoordinateSystem,
+    Parcel,
+    ParcelStatus,
+)
 from parcels.services.imports import ImportOutcome
 
 LAND_MEASURE = 5
@@ -232,4 +239,21 @@ def import_preview_feature_collection(*, outcome: ImportOutcome) -> dict:
             for row in outcome.rows
             if row.geom is not None
         ],
+    }
+
+
+def import_column_choices(*, user) -> dict[str, str]:
+    """{normalised column name: field} the user chose in earlier import previews ("" = not used)."""
+    if not getattr(user, "pk", None):
+        return {}  # the system actor of management commands has made no choices
+    return dict(ImportColumnChoice.objects.filter(user=user).values_list("column", "field"))
+
+
+def import_field_labels() -> dict[str, str]:
+    """{field: label} of every field a column of an imported file can feed, in the import's order."""
+    return {
+        f: _("facility (its id or reference number in the file)")
+        if f == "facility_ref"
+        else str(Parcel._meta.get_field(f).verbose_name)
+        for f in IMPORT_CHOICE_FIELDS
     }

@@ -21,6 +21,7 @@ urlpatterns = [
     path("import/", views.import_upload, name="import"),
     path("import/<str:token>/", views.import_preview, name="import_preview"),
     path("import/<str:token>/confirm/", views.import_confirm, name="import_confirm"),
+    path("import/<str:token>/columns/", views.import_columns, name="import_columns"),
     path("export/", views.export, name="export"),
     path("compliance/", views.compliance, name="compliance"),
 ]

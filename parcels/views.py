@@ -25,6 +25,7 @@ from gis_portal.units import size_label
 from layers.webmap.builders import base_map, map_parts
 from parcels import checks, selectors, services, uploads
 from parcels.forms import DocumentForm, ExportFilterForm, ImportForm, LinkForm, ParcelForm
+from parcels.import_columns import column_examples, columns_resolve, file_columns
 from parcels.io import FORMAT_LABELS, FileRejected, read_parcel_file
 from parcels.models import InfrastructureLink, Parcel, ParcelDocument, ParcelStatus
 
@@ -515,7 +516,8 @@ def _run_import(request, upload, *, commit: bool):
     local = selectors.local_crs_options(user=request.user, chosen=upload.local_crs)
     with uploads.upload_local_path(upload) as path:
         read = read_parcel_file(path=path, filename=upload.filename, chosen_srid=upload.srid, local=local)
-    return read, services.parcels_import(user=request.user, features=read.features, commit=commit)
+    mapping = selectors.import_column_choices(user=request.user)
+    return read, services.parcels_import(user=request.user, features=read.features, commit=commit, mapping=mapping)
 
 
 @login_required
@@ -546,15 +548,38 @@ def import_preview(request, token: str):
         x1 = max(g.extent[2] for g in geoms)
         y1 = max(g.extent[3] for g in geoms)
         m.fit_bounds([[y0, x0], [y1, x1]])
+    rows = [f.properties for f in read.features]
+    columns = columns_resolve(file_columns(rows), mapping=selectors.import_column_choices(user=request.user))
+    examples, labels = column_examples(rows), selectors.import_field_labels()
     context = {
         "token": token,
         "name": upload.filename,
         "read": read,
         "format_label": FORMAT_LABELS.get(read.format, read.format),
         "outcome": outcome,
+        "columns": [(use, labels.get(use.field, ""), examples.get(use.column, "")) for use in columns],
+        "import_fields": labels,
+        "columns_choosable": any(use.choosable for use in columns),
         **_parts(m, request),
     }
     return render(request, "parcels/import_preview.html", context)
+
+
+@login_required
+@require_POST
+def import_columns(request, token: str):
+    """Remember the fields the user chose for the file's unrecognised columns, then show the preview again."""
+    _require_role(request)
+    upload = _import_upload(request, token)
+    columns, fields = request.POST.getlist("column"), request.POST.getlist("field")
+    if len(columns) != len(fields):
+        return HttpResponseBadRequest(_("Each column needs one field (or “not used”)."))
+    try:
+        services.import_column_choices_save(user=request.user, choices=dict(zip(columns, fields, strict=True)))
+    except services.ParcelValidationError as exc:
+        return HttpResponseBadRequest("\n".join(p.message for p in exc.problems))
+    messages.success(request, _("Your choice of columns was saved; it is used for your next files too."))
+    return redirect("parcels:import_preview", token=upload.token)
 
 
 @login_required

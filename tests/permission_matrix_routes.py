@@ -279,6 +279,9 @@ ROUTES: dict[str, Rule] = {
     "parcels:import_confirm": Rule(
         NOBODY, kwargs=lambda w, s: {"token": "0123abcd"}, write=Write(AKIMAT_EDIT), note="token bound to session"
     ),
+    "parcels:import_columns": Rule(
+        NOBODY, kwargs=lambda w, s: {"token": "0123abcd"}, write=Write(AKIMAT_EDIT), note="token bound to session"
+    ),
     "parcels:export": Rule(ROLE, query=_region_query, sided=True, note="export filtered to a region"),
     "parcels:compliance": Rule(ROLE),
     # --- accessibility (issue 7); runs are national, their rows scoped per region ----------------

@@ -77,6 +77,7 @@ SKIPPED = {
     "en/accounts/reset/<uidb64>/<token>/": "Django's password reset confirmation (token-signed)",
     "en/parcels/import/<str:token>/": "needs an uploaded file in the session; covered by tests/test_hostile_corpus.py",
     "en/parcels/import/<str:token>/confirm/": "POST-only",
+    "en/parcels/import/<str:token>/columns/": "POST-only",
     "en/parcels/<int:pk>/revoke/": "POST-only",
     "en/parcels/<int:pk>/restore/": "POST-only",
     "en/parcels/<int:parcel_pk>/links/<int:pk>/delete/": "POST-only",

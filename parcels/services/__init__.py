@@ -6,11 +6,13 @@ in the service, geometry in parcels.checks), and saves in one transaction. A sta
 Geometry EPSG:4326; areas in ha, lengths in m (UTM 39N–45N, see parcels.geometry).
 
 Modules: parcels (parcels and their history), links (infrastructure links), documents
-(scans), imports (files of parcels), crs (local coordinate systems), common (errors, results,
-the system actor). The names below are the package's interface: `from parcels.services import parcel_create`.
-The DEMO data lives in parcels.demo.
+(scans), imports (files of parcels), columns (the columns a user mapped in import previews),
+crs (local coordinate systems), common (errors, results, the system actor). The names below are
+the package's interface: `from parcels.services import parcel_create`. The DEMO data lives in parcels.demo.
 """
 
+from parcels.import_columns import IMPORT_ALIASES
+from parcels.services.columns import import_column_choices_save
 from parcels.services.common import (
     SYSTEM,
     ParcelConflict,
@@ -29,7 +31,6 @@ from parcels.services.documents import (
     document_type_sniff,
 )
 from parcels.services.imports import (
-    IMPORT_ALIASES,
     ImportOutcome,
     ImportRow,
     RowValues,
@@ -70,6 +71,7 @@ __all__ = [
     "document_restore",
     "document_type_sniff",
     "history_with_users",
+    "import_column_choices_save",
     "import_row_data",
     "integrity_error_problem",
     "link_create",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import transaction
@@ -13,34 +13,18 @@ from django.utils.translation import gettext as _
 from accounts.permissions import Action, scope_queryset
 from facilities.models import Facility
 from parcels.checks import Problem
-from parcels.models import LandCategory, LandRight
+from parcels.import_columns import (
+    FACILITY_REF,
+    area_parse,
+    cadastral_parse,
+    choice_parse,
+    columns_resolve,
+    date_parse,
+    term_parse,
+    text_clean,
+)
 from parcels.services.common import ParcelValidationError
 from parcels.services.parcels import parcel_create
-
-# Attribute names accepted in imported files (lower case) → parcel field.
-IMPORT_ALIASES = {
-    "facility_id": "facility_id",
-    "facility": "facility_id",
-    "facility_i": "facility_id",  # Shapefile (DBF) names are cut to 10 characters
-    "cadastral_number": "cadastral_number",
-    "cadastral": "cadastral_number",
-    "cadastral_n": "cadastral_number",
-    "cadastral_": "cadastral_number",
-    "kad_nomer": "cadastral_number",
-    "declared_area_ha": "declared_area_ha",
-    "declared_a": "declared_area_ha",
-    "area_ha": "declared_area_ha",
-    "land_category": "land_category",
-    "land_categ": "land_category",
-    "right_type": "right_type",
-    "act_number": "act_number",
-    "act_date": "act_date",
-    "issuing_akimat": "issuing_akimat",
-    "issuing_ak": "issuing_akimat",
-    "term_years": "term_years",
-    "status": "status",
-    "notes": "notes",
-}
 
 
 @dataclass
@@ -65,20 +49,6 @@ class ImportOutcome:
         return any(p["severity"] == "error" for r in self.rows for p in r.problems)
 
 
-def _parse_date(value) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    text = str(value).strip()[:10]
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%Y/%m/%d"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(text)
-
-
 @dataclass
 class RowValues:
     """What one feature's attributes say (parcels.services.imports.import_row_data)."""
@@ -90,98 +60,59 @@ class RowValues:
 
 
 def import_row_data(properties: dict, *, mapping: dict[str, str] | None = None) -> RowValues:
-    """Map a feature's attributes to parcel data; problems name the field and the reason.
+    """Map a feature's attributes to parcel data (parcels.import_columns reads names and values).
 
-    `mapping` (column → field) adds the user's own choices for columns not recognised by name.
+    `mapping` (column → field, "" = not used) adds the user's own choices for columns not recognised by
+    name. Every problem of the row is reported; each names the column as written in the file and the reason.
+    Empty land category, right and status default to settlement, temporary free use and candidate.
     """
-    values = {}
+    values: dict = {}
     sources: dict[str, str] = {}
-    for key, value in properties.items():
-        target = (mapping or {}).get(str(key)) or IMPORT_ALIASES.get(str(key).strip().lower())
-        if target and target not in values:
-            values[target] = value
-            sources[target] = str(key)
+    for use, value in zip(columns_resolve(properties, mapping=mapping), properties.values(), strict=True):
+        if use.feeds:
+            values[use.feeds] = value
+            sources[use.feeds] = use.column
     problems: list[Problem] = []
-    facility_ref = str(values.pop("facility_id", "") or "").strip()
-    if "facility_id" in sources:
-        sources["facility_ref"] = sources.pop("facility_id")
-    data: dict = {
-        k: (str(values.get(k) or "").strip()) for k in ("cadastral_number", "act_number", "issuing_akimat", "notes")
-    }
-    data["status"] = str(values.get("status") or "candidate").strip().lower()
-    data["land_category"] = str(values.get("land_category") or "settlement").strip().lower()
-    data["right_type"] = str(values.get("right_type") or "temporary_free").strip().lower()
-    if data["land_category"] not in LandCategory.values:
-        problems.append(
-            Problem(
-                "land_category",
-                _("unknown land category “%(v)s”; use one of %(l)s")
-                % {"v": data["land_category"], "l": ", ".join(LandCategory.values)},
-                field="land_category",
-            )
-        )
-    if data["right_type"] not in LandRight.values:
-        problems.append(
-            Problem(
-                "right_type",
-                _("unknown right “%(v)s”; use one of %(l)s")
-                % {"v": data["right_type"], "l": ", ".join(LandRight.values)},
-                field="right_type",
-            )
-        )
-    try:
-        area = values.get("declared_area_ha")
-        data["declared_area_ha"] = (
-            Decimal(str(area).replace(",", ".")).quantize(Decimal("0.0001")) if area not in (None, "") else None
-        )
-        if data["declared_area_ha"] is not None and not data["declared_area_ha"].is_finite():
-            raise ValueError(area)
-    except (ArithmeticError, ValueError):
-        data["declared_area_ha"] = None
-        problems.append(
-            Problem(
-                "declared_area",
-                _("the declared area “%(v)s” is not a number of hectares") % {"v": values.get("declared_area_ha")},
-                field="declared_area_ha",
-            )
-        )
-    try:
-        data["act_date"] = _parse_date(values.get("act_date"))
-    except ValueError:
-        data["act_date"] = None
-        problems.append(
-            Problem(
-                "act_date",
-                _("the act date “%(v)s” is not a date (YYYY-MM-DD)") % {"v": values.get("act_date")},
-                field="act_date",
-            )
-        )
-    term = values.get("term_years")
-    try:
-        data["term_years"] = int(float(term)) if term not in (None, "") else None
-    except ValueError:
-        data["term_years"] = None
-        problems.append(
-            Problem("term", _("the term “%(v)s” is not a number of years") % {"v": term}, field="term_years")
-        )
+
+    def read(name: str, parse, default=None, *, code: str):
+        if name not in values:
+            return default
+        try:
+            found = parse(values[name])
+        except ValueError as exc:
+            problems.append(Problem(code, f"{sources[name]}: {exc}", field=name))
+            return default
+        return default if found is None else found
+
+    data: dict = {k: text_clean(values.get(k)) for k in ("act_number", "issuing_akimat", "notes")}
+    data["cadastral_number"] = read(
+        "cadastral_number", cadastral_parse, text_clean(values.get("cadastral_number")), code="cadastral_format"
+    )
+    data["declared_area_ha"] = read("declared_area_ha", area_parse, code="declared_area")
+    data["act_date"] = read("act_date", date_parse, code="act_date")
+    data["term_years"] = read("term_years", term_parse, code="term")
+    for name, default in (("land_category", "settlement"), ("right_type", "temporary_free"), ("status", "candidate")):
+        data[name] = read(name, partial(choice_parse, kind=name), default, code=name)
+    facility_ref = text_clean(values.get(FACILITY_REF))
     return RowValues(data=data, facility_ref=facility_ref, problems=problems, sources=sources)
 
 
 @transaction.atomic
-def parcels_import(*, user, features: list, commit: bool) -> ImportOutcome:
+def parcels_import(*, user, features: list, commit: bool, mapping: dict[str, str] | None = None) -> ImportOutcome:
     """Validate (and with `commit`, save) imported features as new parcels: all or none.
 
     Every feature is created inside one transaction, so later features are
     checked against earlier ones (overlaps, duplicate numbers). The transaction
     is rolled back when `commit` is False (the preview) or when any feature
-    has an error; the outcome lists each feature's problems.
+    has an error; the outcome lists each feature's problems. `mapping` is the user's
+    choice of field for columns not recognised by name (parcels.import_columns.columns_resolve).
     """
     rows: list[ImportRow] = []
     saved = 0
     facilities = scope_queryset(user, Facility.objects.select_related("region", "district"), action=Action.EDIT)
     for feature in features:
         problems = [Problem("file", p.message, field=p.field) for p in feature.problems]
-        values = import_row_data(feature.properties)
+        values = import_row_data(feature.properties, mapping=mapping)
         data = values.data
         problems += values.problems
         facility_id = int(values.facility_ref) if values.facility_ref.isdigit() else None

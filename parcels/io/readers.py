@@ -1,29 +1,4 @@
-"""Reading parcel files (GeoJSON, zipped Shapefile, KML/KMZ, GeoPackage, CSV with WKT) and writing exports.
-
-No ORM here: readers turn a file into numbered features (GEOS geometries in
-EPSG:4326 plus raw attributes) and per-feature problems; parcels.services
-turns them into parcels.
-
-Safety rules (issue 3 and 8):
-- A spatial reference is never built from user-supplied WKT/PROJ text (GDAL
-  < 3.9 cannot block file/network access from it). A Shapefile's .prj is
-  matched to an EPSG code with pyproj (CRS.from_wkt(...).to_epsg with a
-  confidence threshold) and then deleted before OGR opens the Shapefile; a
-  GeoPackage's CRS is taken from its gpkg_spatial_ref_sys organisation code;
-  GeoJSON's legacy "crs" member is reduced to its EPSG number. Only codes in
-  ALLOWED_SRIDS are accepted, and transformations use SpatialReference(int).
-- A local coordinate system (МСК, issue 15) is one an administrator registered (parcels.crs); the
-  reader receives its stored definition (LocalCrsOptions) from the caller and transforms with pyproj.
-  A .prj or GeoPackage CRS without an EPSG code is compared with the registered definitions
-  (parcels.crs.same_projection) only to name which one it is; its own text never defines anything.
-- Zip archives are checked (file count, total declared size, path traversal,
-  symlinks) before anything is written, and extraction stops if a member
-  inflates beyond its declared size.
-- KML is parsed with defusedxml with DTDs forbidden: no external entities, no
-  entity expansion.
-- GeoJSON rejects NaN/Infinity; coordinates must be finite and of sane size;
-  vertex and feature counts are bounded.
-"""
+"""The readers of parcel files: GeoJSON, zipped Shapefile, KML/KMZ, GeoPackage, CSV with WKT."""
 
 from __future__ import annotations
 
@@ -34,11 +9,8 @@ import logging
 import math
 import re
 import sqlite3
-import stat
 import tempfile
-import zipfile
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from defusedxml import ElementTree as DefusedET
 from defusedxml.common import DefusedXmlException
@@ -47,329 +19,26 @@ from django.contrib.gis.gdal import DataSource
 from django.contrib.gis.gdal.error import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Polygon
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
-from pyproj import CRS
-from pyproj.exceptions import CRSError, ProjError
+from django.utils.translation import ngettext
 
 from gis_portal.units import size_label
 from parcels import sniff
-from parcels.crs import (  # noqa: F401 - ALLOWED_SRIDS and SRID_GROUPS are read from here by forms and tests
-    ALLOWED_SRIDS,
-    SRID_GROUPS,
-    LocalCrs,
-    LocalCrsOptions,
-    local_matches,
-    multipolygon_to_wgs84,
+from parcels.crs import LocalCrsOptions
+from parcels.io.archives import zip_extract_safe
+from parcels.io.common import (
+    FORMAT_LABELS,
+    FORMATS,
+    MAX_ABS_COORDINATE,
+    UNREADABLE_GEOMETRY,
+    FeatureProblem,
+    FileRejected,
+    RawFeature,
+    ReadResult,
+    _plain,
 )
+from parcels.io.spatial import crs_from_file_wkt, srid_allowed, to_multipolygon
 
 logger = logging.getLogger(__name__)
-
-PRJ_MIN_CONFIDENCE = 70
-MAX_ABS_COORDINATE = 1e8  # Gauss–Krüger eastings with the zone prefix reach ~3e7 m (3° zone 29)
-
-FORMATS = {
-    ".geojson": "geojson",
-    ".json": "geojson",
-    ".zip": "shapefile",
-    ".kml": "kml",
-    ".kmz": "kmz",
-    ".gpkg": "gpkg",
-    ".csv": "csv",
-}
-FORMAT_LABELS = {
-    "geojson": gettext_lazy("GeoJSON"),
-    "shapefile": gettext_lazy("zipped ESRI Shapefile"),
-    "kml": "KML",
-    "kmz": "KMZ",
-    "gpkg": "GeoPackage",
-    "csv": gettext_lazy("CSV with WKT"),
-}
-
-
-class FileRejected(ValueError):
-    """The whole file is refused (unsafe archive, unreadable format, CRS not allowed)."""
-
-
-UNREADABLE_GEOMETRY = gettext_lazy("unreadable geometry: the coordinates do not form a polygon")
-
-
-@dataclass
-class FeatureProblem:
-    field: str
-    message: str
-
-
-@dataclass
-class RawFeature:
-    number: int  # 1-based, in file order
-    geom: GEOSGeometry | None  # MultiPolygon in EPSG:4326 when readable
-    properties: dict
-    problems: list[FeatureProblem] = field(default_factory=list)
-
-
-@dataclass
-class ReadResult:
-    format: str
-    source_srid: int | None  # None when the source is a registered local system (local_crs)
-    crs_from_file: bool
-    features: list[RawFeature]
-    local_crs: LocalCrs | None = None
-    encoding: str = ""  # the text encoding found, when the format leaves it open (CSV)
-
-    @property
-    def crs_label(self) -> str:
-        return self.local_crs.name if self.local_crs is not None else f"EPSG:{self.source_srid}"
-
-
-# ---------------------------------------------------------------------------
-# Zip safety
-# ---------------------------------------------------------------------------
-
-
-def _safe_member_name(name: str) -> str:
-    """The member name if it is a plain relative path; FileRejected otherwise (zip slip)."""
-    if "\\" in name or name.startswith("/") or re.match(r"^[A-Za-z]:", name) or "\x00" in name:
-        raise FileRejected(_("The archive contains an unsafe path: %(n)s") % {"n": name[:200]})
-    parts = PurePosixPath(name).parts
-    if any(p in ("..", "") for p in parts):
-        raise FileRejected(_("The archive contains an unsafe path: %(n)s") % {"n": name[:200]})
-    return name
-
-
-def zip_members_check(archive: zipfile.ZipFile, *, max_files: int, max_total: int) -> list[zipfile.ZipInfo]:
-    """Check every member before unpacking: count, declared total size, paths, symlinks."""
-    infos = archive.infolist()
-    if len(infos) > max_files:
-        raise FileRejected(
-            ngettext(
-                "The archive holds %(n)d file; at most %(m)d are accepted.",
-                "The archive holds %(n)d files; at most %(m)d are accepted.",
-                len(infos),
-            )
-            % {"n": len(infos), "m": max_files}
-        )
-    total = 0
-    for info in infos:
-        _safe_member_name(info.filename)
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):
-            raise FileRejected(
-                _("The archive contains a symbolic link (%(n)s); links are not accepted.") % {"n": info.filename}
-            )
-        total += info.file_size
-        if total > max_total:
-            raise FileRejected(
-                _("The archive would unpack to more than %(limit)s; it is refused.") % {"limit": size_label(max_total)}
-            )
-    return infos
-
-
-def zip_extract_safe(
-    path: Path, dest: Path, *, max_files: int | None = None, max_total: int | None = None
-) -> list[Path]:
-    """Extract a checked archive into `dest`, streaming with a byte cap (headers can lie about sizes)."""
-    max_files = max_files or settings.PARCEL_ZIP_MAX_FILES
-    max_total = max_total or settings.PARCEL_ZIP_MAX_UNCOMPRESSED
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise FileRejected(_("The file is not a readable zip archive.")) from exc
-    written: list[Path] = []
-    budget = max_total
-    with archive:
-        for info in zip_members_check(archive, max_files=max_files, max_total=max_total):
-            if info.is_dir():
-                continue
-            target = dest / PurePosixPath(info.filename).name  # flattened: directories inside are not needed
-            if target.exists():
-                raise FileRejected(_("The archive contains two files named %(n)s.") % {"n": target.name})
-            try:
-                with archive.open(info) as src, open(target, "wb") as out:
-                    remaining = info.file_size
-                    while chunk := src.read(min(1 << 20, remaining + 1) or 1):
-                        remaining -= len(chunk)
-                        budget -= len(chunk)
-                        if remaining < 0 or budget < 0:
-                            raise FileRejected(
-                                _("An archive member is larger than it declares; the archive is refused.")
-                            )
-                        out.write(chunk)
-            except (zipfile.BadZipFile, RuntimeError, OSError, EOFError) as exc:
-                raise FileRejected(_("The archive is damaged (%(n)s).") % {"n": info.filename}) from exc
-            written.append(target)
-    return written
-
-
-# ---------------------------------------------------------------------------
-# Geometry helpers
-# ---------------------------------------------------------------------------
-
-
-def _wkt_crs(text: str, *, what: str) -> CRS:
-    """Parse a file's WKT (`what`: "prj" or "gpkg") with pyproj; FileRejected if it is not WKT."""
-    text = text.strip()
-    if not re.match(r"^(PROJCS|GEOGCS|PROJCRS|GEOGCRS|PROJECTEDCRS|GEODCRS|GEOGRAPHICCRS)\[", text, re.I):
-        raise FileRejected(
-            _("The .prj file is not a WKT coordinate system definition.")
-            if what == "prj"
-            else _("The GeoPackage's coordinate system is not a WKT definition.")
-        )
-    try:
-        return CRS.from_wkt(text)
-    except CRSError as exc:
-        raise FileRejected(
-            _("The .prj file cannot be read as a coordinate system.")
-            if what == "prj"
-            else _("The GeoPackage's coordinate system cannot be read.")
-        ) from exc
-
-
-def _unknown_crs(crs: CRS, *, what: str) -> FileRejected:
-    advice = _(
-        "Choose the file's coordinate system in the list, or ask an administrator to register it "
-        "as a local coordinate system."
-    )
-    if what == "prj":
-        known = _("The coordinate system of the .prj file (%(name)s) is not one the portal knows.")
-    else:
-        known = _("The coordinate system of the GeoPackage (%(name)s) is not one the portal knows.")
-    return FileRejected(f"{known % {'name': crs.name}} {advice}")
-
-
-def srid_from_prj(text: str) -> int:
-    """EPSG code of a .prj (WKT) text, matched by pyproj; only allow-listed codes pass."""
-    crs = _wkt_crs(text, what="prj")
-    code = crs.to_epsg(min_confidence=PRJ_MIN_CONFIDENCE)
-    if code is None:
-        raise _unknown_crs(crs, what="prj")
-    return srid_allowed(code)
-
-
-def crs_from_file_wkt(
-    text: str, *, what: str, local: LocalCrsOptions, chosen_srid: int | None
-) -> tuple[int | None, LocalCrs | None, bool]:
-    """(EPSG code, local system, from the file?) for a CRS a file describes in WKT (`what`: "prj" or "gpkg").
-
-    In order: an allow-listed EPSG code pyproj identifies; a registered local system that projects
-    alike (the user's chosen one first when several do); the user's own choice when the WKT matches
-    nothing; otherwise FileRejected with a message telling what to do.
-    """
-    crs = _wkt_crs(text, what=what)
-    code = crs.to_epsg(min_confidence=PRJ_MIN_CONFIDENCE)
-    if code is not None:
-        return srid_allowed(code), None, True
-    matches = local_matches(crs, registered=local.registered)
-    if local.chosen is not None and local.chosen in matches:
-        return None, local.chosen, True
-    if len(matches) == 1:
-        return None, matches[0], True
-    if matches:
-        raise FileRejected(
-            _("The file's coordinate system fits several local systems (%(names)s); choose one in the list.")
-            % {"names": ", ".join(m.name for m in matches)}
-        )
-    if local.chosen is not None:
-        return None, local.chosen, False
-    if chosen_srid:
-        return srid_allowed(chosen_srid), None, False
-    raise _unknown_crs(crs, what=what)
-
-
-def srid_allowed(code: int | str | None) -> int:
-    try:
-        code = int(code)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as exc:
-        raise FileRejected(_("Unknown coordinate system %(c)s.") % {"c": code}) from exc
-    if code not in ALLOWED_SRIDS:
-        raise FileRejected(
-            _("The coordinate system EPSG:%(c)s is not accepted. Accepted: %(list)s.")
-            % {"c": code, "list": ", ".join(str(c) for c in ALLOWED_SRIDS)}
-        )
-    return code
-
-
-def to_multipolygon(
-    geom: GEOSGeometry | None,
-    *,
-    source_srid: int | None,
-    problems: list[FeatureProblem],
-    local_crs: LocalCrs | None = None,
-) -> GEOSGeometry | None:
-    """Check and convert a feature geometry to a MultiPolygon in EPSG:4326 (coordinates finite and bounded).
-
-    The source is EPSG:`source_srid` (transformed by GDAL from the code), or the registered
-    `local_crs` (transformed by pyproj from its stored definition).
-    """
-    if geom is None or geom.empty:
-        problems.append(FeatureProblem("geometry", _("the feature has no geometry")))
-        return None
-    if geom.geom_type == "Polygon":
-        geom = MultiPolygon(geom, srid=geom.srid)
-    elif geom.geom_type == "GeometryCollection" and all(g.geom_type == "Polygon" for g in geom):
-        geom = MultiPolygon(*list(geom), srid=geom.srid)
-    if geom.geom_type != "MultiPolygon":
-        problems.append(
-            FeatureProblem("geometry", _("geometry type %(t)s; a parcel must be a polygon") % {"t": geom.geom_type})
-        )
-        return None
-    if geom.num_coords > settings.PARCEL_IMPORT_MAX_VERTICES:
-        problems.append(
-            FeatureProblem(
-                "geometry",
-                _("%(n)d vertices is too many for a parcel; at most %(m)d are accepted")
-                % {"n": geom.num_coords, "m": settings.PARCEL_IMPORT_MAX_VERTICES},
-            )
-        )
-        return None
-    extent = geom.extent
-    if not all(math.isfinite(v) and abs(v) < MAX_ABS_COORDINATE for v in extent):
-        problems.append(FeatureProblem("geometry", _("coordinates are not finite numbers of a sane size")))
-        return None
-    if local_crs is not None:
-        try:
-            geom = multipolygon_to_wgs84(geom, local=local_crs)
-        except (ProjError, GEOSException) as exc:
-            logger.info("parcel import: transformation from %s failed: %s", local_crs.name, exc)
-            problems.append(
-                FeatureProblem(
-                    "geometry",
-                    _("the coordinates cannot be transformed from %(s)s; check the coordinate system chosen")
-                    % {"s": local_crs.name},
-                )
-            )
-            return None
-    else:
-        geom.srid = source_srid
-        if source_srid != 4326:
-            try:
-                geom.transform(4326)
-            except (GDALException, GEOSException) as exc:
-                logger.info("parcel import: transformation from EPSG:%s failed: %s", source_srid, exc)
-                problems.append(
-                    FeatureProblem(
-                        "geometry",
-                        _("the coordinates cannot be transformed from %(s)s; check the coordinate system chosen")
-                        % {"s": f"EPSG:{source_srid}"},
-                    )
-                )
-                return None
-    x0, y0, x1, y1 = geom.extent
-    if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90):
-        problems.append(
-            FeatureProblem(
-                "geometry",
-                _("coordinates %(x).1f, %(y).1f are not longitude/latitude; choose the file's projected CRS")
-                % {"x": x0, "y": y0},
-            )
-        )
-        return None
-    return geom
-
-
-def _plain(value):
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
 
 
 # ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from parcels.services.imports import (
     ImportOutcome,
     ImportRow,
     RowValues,
+    import_outcome_summary,
     import_row_data,
     parcels_import,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "document_restore",
     "document_type_sniff",
     "history_with_users",
+    "import_outcome_summary",
     "import_row_data",
     "integrity_error_problem",
     "link_create",

@@ -41,7 +41,12 @@ def import_upload(request):
                 user=request.user, uploaded_file=upload, srid=form.cleaned_data.get("srid")
             )
             return redirect("parcels:import_preview", token=stored.token)
-    return render(request, "parcels/import_upload.html", {"form": form})
+    return _upload_page(request, form=form)
+
+
+def _upload_page(request, *, form, file_error: str = "", status: int = 200):
+    context = {"form": form, "file_error": file_error, "match_distance_m": settings.PARCEL_IMPORT_MATCH_DISTANCE_M}
+    return render(request, "parcels/import_upload.html", context, status=status)
 
 
 def _import_upload(request, token: str):
@@ -83,9 +88,6 @@ def _preview_page(request, *, upload, read, outcome, form=None, status: int = 20
         x1 = max(g.extent[2] for g in geoms)
         y1 = max(g.extent[3] for g in geoms)
         m.fit_bounds([[y0, x0], [y1, x1]])
-    chosen = upload.choices.get("rows", {})
-    for row in outcome.rows:
-        row.chosen = chosen.get(str(row.number), {})
     context = {
         "token": upload.token,
         "name": upload.filename,
@@ -107,7 +109,7 @@ def import_preview(request, token: str):
         read, outcome = _run_import(request, upload, commit=False)
     except FileRejected as exc:
         uploads.import_upload_discard(upload=upload)
-        return render(request, "parcels/import_upload.html", {"form": ImportForm(), "file_error": str(exc)}, status=400)
+        return _upload_page(request, form=ImportForm(), file_error=str(exc), status=400)
     return _preview_page(request, upload=upload, read=read, outcome=outcome)
 
 

@@ -77,6 +77,7 @@ class ImportRow:
     repairable: bool = False  # the file's boundary is invalid; ST_MakeValid can repair it
     repair: BoundaryChange | None = None  # Repair chosen: the file's boundary → the repaired one
     original_geom: object | None = None  # Repair chosen: the file's (invalid) boundary
+    chosen: dict = field(default_factory=dict)  # the user's choices for this row (ParcelImportUpload.choices)
 
     @property
     def candidate_ids(self) -> set[int]:
@@ -413,7 +414,7 @@ def parcels_import(
     touched: dict[int, int] = {}  # parcel id → the row of this file that created or updates it
     for feature in features:
         chosen = chosen_rows.get(str(feature.number)) or {}
-        row = ImportRow(feature.number, "", None, [], geom=feature.geom)
+        row = ImportRow(feature.number, "", None, [], geom=feature.geom, chosen=chosen)
         rows.append(row)
         if chosen.get("skip"):
             row.action = SKIP  # left out by the user: not checked, not saved

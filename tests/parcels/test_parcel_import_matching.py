@@ -230,3 +230,10 @@ def test_confirm_message_counts_rows_with_plurals(client, akimat_a, parcel_a, fa
     response = client.post(reverse("parcels:import_confirm", args=[token]), follow=True)
     text = response.content.decode()
     assert "1 parcel created; 1 row unchanged; 1 row skipped" in text, text[:3000]
+
+
+def test_upload_page_explains_matching_with_the_configured_distance(client, akimat_a, settings):
+    settings.PARCEL_IMPORT_MATCH_DISTANCE_M = 2500
+    client.force_login(akimat_a)
+    page = client.get(reverse("parcels:import")).content.decode()
+    assert "facility_id (optional" in page and "within 2500 m in its district" in page

@@ -61,8 +61,19 @@ class FacilityAdmin(RegionScopedAdminMixin, EditorGISModelAdmin):
     """Facilities of the consolidated plan: the ministry plans them; akimats see their region's."""
 
     write_action = Action.PLAN
-    list_display = ["id", "name_kk", "kind", "measure", "region", "district", "places", "is_ppp", "is_demo"]
+    list_display = [
+        "id",
+        "reference",
+        "name_kk",
+        "kind",
+        "measure",
+        "region",
+        "district",
+        "places",
+        "is_ppp",
+        "is_demo",
+    ]
     list_filter = ["measure", "kind", "region", "is_ppp", "is_demo"]
-    search_fields = ["name_kk", "name_ru", "name_en"]
+    search_fields = ["reference", "name_kk", "name_ru", "name_en"]
     list_select_related = ["kind", "measure", "region", "district"]
     readonly_fields = ["created_at", "updated_at"]

@@ -83,6 +83,7 @@ def demo_data_create(*, seed: int = 191) -> DemoResult:
     Facility.objects.filter(is_demo=True).delete()
     quotas = ConstructionQuota.objects.select_related("measure", "object_kind").prefetch_related("regions")
     per_region_index: dict[int, int] = {}
+    per_measure_region: dict[tuple[int, int], int] = {}
     settlements_by_region: dict[int, list[Settlement]] = {}
     for settlement in Settlement.objects.filter(region__isnull=False, population__gt=0).order_by("-population"):
         settlements_by_region.setdefault(settlement.region_id, []).append(settlement)
@@ -95,6 +96,8 @@ def demo_data_create(*, seed: int = 191) -> DemoResult:
             index = per_region_index.get(region_id, 0)
             per_region_index[region_id] = index + 1
             region = regions[region_id]
+            key = (quota.measure_id, region_id)
+            n = per_measure_region[key] = per_measure_region.get(key, 0) + 1
             rows.append(
                 Facility(
                     kind=quota.object_kind,
@@ -109,6 +112,8 @@ def demo_data_create(*, seed: int = 191) -> DemoResult:
                         region=region, settlements=settlements_by_region.get(region_id, []), index=index
                     ),
                     planned_year=min(max(quota.measure.deadline_end.year, 2024), 2026),
+                    # A plan reference as a land office would write it in a file (unique: measure, region, n).
+                    reference=f"DEMO-{quota.measure_id}-{region.kato}-{n}",
                     is_demo=True,
                 )
             )

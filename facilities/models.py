@@ -227,6 +227,14 @@ class Facility(LocalizedNameMixin, models.Model):
         expression=stored_geojson("location"), output_field=models.TextField(), db_persist=True
     )
     planned_year = models.PositiveSmallIntegerField(_("planned year"))
+    # The number the plan or the akimat gives the object (e.g. in a land office's export), so a file
+    # can name the facility without knowing the portal's internal id (parcels import, issue 15).
+    reference = models.CharField(
+        _("reference number"),
+        max_length=60,
+        blank=True,
+        help_text=_("The plan's or the akimat's number of this object, as written in files; unique when given."),
+    )
     is_demo = models.BooleanField(
         _("demo data"), default=False, help_text=_("Invented for demonstration, not an official record.")
     )
@@ -248,6 +256,7 @@ class Facility(LocalizedNameMixin, models.Model):
             models.CheckConstraint(
                 condition=~Q(name_kk="") & ~Q(name_ru="") & ~Q(name_en=""), name="facility_names_not_empty"
             ),
+            models.UniqueConstraint(fields=["reference"], condition=~Q(reference=""), name="facility_reference_unique"),
         ]
         indexes = [
             models.Index(fields=["region", "measure"]),

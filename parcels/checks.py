@@ -165,14 +165,15 @@ def kazakhstan_fit_measure(*, shape: ParcelShape) -> KazakhstanFit:
     return KazakhstanFit(outside_m2=outside_m2, outside_x=x, outside_y=y, regions_touched=n_regions)
 
 
-def facility_placement_measure(*, shape: ParcelShape, facility: Facility) -> Placement:
+def facility_placement_measure(*, shape: ParcelShape, facility: Facility | None) -> Placement:
+    """Region and district of the parcel; with a facility, also the parts outside its region and district."""
     row = _fetch_one(
         PLACEMENT_SQL,
         {
             "geom": shape.ewkb,
             "srid": shape.srid,
-            "region_id": facility.region_id,
-            "district_id": facility.district_id,
+            "region_id": facility.region_id if facility else None,
+            "district_id": facility.district_id if facility else None,
         },
     )
     return Placement(*row)
@@ -194,13 +195,11 @@ def geometry_validity(*, geom: GEOSGeometry) -> Problem | None:
     if valid:
         return None
     where = (" " + _("near %(point)s") % {"point": _fmt_point(x, y)}) if x is not None else ""
+    # No advice here: where a repair is offered (the parcel form's button, the import preview's
+    # checkbox) the page says how to use it; the API and the import command have none.
     return Problem(
         "invalid",
-        _(
-            "The boundary is not a valid polygon (%(reason)s)%(where)s. "
-            "Use “Repair” to fix it, check the result, then save."
-        )
-        % {"reason": reason, "where": where},
+        _("The boundary is not a valid polygon (%(reason)s)%(where)s.") % {"reason": reason, "where": where},
     )
 
 
@@ -362,7 +361,7 @@ def declared_area_check(*, shape: ParcelShape, declared_area_ha: Decimal | float
 def parcel_geometry_check(
     *,
     geom: GEOSGeometry,
-    facility: Facility,
+    facility: Facility | None,
     declared_area_ha: Decimal | float | None,
     exclude_parcel_id: int | None = None,
 ) -> GeometryReport:
@@ -371,6 +370,8 @@ def parcel_geometry_check(
     Order: validity (stops further checks), inside Kazakhstan / swapped axes (a parcel
     touching no region stops further checks), region and district of the facility, overlap
     with active parcels, size plausibility, declared vs computed area (warning only).
+    With `facility` None (an imported row whose facility is still to be chosen) the region and
+    district rules are left out; region_id/district_id are still those of the parcel's surface.
     """
     report = GeometryReport()
     if geom.srid != 4326:
@@ -391,11 +392,12 @@ def parcel_geometry_check(
 
     placement = facility_placement_measure(shape=shape, facility=facility)
     report.region_id, report.district_id = placement.region_id, placement.district_id
-    # A parcel outside the facility's region is not also reported outside its district.
-    found.append(
-        facility_region_check(shape=shape, facility=facility, placement=placement)
-        or facility_district_check(shape=shape, facility=facility, placement=placement)
-    )
+    if facility is not None:
+        # A parcel outside the facility's region is not also reported outside its district.
+        found.append(
+            facility_region_check(shape=shape, facility=facility, placement=placement)
+            or facility_district_check(shape=shape, facility=facility, placement=placement)
+        )
     found += parcel_overlap_check(shape=shape, exclude_parcel_id=exclude_parcel_id)
     found.append(parcel_size_check(shape=shape))
     found.append(declared_area_check(shape=shape, declared_area_ha=declared_area_ha))

@@ -166,6 +166,52 @@ class ImportForm(forms.Form):
         return value, None
 
 
+class ImportChoicesForm(forms.Form):
+    """The preview's answers, per row of the file: its facility (or "skip"), Repair, Skip.
+
+    Fields are named `facility_<n>`, `repair_<n>`, `skip_<n>` for the row numbers `rows` offers.
+    Only the form is checked here; that a chosen facility is one of the row's candidates and may
+    be edited is checked by parcels.uploads.import_choices_save.
+    """
+
+    SKIP = "skip"
+
+    def __init__(self, *args, rows: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows = rows
+        for row in rows:
+            if row.candidates or row.action == "choose":
+                self.fields[f"facility_{row.number}"] = forms.CharField(
+                    required=False, max_length=20, label=_("facility of row %(n)s") % {"n": row.number}
+                )
+            if row.repairable:
+                self.fields[f"repair_{row.number}"] = forms.BooleanField(required=False, label=_("Repair"))
+            self.fields[f"skip_{row.number}"] = forms.BooleanField(required=False, label=_("Skip"))
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, value in list(cleaned.items()):
+            if name.startswith("facility_") and value and value != self.SKIP and not value.isdigit():
+                self.add_error(None, _("Row %(n)s: choose a facility from the list.") % {"n": name[9:]})
+        return cleaned
+
+    def choices(self) -> dict:
+        """The answers as ParcelImportUpload.choices: {"rows": {"<n>": {"facility": id, "skip": …, "repair": …}}}."""
+        rows: dict[str, dict] = {}
+        for row in self.rows:
+            answer: dict = {}
+            facility = self.cleaned_data.get(f"facility_{row.number}") or ""
+            if self.cleaned_data.get(f"skip_{row.number}") or facility == self.SKIP:
+                answer["skip"] = True
+            elif facility.isdigit():
+                answer["facility"] = int(facility)
+            if self.cleaned_data.get(f"repair_{row.number}"):
+                answer["repair"] = True
+            if answer:
+                rows[str(row.number)] = answer
+        return {"rows": rows}
+
+
 class ExportFilterForm(forms.Form):
     region = forms.CharField(required=False, max_length=9)
     status = forms.ChoiceField(required=False, choices=[("", "—"), *ParcelStatus.choices])

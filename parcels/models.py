@@ -407,6 +407,9 @@ class ParcelImportUpload(models.Model):
     )
     file = models.FileField(upload_to="parcel_imports/", max_length=200)
     size_bytes = models.PositiveBigIntegerField()
+    # The user's choices in the preview, per row number of the file (parcels.uploads.import_choices_save):
+    # {"rows": {"3": {"facility": 17}, "4": {"skip": true}, "5": {"repair": true}}}.
+    choices = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -226,7 +226,8 @@ def parcel_export(*, queryset: QuerySet, fmt: str) -> tuple[bytes, str, str]:
 def import_preview_feature_collection(*, outcome: ImportOutcome) -> dict:
     """GeoJSON FeatureCollection (EPSG:4326) of the readable features of an import, for the preview map.
 
-    Each feature carries its number in the file (`n`) and whether it has no problem (`ok`).
+    Each feature carries its number in the file (`n`) and whether it is ready to save (`ok`: no
+    problem, no choice left). A repaired row shows its repaired boundary.
     """
     return {
         "type": "FeatureCollection",
@@ -234,10 +235,22 @@ def import_preview_feature_collection(*, outcome: ImportOutcome) -> dict:
             {
                 "type": "Feature",
                 "geometry": json.loads(row.geom.json),
-                "properties": {"n": row.number, "ok": not row.problems},
+                "properties": {"n": row.number, "ok": not row.problems and row.action != "choose"},
             }
             for row in outcome.rows
-            if row.geom is not None
+            if row.geom is not None and row.action != "skip"
+        ],
+    }
+
+
+def import_preview_repaired_collection(*, outcome: ImportOutcome) -> dict:
+    """GeoJSON FeatureCollection (EPSG:4326) of the file's boundaries that Repair replaced, as they were drawn."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": json.loads(row.original_geom.json), "properties": {"n": row.number}}
+            for row in outcome.rows
+            if row.original_geom is not None and row.action != "skip"
         ],
     }
 

@@ -18,8 +18,11 @@ from pathlib import Path
 
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from parcels.models import LocalCoordinateSystem, ParcelImportUpload
+from parcels.services.import_matching import editable_facilities
+from parcels.services.imports import ImportOutcome, parcels_import
 
 UPLOAD_DIR = "parcel_imports"
 
@@ -52,6 +55,47 @@ def import_upload_get(*, user, token: str) -> ParcelImportUpload | None:
     if len(token) != 32 or not token.isalnum():
         return None
     return ParcelImportUpload.objects.filter(token=token, user=user).select_related("local_crs").first()
+
+
+class ImportChoicesRefused(ValueError):
+    """Choices that cannot be kept; `messages` name the row and the reason of each."""
+
+    def __init__(self, messages: list[str]):
+        self.messages = messages
+        super().__init__("; ".join(messages))
+
+
+def import_choices_save(
+    *, user, upload: ParcelImportUpload, features: list, choices: dict, mapping: dict[str, str] | None = None
+) -> ImportOutcome:
+    """Keep the preview's choices on the upload after checking them against the file; returns the new preview.
+
+    `choices` is {"rows": {"<row number>": {"facility": id, "skip": bool, "repair": bool}}}. Every chosen
+    facility must be one `user` may edit and one of its row's candidates (the preview is computed with
+    these choices, since one row's choice takes that facility from the others). Raises ImportChoicesRefused.
+    """
+    rows = choices.get("rows", {})
+    numbers = {str(f.number) for f in features}
+    problems = [_("Row %(n)s is not in the file.") % {"n": n} for n in rows if n not in numbers]
+    wanted = {n: a["facility"] for n, a in rows.items() if isinstance(a.get("facility"), int)}
+    editable = set(editable_facilities(user=user).filter(pk__in=wanted.values()).values_list("pk", flat=True))
+    problems += [
+        _("Row %(n)s: there is no facility #%(id)s that you may edit.") % {"n": n, "id": pk}
+        for n, pk in wanted.items()
+        if pk not in editable
+    ]
+    outcome = parcels_import(user=user, features=features, commit=False, choices=choices, mapping=mapping)
+    problems += [
+        _("Row %(n)s: %(message)s") % {"n": row.number, "message": p["message"]}
+        for row in outcome.rows
+        for p in row.problems
+        if p["code"] == "facility_choice" and wanted.get(str(row.number)) in editable
+    ]
+    if problems:
+        raise ImportChoicesRefused(problems)
+    upload.choices = choices
+    upload.save(update_fields=["choices"])
+    return outcome
 
 
 @contextmanager

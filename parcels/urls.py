@@ -1,6 +1,6 @@
 from django.urls import path
 
-from parcels import views
+from parcels import import_views, views
 
 app_name = "parcels"
 
@@ -18,10 +18,11 @@ urlpatterns = [
     path("<int:parcel_pk>/documents/", views.document_upload, name="document_upload"),
     path("<int:parcel_pk>/documents/restore/", views.document_restore, name="document_restore"),
     path("documents/<int:pk>/", views.document_download, name="document_download"),
-    path("import/", views.import_upload, name="import"),
-    path("import/<str:token>/", views.import_preview, name="import_preview"),
-    path("import/<str:token>/confirm/", views.import_confirm, name="import_confirm"),
-    path("import/<str:token>/columns/", views.import_columns, name="import_columns"),
+    path("import/", import_views.import_upload, name="import"),
+    path("import/<str:token>/", import_views.import_preview, name="import_preview"),
+    path("import/<str:token>/choices/", import_views.import_choices, name="import_choices"),
+    path("import/<str:token>/confirm/", import_views.import_confirm, name="import_confirm"),
+    path("import/<str:token>/columns/", import_views.import_columns, name="import_columns"),
     path("export/", views.export, name="export"),
     path("compliance/", views.compliance, name="compliance"),
 ]

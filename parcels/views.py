@@ -14,19 +14,15 @@ from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from folium.plugins import Draw
 
 from accounts.permissions import Action, can, may_create_parcel, user_has_role
 from gis_portal.csp import map_csp
-from gis_portal.units import size_label
 from layers.webmap.builders import base_map, map_parts
-from parcels import checks, selectors, services, uploads
-from parcels.forms import DocumentForm, ExportFilterForm, ImportForm, LinkForm, ParcelForm
-from parcels.import_columns import column_examples, columns_resolve, file_columns
-from parcels.io import FORMAT_LABELS, FileRejected, read_parcel_file
+from parcels import checks, selectors, services
+from parcels.forms import DocumentForm, ExportFilterForm, LinkForm, ParcelForm
 from parcels.models import InfrastructureLink, Parcel, ParcelDocument, ParcelStatus
 
 
@@ -483,120 +479,6 @@ def document_download(request, pk: int):
 # ---------------------------------------------------------------------------
 # Import and export
 # ---------------------------------------------------------------------------
-
-
-@login_required
-def import_upload(request):
-    _require_role(request)
-    if not may_create_parcel(request.user):
-        raise PermissionDenied
-    form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        if upload.size > settings.PARCEL_IMPORT_MAX_BYTES:
-            limit = size_label(settings.PARCEL_IMPORT_MAX_BYTES)
-            form.add_error("file", _("The file is larger than %(limit)s.") % {"limit": limit})
-        else:
-            srid, local_crs = form.crs_choice()
-            stored = uploads.import_upload_store(
-                user=request.user, uploaded_file=upload, srid=srid, local_crs=local_crs
-            )
-            return redirect("parcels:import_preview", token=stored.token)
-    return render(request, "parcels/import_upload.html", {"form": form})
-
-
-def _import_upload(request, token: str):
-    upload = uploads.import_upload_get(user=request.user, token=token)
-    if upload is None:
-        raise Http404
-    return upload
-
-
-def _run_import(request, upload, *, commit: bool):
-    local = selectors.local_crs_options(user=request.user, chosen=upload.local_crs)
-    with uploads.upload_local_path(upload) as path:
-        read = read_parcel_file(path=path, filename=upload.filename, chosen_srid=upload.srid, local=local)
-    mapping = selectors.import_column_choices(user=request.user)
-    return read, services.parcels_import(user=request.user, features=read.features, commit=commit, mapping=mapping)
-
-
-@login_required
-@map_csp
-def import_preview(request, token: str):
-    upload = _import_upload(request, token)
-    try:
-        read, outcome = _run_import(request, upload, commit=False)
-    except FileRejected as exc:
-        uploads.import_upload_discard(upload=upload)
-        return render(
-            request,
-            "parcels/import_upload.html",
-            {"form": ImportForm(user=request.user), "file_error": str(exc)},
-            status=400,
-        )
-    m = _map()
-    geoms = [r.geom for r in outcome.rows if r.geom is not None]
-    if geoms:
-        folium.GeoJson(
-            selectors.import_preview_feature_collection(outcome=outcome),
-            name=_("Features of the file"),
-            style_function=lambda f: {"color": "#2e7d32" if f["properties"]["ok"] else "#c62828", "weight": 2},
-            tooltip=folium.GeoJsonTooltip(fields=["n"], aliases=["#"]),
-        ).add_to(m)
-        x0 = min(g.extent[0] for g in geoms)
-        y0 = min(g.extent[1] for g in geoms)
-        x1 = max(g.extent[2] for g in geoms)
-        y1 = max(g.extent[3] for g in geoms)
-        m.fit_bounds([[y0, x0], [y1, x1]])
-    rows = [f.properties for f in read.features]
-    columns = columns_resolve(file_columns(rows), mapping=selectors.import_column_choices(user=request.user))
-    examples, labels = column_examples(rows), selectors.import_field_labels()
-    context = {
-        "token": token,
-        "name": upload.filename,
-        "read": read,
-        "format_label": FORMAT_LABELS.get(read.format, read.format),
-        "outcome": outcome,
-        "columns": [(use, labels.get(use.field, ""), examples.get(use.column, "")) for use in columns],
-        "import_fields": labels,
-        "columns_choosable": any(use.choosable for use in columns),
-        **_parts(m, request),
-    }
-    return render(request, "parcels/import_preview.html", context)
-
-
-@login_required
-@require_POST
-def import_columns(request, token: str):
-    """Remember the fields the user chose for the file's unrecognised columns, then show the preview again."""
-    _require_role(request)
-    upload = _import_upload(request, token)
-    columns, fields = request.POST.getlist("column"), request.POST.getlist("field")
-    if len(columns) != len(fields):
-        return HttpResponseBadRequest(_("Each column needs one field (or “not used”)."))
-    try:
-        services.import_column_choices_save(user=request.user, choices=dict(zip(columns, fields, strict=True)))
-    except services.ParcelValidationError as exc:
-        return HttpResponseBadRequest("\n".join(p.message for p in exc.problems))
-    messages.success(request, _("Your choice of columns was saved; it is used for your next files too."))
-    return redirect("parcels:import_preview", token=upload.token)
-
-
-@login_required
-@require_POST
-def import_confirm(request, token: str):
-    upload = _import_upload(request, token)
-    try:
-        _read, outcome = _run_import(request, upload, commit=True)
-    except FileRejected as exc:
-        messages.error(request, str(exc))
-        return redirect("parcels:import")
-    if not outcome.committed:
-        messages.error(request, _("Nothing was saved: some features have problems (see the list)."))
-        return redirect("parcels:import_preview", token=token)
-    uploads.import_upload_discard(upload=upload)
-    messages.success(request, _("%(n)d parcels were imported.") % {"n": outcome.saved})
-    return redirect(reverse("parcels:list"))
 
 
 @login_required

@@ -276,6 +276,9 @@ ROUTES: dict[str, Rule] = {
     "parcels:import_preview": Rule(
         NOBODY, kwargs=lambda w, s: {"token": "0123abcd"}, write=Write(AKIMAT_EDIT), note="token bound to session"
     ),
+    "parcels:import_choices": Rule(
+        NOBODY, kwargs=lambda w, s: {"token": "0123abcd"}, write=Write(AKIMAT_EDIT), note="token bound to session"
+    ),
     "parcels:import_confirm": Rule(
         NOBODY, kwargs=lambda w, s: {"token": "0123abcd"}, write=Write(AKIMAT_EDIT), note="token bound to session"
     ),

@@ -76,6 +76,7 @@ SKIPPED = {
     "api/v1/tracking/facilities/<int:pk>/stages/": "POST-only (stage records); covered by tests/tracking",
     "en/accounts/reset/<uidb64>/<token>/": "Django's password reset confirmation (token-signed)",
     "en/parcels/import/<str:token>/": "needs an uploaded file in the session; covered by tests/test_hostile_corpus.py",
+    "en/parcels/import/<str:token>/choices/": "POST-only",
     "en/parcels/import/<str:token>/confirm/": "POST-only",
     "en/parcels/import/<str:token>/columns/": "POST-only",
     "en/parcels/<int:pk>/revoke/": "POST-only",

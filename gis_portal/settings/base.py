@@ -313,6 +313,10 @@ PARCEL_IMPORT_MAX_FEATURES = 5000
 PARCEL_IMPORT_MAX_VERTICES = 200_000
 PARCEL_ZIP_MAX_UNCOMPRESSED = 200 * 1024 * 1024
 PARCEL_ZIP_MAX_FILES = 50
+# Parcel import without a facility reference: a planned facility (no active parcel) whose location lies
+# inside the imported parcel is its facility; otherwise the nearest within this many metres (measured in
+# the parcel's UTM zone) in the parcel's district. Several or none: the preview asks the user to choose.
+PARCEL_IMPORT_MATCH_DISTANCE_M = float(os.environ.get("PARCEL_IMPORT_MATCH_DISTANCE_M", "3000"))
 
 # Background jobs (accessibility analyses): django-tasks with its database backend on the
 # same PostgreSQL, no broker; run workers with `manage.py db_worker`.

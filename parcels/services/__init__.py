@@ -34,6 +34,7 @@ from parcels.services.imports import (
     ImportOutcome,
     ImportRow,
     RowValues,
+    import_outcome_summary,
     import_row_data,
     parcels_import,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "document_type_sniff",
     "history_with_users",
     "import_column_choices_save",
+    "import_outcome_summary",
     "import_row_data",
     "integrity_error_problem",
     "link_create",

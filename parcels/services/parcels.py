@@ -145,12 +145,16 @@ def _apply_area(parcel_id: int) -> None:
 
 
 def parcel_validate(
-    *, facility: Facility, geom, data: dict, parcel: Parcel | None = None
+    *, facility: Facility | None, geom, data: dict, parcel: Parcel | None = None
 ) -> tuple[list[Problem], GeometryReport]:
-    """All checks of a parcel create (parcel=None) or edit, without saving: (problems, geometry report)."""
+    """All checks of a parcel create (parcel=None) or edit, without saving: (problems, geometry report).
+
+    `facility` None (an imported row whose facility is still to be chosen) leaves out the checks
+    that need it (its region and district, its other parcel), so every other problem shows at once.
+    """
     merged = data | {"_pk": parcel.pk if parcel else None}
     problems = _field_problems(data=merged, facility=facility, old_status=parcel.status if parcel else None)
-    if parcel is None and data.get("status") != ParcelStatus.REVOKED:
+    if facility is not None and parcel is None and data.get("status") != ParcelStatus.REVOKED:
         if Parcel.objects.filter(facility=facility).exclude(status=ParcelStatus.REVOKED).exists():
             problems.append(
                 Problem(

@@ -230,12 +230,18 @@ def test_management_command_all_or_nothing(tmp_path, facility_a, facility_a2, ma
         cadastral_number="01-400-400-400",
         declared_area_ha=4,
     )
-    bad = feature(make_square(facility_a2.location, 200), facility_id=999999, declared_area_ha=4)
+    # An unknown id no longer stops a row (it is matched by location); 20 km from any facility nothing
+    # matches, and a row waiting for a choice is an error of the command that lists the candidates.
+    bad = feature(make_square(facility_a2.location, 200, dy_m=-20_000), facility_id=999999, declared_area_ha=4)
     path = write(tmp_path, "p.geojson", fc([good, bad]))
     out = io.StringIO()
     with pytest.raises(CommandError, match="nothing was saved"):
         call_command("import_parcels", str(path), stdout=out)
-    assert "feature 2: facility_id" in out.getvalue()
+    assert "feature 2: facility_id: warning" in out.getvalue() and "candidates: #" in out.getvalue()
+    assert not Parcel.objects.filter(cadastral_number="01-400-400-400").exists()
+    out = io.StringIO()
+    call_command("import_parcels", str(path), "--skip-unmatched", "--dry-run", stdout=out)
+    assert "1 parcel created; 1 row skipped" in out.getvalue()
     assert not Parcel.objects.filter(cadastral_number="01-400-400-400").exists()
     path = write(tmp_path, "q.geojson", fc([good]))
     call_command("import_parcels", str(path), "--dry-run", stdout=io.StringIO())

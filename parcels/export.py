@@ -4,11 +4,14 @@ Every export format (GeoJSON, GeoPackage, zipped Shapefile, CSV) carries exactly
 columns, in this order; CSV adds `wkt`, the boundary as WKT. Names are at most 10
 characters, so a Shapefile (dBASE) keeps them as they are, and are the API's property
 names where those fit (parcels/collections.py). Geometry: EPSG:4326, 7 decimals (≈ 1 cm).
+The import reads them back (parcels.import_columns): an export, edited and uploaded again,
+updates its parcels.
 
 | column | content |
 |---|---|
 | parcel_id | the parcel's id in the portal |
 | facility | id of the facility the parcel is for |
+| fac_ref | the facility's reference number in the plan (empty when it has none) |
 | region | KATO code (9 digits) of the region |
 | district | KATO code of the district |
 | cadastral | cadastral number |
@@ -42,6 +45,7 @@ SHAPEFILE_NAME_MAX = 10  # dBASE field names
 EXPORT_COLUMNS: dict[str, str] = {
     "parcel_id": "pk",
     "facility": "facility_id",
+    "fac_ref": "facility__reference",
     "region": "region__kato",
     "district": "district__kato",
     "cadastral": "cadastral_number",

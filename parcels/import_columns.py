@@ -27,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
+from parcels.export import EXPORT_COLUMNS
 from parcels.models import CADASTRAL_REGEX, IMPORT_CHOICE_FIELDS, LandCategory, LandRight, ParcelStatus
 
 # The fields a column can feed: the parcel fields the import reads, and the file's reference to a facility.
@@ -40,6 +41,7 @@ BY_CHOICE = "choice"  # the user's earlier choice in the preview
 IGNORED = "ignored"  # the user chose "not used"
 UNKNOWN = "unknown"  # not recognised, no choice yet
 DUPLICATE = "duplicate"  # names a field an earlier column already feeds
+COMPUTED = "computed"  # a column of the portal's exports that the portal computes itself (parcel id, area…)
 
 FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
     "cadastral_number": (
@@ -114,13 +116,26 @@ def column_key(name: object) -> str:
     return " ".join("номер" if w in _NUMBER_WORDS else _word_fold(w) for w in words)
 
 
+# The columns of the portal's own exports (parcels.export), read back: an exported file, edited and
+# uploaded again, updates its parcels by their cadastral numbers.
+EXPORT_NAMES: dict[str, str] = {
+    column: FACILITY_REF if source in ("facility_id", "facility__reference") else source
+    for column, source in EXPORT_COLUMNS.items()
+    if source in FIELD_SYNONYMS or source in ("facility_id", "facility__reference")
+}
+
+
+# The other export columns (ids, region, computed area, version…) are the portal's own: never read back.
+EXPORT_COMPUTED: frozenset[str] = frozenset(column_key(c) for c in EXPORT_COLUMNS if c not in EXPORT_NAMES)
+
+
 def _aliases() -> dict[str, str]:
     names: dict[str, str] = {}
-    for target, synonyms in FIELD_SYNONYMS.items():
-        for synonym in synonyms:
-            key = column_key(synonym)
-            if names.setdefault(key, target) != target:
-                raise ValueError(f"column name {synonym!r} is given for {names[key]} and {target}")
+    known = [(t, s) for t, synonyms in FIELD_SYNONYMS.items() for s in synonyms]
+    for target, synonym in known + [(t, c) for c, t in EXPORT_NAMES.items()]:
+        key = column_key(synonym)
+        if names.setdefault(key, target) != target:
+            raise ValueError(f"column name {synonym!r} is given for {names[key]} and {target}")
     cut: dict[str, set[str]] = {}
     for target, synonyms in FIELD_SYNONYMS.items():
         for synonym in synonyms:
@@ -154,7 +169,7 @@ class ColumnUse:
     @property
     def choosable(self) -> bool:
         """Offered a select in the preview: every column not recognised by its name."""
-        return self.key not in IMPORT_ALIASES
+        return self.key not in IMPORT_ALIASES and self.how != COMPUTED
 
 
 def columns_resolve(columns: Iterable[object], *, mapping: dict[str, str] | None = None) -> list[ColumnUse]:
@@ -176,6 +191,8 @@ def columns_resolve(columns: Iterable[object], *, mapping: dict[str, str] | None
             uses.append(ColumnUse(name, key, target, how))
         elif target:
             uses.append(ColumnUse(name, key, target, DUPLICATE, other=fed[target]))
+        elif key in EXPORT_COMPUTED and key not in choices:
+            uses.append(ColumnUse(name, key, "", COMPUTED))
         else:
             uses.append(ColumnUse(name, key, "", IGNORED if key in choices else UNKNOWN))
     return uses

@@ -160,7 +160,7 @@ def test_unknown_column_mapped_in_the_preview_is_remembered_for_the_same_user_on
     assert 'data-column="Кадастровый номер" data-how="name"' in text
     assert 'data-column="Шифр объекта" data-how="unknown"' in text
     assert 'name="column" value="Площадь участка"' in text and 'name="column" value="Кадастровый номер"' not in text
-    assert "Save all parcels" not in text  # no declared area (nor facility) yet: the rows cannot be saved
+    assert "Save the import" not in text  # no declared area (nor facility) yet: the rows cannot be saved
 
     token = preview_url.rstrip("/").rsplit("/", 1)[-1]
     columns_url = reverse("parcels:import_columns", args=[token])
@@ -176,7 +176,7 @@ def test_unknown_column_mapped_in_the_preview_is_remembered_for_the_same_user_on
     page = client.get(preview_url).content.decode()
     assert 'data-column="Шифр объекта" data-how="choice"' in page
     assert 'data-column="Адрес" data-how="ignored"' in page
-    assert "Save all parcels" in page
+    assert "Save the import" in page
     assert client.post(preview_url + "confirm/").status_code == 302
     parcel = Parcel.objects.get(cadastral_number="01-022-022-022")
     assert (parcel.declared_area_ha, parcel.facility) == (Decimal("4"), facility_a)
@@ -191,7 +191,7 @@ def test_unknown_column_mapped_in_the_preview_is_remembered_for_the_same_user_on
     client.force_login(admin_user_role)
     other = upload_csv(client, "third.csv", csv_for(facility_a2, "01-024-024-024"))
     page = client.get(other).content.decode()
-    assert 'data-column="Шифр объекта" data-how="unknown"' in page and "Save all parcels" not in page
+    assert 'data-column="Шифр объекта" data-how="unknown"' in page and "Save the import" not in page
     # Nor may the other user post choices to the first user's upload.
     assert client.post(columns_url, {"column": ["Адрес"], "field": ["notes"]}).status_code == 404
     assert import_column_choices(user=admin_user_role) == {}

@@ -58,7 +58,7 @@ def _import_upload(request, token: str):
     return upload
 
 
-def _run_import(request, upload, *, commit: bool):
+def _run_import(request, upload, *, commit: bool, seen_versions: dict[int, int] | None = None):
     local = selectors.local_crs_options(user=request.user, chosen=upload.local_crs)
     with uploads.upload_local_path(upload) as path:
         read = read_parcel_file(path=path, filename=upload.filename, chosen_srid=upload.srid, local=local)
@@ -68,6 +68,7 @@ def _run_import(request, upload, *, commit: bool):
         commit=commit,
         choices=upload.choices,
         mapping=selectors.import_column_choices(user=request.user),
+        seen_versions=seen_versions,
     )
     return read, outcome
 
@@ -173,17 +174,35 @@ def import_columns(request, token: str):
     return redirect("parcels:import_preview", token=upload.token)
 
 
+def _seen_versions(data) -> dict[int, int]:
+    """{row number: parcel version} of the rows the preview showed as updates (hidden `version_<n>` fields)."""
+    seen = {}
+    for name, value in data.items():
+        number = name.removeprefix("version_")
+        if name.startswith("version_") and number.isdigit() and value.isdigit():
+            seen[int(number)] = int(value)
+    return seen
+
+
 @login_required
 @require_POST
 def import_confirm(request, token: str):
     upload = _import_upload(request, token)
     try:
-        _read, outcome = _run_import(request, upload, commit=True)
+        _read, outcome = _run_import(request, upload, commit=True, seen_versions=_seen_versions(request.POST))
     except FileRejected as exc:
         messages.error(request, str(exc))
         return redirect("parcels:import")
     if not outcome.committed:
-        if outcome.has_errors:
+        if any(p["code"] == "conflict" for r in outcome.rows for p in r.problems):
+            messages.error(
+                request,
+                _(
+                    "Nothing was saved: somebody changed a parcel of this file after your preview. "
+                    "The preview below shows it as it is now; check it and save again."
+                ),
+            )
+        elif outcome.has_errors:
             messages.error(request, _("Nothing was saved: some features have problems (see the list)."))
         else:
             messages.error(

@@ -62,6 +62,7 @@ class ImportRow:
     repair: BoundaryChange | None = None  # Repair chosen: the file's boundary → the repaired one
     original_geom: object | None = None  # Repair chosen: the file's (invalid) boundary
     chosen: dict = field(default_factory=dict)  # the user's choices for this row (ParcelImportUpload.choices)
+    parcel_version: int | None = None  # an update: the version of the parcel it compared with
 
     @property
     def candidate_ids(self) -> set[int]:
@@ -247,9 +248,18 @@ def _row_target(
     return target
 
 
-def _row_update(*, user, row: ImportRow, parcel: Parcel, values: RowValues, problems: list[Problem]) -> bool:
-    """Compare the row with its parcel and (no error) update it as a new version. True when written."""
-    row.action, row.parcel_id = UPDATE, parcel.pk
+def _row_update(
+    *, user, row: ImportRow, parcel: Parcel, values: RowValues, problems: list[Problem], seen_version: int | None
+) -> bool:
+    """Compare the row with its parcel and (no error) update it as a new version. True when written.
+
+    `seen_version`: the parcel's version the user's preview showed; a parcel changed since then is not
+    overwritten (the preview must be looked at again).
+    """
+    row.action, row.parcel_id, row.parcel_version = UPDATE, parcel.pk, parcel.version
+    if seen_version is not None and seen_version != parcel.version:
+        problems.append(Problem("conflict", str(ParcelConflict(parcel.version)), field="__all__"))
+        return False
     row.facility_id = parcel.facility_id
     row.facility_name = parcel.facility.name if parcel.facility else ""
     row.changes = parcel_field_changes(parcel=parcel, data=values.data, given=set(values.sources), fields=PARCEL_FIELDS)
@@ -323,6 +333,7 @@ def parcels_import(
     choices: dict | None = None,
     mapping: dict[str, str] | None = None,
     skip_unmatched: bool = False,
+    seen_versions: dict[int, int] | None = None,
 ) -> ImportOutcome:
     """Validate (and with `commit`, save) imported features: new parcels and updates, all or none.
 
@@ -332,6 +343,8 @@ def parcels_import(
     nothing differs), else the location. A row whose facility is ambiguous or not found waits
     for the user's choice. `choices` (ParcelImportUpload.choices: per row number, "facility",
     "skip", "repair") apply the user's answers; `skip_unmatched` skips rows still waiting.
+    `seen_versions` (row number → parcel version shown in the preview) keeps a confirmation from
+    overwriting a parcel somebody changed after the preview.
 
     Every row is written inside one transaction, so later rows are checked against earlier ones
     (overlaps, duplicate numbers, a facility taken). The transaction is rolled back when `commit`
@@ -370,7 +383,14 @@ def parcels_import(
         if row.action == CHOOSE and skip_unmatched and not _has_error(problems):
             row.action = SKIP
         elif target.parcel is not None:
-            saved += _row_update(user=user, row=row, parcel=target.parcel, values=values, problems=problems)
+            saved += _row_update(
+                user=user,
+                row=row,
+                parcel=target.parcel,
+                values=values,
+                problems=problems,
+                seen_version=(seen_versions or {}).get(row.number),
+            )
         else:
             saved += _row_create(user=user, row=row, facility=target.facility, data=values.data, problems=problems)
         if row.parcel_id is not None:

@@ -32,7 +32,7 @@ from parcels.import_columns import UNKNOWN, columns_resolve, file_columns
 from parcels.io import read_parcel_file
 from parcels.models import Parcel
 from parcels.selectors import parcel_export, parcel_list
-from parcels.services import SYSTEM, local_crs_save, parcel_create, parcel_history, parcels_import
+from parcels.services import SYSTEM, local_crs_save, parcel_create, parcel_history, parcel_update, parcels_import
 from tests.parcels.conftest import base_data, square
 from tests.parcels.test_parcel_crs import MSK, msk_data, ring_in
 from tests.parcels.test_parcel_import import fc, feature, ogr
@@ -206,3 +206,23 @@ def test_an_export_read_back_changes_nothing_and_every_column_is_known(tmp_path,
     assert outcome.created == 0 and outcome.committed
     parcel_a.refresh_from_db()
     assert parcel_a.version == 1
+
+
+def test_confirm_does_not_overwrite_a_parcel_changed_after_the_preview(client, akimat_a, parcel_a, make_square):
+    """The preview showed version 1; somebody saves version 2 before the officer confirms: nothing is saved."""
+    client.force_login(akimat_a)
+    row = feature(make_square(parcel_a.facility.location, 200), КН=parcel_a.cadastral_number, **{"Номер акта": "A-1"})
+    response = client.post(reverse("parcels:import"), {"file": SimpleUploadedFile("p.geojson", fc([row])), "srid": ""})
+    page = client.get(response["Location"]).content.decode()
+    assert 'name="version_1" value="1"' in page and "updates parcel" in page
+    token = response["Location"].rstrip("/").split("/")[-1]
+    parcel_update(user=SYSTEM, parcel_id=parcel_a.pk, expected_version=1, data={"notes": "checked on site"})
+    stale = client.post(reverse("parcels:import_confirm", args=[token]), {"version_1": "1"}, follow=True)
+    assert "somebody changed a parcel of this file after your preview" in stale.content.decode()
+    assert 'name="version_1" value="2"' in stale.content.decode()
+    parcel_a.refresh_from_db()
+    assert (parcel_a.act_number, parcel_a.notes, parcel_a.version) == ("", "checked on site", 2)
+    # Looked at again, the preview shows version 2 and the confirmation goes through.
+    assert client.post(reverse("parcels:import_confirm", args=[token]), {"version_1": "2"}).status_code == 302
+    parcel_a.refresh_from_db()
+    assert (parcel_a.act_number, parcel_a.notes, parcel_a.version) == ("A-1", "checked on site", 3)

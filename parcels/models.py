@@ -31,9 +31,8 @@ from layers.models import District, Region
 # e.g. 21-320-101-1234 (Land Code of the RK, art. 152; format of the Unified State Real Estate Cadastre).
 CADASTRAL_REGEX = r"^[0-9]{2}-[0-9]{3}-[0-9]{3}-[0-9]{3,4}$"
 
-# What a column of an imported file can feed (parcels.import_columns): the parcel fields the import reads
-# and "facility_ref", the file's reference to a facility.
-IMPORT_CHOICE_FIELDS = (
+# The attributes of a parcel that its writers (forms, API, imports) set; the rest is derived.
+PARCEL_FIELDS = [
     "cadastral_number",
     "declared_area_ha",
     "land_category",
@@ -44,8 +43,10 @@ IMPORT_CHOICE_FIELDS = (
     "term_years",
     "status",
     "notes",
-    "facility_ref",
-)
+]
+# What a column of an imported file can feed (parcels.import_columns): the parcel fields and
+# "facility_ref", the file's reference to a facility.
+IMPORT_CHOICE_FIELDS = (*PARCEL_FIELDS, "facility_ref")
 
 
 def document_storage() -> Storage:

@@ -19,7 +19,7 @@ from facilities.models import Facility
 from gis_portal.history import history_with_users
 from parcels.checks import GeometryReport, Problem, parcel_geometry_check
 from parcels.geometry import utm_srid_sql
-from parcels.models import CADASTRAL_REGEX, Parcel, ParcelStatus
+from parcels.models import CADASTRAL_REGEX, PARCEL_FIELDS, Parcel, ParcelStatus
 from parcels.services.common import (
     ParcelConflict,
     ParcelValidationError,
@@ -27,19 +27,6 @@ from parcels.services.common import (
     integrity_error_problem,
     region_edit_require,
 )
-
-PARCEL_FIELDS = [
-    "cadastral_number",
-    "declared_area_ha",
-    "land_category",
-    "right_type",
-    "act_number",
-    "act_date",
-    "issuing_akimat",
-    "term_years",
-    "status",
-    "notes",
-]
 
 # Allowed status moves; revoking is always possible, going back is not (restore an earlier version instead).
 PARCEL_TRANSITIONS = {

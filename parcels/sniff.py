@@ -18,7 +18,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 HEAD_BYTES = 4096
@@ -178,7 +178,7 @@ def wrong_kind_message(*, kind: str | None, fmt: str, format_label: str) -> str 
     """ "This file is not GeoJSON: it looks like a PDF document." when `kind` cannot be of `fmt`; else None."""
     if not kind_refused(fmt=fmt, kind=kind):
         return None
-    return gettext_now("This file is not %(format)s: it looks like %(kind)s.") % {
+    return gettext("This file is not %(format)s: it looks like %(kind)s.") % {
         "format": format_label,
         "kind": KIND_LABELS[kind],
     }
@@ -203,7 +203,7 @@ def json_error_message(*, exc: json.JSONDecodeError, format_label: str) -> str:
     problem = next((text for prefix, text in _JSON_PROBLEMS if exc.msg.startswith(prefix)), None)
     if problem is None:
         problem = _("the text is not valid JSON")
-    return gettext_now("The %(format)s is not valid JSON: %(problem)s (line %(line)s, column %(column)s).") % {
+    return gettext("The %(format)s is not valid JSON: %(problem)s (line %(line)s, column %(column)s).") % {
         "format": format_label,
         "problem": problem,
         "line": exc.lineno,
@@ -223,11 +223,11 @@ def not_utf8_message(*, data: bytes, exc: UnicodeDecodeError, format_label: str)
         high = [b for b in data[:65536] if b >= 0x80]
         looks_cp1251 = bool(high) and sum(b >= 0xC0 for b in high) >= 0.6 * len(high)
     if looks_cp1251:
-        return gettext_now(
+        return gettext(
             "The %(format)s is not UTF-8 text: it looks like Windows-1251 (Cyrillic) text, from line %(line)s. "
             "Save it as UTF-8 and upload it again."
         ) % {"format": format_label, "line": line}
-    return gettext_now(
+    return gettext(
         "The %(format)s is not UTF-8 text: line %(line)s holds bytes that are not UTF-8 characters. "
         "Save it as UTF-8 and upload it again."
     ) % {"format": format_label, "line": line}

@@ -154,6 +154,20 @@ def parcel_by_cadastral(*, user, number: str) -> Parcel | None:
     return parcels.exclude(status=ParcelStatus.REVOKED).filter(cadastral_number=number).first()
 
 
+def parcel_of_facility(*, user, facility: Facility, number: str) -> Parcel | None:
+    """The facility's active parcel that a row naming this facility updates, or None.
+
+    Only when the numbers cannot disagree: the row has no cadastral number (a candidate parcel, as the
+    portal exports it) or the parcel has none yet (the act brought one). A row with another number is a
+    different parcel: it is checked as a new one (and meets "the facility already has an active parcel").
+    """
+    parcels = scope_queryset(user, Parcel.objects.select_related("facility"), action=Action.EDIT)
+    parcel = parcels.exclude(status=ParcelStatus.REVOKED).filter(facility=facility).first()
+    if parcel is None or (number and parcel.cadastral_number and parcel.cadastral_number != number):
+        return None
+    return parcel
+
+
 def parcel_place(*, geom: GEOSGeometry) -> tuple[int | None, int | None]:
     """(region id, district id) of a point on the parcel's surface (a valid boundary, EPSG:4326)."""
     with connection.cursor() as cursor:

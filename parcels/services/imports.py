@@ -36,6 +36,7 @@ from parcels.services.import_matching import (
     facility_location_match,
     parcel_by_cadastral,
     parcel_field_changes,
+    parcel_of_facility,
 )
 from parcels.services.parcels import PARCEL_FIELDS, parcel_create, parcel_update, parcel_validate
 
@@ -213,9 +214,15 @@ def _row_target(
         else:
             row.match_text = _("reference “%(ref)s”") % {"ref": ref}
     existing = parcel_by_cadastral(user=user, number=row.cadastral_number)
+    if existing is None and target.facility is not None:
+        existing = parcel_of_facility(user=user, facility=target.facility, number=row.cadastral_number)
     if existing is not None and (target.facility is None or existing.facility_id == target.facility.pk):
         target.parcel = existing
-        row.match_text = _("updates parcel %(n)s") % {"n": existing.cadastral_number}
+        row.match_text = (
+            _("updates parcel %(n)s") % {"n": existing.cadastral_number}
+            if existing.cadastral_number
+            else _("updates the facility's parcel (no cadastral number yet)")
+        )
         return target
     if target.facility is not None or geom is None:
         return target

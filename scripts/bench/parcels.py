@@ -4,7 +4,9 @@
 (a) all geometry checks of one parcel (validity, Kazakhstan, region/district, overlap, area), per parcel;
 (b) reading + checking + creating N synthetic parcels from a GeoJSON file in one transaction,
     rolled back at the end (the import preview), per feature;
-(c) export of the parcels of the database as GeoJSON, GeoPackage, zipped Shapefile and CSV.
+(c) the same features WITHOUT facility ids (issue 15): each row finds its facility by location, per feature;
+(d) export of the parcels of the database as GeoJSON, GeoPackage, zipped Shapefile and CSV, and the
+    GeoJSON export read back (every row found by its cadastral number: unchanged), per feature.
 
 Run against a database with the reference data and demo facilities (scripts/run's database,
 or your own DATABASE_URL): .venv/bin/python scripts/bench/parcels.py [--features 300]
@@ -89,11 +91,38 @@ def main() -> None:
     print(f"import preview of {len(features)} features: {total:.2f} s ({total / len(features) * 1000:.1f} ms/feature;"
           f" reading {read_s:.2f} s; {saved_in_preview} valid, rolled back)")  # fmt: skip
 
+    for feature in features:
+        del feature["properties"]["facility_id"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.geojson"
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+        start = time.perf_counter()
+        read = read_parcel_file(path=path, filename=path.name, chosen_srid=None)
+        outcome = parcels_import(user=SYSTEM, features=read.features, commit=False)
+        matched_s = time.perf_counter() - start
+    print(f"import preview of {len(features)} features without facility ids: {matched_s:.2f} s"
+          f" ({matched_s / len(features) * 1000:.1f} ms/feature; {outcome.created} matched and valid,"
+          f" {len(outcome.pending)} waiting for a choice; ratio to the run with ids:"
+          f" {matched_s / total:.2f})")  # fmt: skip
+
     qs = Parcel.objects.all()
     for fmt in ("geojson", "gpkg", "shp", "csv"):
         start = time.perf_counter()
         content, _, _ = parcel_export(queryset=qs, fmt=fmt)
         print(f"export {fmt}: {(time.perf_counter() - start) * 1000:.0f} ms, {len(content) / 1024:.0f} KiB")
+        if fmt == "geojson":
+            exported = content
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "export.geojson"
+        path.write_bytes(exported)
+        start = time.perf_counter()
+        read = read_parcel_file(path=path, filename=path.name, chosen_srid=None)
+        outcome = parcels_import(user=SYSTEM, features=read.features, commit=False)
+        back_s = time.perf_counter() - start
+    if read.features:
+        print(f"export read back: {len(read.features)} features in {back_s:.2f} s"
+              f" ({back_s / len(read.features) * 1000:.1f} ms/feature; {outcome.unchanged} unchanged,"
+              f" {outcome.updated} updated, {outcome.created} created)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -226,3 +226,24 @@ def test_confirm_does_not_overwrite_a_parcel_changed_after_the_preview(client, a
     assert client.post(reverse("parcels:import_confirm", args=[token]), {"version_1": "2"}).status_code == 302
     parcel_a.refresh_from_db()
     assert (parcel_a.act_number, parcel_a.notes, parcel_a.version) == ("A-1", "checked on site", 3)
+
+
+def test_a_candidate_parcel_without_a_number_gets_its_number_from_a_later_file(akimat_a, facility_a2, tmp_path):
+    """No cadastral number yet: a row naming the facility updates its parcel; the act brings the number."""
+    geom = square(facility_a2.location, 200)
+    parcel = parcel_create(user=SYSTEM, facility=facility_a2, geom=geom, data=base_data(status="candidate")).obj
+    row = feature(geom, facility=facility_a2.pk, **{"Кадастровый номер": "01-300-300-300", "Номер акта": "5"})
+    path = tmp_path / "p.geojson"
+    path.write_bytes(fc([row]))
+    read = read_parcel_file(path=path, filename=path.name, chosen_srid=None)
+    outcome = parcels_import(user=akimat_a, features=read.features, commit=True)
+    assert outcome.committed and outcome.updated == 1 and outcome.created == 0, outcome.rows[0].problems
+    parcel.refresh_from_db()
+    assert (parcel.cadastral_number, parcel.act_number, parcel.version) == ("01-300-300-300", "5", 2)
+    # A row naming the same facility with ANOTHER number is a different parcel: it is not merged into this one.
+    other = feature(square(facility_a2.location, 200, dx_m=500), facility=facility_a2.pk, КН="01-300-300-301")
+    path.write_bytes(fc([other]))
+    read = read_parcel_file(path=path, filename=path.name, chosen_srid=None)
+    outcome = parcels_import(user=akimat_a, features=read.features, commit=True)
+    assert not outcome.committed and outcome.rows[0].action == "create"
+    assert any(p["code"] == "facility_has_parcel" for p in outcome.rows[0].problems), outcome.rows[0].problems

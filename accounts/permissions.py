@@ -17,7 +17,9 @@ rather than an action on an object:
   always, akimat land departments for EDIT, planners for PLAN;
 - role_is_administrator: the administrator role, whose users are Django superusers;
 - is_ministry (administrator or planner: national scope), is_akimat, and role_is_ministry for
-  a stored role value (a Membership row without its user).
+  a stored role value (a Membership row without its user);
+- may_place_facility: who may set a facility's location (planners anywhere, akimat land departments
+  in their own region); everything else of a facility is the ministry's (Action.PLAN).
 """
 
 from __future__ import annotations
@@ -110,6 +112,17 @@ def may_write_some(user: AbstractBaseUser | AnonymousUser | None, *, action: Act
 def role_is_administrator(role: str) -> bool:
     """Is `role` the administrator's? Its users are Django superusers (the admin site shows them everything)."""
     return role == Membership.Role.ADMIN
+
+
+def may_place_facility(user: AbstractBaseUser | AnonymousUser | None, *, region_id: int | None) -> bool:
+    """May `user` set the location (and so the district) of a facility of region `region_id`?
+
+    Facilities are the ministry's records (Action.PLAN: planners change all their data), but the akimat
+    knows where its land is: its land department places and moves the facilities of its own region
+    (Action.EDIT there), and nothing else of them. facilities.services.facility_editable_fields turns
+    this into the fields each user may change, for the pages and the admin alike.
+    """
+    return can(user, Action.PLAN, region_id=region_id) or can(user, Action.EDIT, region_id=region_id)
 
 
 # --- predicates used by tracking, accessibility ---

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from django.contrib.gis.geos import Point
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
 
+from facilities.checks import facility_location_check
 from facilities.models import ConstructionQuota, Facility
 from gis_portal.demo import register
-from layers.models import District, Region, Settlement
+from layers.models import Region, Settlement
 
 
 def quota_split(*, count: int, region_ids: list[int]) -> list[int]:
@@ -76,8 +76,9 @@ def demo_data_create(*, seed: int = 191) -> DemoResult:
     """Replace the demo facilities with a draft split of every construction quota over its regions.
 
     Every row is flagged `is_demo`; nothing official is touched. Locations are
-    near real settlements (GeoNames) inside the region; the district is then
-    derived from the point by a spatial join in PostGIS.
+    near real settlements (GeoNames) inside the region; each goes through the location check of every
+    facility (facilities.checks), which also gives its district. A point the check refuses is an error
+    of this module: it raises ValueError rather than load a facility outside its region.
     """
     rng = random.Random(seed)
     Facility.objects.filter(is_demo=True).delete()
@@ -117,11 +118,14 @@ def demo_data_create(*, seed: int = 191) -> DemoResult:
                     is_demo=True,
                 )
             )
+    for row in rows:
+        report = facility_location_check(location=row.location, region=row.region, district=None)
+        if report.problems:
+            raise ValueError(f"demo facility {row.reference}: {report.problems[0].message}")
+        row.district_id = report.district_id
     Facility.objects.bulk_create(rows)
-    demo = Facility.objects.filter(is_demo=True, location__isnull=False)
-    demo.update(district=Subquery(District.objects.filter(geom__contains=OuterRef("location")).values("id")[:1]))
     _demo_names_by_district()
-    return DemoResult(facilities=len(rows), located=demo.count())
+    return DemoResult(facilities=len(rows), located=sum(1 for row in rows if row.location is not None))
 
 
 def _demo_names_by_district() -> None:

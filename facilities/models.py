@@ -8,7 +8,8 @@ import pghistory
 import pgtrigger
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
-from django.db.models import F, Q
+from django.db.models import F, FloatField, Func, Q
+from django.db.models.lookups import Range
 from django.utils.translation import gettext_lazy as _
 
 from gis_portal.geo.geojson import stored_geojson
@@ -18,6 +19,26 @@ from layers.models import District, Region
 CONSTRUCTION_MEASURES = range(14, 27)
 HEALTH_MEASURES = range(14, 18)
 CREATIVE_MEASURES = range(18, 27)
+
+# Kazakhstan's bounding box in EPSG:4326 degrees (west, south, east, north), rounded outwards from
+# its extent (46.49°E–87.36°E, 40.57°N–55.44°N). The table refuses a facility's point outside it
+# (facility_location_in_kazakhstan_bbox), so 0°, 0° and swapped axes cannot be stored by any write;
+# facilities.checks applies the finer rule (inside its region and district) with readable messages.
+KAZAKHSTAN_BBOX = (46.0, 40.0, 88.0, 56.0)
+
+
+class PointX(Func):
+    """ST_X of a point: its longitude in degrees for EPSG:4326 (used by a CHECK constraint)."""
+
+    function = "ST_X"
+    output_field = FloatField()
+
+
+class PointY(Func):
+    """ST_Y of a point: its latitude in degrees for EPSG:4326 (used by a CHECK constraint)."""
+
+    function = "ST_Y"
+    output_field = FloatField()
 
 
 class ResponsibleBody(LocalizedNameMixin, models.Model):
@@ -257,6 +278,14 @@ class Facility(LocalizedNameMixin, models.Model):
                 condition=~Q(name_kk="") & ~Q(name_ru="") & ~Q(name_en=""), name="facility_names_not_empty"
             ),
             models.UniqueConstraint(fields=["reference"], condition=~Q(reference=""), name="facility_reference_unique"),
+            models.CheckConstraint(
+                condition=Q(location__isnull=True)
+                | Q(
+                    Range(PointX("location"), (KAZAKHSTAN_BBOX[0], KAZAKHSTAN_BBOX[2])),
+                    Range(PointY("location"), (KAZAKHSTAN_BBOX[1], KAZAKHSTAN_BBOX[3])),
+                ),
+                name="facility_location_in_kazakhstan_bbox",
+            ),
         ]
         indexes = [
             models.Index(fields=["region", "measure"]),

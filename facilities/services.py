@@ -1,6 +1,9 @@
-"""Writes of the roadmap's reference data (Order No. 191-ө: regions, bodies, measures, quotas, KPI targets)
-and the restore of a facility from its history.
+"""Writes of the roadmap's reference data (Order No. 191-ө: regions, bodies, measures, quotas, KPI targets),
+of facilities (create, update, restore from their history).
 
+Every write of a facility's place runs facilities.checks.facility_location_check (inside its region
+and district). Who may change what of a facility is facility_editable_fields (accounts.permissions:
+planners everything, akimat land departments the location in their own region). Locations EPSG:4326.
 The DEMO facilities are made by facilities.demo.
 """
 
@@ -16,8 +19,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.permissions import Action, can
+from accounts.permissions import Action, can, may_place_facility
+from facilities.checks import Problem, facility_location_check
 from facilities.models import (
+    CONSTRUCTION_MEASURES,
     ConstructionQuota,
     Facility,
     FacilityKind,
@@ -181,6 +186,14 @@ def facility_restore(*, user, facility_id: int, event_id: int, expected_head: in
         and not District.objects.filter(pk=values["district_id"], region_id=values["region_id"]).exists()
     ):
         problems.append(_("The district of this version is not in its region (any more)."))
+    else:
+        # The version's place is checked against today's boundaries, like a new location.
+        report = facility_location_check(
+            location=values["location"],
+            region=Region.objects.get(pk=values["region_id"]),
+            district=District.objects.filter(pk=values["district_id"]).first(),
+        )
+        problems += [p.message for p in report.problems]
     for name, value in values.items():
         setattr(facility, name, value)
     try:
@@ -195,5 +208,218 @@ def facility_restore(*, user, facility_id: int, event_id: int, expected_head: in
             Facility.objects.filter(pk=facility.pk).update(**values, updated_at=timezone.now())
     except IntegrityError as exc:
         raise FacilityRestoreError([_("The restored data break a rule of the database: %(e)s") % {"e": exc}]) from exc
+    facility.refresh_from_db()
+    return facility
+
+
+# ---------------------------------------------------------------------------
+# Create and update (the facility pages and the admin)
+# ---------------------------------------------------------------------------
+
+# What a facility's form may set; the foreign keys are given as model instances.
+FACILITY_FIELDS = (
+    "measure",
+    "kind",
+    "region",
+    "district",
+    "name_kk",
+    "name_ru",
+    "name_en",
+    "places",
+    "is_ppp",
+    "planned_year",
+    "reference",
+    "location",
+)
+# What an akimat land department may change of its region's facilities (the district follows the point).
+FACILITY_LOCATION_FIELDS = frozenset({"location", "district"})
+PLANNED_YEARS = range(2023, 2027)  # the roadmap's years, as the table's constraint
+
+
+class FacilityValidationError(Exception):
+    """A facility that cannot be saved; `problems` name the field and the reason of each (nothing was saved)."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(p.message for p in problems))
+
+
+def facility_editable_fields(user, *, region_id: int | None) -> frozenset[str]:
+    """The fields of a facility of region `region_id` that `user` may change (empty: none).
+
+    The one policy of the pages, the admin and the services: the ministry (Action.PLAN) every field,
+    the akimat land department of the region its location and district (may_place_facility).
+    """
+    if can(user, Action.PLAN, region_id=region_id):
+        return frozenset(FACILITY_FIELDS)
+    if may_place_facility(user, region_id=region_id):
+        return FACILITY_LOCATION_FIELDS
+    return frozenset()
+
+
+def _field_problems(*, values: dict, facility_id: int | None) -> list[Problem]:
+    """The checks of a facility's data against the order (the table's constraints repeat the hard ones)."""
+    problems: list[Problem] = []
+    measure, kind, region = values["measure"], values["kind"], values["region"]
+    quota = ConstructionQuota.objects.filter(measure_id=measure.pk).prefetch_related("regions").first()
+    if measure.pk not in CONSTRUCTION_MEASURES or quota is None:
+        problems.append(
+            Problem("measure", _("Facilities are built under the construction measures 14–26."), field="measure")
+        )
+    else:
+        if kind.pk != quota.object_kind_id:
+            problems.append(
+                Problem(
+                    "kind",
+                    _("Measure %(m)s builds objects of the kind “%(kind)s”.")
+                    % {"m": measure.pk, "kind": quota.object_kind.name},
+                    field="kind",
+                )
+            )
+        if region.pk not in {r.pk for r in quota.regions.all()}:
+            problems.append(
+                Problem(
+                    "region",
+                    _("The order does not name %(region)s for measure %(m)s.")
+                    % {"region": region.name, "m": measure.pk},
+                    field="region",
+                )
+            )
+    for name, language in (("name_kk", _("Kazakh")), ("name_ru", _("Russian")), ("name_en", _("English"))):
+        if not (values.get(name) or "").strip():
+            problems.append(Problem("name", _("Give the name in %(language)s.") % {"language": language}, field=name))
+    if not values.get("places") or values["places"] <= 0:
+        problems.append(Problem("places", _("Give the number of places (more than 0)."), field="places"))
+    if values.get("planned_year") not in PLANNED_YEARS:
+        problems.append(
+            Problem(
+                "planned_year",
+                _("The planned year must be between %(a)s and %(b)s (the roadmap's years).")
+                % {"a": PLANNED_YEARS[0], "b": PLANNED_YEARS[-1]},
+                field="planned_year",
+            )
+        )
+    reference = values.get("reference") or ""
+    if reference:
+        clash = Facility.objects.filter(reference=reference).exclude(pk=facility_id or 0).first()
+        if clash is not None:
+            problems.append(
+                Problem(
+                    "reference",
+                    _("The reference number %(r)s is already used by facility #%(id)s.")
+                    % {"r": reference, "id": clash.pk},
+                    field="reference",
+                )
+            )
+    return problems
+
+
+def _checked_values(*, values: dict, facility: Facility | None) -> dict:
+    """Check `values` (every FACILITY_FIELDS key) and return them as columns; FacilityValidationError if wrong.
+
+    An empty district is filled with the district the location lies in.
+    """
+    values = {**values, "reference": (values.get("reference") or "").strip()}
+    for name in ("name_kk", "name_ru", "name_en"):
+        values[name] = (values.get(name) or "").strip()
+    problems = _field_problems(values=values, facility_id=facility.pk if facility else None)
+    if (
+        facility is not None
+        and values["region"].pk != facility.region_id
+        and facility.parcels.exclude(status="revoked").exists()  # type: ignore[attr-defined]
+    ):
+        problems.append(
+            Problem(
+                "region_parcel",
+                _("The facility has a land parcel in its region; its region cannot change."),
+                field="region",
+            )
+        )
+    report = facility_location_check(location=values["location"], region=values["region"], district=values["district"])
+    problems += report.problems
+    if problems:
+        raise FacilityValidationError(problems)
+    columns = {name: values[name] for name in FACILITY_FIELDS if name not in ("measure", "kind", "region", "district")}
+    district_id = values["district"].pk if values["district"] is not None else report.district_id
+    return columns | {
+        "measure_id": values["measure"].pk,
+        "kind_id": values["kind"].pk,
+        "region_id": values["region"].pk,
+        "district_id": district_id,
+    }
+
+
+def _integrity_problem(exc: IntegrityError) -> Problem:
+    """The table constraint a save broke (a race the checks before it could not see), in words."""
+    text = str(exc)
+    if "facility_reference_unique" in text:
+        return Problem("reference", _("This reference number is already used by another facility."), field="reference")
+    if "facility_location_in_kazakhstan_bbox" in text:
+        return Problem("outside_kz", _("The location lies outside Kazakhstan."))
+    return Problem("integrity", _("The data break a rule of the database: %(e)s") % {"e": exc}, field="__all__")
+
+
+def _merged(*, facility: Facility | None, data: dict) -> dict:
+    """The facility's current data (every FACILITY_FIELDS key) with `data` over them."""
+    if facility is None:
+        return {"district": None, "location": None, "reference": "", "is_ppp": False, **data}
+    current = {name: getattr(facility, name) for name in FACILITY_FIELDS}
+    if "region" in data and data["region"] != facility.region and "district" not in data:
+        current["district"] = None  # a district of the old region cannot stay; the location gives the new one
+    return current | data
+
+
+def facility_validate(*, data: dict, facility: Facility | None = None) -> list[Problem]:
+    """Every problem of creating (facility None) or changing a facility with `data`, without saving (the admin)."""
+    try:
+        _checked_values(values=_merged(facility=facility, data=data), facility=facility)
+    except FacilityValidationError as exc:
+        return exc.problems
+    return []
+
+
+@transaction.atomic
+def facility_create(*, user, data: dict, is_demo: bool = False) -> Facility:
+    """Create a facility of the plan from `data` (every FACILITY_FIELDS key), as the ministry.
+
+    Raises PermissionDenied (only planners and administrators create facilities) or
+    FacilityValidationError (nothing saved). An empty district is taken from the location.
+    """
+    if not can(user, Action.PLAN, region_id=data["region"].pk):
+        raise PermissionDenied(_("Only the ministry may add facilities to the plan."))
+    facility = Facility(**_checked_values(values=_merged(facility=None, data=data), facility=None), is_demo=is_demo)
+    try:
+        with transaction.atomic():
+            facility.save()
+    except IntegrityError as exc:
+        raise FacilityValidationError([_integrity_problem(exc)]) from exc
+    return facility
+
+
+@transaction.atomic
+def facility_update(*, user, facility_id: int, expected_head: int, data: dict) -> Facility:
+    """Change the fields of `data` of facility `facility_id`, if its history is still at `expected_head`.
+
+    `data` may hold only the fields the user may change (facility_editable_fields): a key outside
+    them raises PermissionDenied. `expected_head` is the newest history event the form was made
+    from (gis_portal.history.history_head, the facilities' optimistic lock): a different one now
+    raises FacilityConflict. Bad data raise FacilityValidationError; nothing is saved then.
+    """
+    facility = Facility.objects.select_for_update(of=("self",)).select_related("region", "district").get(pk=facility_id)
+    allowed = facility_editable_fields(user, region_id=facility.region_id)
+    if not allowed:
+        raise PermissionDenied(_("You may not change the facilities of this region."))
+    if not set(data) <= allowed:
+        raise PermissionDenied(
+            _("You may change only the location of this facility; its plan data are the ministry's.")
+        )
+    if history_head(facility.events.all()) != expected_head:  # type: ignore[attr-defined]
+        raise FacilityConflict
+    columns = _checked_values(values=_merged(facility=facility, data=data), facility=facility)
+    try:
+        with transaction.atomic():
+            Facility.objects.filter(pk=facility.pk).update(**columns, updated_at=timezone.now())
+    except IntegrityError as exc:
+        raise FacilityValidationError([_integrity_problem(exc)]) from exc
     facility.refresh_from_db()
     return facility

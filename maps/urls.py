@@ -1,6 +1,6 @@
 from django.urls import path
 
-from maps import views
+from maps import facility_views, views
 
 app_name = "maps"
 
@@ -11,5 +11,7 @@ urlpatterns = [
     path("region/<str:kato>/", views.region_map, name="region"),
     path("facility/<int:pk>/", views.facility_page, name="facility"),
     path("facility/<int:pk>/restore/", views.facility_restore, name="facility_restore"),
+    path("facility/new/", facility_views.facility_edit, name="facility_new"),
+    path("facility/<int:pk>/edit/", facility_views.facility_edit, name="facility_edit"),
     path("analysis/", views.analysis_map, name="analysis"),
 ]

@@ -174,6 +174,7 @@ def facility_page(request, pk: int):
         "history": history,
         "history_head": head,
         "may_restore": can(request.user, Action.PLAN, region_id=facility.region_id),
+        "may_edit": bool(facility_services.facility_editable_fields(request.user, region_id=facility.region_id)),
     }
     return render(request, "maps/facility.html", context)
 

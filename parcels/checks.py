@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from facilities.models import Facility
 from layers.models import District, Region
+from layers.placement import inside_kazakhstan_if_swapped
 from parcels.geometry import utm_srid_for_lon
 from parcels.models import Parcel, ParcelStatus
 
@@ -53,11 +54,6 @@ OUTSIDE_KAZAKHSTAN_SQL = """
     SELECT ST_Area(ST_Transform(d, %(srid)s)), ST_X(ST_PointOnSurface(d)), ST_Y(ST_PointOnSurface(d)), n
     FROM (SELECT CASE WHEN r.u IS NULL THEN g.g ELSE ST_Difference(g.g, r.u) END AS d, r.n FROM g, r) s
 """
-
-# Would the parcel touch a region with latitude and longitude swapped?
-SWAPPED_INSIDE_SQL = (
-    "SELECT EXISTS (SELECT 1 FROM layers_region r WHERE ST_Intersects(r.geom, ST_FlipCoordinates(%(geom)s::geometry)))"
-)
 
 # Region and district of a point on the parcel's surface, and the part of the parcel outside the
 # facility's region and district (area in m² and a point of it).
@@ -205,9 +201,8 @@ def geometry_validity(*, geom: GEOSGeometry) -> Problem | None:
 
 def kazakhstan_outside_check(*, shape: ParcelShape) -> Problem:
     """For a parcel that touches no region: a hint at swapped latitude/longitude, else 'outside Kazakhstan'."""
-    (flipped_inside,) = _fetch_one(SWAPPED_INSIDE_SQL, {"geom": shape.ewkb})
     c = shape.centre
-    if flipped_inside:
+    if inside_kazakhstan_if_swapped(geom=shape.geom):
         return Problem(
             "swapped",
             _(

@@ -27,7 +27,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.utils.translation import gettext as _
 from pyproj import CRS, Geod, Transformer
 from pyproj.exceptions import CRSError, ProjError
@@ -196,6 +196,25 @@ def multipolygon_to_wgs84(geom: MultiPolygon, *, local: LocalCrs) -> MultiPolygo
             rings.append(list(zip(lons, lats, strict=True)))
         polygons.append(Polygon(*rings, srid=4326))
     return MultiPolygon(*polygons, srid=4326)
+
+
+def point_to_wgs84(*, x: float, y: float, srid: int | None = None, local: LocalCrs | None = None) -> Point:
+    """A point typed in EPSG:`srid` (one of ALLOWED_SRIDS) or in a registered local system, as EPSG:4326.
+
+    x is the easting or longitude, y the northing or latitude, in the system's units. EPSG codes are
+    transformed by GDAL from the code (as parcel files are), local systems by pyproj from their stored
+    definition. Raises ValueError for a code not allowed, GDALException or ProjError when the point
+    cannot be transformed.
+    """
+    if local is not None:
+        lons, lats = to_wgs84([x], [y], definition=local.definition)
+        return Point(lons[0], lats[0], srid=4326)
+    if srid not in ALLOWED_SRIDS:
+        raise ValueError(f"EPSG:{srid} is not an allowed coordinate system")
+    point = Point(x, y, srid=srid)
+    if srid != 4326:
+        point.transform(4326)
+    return point
 
 
 def definition_check(

@@ -204,6 +204,9 @@ ROUTES: dict[str, Rule] = {
     "maps:facility": Rule(PUBLIC, kwargs=_w("facility"), sided=True, note="public fields for anonymous"),
     # Facilities are the ministry's (they plan them): akimats, even of the facility's region, may not restore.
     "maps:facility_restore": Rule(NOBODY, kwargs=_w("facility"), sided=True, write=Write(MINISTRY)),
+    # Facility editor (issue 16): planners create and edit; the akimat of the facility's region places it.
+    "maps:facility_new": Rule(MINISTRY, write=Write(MINISTRY)),
+    "maps:facility_edit": Rule(REGION, kwargs=_w("facility"), sided=True, write=Write(REGION)),
     "maps:analysis": Rule(ROLE),
     # --- tracking (issue 4) ------------------------------------------------------------------------
     "tracking:dashboard": Rule(ROLE),

@@ -203,6 +203,7 @@ def fill(route: str, objects: dict) -> str | None:
         "tiles/<slug:layer>/<int:z>/<int:x>/<int:y>.pbf": {"layer": "facilities", "z": 5, "x": 22, "y": 10},
         "en/maps/region/<str:kato>/": {"kato": objects["kato"]},
         "en/maps/facility/<int:pk>/": {"pk": objects["facility"]},
+        "en/maps/facility/<int:pk>/edit/": {"pk": objects["facility"]},
         "en/tracking/region/<str:kato>/": {"kato": objects["kato"]},
         "en/tracking/facility/<int:pk>/": {"pk": objects["tracked"]},
         "en/tracking/plans/<int:pk>/": {"pk": objects["plan"]},

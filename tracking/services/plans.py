@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.permissions import Action, can
+from facilities.checks import facility_location_check
 from facilities.models import ConstructionQuota, Facility
 from tracking.models import PLAN_MEASURES, Plan, PlanItem, TrackedFacility
 from tracking.services.errors import PermissionDeniedError, TrackingError
@@ -305,6 +306,11 @@ def plan_approve(*, plan: Plan, user=None) -> dict[str, int]:
         ppp_left = item.ppp_count
         for f in chosen:
             used.add(f.id)
+        if item.count > len(chosen):
+            # Every facility written passes the location check (a plan row's district lies in its region).
+            located = facility_location_check(location=None, region=item.region, district=item.district)
+            if located.problems:
+                raise TrackingError({"__all__": [p.message for p in located.problems]})
         for _n in range(item.count - len(chosen)):
             kind = item.measure.quota.object_kind
             place = item.district or item.region

@@ -13,6 +13,8 @@ from openpyxl import Workbook
 
 from layers.models import District, PopulationFigure
 from layers.population import bands_tile
+from tracking.reports.data import report_data_build
+from tracking.reports.tables import report_tables
 from tracking.selectors import kpi_as_of, school_age_population
 from tracking.services import district_population_load
 
@@ -179,3 +181,14 @@ def test_districts_exceeding_a_region_estimate_leave_the_rest_at_zero(region_b, 
     turk = school_age_population(year=2025)[region_b.id]
     assert turk.value == 150_000 and not turk.is_official  # the districts' sum; the rest of the region 0
     assert "add up to more than the region's figure in" in turk.level_text and region_b.name in turk.level_text
+
+
+def test_report_names_the_level(turkistan):
+    district_population_load(data=_xlsx(GOOD), filename="districts.xlsx")
+    data = report_data_build(kind="consolidated", as_of=date(2025, 7, 1))
+    row = next(k for k in data["kpis"] if k["region_kato"] == "610000000")
+    assert row["population"] == 600_000 and row["population_basis"]["districts_with"] == 2
+    header, rows = report_tables(data, "en")["KPI"]
+    cells = next(r for r in rows if r[1] == "Turkistan Region")
+    level = cells[header.index("Population used (level)")]
+    assert level.startswith("region: district figures for 2 of 16 districts, region figures for the rest")

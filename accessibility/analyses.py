@@ -105,10 +105,22 @@ class Context:
                 region_ids=region_ids,
             )
         self.official: dict[int, dict] = {}
+        self.district_official: dict[int, dict] = {}  # district id -> its own official figure
+        self.region_factor: dict[int, float | None] = {}
         if demand["source"] == "raster" and demand.get("scale_to_official"):
             self.official = selectors.official_figures(
                 indicator=raster.indicator, year=demand["year"], region_ids=region_ids
             )
+            self.district_official = selectors.district_official_figures(
+                indicator=raster.indicator, year=demand["year"], region_ids=region_ids
+            )
+        self.population_level = selectors.demand_population_level(
+            indicator=raster.indicator if self.settlements is None else demand["indicator"],
+            year=demand["year"],
+            region_ids=region_ids,
+            settlements=self.settlements,
+            scaled=bool(self.official or self.district_official),
+        )
 
     # -- inputs ------------------------------------------------------------------------------------------
 
@@ -164,17 +176,23 @@ class Context:
             }
         if self.official:
             d["official_figures"] = {str(k): v for k, v in self.official.items()}
+        if self.district_official:
+            d["district_figures"] = {str(k): v for k, v in self.district_official.items()}
+        d["population_level"] = self.population_level["basis"]
         d["zones"] = self.n_zones
         return d
 
     def demand_notes(self) -> list[str]:
-        notes = []
-        if self.settlements is not None and self.settlements.estimated:
+        notes = list(self.population_level["notes"])
+        if (
+            self.settlements is not None
+            and self.settlements.share_sources["official_share"] + self.settlements.share_sources["default_share"]
+        ):
             src = self.settlements.share_sources
             notes.append(
                 plural_note(
                     "children_estimated",
-                    n=self.settlements.estimated,
+                    n=src["official_share"] + src["default_share"],
                     official=src["official_share"],
                     default=src["default_share"],
                     share=f"{self.params['demand']['default_child_share']:.2f}",
@@ -184,7 +202,7 @@ class Context:
 
     def factors(self, raw_by_slot: np.ndarray) -> tuple[np.ndarray, list[str], dict]:
         """Per-zone-slot factors scaling the raster to official totals (ones when not asked)."""
-        if not self.official:
+        if not self.official and not self.district_official:
             if self.settlements is None and self.params["demand"].get("scale_to_official"):
                 return (
                     np.ones(self.n_zones + 1),
@@ -200,9 +218,18 @@ class Context:
                 )
             return np.ones(self.n_zones + 1), [], {}
         official = {r: v["value"] for r, v in self.official.items()}
+        own = {
+            i: self.district_official[int(d)]["value"]
+            for i, d in enumerate(self.zoneset.district_ids)
+            if int(d) in self.district_official
+        }
         factors, report = zone_factors(
-            raw_by_slot=raw_by_slot, zone_region=self.zoneset.region_ids, official_by_region=official
+            raw_by_slot=raw_by_slot,
+            zone_region=self.zoneset.region_ids,
+            official_by_region=official,
+            official_by_zone=own,
         )
+        self.region_factor = {r: v["factor"] for r, v in report.items()}
         scaled = [r for r, v in report.items() if v["factor"] is not None]
         notes = [
             note(
@@ -252,12 +279,14 @@ class Context:
                 scale_factor=factor,
             )
 
+        scaled = bool(self.official or self.district_official)
         for i, district_id in enumerate(zs.district_ids):
-            f = float(factors[i]) if self.official else None
+            f = float(factors[i]) if scaled else None
             rows.append(make(int(zs.region_ids[i]), int(district_id), [i], f))
         for region in np.unique(zs.region_ids):
             idx = np.nonzero(zs.region_ids == region)[0]
-            f = float(factors[idx[0]]) if self.official else None
+            # The region's overall factor: its districts may have factors of their own.
+            f = self.region_factor.get(int(region), float(factors[idx[0]])) if scaled else None
             rows.append(make(int(region), None, idx, f))
         rows.append(make(None, None, slice(None)))
         return rows

@@ -18,6 +18,16 @@ PLURAL_NOTES = {
         "region's official children/total share, %(default)s from the assumed share %(share)s",
         "n",
     ),
+    "population_districts_some": ngettext_lazy(
+        "district figures for %(n)s of %(m)s district, region figures for the rest (%(sources)s)",
+        "district figures for %(n)s of %(m)s districts, region figures for the rest (%(sources)s)",
+        "m",
+    ),
+    "population_districts_all": ngettext_lazy(
+        "district figures for all %(m)s district (%(sources)s)",
+        "district figures for all %(m)s districts (%(sources)s)",
+        "m",
+    ),
 }
 
 

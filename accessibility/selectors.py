@@ -12,14 +12,16 @@ from datetime import date
 import numpy as np
 import shapely
 from django.contrib.gis.db.models.functions import AsWKB, PointOnSurface
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_noop
 
 from accessibility.models import AnalysisRun, AreaResult, PopulationRaster, SiteResult, ZoneResult
 from accessibility.notes import note as make_note
+from accessibility.notes import plural_note
 from accounts.permissions import Action, can, scope_queryset, user_has_role
 from facilities.models import Facility
 from layers.models import District, PopulationFigure, Region, Settlement
+from layers.population import district_figures, population_basis, population_by_region
 from parcels.models import Parcel
 from tracking.selectors import facility_stage_reached
 
@@ -188,6 +190,83 @@ def official_figures(*, indicator: str, year: int, region_ids: list[int] | None 
     return out
 
 
+def district_official_figures(*, indicator: str, year: int, region_ids: list[int] | None = None) -> dict[int, dict]:
+    """Official figures of districts (their own, or their age bands summed) for `year` or the closest earlier
+    year: {district id: {"value", "year", "source", "source_date", "source_issued"}}."""
+    found = district_figures(indicator=indicator, year=year, region_ids=region_ids, official_only=True)
+    return {
+        d: {
+            "value": f.value,
+            "year": f.year,
+            "source": f.source,
+            "source_date": f.source_date.isoformat() if f.source_date else None,
+            "source_issued": f.source_issued.isoformat() if f.source_issued else None,
+        }
+        for d, f in found.items()
+    }
+
+
+def district_child_shares(*, indicator: str, year: int) -> dict[int, float]:
+    """Official children / total population per district (same year), for settlements without a child count."""
+    children = district_figures(indicator=indicator, year=year, official_only=True)
+    totals = district_figures(indicator=PopulationFigure.Indicator.TOTAL, year=year, official_only=True)
+    return {
+        d: children[d].value / totals[d].value
+        for d in children
+        if d in totals and totals[d].value and totals[d].year == children[d].year
+    }
+
+
+def demand_population_level(
+    *, indicator: str, year: int, region_ids: list[int] | None, settlements: SettlementInputs | None, scaled: bool
+) -> dict:
+    """Which level of official figures the children of a run come from: {"basis": plain data stored with
+    the run's inputs, "notes": notes for "How this was computed"}."""
+    if settlements is not None:
+        src = settlements.share_sources
+        return {
+            "basis": {"level": "settlements", **src},
+            "notes": [
+                make_note(
+                    gettext_noop(
+                        "children of settlements: their own child count (%(own)s settlements), else their "
+                        "district's official children/total share (%(district)s), else their region's "
+                        "(%(region)s), else the assumed share (%(default)s)"
+                    ),
+                    own=src["settlement"],
+                    district=src["district_share"],
+                    region=src["official_share"],
+                    default=src["default_share"],
+                )
+            ],
+        }
+    if not scaled:
+        return {"basis": {"level": "raster"}, "notes": []}
+    pops = list(
+        population_by_region(indicator=indicator, year=year, region_ids=region_ids, official_only=True).values()
+    )
+    basis = {"level": "official", **population_basis(pops, indicator=indicator)}
+    sources = "; ".join(basis["sources"])
+    if not basis["districts_with"]:
+        level = make_note(gettext_noop("region figures (%(sources)s)"), sources=sources)
+    else:
+        key = "population_districts_some" if basis["regions_rest"] else "population_districts_all"
+        level = plural_note(key, n=basis["districts_with"], m=basis["districts"], sources=sources)
+    notes = [make_note(gettext_noop("children scaled to official figures: %(level)s"), level=level)]
+    if basis["exceeded"]:
+        names = Region.objects.filter(kato__in=basis["exceeded"]).order_by("kato")
+        notes.append(
+            make_note(
+                gettext_noop(
+                    "the district figures add up to more than the region's figure in %(regions)s: there the "
+                    "region counts the districts' sum and its other districts 0"
+                ),
+                regions=", ".join(r.name_en for r in names),
+            )
+        )
+    return {"basis": basis, "notes": notes}
+
+
 def child_shares(*, indicator: str, year: int) -> dict[int, float]:
     """Official children / total population per region (same year), for settlements without a child count."""
     children = official_figures(indicator=indicator, year=year)
@@ -214,18 +293,31 @@ class SettlementInputs:
 def settlements_demand(
     *, indicator: str, year: int, default_child_share: float, region_ids: list[int] | None = None
 ) -> SettlementInputs:
-    """Settlements with population > 0; children = their child count, else population × the region's
-    official share (children/total), else × `default_child_share` (a stated assumption)."""
+    """Settlements with population > 0; children = their child count, else population × the official share
+    (children/total) of their district, else of their region, else × `default_child_share` (a stated
+    assumption)."""
     qs = Settlement.objects.filter(population__gt=0)
     if region_ids:
         qs = qs.filter(region_id__in=region_ids)
-    rows = list(qs.order_by("id").values_list("id", "location", "population", "child_population", "region_id"))
+    # The district a settlement lies in (ST_Contains in EPSG:4326), for its district's child share.
+    district = District.objects.filter(geom__contains=OuterRef("location")).values("id")[:1]
+    rows = list(
+        qs.annotate(district_id=Subquery(district))
+        .order_by("id")
+        .values_list("id", "location", "population", "child_population", "region_id", "district_id")
+    )
     shares = child_shares(indicator=indicator, year=year)
-    children, estimated, sources = [], 0, {"settlement": 0, "official_share": 0, "default_share": 0}
-    for _id, _loc, pop, child, region in rows:
+    district_shares = district_child_shares(indicator=indicator, year=year)
+    children, estimated = [], 0
+    sources = {"settlement": 0, "district_share": 0, "official_share": 0, "default_share": 0}
+    for _id, _loc, pop, child, region, district_id in rows:
         if child is not None:
             children.append(float(child))
             sources["settlement"] += 1
+        elif district_id in district_shares:
+            children.append(pop * district_shares[district_id])
+            estimated += 1
+            sources["district_share"] += 1
         elif region in shares:
             children.append(pop * shares[region])
             estimated += 1

@@ -112,6 +112,9 @@ class PopulationFigure(models.Model):
 
     Every row names its source; `is_official` is False for estimates derived by
     the portal (e.g. an age band scaled from another year), which pages must label.
+    The named indicators have fixed ages (INDICATOR_AGES); any other age band is stored as
+    indicator "age_band" with its ages `age_from`–`age_to` (years, both inclusive). A district's
+    figure also names the date of its source document (`source_issued`).
     """
 
     class Indicator(models.TextChoices):
@@ -120,16 +123,26 @@ class PopulationFigure(models.Model):
         CHILDREN_0_17 = "children_0_17", _("children aged 0–17")
         SCHOOL_AGE_6_17 = "school_age_6_17", _("school-age children (6–17)")
 
+    # Not one of the Indicator choices: analyses and forms offer the named indicators only.
+    AGE_BAND = "age_band"
+
     region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="population_figures")
     district = models.ForeignKey(
         District, on_delete=models.CASCADE, null=True, blank=True, related_name="population_figures"
     )
     year = models.PositiveSmallIntegerField()
-    indicator = models.CharField(max_length=20, choices=Indicator.choices)
+    indicator = models.CharField(
+        max_length=20, choices=[*Indicator.choices, (AGE_BAND, _("population of an age band (ages given)"))]
+    )
+    age_from = models.PositiveSmallIntegerField(_("from age"), null=True, blank=True)
+    age_to = models.PositiveSmallIntegerField(_("to age (inclusive)"), null=True, blank=True)
     value = models.PositiveIntegerField()
     is_official = models.BooleanField(default=True)
     source = models.CharField(max_length=300)
     source_date = models.DateField(null=True, blank=True, help_text=_("date the figure refers to"))
+    source_issued = models.DateField(
+        _("date of the source"), null=True, blank=True, help_text=_("date the source document was issued")
+    )
     note = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -138,25 +151,56 @@ class PopulationFigure(models.Model):
         verbose_name = _("population figure")
         verbose_name_plural = _("population figures")
         constraints = [
+            # NULL ages (the named indicators) compare equal, so a figure is one row per key.
             models.UniqueConstraint(
-                fields=["region", "year", "indicator"],
+                fields=["region", "year", "indicator", "age_from", "age_to"],
                 condition=models.Q(district__isnull=True),
+                nulls_distinct=False,
                 name="population_unique_region_year_indicator",
             ),
             models.UniqueConstraint(
-                fields=["district", "year", "indicator"],
+                fields=["district", "year", "indicator", "age_from", "age_to"],
                 condition=models.Q(district__isnull=False),
+                nulls_distinct=False,
                 name="population_unique_district_year_indicator",
             ),
             models.CheckConstraint(condition=models.Q(year__gte=1990, year__lte=2100), name="population_year_range"),
             models.CheckConstraint(
-                condition=models.Q(indicator__in=["total", "children_0_15", "children_0_17", "school_age_6_17"]),
+                condition=models.Q(
+                    indicator__in=["total", "children_0_15", "children_0_17", "school_age_6_17", "age_band"]
+                ),
                 name="population_indicator_valid",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        indicator="age_band",
+                        age_from__isnull=False,
+                        age_to__isnull=False,
+                        age_from__lte=models.F("age_to"),
+                        age_to__lte=120,
+                    )
+                    | (~models.Q(indicator="age_band") & models.Q(age_from__isnull=True, age_to__isnull=True))
+                ),
+                name="population_age_band_ages",
+            ),
+            models.CheckConstraint(condition=~models.Q(source__regex=r"^\s*$"), name="population_source_required"),
+            models.CheckConstraint(
+                condition=models.Q(district__isnull=True) | models.Q(source_issued__isnull=False),
+                name="population_district_source_dated",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.region} {self.year} {self.indicator}: {self.value}"
+
+
+# Ages (inclusive) of the named child indicators; an age band with these ages is stored as the indicator.
+INDICATOR_AGES: dict[str, tuple[int, int]] = {
+    PopulationFigure.Indicator.CHILDREN_0_15: (0, 15),
+    PopulationFigure.Indicator.CHILDREN_0_17: (0, 17),
+    PopulationFigure.Indicator.SCHOOL_AGE_6_17: (6, 17),
+}
 
 
 class BaseLayer(LocalizedNameMixin, models.Model):

@@ -238,6 +238,7 @@ ROUTES: dict[str, Rule] = {
             },
         ),
     ),
+    "tracking:population_import": Rule(MINISTRY, write=Write(MINISTRY)),
     "tracking:reports": Rule(
         ROLE,
         variants=_report_variants,

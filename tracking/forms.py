@@ -103,6 +103,24 @@ class PopulationForm(forms.Form):
     source_date = forms.DateField(label=_("date the figure refers to"), required=False, widget=DateInput)
 
 
+POPULATION_FILE_MAX_BYTES = 10 * 1024 * 1024
+
+
+class DistrictPopulationForm(forms.Form):
+    file = forms.FileField(label=_("file (CSV or Excel .xlsx)"))
+    dry_run = forms.BooleanField(label=_("check only, save nothing"), required=False)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if Path(upload.name).suffix.lower() not in {".csv", ".txt", ".xlsx"}:
+            raise forms.ValidationError(_("allowed files: CSV, Excel (.xlsx)"))
+        if upload.size > POPULATION_FILE_MAX_BYTES:
+            raise forms.ValidationError(
+                _("the file is larger than %(limit)s") % {"limit": size_label(POPULATION_FILE_MAX_BYTES)}
+            )
+        return upload
+
+
 def half_year_ends() -> list[tuple[str, str]]:
     return [(d.isoformat(), d.isoformat()) for y in range(2023, 2028) for d in (date(y, 6, 30), date(y, 12, 31))]
 

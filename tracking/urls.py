@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tracking import views
+from tracking import population_views, views
 
 app_name = "tracking"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("measures/", views.measure_list, name="measures"),
     path("kpi/", views.kpi, name="kpi"),
     path("kpi/measured/", views.kpi_measured, name="kpi_measured"),
+    path("population/districts/", population_views.population_import, name="population_import"),
     path("reports/", views.report_page, name="reports"),
     path("reports/<int:pk>/<str:fmt>/", views.report_file, name="report_file"),
     path("reminders/", views.reminders, name="reminders"),

@@ -679,6 +679,7 @@ def kpi(request):
         "charts": _kpi_charts(kpi=rows, as_of=as_of),
         "trajectories": trajectories,
         "figures": selectors.population_figures(),
+        "district_figure_count": selectors.district_population_figures().count(),
         "estimate_method": services.ESTIMATE_METHOD,
         "kinds": selectors.kpi_kinds(),
         "form": form,

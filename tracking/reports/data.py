@@ -154,6 +154,7 @@ def report_data_build(
                 "population_official": k.population.is_official if k.population else None,
                 "population_source": k.population.source if k.population else "",
                 "population_level": k.population_level,
+                "population_basis": k.population.basis if k.population else None,
                 "children": k.children,
                 "added_pp": k.added_pp,
                 "baseline": k.baseline,

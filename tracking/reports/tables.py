@@ -14,6 +14,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
+from layers.population import basis_text
 from tracking.models import Report, Stage
 from tracking.reports.data import LANGS
 from tracking.selectors import (
@@ -47,9 +48,10 @@ def _stage_label(code: str) -> str:
     return _("no stage yet") if code == "none" else str(Stage(code).label)
 
 
-def _kpi_row(k: dict, lang: str, names: dict) -> list:
+def _kpi_row(k: dict, lang: str, names: dict, region_names: dict[str, str] | None = None) -> list:
     """One KPI row of a report: target, measured value (or "not reported") and the labelled estimate.
-    Snapshots frozen before measured values existed lack their keys and read as "not reported"."""
+    Snapshots frozen before measured values existed lack their keys and read as "not reported"; those
+    frozen before district figures lack the population's basis and show the level alone."""
     measured = k.get("measured")
     if measured is None:
         measured_text = str(_("not reported"))
@@ -76,7 +78,14 @@ def _kpi_row(k: dict, lang: str, names: dict) -> list:
         k["baseline"] if k["baseline"] is not None else "",
         k["places"],
         k.get("children", ""),
-        str(POPULATION_LEVEL_LABELS[level]) if level in POPULATION_LEVEL_LABELS else "",
+        ": ".join(
+            part
+            for part in (
+                str(POPULATION_LEVEL_LABELS[level]) if level in POPULATION_LEVEL_LABELS else "",
+                basis_text(k["population_basis"], region_names=region_names) if k.get("population_basis") else "",
+            )
+            if part
+        ),
         k["population"] if k["population"] is not None else "",
         ""
         if k["population"] is None
@@ -226,6 +235,7 @@ def report_tables(data: dict, lang: str, *, printed: bool = False) -> dict[str, 
             "recreation_coverage": _("recreation coverage"),
             "additional_education_coverage": _("additional education coverage"),
         }
+        region_names = {k["region_kato"]: k["region"][lang] for k in data["kpis"] if k["region_kato"]}
         kpis = (
             [
                 _("Indicator"),
@@ -242,7 +252,7 @@ def report_tables(data: dict, lang: str, *, printed: bool = False) -> dict[str, 
                 _("School-age population"),
                 _("Population: official or estimate"),
             ],
-            [_kpi_row(k, lang, kpi_names) for k in data["kpis"]],
+            [_kpi_row(k, lang, kpi_names, region_names) for k in data["kpis"]],
         )
         tables = {
             str(_("Construction measures")): measures,

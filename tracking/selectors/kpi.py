@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from facilities.models import Facility, FacilityKind, KpiIndicator
 from layers.models import PopulationFigure, Region
+from layers.population import basis_text, population_basis, population_by_region
 from tracking.models import (
     KpiMeasurement,
     Stage,
@@ -32,27 +33,50 @@ class Population:
     is_official: bool
     source: str
     note: str
+    basis: dict | None = None  # layers.population.population_basis: which level the figure comes from
+
+    @property
+    def level_text(self) -> str:
+        """E.g. "district figures for 12 of 17 districts, region figures for the rest (source, date)"."""
+        if self.basis is None:
+            return ""
+        exceeded = self.basis["exceeded"]
+        names = {r.kato: r.name for r in Region.objects.filter(kato__in=exceeded)} if exceeded else {}
+        return basis_text(self.basis, region_names=names)
 
 
 def school_age_population(*, year: int) -> dict[int | None, Population]:
     """School-age (6–17) population by region id (None = national sum) for the latest year ≤ `year`.
 
-    Official figures win over estimates for the same region and year.
+    District figures where a district has one, the region's figure for the rest of the region (see
+    layers.population); official figures win over estimates for the same unit and year.
     """
-    rows = PopulationFigure.objects.filter(
-        district__isnull=True, indicator=PopulationFigure.Indicator.SCHOOL_AGE_6_17, year__lte=year
-    ).order_by("region_id", "-year", "-is_official")
+    indicator = PopulationFigure.Indicator.SCHOOL_AGE_6_17
+    by_region = population_by_region(indicator=indicator, year=year)
     out: dict[int | None, Population] = {}
-    for row in rows:
-        if row.region_id not in out:
-            out[row.region_id] = Population(row.value, row.year, row.is_official, row.source, row.note)
+    used = []
+    for region_id, pop in sorted(by_region.items()):
+        if pop.value is None:
+            continue
+        used.append(pop)
+        basis = population_basis([pop], indicator=indicator)
+        out[region_id] = Population(
+            value=pop.value,
+            year=pop.year,
+            is_official=pop.is_official,
+            source="; ".join(basis["sources"]),
+            note=pop.region.note if pop.region is not None and not pop.complete else "",
+            basis=basis,
+        )
     if out:
+        basis = population_basis(used, indicator=indicator)
         out[None] = Population(
             value=sum(p.value for p in out.values()),
             year=max(p.year for p in out.values()),
             is_official=all(p.is_official for p in out.values()),
-            source="; ".join(sorted({p.source for p in out.values()})),
+            source="; ".join(basis["sources"]),
             note="",
+            basis=basis,
         )
     return out
 

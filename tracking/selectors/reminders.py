@@ -176,6 +176,15 @@ def population_figures():
     )
 
 
+def district_population_figures():
+    """Figures of districts (loaded from ministry files), by region, district, year and age band."""
+    return (
+        PopulationFigure.objects.filter(district__isnull=False)
+        .select_related("region", "district")
+        .order_by("region__kato", "district__kato", "-year", "indicator", "age_from")
+    )
+
+
 def tracked_facility_changes(*, tracked_id: int, limit: int = 30) -> list[dict]:
     """pghistory events of a tracked facility where the executor or the reason for delay changed."""
     event_model = TrackedFacility.pgh_event_models["update"]

@@ -5,6 +5,7 @@
 - stages: stage records of tracked facilities, reason for delay;
 - measures: progress of the non-construction measures;
 - population: official population figures and school-age estimates;
+- population_districts: official district figures loaded from a CSV/XLSX file;
 - kpi: measured KPI values reported by the ministry;
 - reports: frozen semi-annual reports;
 - restore: restore from history (a draft plan, a plan row, a stage record).
@@ -38,12 +39,15 @@ from tracking.services.population import (
     population_load,
     school_age_official_set,
 )
+from tracking.services.population_districts import DistrictLoad, RowProblem, district_population_load
 from tracking.services.reports import report_submit
 from tracking.services.restore import plan_item_restore, plan_restore, stage_record_restore
 from tracking.services.stages import overdue_reason_set, stage_disagreement_review, stage_record_add
 
 __all__ = [
     "AGES_FILE",
+    "DistrictLoad",
+    "RowProblem",
     "AGES_SOURCE",
     "ESTIMATE_METHOD",
     "ESTIMATE_SOURCE",
@@ -55,6 +59,7 @@ __all__ = [
     "StaleVersionError",
     "TrackingError",
     "Violation",
+    "district_population_load",
     "kpi_measurement_set",
     "measure_record_add",
     "overdue_reason_set",

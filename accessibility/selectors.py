@@ -20,6 +20,7 @@ from accessibility.notes import note as make_note
 from accounts.permissions import Action, can, scope_queryset, user_has_role
 from facilities.models import Facility
 from layers.models import District, PopulationFigure, Region, Settlement
+from layers.settlement_selectors import OSM_SOURCE, settlements_counted
 from parcels.models import Parcel
 from tracking.selectors import facility_stage_reached
 
@@ -209,6 +210,10 @@ class SettlementInputs:
     region_ids: np.ndarray
     estimated: int  # settlements whose children were estimated from a share
     share_sources: dict
+    # Children counted per kind of population figure (official, osm_tag, gazetteer, estimate) and the places
+    # from OpenStreetMap: what the result pages say is estimated or not official.
+    children_by_kind: dict = field(default_factory=dict)
+    osm_places: int = 0
 
 
 def settlements_demand(
@@ -216,13 +221,17 @@ def settlements_demand(
 ) -> SettlementInputs:
     """Settlements with population > 0; children = their child count, else population × the region's
     official share (children/total), else × `default_child_share` (a stated assumption)."""
-    qs = Settlement.objects.filter(population__gt=0)
+    qs = settlements_counted().filter(population__gt=0)
     if region_ids:
         qs = qs.filter(region_id__in=region_ids)
-    rows = list(qs.order_by("id").values_list("id", "location", "population", "child_population", "region_id"))
+    rows = list(
+        qs.order_by("id").values_list(
+            "id", "location", "population", "child_population", "region_id", "population_kind", "source"
+        )
+    )
     shares = child_shares(indicator=indicator, year=year)
     children, estimated, sources = [], 0, {"settlement": 0, "official_share": 0, "default_share": 0}
-    for _id, _loc, pop, child, region in rows:
+    for _id, _loc, pop, child, region, *_kind in rows:
         if child is not None:
             children.append(float(child))
             sources["settlement"] += 1
@@ -243,7 +252,16 @@ def settlements_demand(
         region_ids=np.array([r[4] or 0 for r in rows], dtype=np.int64),
         estimated=estimated,
         share_sources=sources,
+        children_by_kind=_children_by_kind(kinds=[r[5] for r in rows], children=children),
+        osm_places=sum(1 for r in rows if r[6] == OSM_SOURCE),
     )
+
+
+def _children_by_kind(*, kinds: list[str], children: list[float]) -> dict[str, float]:
+    out = dict.fromkeys(Settlement.PopulationKind.values, 0.0)
+    for kind, n in zip(kinds, children, strict=True):
+        out[kind] += n
+    return out
 
 
 def settlement_names(*, ids: list[int]) -> dict[int, str]:
@@ -259,3 +277,20 @@ def parcels_candidates(*, region_ids: list[int] | None = None) -> list[tuple[str
         qs = qs.filter(region_id__in=region_ids)
     rows = qs.annotate(point=PointOnSurface("geom")).values_list("pk", "cadastral_number", "point", "region_id")
     return [(str(pk), f"parcel {cad or pk}", pt.x, pt.y, rid) for pk, cad, pt, rid in rows]
+
+
+def children_kind_shares(*, run: AnalysisRun) -> dict | None:
+    """Shares (0–1) of a settlement run's children in places whose population is estimated, from OpenStreetMap
+    tags or from GeoNames (both not official), and the number of OSM places counted; None for other runs."""
+    demand = (run.inputs or {}).get("demand") or {}
+    by_kind = demand.get("children_by_kind")
+    total = sum(by_kind.values()) if by_kind else 0
+    if not total:
+        return None
+    shares = {k: by_kind.get(k, 0) / total for k in ("estimate", "osm_tag", "gazetteer")}
+    return {
+        **shares,
+        "estimate_pct": 100 * shares["estimate"],
+        "not_official_pct": 100 * (shares["osm_tag"] + shares["gazetteer"]),
+        "osm_places": demand.get("osm_places", 0),
+    }

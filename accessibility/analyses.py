@@ -21,7 +21,7 @@ from scipy.spatial import cKDTree
 
 from accessibility import selectors
 from accessibility.models import PopulationRaster
-from accessibility.notes import note, plural_note
+from accessibility.notes import note, plural_note, population_kind_notes
 from layers.analysis.coverage import DISTANCE_BINS_M, Facilities, Radius, distance_coverage, two_step_fca
 from layers.analysis.demand import NO_ZONE, DemandChunk, RasterSpec, Zones, points_demand, raster_demand
 from layers.analysis.geodesy import chord_to_metres, lonlat_to_ecef
@@ -164,6 +164,8 @@ class Context:
         if self.settlements is not None:
             d["settlements"] = int(len(self.settlements.ids))
             d["children_from"] = self.settlements.share_sources
+            d["children_by_kind"] = {k: round(v, 1) for k, v in self.settlements.children_by_kind.items()}
+            d["osm_places"] = self.settlements.osm_places
         else:
             d["raster"] = {
                 "id": self.raster.id,
@@ -197,6 +199,10 @@ class Context:
                     default=src["default_share"],
                     share=f"{self.params['demand']['default_child_share']:.2f}",
                 )
+            )
+        if self.settlements is not None:
+            notes += population_kind_notes(
+                children_by_kind=self.settlements.children_by_kind, osm_places=self.settlements.osm_places
             )
         return notes
 

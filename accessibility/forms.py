@@ -98,14 +98,19 @@ class RunForm(forms.Form):
 
 
 class SettlementImportForm(forms.Form):
-    file = forms.FileField(label=_("CSV or GeoJSON file"))
+    file = forms.FileField(label=_("CSV, XLSX or GeoJSON file"))
     source = forms.CharField(label=_("Source of the figures"), max_length=300)
+    source_date = forms.DateField(
+        label=_("Date the figures refer to"),
+        required=False,
+        help_text=_("Used for the rows without a date column of their own."),
+    )
 
     def clean_file(self):
         f = self.cleaned_data["file"]
         name = f.name.lower()
-        if not name.endswith((".csv", ".geojson", ".json")):
-            raise forms.ValidationError(_("Upload a .csv or .geojson file."))
+        if not name.endswith((".csv", ".xlsx", ".geojson", ".json")):
+            raise forms.ValidationError(_("Upload a .csv, .xlsx or .geojson file."))
         # The service's own limit (it checks again), looked up when called so that a changed limit applies here too.
         limit = settlements.SETTLEMENT_IMPORT_MAX_BYTES
         if f.size > limit:

@@ -8,7 +8,9 @@ forms from PLURAL_NOTES (ngettext_lazy, so that Kazakh and Russian get their own
 
 from __future__ import annotations
 
-from django.utils.translation import gettext, ngettext_lazy
+from django.utils.translation import gettext, gettext_noop, ngettext_lazy
+
+from layers.settlement_selectors import OSM_ATTRIBUTION
 
 PLURAL_NOTES = {
     "children_estimated": ngettext_lazy(
@@ -27,6 +29,13 @@ PLURAL_NOTES = {
         "district figures for all %(m)s district (%(sources)s)",
         "district figures for all %(m)s districts (%(sources)s)",
         "m",
+    ),
+    "osm_places": ngettext_lazy(
+        "%(n)s place from OpenStreetMap (%(attribution)s): its figure is a mapper's tag or an estimate, not "
+        "official statistics",
+        "%(n)s places from OpenStreetMap (%(attribution)s): their figures are mappers' tags or estimates, not "
+        "official statistics",
+        "n",
     ),
 }
 
@@ -51,3 +60,27 @@ def note_text(value) -> str:
         return str(PLURAL_NOTES[value["plural"]] % params)
     text = gettext(value["msg"])
     return text % params if params else text
+
+
+def population_kind_notes(*, children_by_kind: dict[str, float], osm_places: int) -> list[dict]:
+    """Notes of a settlement run: the share of its children in places whose figure is estimated or not
+    official, and the OpenStreetMap attribution when it counted OSM places."""
+    total = sum(children_by_kind.values())
+    notes = []
+    if total:
+        notes.append(
+            note(
+                gettext_noop(
+                    "of the children counted, %(estimate)s live in places whose population is estimated (their "
+                    "district's or region's official total spread by settlement class), %(osm)s in places with an "
+                    "OpenStreetMap population tag and %(gazetteer)s in places with a GeoNames figure: none of these "
+                    "is official"
+                ),
+                estimate=f"{children_by_kind.get('estimate', 0) / total:.1%}",
+                osm=f"{children_by_kind.get('osm_tag', 0) / total:.1%}",
+                gazetteer=f"{children_by_kind.get('gazetteer', 0) / total:.1%}",
+            )
+        )
+    if osm_places:
+        notes.append(plural_note("osm_places", n=osm_places, attribution=OSM_ATTRIBUTION))
+    return notes

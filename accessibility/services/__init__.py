@@ -4,7 +4,7 @@
 - parameters: a run's parameters completed with defaults and checked (radii in metres);
 - runs: analysis runs created and queued as django-tasks jobs, re-run from stored parameters;
 - rasters: population GeoTIFFs registered (any CRS);
-- settlements: settlements imported from CSV or GeoJSON (EPSG:4326).
+- settlements (+ settlement_files): settlement lists (CSV, XLSX, GeoJSON) matched to the bundled places.
 
 A queued run is executed by accessibility.execution (re-exported here: analysis_run_execute,
 run_output_dir). The DEMO seeders live in accessibility.demo.

@@ -8,7 +8,11 @@ class RunParameterError(ValueError):
 
 
 class SettlementImportError(ValueError):
-    """A settlement file that cannot be imported; the message names the row and the field."""
+    """A settlement file that cannot be imported; each message names the row and the field (all rows at once)."""
+
+    def __init__(self, errors: str | list[str]):
+        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("\n".join(self.errors))
 
 
 class RasterRegistrationError(ValueError):

@@ -22,13 +22,15 @@ Aul B,71.50,51.20,900,,,b
 
 
 def test_settlements_import_csv_then_update(db, region_a):
-    assert settlements_import(content=CSV.encode(), fmt="csv", source="census 2021") == {"created": 2, "updated": 0}
+    result = settlements_import(content=CSV.encode(), fmt="csv", source="census 2021")
+    assert (result.created, result.updated, result.unmatched) == (2, 0, [])
     a = Settlement.objects.get(source="census 2021", source_id="a")
     assert (a.population, a.child_population, a.kato, a.region_id) == (1200, 400, "711210000", region_a.id)
     b = Settlement.objects.get(source="census 2021", source_id="b")
     assert b.child_population is None and b.region_id == region_a.id  # region from the point, in PostGIS
     again = CSV.replace("1200,400", "1300,500")
-    assert settlements_import(content=again, fmt="csv", source="census 2021") == {"created": 0, "updated": 2}
+    result = settlements_import(content=again, fmt="csv", source="census 2021")
+    assert (result.created, result.updated, result.matched["own"]) == (0, 2, 2)
     assert Settlement.objects.get(source="census 2021", source_id="a").child_population == 500
 
 
@@ -43,7 +45,7 @@ def test_settlements_import_geojson(db):
             }
         ],
     }
-    assert settlements_import(content=json.dumps(fc), fmt="geojson", source="geo test")["created"] == 1
+    assert settlements_import(content=json.dumps(fc), fmt="geojson", source="geo test").created == 1
     s = Settlement.objects.get(source="geo test")
     assert (s.location.x, s.location.y, s.child_population) == (69.6, 42.3, 1800)
 

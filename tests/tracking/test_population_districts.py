@@ -11,8 +11,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from openpyxl import Workbook
 
-from layers.models import District, PopulationFigure
+from layers.models import District, PopulationFigure, Settlement
 from layers.population import bands_tile
+from layers.settlement_selectors import settlements_counted
 from tracking.reports.data import report_data_build
 from tracking.reports.tables import report_tables
 from tracking.selectors import kpi_as_of, school_age_population
@@ -192,3 +193,25 @@ def test_report_names_the_level(turkistan):
     cells = next(r for r in rows if r[1] == "Turkistan Region")
     level = cells[header.index("Population used (level)")]
     assert level.startswith("region: district figures for 2 of 16 districts, region figures for the rest")
+
+
+def test_loading_a_district_total_respreads_the_estimates_of_its_places(turkistan):
+    """A district's total arrives: its places without a figure share the rest of it (flagged as estimates)."""
+    district = next(
+        d
+        for d in turkistan.values()
+        if Settlement.objects.filter(district=d, population_kind="estimate").exists()
+        or settlements_counted().filter(district=d, population=0).exists()
+    )
+    figured = sum(
+        settlements_counted()
+        .filter(district=district)
+        .exclude(population_kind__in=["estimate", "unknown"])
+        .values_list("population", flat=True)
+    )
+    total = figured + 50_000
+    data = _csv(f"{district.kato};;;всего;2025;;{total};{SOURCE};15.03.2025")
+    assert district_population_load(data=data, filename="districts.csv").saved
+    estimated = settlements_counted().filter(district=district, population_kind="estimate")
+    assert estimated.exists()
+    assert sum(estimated.values_list("population", flat=True)) == 50_000

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import Action, can
 from layers.models import KATO_REGEX, District, PopulationFigure, Region
+from layers.settlement_services import settlement_estimates_refresh
 from parcels.import_columns import column_key, date_parse, is_blank, number_parse, text_clean
 from tracking.population_file import FileUnreadable, age_parse, band_indicator, people_parse, table_read
 from tracking.services.errors import PermissionDeniedError, TrackingError
@@ -296,4 +297,7 @@ def district_population_load(*, data: bytes, filename: str, user=None, dry_run: 
             figure.save()
             result.updated += 1
     result.saved = True
+    if result.created or result.updated:
+        # Places without a figure share their district's total (layers.analysis.settlement_estimates).
+        settlement_estimates_refresh()
     return result

@@ -1,12 +1,13 @@
-"""Load the openly licensed default boundaries (geokz, CC BY 4.0) and GeoNames settlements.
+"""Load the openly licensed default boundaries (geokz, CC BY 4.0), GeoNames and OpenStreetMap settlements.
 
 Reads BOUNDARIES_PATH (default data/geokz, bundled with the repository: data/NOTICE.md) and
-the GeoNames places of SHARED_DATA_DIR (default data/). Idempotent: loading again updates in place.
+the GeoNames and OSM places of SHARED_DATA_DIR (default data/). Idempotent: loading again updates in place.
 """
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from layers.management.commands.load_osm_places import osm_report_text
 from layers.services import (
     GEONAMES_SOURCE,
     BoundaryImportError,
@@ -14,6 +15,7 @@ from layers.services import (
     boundaries_load,
     settlements_load_geonames,
 )
+from layers.settlement_services import OSM_PLACES_FILE, SettlementLoadError, settlements_load_osm
 
 GEOKZ_SOURCE = "geokz v1.0.2 (A. Rodionov), derived from UN OCHA COD-AB Kazakhstan; CC BY 4.0"
 FILES = {
@@ -66,3 +68,11 @@ class Command(BaseCommand):
             self.stdout.write(f"settlements: {count} from {GEONAMES_SOURCE}")
         else:
             self.stdout.write(f"settlements: {places} not found; demo facilities will sit near region centres")
+        osm = settings.SHARED_DATA_DIR / OSM_PLACES_FILE
+        if osm.exists():
+            try:
+                self.stdout.write(osm_report_text(settlements_load_osm(path=osm)))
+            except SettlementLoadError as exc:
+                raise CommandError(str(exc)) from exc
+        else:
+            self.stdout.write(f"OSM places: {osm} not found; the analyses count the GeoNames places")

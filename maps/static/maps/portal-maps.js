@@ -122,6 +122,8 @@
   function featureLayer(map, o) {
     var base = o.style || {};
     var layer = L.geoJSON(o.data, {
+      /* The data's licence notice (e.g. OpenStreetMap places), shown by the map's attribution control. */
+      attribution: o.attribution || null,
       /* Points are circles (radius from style.radius, px): no marker images needed. */
       pointToLayer: function (f, latlng) { return L.circleMarker(latlng, {radius: base.radius || 6}); },
       style: function (f) {

@@ -86,6 +86,7 @@ def test_anonymous_doors_show_only_the_approved_plan(db, shifts_12, shifts_13, a
             # A facility entered but in no plan at all (a proposal, or one an akimat recorded too early).
             template = Facility.objects.filter(location__isnull=False).first()
             template.pk = None
+            template.reference = ""  # references are unique; a new entry has none yet
             template.save()
 
             measures = [m for ms in PLAN_MEASURES.values() for m in ms]

@@ -32,7 +32,7 @@ def committed_tracked(django_db_setup, django_db_blocker):
         facilities = []
         for n in range(2):
             f = Facility.objects.filter(region__kato="710000000").order_by("-id").first()
-            f.pk, f.name_en = None, f"concurrency test {n}"
+            f.pk, f.name_en, f.reference = None, f"concurrency test {n}", ""  # references are unique
             f.save()
             facilities.append(f)
         tracked = [TrackedFacility.objects.create(facility=f, in_plan=False) for f in facilities]

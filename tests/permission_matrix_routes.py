@@ -221,6 +221,10 @@ ROUTES: dict[str, Rule] = {
     "tracking:plan": Rule(
         ROLE, kwargs=lambda w, s: {"pk": w["plan"].pk}, write=Write(MINISTRY, data=lambda w, s: {"action": "check"})
     ),
+    # Plan workbooks: read like the plan pages (every role); uploading writes a draft plan (ministry).
+    "tracking:plans_xlsx": Rule(ROLE),
+    "tracking:plan_xlsx": Rule(ROLE, kwargs=lambda w, s: {"pk": w["plan"].pk}),
+    "tracking:plan_upload": Rule(NOBODY, kwargs=lambda w, s: {"pk": w["plan"].pk}, write=Write(MINISTRY)),
     "tracking:plan_restore": Rule(NOBODY, kwargs=lambda w, s: {"pk": w["plan"].pk}, write=Write(MINISTRY)),
     "tracking:plan_item_restore": Rule(NOBODY, kwargs=lambda w, s: {"pk": w["plan"].pk}, write=Write(MINISTRY)),
     "tracking:measures": Rule(ROLE),

@@ -7,12 +7,14 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
+from django.contrib.gis.geos import Point
 from django.utils.translation import gettext_lazy as _
 
 from facilities.models import KpiIndicator, ResponsibleBody
 from gis_portal.units import size_label
 from layers.models import District, Region
 from tracking.models import KPI_CODES, NON_CONSTRUCTION_MEASURES, MeasureRecord, Report, Stage
+from tracking.plan_xlsx import MAX_BYTES as PLAN_XLSX_MAX_BYTES
 
 DOC_EXTENSIONS = {".pdf", ".jpg", ".jpeg", ".png"}
 DOC_MAX_BYTES = 10 * 1024 * 1024
@@ -77,6 +79,40 @@ class PlanItemForm(forms.Form):
     count = forms.IntegerField(label=_("number of objects"), min_value=1, max_value=100)
     ppp_count = forms.IntegerField(label=_("of them PPP"), min_value=0, initial=0)
     places_each = forms.IntegerField(label=_("planned places per object"), min_value=1, initial=300)
+    longitude = forms.FloatField(
+        label=_("longitude (WGS 84, degrees; a row of one object)"), required=False, min_value=-180, max_value=180
+    )
+    latitude = forms.FloatField(
+        label=_("latitude (WGS 84, degrees; a row of one object)"), required=False, min_value=-90, max_value=90
+    )
+    name_kk = forms.CharField(label=_("name (Kazakh)"), required=False, max_length=300)
+    name_ru = forms.CharField(label=_("name (Russian)"), required=False, max_length=300)
+    name_en = forms.CharField(label=_("name (English)"), required=False, max_length=300)
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("longitude") is None) != (data.get("latitude") is None) and not self.errors:
+            self.add_error("longitude", _("give both longitude and latitude, or neither"))
+        return data
+
+    def location(self) -> Point | None:
+        """The row's location (EPSG:4326) from the cleaned longitude and latitude, or None."""
+        lon, lat = self.cleaned_data.get("longitude"), self.cleaned_data.get("latitude")
+        return None if lon is None or lat is None else Point(lon, lat, srid=4326)
+
+
+class PlanUploadForm(forms.Form):
+    file = forms.FileField(label=_("plan workbook (.xlsx, the template downloaded here)"))
+    remove_missing = forms.BooleanField(label=_("remove the rows the file does not list"), required=False)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > PLAN_XLSX_MAX_BYTES:
+            raise forms.ValidationError(
+                _("The file is %(size)s; a plan workbook may be at most %(limit)s.")
+                % {"size": size_label(upload.size, like=PLAN_XLSX_MAX_BYTES), "limit": size_label(PLAN_XLSX_MAX_BYTES)}
+            )
+        return upload
 
 
 class MeasureRecordForm(forms.Form):

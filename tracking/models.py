@@ -11,12 +11,13 @@ on which the order of stages is enforced by CHECK constraints.
 
 import pghistory
 from django.conf import settings
-from django.db import models
+from django.contrib.gis.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from facilities.models import Facility, KpiIndicator, Measure, ResponsibleBody
+from gis_portal.i18n import LocalizedNameMixin
 from layers.models import District, Region
 
 
@@ -109,7 +110,7 @@ class Plan(models.Model):
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
-class PlanItem(models.Model):
+class PlanItem(LocalizedNameMixin, models.Model):
     """Objects of one construction measure in one region/district and year."""
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="items")
@@ -120,10 +121,19 @@ class PlanItem(models.Model):
     count = models.PositiveSmallIntegerField(_("number of objects"))
     ppp_count = models.PositiveSmallIntegerField(_("of them PPP"), default=0)
     places_each = models.PositiveIntegerField(_("planned places per object"), default=300)
+    # A row of one object may say where it will stand (EPSG:4326, degrees) and what it is called;
+    # approval gives a facility created for the row this location and these names.
+    location = models.PointField(_("location"), srid=4326, null=True, blank=True)
+    name_kk = models.CharField(_("name (Kazakh)"), max_length=300, blank=True)
+    name_ru = models.CharField(_("name (Russian)"), max_length=300, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["measure_id", "region__kato", "year", "id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(location__isnull=True) | Q(count=1), name="planitem_location_one_object"
+            ),
             models.CheckConstraint(condition=Q(measure_id__gte=14, measure_id__lte=26), name="planitem_construction"),
             models.CheckConstraint(condition=Q(count__gt=0), name="planitem_count_positive"),
             models.CheckConstraint(condition=Q(ppp_count__lte=F("count")), name="planitem_ppp_within_count"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tracking import population_views, views
+from tracking import plan_xlsx_views, population_views, views
 
 app_name = "tracking"
 
@@ -13,7 +13,10 @@ urlpatterns = [
     # The proving document of a stage record (used by the maps' facility page).
     path("files/stage/<int:pk>/", views.stage_file, {"field": "doc_file"}, name="stage_document"),
     path("plans/", views.plan_list, name="plans"),
+    path("plans/xlsx/", plan_xlsx_views.plans_xlsx, name="plans_xlsx"),
     path("plans/<int:pk>/", views.plan_detail, name="plan"),
+    path("plans/<int:pk>/xlsx/", plan_xlsx_views.plan_xlsx, name="plan_xlsx"),
+    path("plans/<int:pk>/upload/", plan_xlsx_views.plan_upload, name="plan_upload"),
     path("plans/<int:pk>/restore/", views.plan_restore, name="plan_restore"),
     path("plans/<int:pk>/rows/restore/", views.plan_item_restore, name="plan_item_restore"),
     path("measures/", views.measure_list, name="measures"),

@@ -27,6 +27,7 @@ from tracking.forms import (
     MeasureRecordForm,
     OverdueReasonForm,
     PlanItemForm,
+    PlanUploadForm,
     PopulationForm,
     ReportForm,
     StageForm,
@@ -389,6 +390,8 @@ def plan_detail(request, pk: int):
                         count=d["count"],
                         ppp_count=d["ppp_count"],
                         places_each=d["places_each"],
+                        location=form.location(),
+                        names={lang: d[f"name_{lang}"] for lang in ("kk", "ru", "en")},
                     )
                     return redirect("tracking:plan", pk=pk)
             elif action == "delete":
@@ -435,19 +438,26 @@ def plan_detail(request, pk: int):
                 for problems in exc.problems.values():
                     for problem in problems:
                         messages.error(request, problem)
+    return plan_page_render(request, plan, form=form, may_plan=may_plan)
+
+
+def plan_page_render(request, plan: Plan, *, form, may_plan: bool, upload_form=None, import_errors=None, status=200):
+    """The plan page (also after a refused workbook upload: its errors, HTTP 400; tracking.plan_xlsx_views)."""
     items = list(plan.items.select_related("region", "district").order_by("measure_id", "region__kato", "year"))
     context = {
         "plan": plan,
         "items": items,
         "violations": services.plan_validate(plan=plan),
         "form": form,
+        "upload_form": upload_form or PlanUploadForm(),
+        "import_errors": import_errors or [],
         "may_plan": may_plan,
         "editable": plan.status in (Plan.Status.DRAFT, Plan.Status.CHECKED),
         "totals": {"count": sum(i.count for i in items), "ppp": sum(i.ppp_count for i in items)},
         "demo_present": plan.is_demo,
         "history": selectors.plan_history(plan=plan),
     }
-    return render(request, "tracking/plan.html", context)
+    return render(request, "tracking/plan.html", context, status=status)
 
 
 def _restore_and_report(request, restore, success: str):

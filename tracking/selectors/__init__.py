@@ -58,6 +58,8 @@ from tracking.selectors.measures import (
     progress_series,
     status_matrix,
 )
+from tracking.selectors.plan_export import plan_workbook, plans_current_approved
+from tracking.selectors.plan_locations import plan_location_problems
 from tracking.selectors.plans import (
     PLAN_ORDERING,
     STAGE_RECORD_ORDERING,
@@ -98,6 +100,9 @@ from tracking.selectors.states import (
 )
 
 __all__ = [
+    "plan_location_problems",
+    "plan_workbook",
+    "plans_current_approved",
     "ComplianceCounts",
     "DONE_STATUSES",
     "DerivedMeasure",

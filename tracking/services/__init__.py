@@ -2,6 +2,7 @@
 
 - errors: TrackingError and its subclasses (403 PermissionDeniedError, 409 StaleVersionError);
 - plans: consolidated plans of measures 12 and 13 (versions, rows, validation, approval);
+- plan_import: a plan workbook (tracking.plan_xlsx) into a draft plan, with per-row errors;
 - stages: stage records of tracked facilities, reason for delay;
 - measures: progress of the non-construction measures;
 - population: official population figures and school-age estimates;
@@ -17,6 +18,7 @@ make an import cycle).
 from tracking.services.errors import PermissionDeniedError, StaleVersionError, TrackingError
 from tracking.services.kpi import kpi_measurement_set
 from tracking.services.measures import measure_record_add
+from tracking.services.plan_import import PlanImportError, PlanImportResult, RowError, plan_xlsx_import
 from tracking.services.plans import (
     Violation,
     plan_approve,
@@ -45,6 +47,10 @@ from tracking.services.restore import plan_item_restore, plan_restore, stage_rec
 from tracking.services.stages import overdue_reason_set, stage_disagreement_review, stage_record_add
 
 __all__ = [
+    "PlanImportError",
+    "PlanImportResult",
+    "RowError",
+    "plan_xlsx_import",
     "AGES_FILE",
     "DistrictLoad",
     "RowProblem",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.contrib.gis.geos import Point
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +16,7 @@ from accounts.permissions import Action, can
 from facilities.checks import facility_location_check
 from facilities.models import ConstructionQuota, Facility
 from tracking.models import PLAN_MEASURES, Plan, PlanItem, TrackedFacility
+from tracking.selectors.plan_locations import plan_location_problems
 from tracking.services.errors import PermissionDeniedError, TrackingError
 
 
@@ -23,6 +25,9 @@ class Violation:
     rule: str
     measure: int | None
     message: str
+    # The row the violation is about (None: the plan's totals); `excess`: more than the order requires.
+    item_id: int | None = None
+    excess: bool = False
 
 
 def plan_validate(*, plan: Plan) -> list[Violation]:
@@ -55,6 +60,7 @@ def plan_validate(*, plan: Plan) -> list[Violation]:
                     item.measure_id,
                     _("measure %(m)s does not belong to the plan of measure %(p)s")
                     % {"m": item.measure_id, "p": plan.plan_measure_id},
+                    item_id=item.id,
                 )
             )
             continue
@@ -67,6 +73,7 @@ def plan_validate(*, plan: Plan) -> list[Violation]:
                     "region_not_named",
                     item.measure_id,
                     _("measure %(m)s does not name the region %(r)s") % {"m": item.measure_id, "r": item.region.name},
+                    item_id=item.id,
                 )
             )
         if item.district_id and item.district.region_id != item.region_id:
@@ -75,6 +82,7 @@ def plan_validate(*, plan: Plan) -> list[Violation]:
                     "district_outside_region",
                     item.measure_id,
                     _("district %(d)s is not in the region %(r)s") % {"d": item.district.name, "r": item.region.name},
+                    item_id=item.id,
                 )
             )
         last_year = quotas[item.measure_id].measure.deadline_end.year
@@ -85,6 +93,7 @@ def plan_validate(*, plan: Plan) -> list[Violation]:
                     item.measure_id,
                     _("measure %(m)s: year %(y)s is outside 2024–%(last)s (the measure's deadline)")
                     % {"m": item.measure_id, "y": item.year, "last": last_year},
+                    item_id=item.id,
                 )
             )
     for number, quota in sorted(quotas.items()):
@@ -99,6 +108,7 @@ def plan_validate(*, plan: Plan) -> list[Violation]:
                         counts[number],
                     )
                     % {"m": number, "n": counts[number], "q": quota.count},
+                    excess=counts[number] > quota.count,
                 )
             )
         if ppp[number] != quota.ppp_count:
@@ -112,6 +122,7 @@ def plan_validate(*, plan: Plan) -> list[Violation]:
                         ppp[number],
                     )
                     % {"m": number, "n": ppp[number], "q": quota.ppp_count},
+                    excess=ppp[number] > quota.ppp_count,
                 )
             )
         missing = [r.name for rid, r in quota_regions[number].items() if rid not in regions_used[number]]
@@ -137,6 +148,7 @@ def plan_validate(*, plan: Plan) -> list[Violation]:
                     total,
                 )
                 % {"n": total, "q": total_required},
+                excess=total > total_required,
             )
         )
     return out
@@ -172,6 +184,10 @@ def plan_create(*, plan_measure: int, user=None, copy_from: Plan | None = None, 
                     count=i.count,
                     ppp_count=i.ppp_count,
                     places_each=i.places_each,
+                    location=i.location,
+                    name_kk=i.name_kk,
+                    name_ru=i.name_ru,
+                    name_en=i.name_en,
                 )
                 for i in copy_from.items.all()
             ]
@@ -185,10 +201,29 @@ def _editable(plan: Plan) -> None:
 
 
 def plan_item_problems(
-    *, plan: Plan, measure: int, year: int, count: int, ppp_count: int, places_each: int
+    *,
+    plan: Plan,
+    measure: int,
+    year: int,
+    count: int,
+    ppp_count: int,
+    places_each: int,
+    region_id: int | None = None,
+    district_id: int | None = None,
+    location: Point | None = None,
 ) -> dict[str, list[str]]:
-    """The checks of a plan row (added or restored) by field; empty when it may be saved."""
+    """The checks of a plan row (added, restored or imported) by field; empty when it may be saved.
+
+    A location (EPSG:4326) is for a row of one object and must lie in the row's region and district.
+    """
     problems: dict[str, list[str]] = {}
+    if location is not None:
+        if count != 1:
+            problems["location"] = [_("a location is given only for a row of one object")]
+        elif region_id is not None:
+            location_problems = plan_location_problems(location=location, region_id=region_id, district_id=district_id)
+            if location_problems:
+                problems["location"] = location_problems
     if measure not in PLAN_MEASURES[plan.plan_measure_id]:
         problems["measure"] = [_("measure %(m)s is not in this plan") % {"m": measure}]
     if count < 1:
@@ -213,12 +248,23 @@ def plan_item_add(
     ppp_count: int = 0,
     district_id: int | None = None,
     places_each: int = 300,
+    location: Point | None = None,
+    names: dict[str, str] | None = None,
     user=None,
 ) -> PlanItem:
+    """Add a row to a draft plan; `names` maps "kk"/"ru"/"en" to the object's name (optional)."""
     _require_plan_rights(user)
     _editable(plan)
     problems = plan_item_problems(
-        plan=plan, measure=measure, year=year, count=count, ppp_count=ppp_count, places_each=places_each
+        plan=plan,
+        measure=measure,
+        year=year,
+        count=count,
+        ppp_count=ppp_count,
+        places_each=places_each,
+        region_id=region_id,
+        district_id=district_id,
+        location=location,
     )
     if problems:
         raise TrackingError(problems)
@@ -233,6 +279,8 @@ def plan_item_add(
                 count=count,
                 ppp_count=ppp_count,
                 places_each=places_each,
+                location=location,
+                **{f"name_{lang}": name for lang, name in (names or {}).items()},
             )
     except IntegrityError as exc:
         raise TrackingError(_("this plan already has a row for that measure, region, district and year")) from exc
@@ -307,8 +355,8 @@ def plan_approve(*, plan: Plan, user=None) -> dict[str, int]:
         for f in chosen:
             used.add(f.id)
         if item.count > len(chosen):
-            # Every facility written passes the location check (a plan row's district lies in its region).
-            located = facility_location_check(location=None, region=item.region, district=item.district)
+            # Every facility written passes the location check (the row's point in its region and district).
+            located = facility_location_check(location=item.location, region=item.region, district=item.district)
             if located.problems:
                 raise TrackingError({"__all__": [p.message for p in located.problems]})
         for _n in range(item.count - len(chosen)):
@@ -319,9 +367,10 @@ def plan_approve(*, plan: Plan, user=None) -> dict[str, int]:
                 measure_id=item.measure_id,
                 region_id=item.region_id,
                 district_id=item.district_id,
-                name_kk=f"{kind.name_kk} — {place.name_kk}",
-                name_ru=f"{kind.name_ru} — {place.name_ru}",
-                name_en=f"{kind.name_en} — {place.name_en}",
+                name_kk=item.name_kk or f"{kind.name_kk} — {place.name_kk}",
+                name_ru=item.name_ru or f"{kind.name_ru} — {place.name_ru}",
+                name_en=item.name_en or f"{kind.name_en} — {place.name_en}",
+                location=item.location,
                 places=item.places_each,
                 planned_year=item.year,
                 is_demo=plan.is_demo,

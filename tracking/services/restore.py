@@ -24,7 +24,19 @@ from tracking.services.errors import PermissionDeniedError, StaleVersionError, T
 from tracking.services.plans import Violation, plan_item_problems, plan_validate
 from tracking.services.stages import stage_record_add
 
-PLAN_ITEM_FIELDS = ["measure_id", "region_id", "district_id", "year", "count", "ppp_count", "places_each"]
+PLAN_ITEM_FIELDS = [
+    "measure_id",
+    "region_id",
+    "district_id",
+    "year",
+    "count",
+    "ppp_count",
+    "places_each",
+    "location",
+    "name_kk",
+    "name_ru",
+    "name_en",
+]
 STAGE_RECORD_FIELDS = [
     "stage",
     "planned_date",
@@ -128,6 +140,9 @@ def plan_item_restore(*, user, plan_id: int, event_id: int, expected_head: str) 
         count=values["count"],
         ppp_count=values["ppp_count"],
         places_each=values["places_each"],
+        region_id=values["region_id"],
+        district_id=values["district_id"],
+        location=values["location"],
     )
     if problems:
         raise TrackingError(problems)

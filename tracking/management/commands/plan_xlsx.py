@@ -92,7 +92,9 @@ class Command(BaseCommand):
         except PlanImportError as exc:
             for error in exc.errors:
                 self.stderr.write(str(error))
-            raise CommandError(f"{path}: {len(exc.errors)} error(s); nothing was saved.", returncode=1) from exc
+            n = len(exc.errors)
+            errors = "1 error" if n == 1 else f"{n} errors"
+            raise CommandError(f"{path}: {errors}; nothing was saved.", returncode=1) from exc
         for result in results:
             target = "a new draft" if result.created else "draft"
             verb = "would load into" if dry_run else "loaded into"

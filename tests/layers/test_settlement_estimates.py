@@ -3,6 +3,8 @@ less the places with figures, spread by settlement class; flagged as estimates; 
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.db.models import Sum
 
@@ -34,7 +36,14 @@ def test_class_weights_prefer_the_region_then_the_country_then_the_default():
 
 def _figure(region, value, district=None):
     return PopulationFigure.objects.create(
-        region=region, district=district, year=2024, indicator="total", value=value, source="test totals"
+        region=region,
+        district=district,
+        year=2024,
+        indicator="total",
+        value=value,
+        source="test totals",
+        # District figures name the date of their source (constraint population_district_source_dated).
+        source_issued=date(2024, 3, 1) if district is not None else None,
     )
 
 

@@ -111,7 +111,7 @@ def test_names_follow_the_language_and_keys_do_not(plans):
     name = column("region_name") - 1
     first = Region.objects.get(kato=kk[2][column("region_kato") - 1])
     assert (kk[2][name], ru[2][name]) == (first.name_kk, first.name_ru)
-    assert [r[0] for r in kk] == [r[0] for r in ru]  # the row keys too
+    assert [r[0] for r in kk[1:]] == [r[0] for r in ru[1:]]  # the row keys too (row 1 holds the headers)
 
 
 # --- round trip -------------------------------------------------------------------------------------
@@ -216,7 +216,8 @@ def test_a_file_with_every_error_lists_each_and_saves_nothing(plans, bad_file):
         (12, "facility_kind"),
         (13, "longitude"),
     } <= where
-    text = "\n".join(str(e) for e in caught.value.errors)
+    with translation.override("en"):
+        text = "\n".join(str(e) for e in caught.value.errors)
     assert "unknown measure 99" in text
     assert "does not name the region" in text
     assert "swapped" in text

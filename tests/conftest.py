@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.management import call_command
+from django.utils import translation
 from pyproj import Geod
 
 from accessibility.models import AnalysisRun
@@ -21,6 +22,14 @@ from accounts.models import Membership
 from accounts.services import user_with_role_ensure
 from layers.models import Region, Settlement
 from tracking.demo import demo_plans_build_and_approve
+
+
+@pytest.fixture(autouse=True)
+def english_unless_asked():
+    """Each test starts in English, whatever an earlier test's request activated (LocaleMiddleware leaves its
+    language active in the thread); a test that needs Kazakh or Russian asks for it (URL prefix or override)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -86,7 +86,8 @@ def test_web_start_sets_up_everything_idempotently_and_demo_only_once(empty_data
     assert first.stdout.rstrip().endswith("serving"), "the command runs after the set-up"
     after_first = counts(empty_database)
     assert after_first["layers_region"] == 20 and after_first["layers_district"] == 224
-    assert after_first["layers_settlement"] == 351 and after_first["facilities_measure"] == 26
+    # 351 GeoNames places and 9 899 OpenStreetMap places (data/NOTICE.md).
+    assert after_first["layers_settlement"] == 351 + 9899 and after_first["facilities_measure"] == 26
     assert after_first["layers_populationfigure"] > 400, "official population figures are loaded"
     assert after_first["facilities_facility"] == 0, "no demo data unless asked"
     with psycopg.connect("postgresql://" + empty_database.split("://", 1)[1]) as conn:

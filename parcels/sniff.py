@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.utils.translation import gettext
@@ -245,4 +246,28 @@ def xml_not_utf8_message(*, data: bytes, format_label: str) -> str | None:
         data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return not_utf8_message(data=data, exc=exc, format_label=format_label)
+    return None
+
+
+@dataclass(frozen=True)
+class CsvText:
+    text: str
+    encoding: str  # "UTF-8" or "Windows-1251", as the pages name it
+    delimiter: str
+
+
+def csv_text_decode(data: bytes) -> CsvText | None:
+    """A CSV as Excel or a script saves it: UTF-8 (with or without a BOM), else Windows-1251 (Excel on a
+    Russian or Kazakh Windows); None when it is neither. UTF-8 is tried first because Cyrillic in
+    Windows-1251 is almost never valid UTF-8. Separator: the one of ";", tab and "," most frequent in the
+    header line outside quotes (Excel writes ";" where the decimal sign is a comma; the header has no WKT,
+    whose commas would mislead a sniffer), ";" first on a tie."""
+    for encoding, name in (("utf-8-sig", "UTF-8"), ("cp1251", "Windows-1251")):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        header = re.sub(r'"[^"]*"', "", text.split("\n", 1)[0])
+        delimiter = max((";", "\t", ","), key=lambda d: (header.count(d), d == ";", d == "\t"))
+        return CsvText(text=text, encoding=name, delimiter=delimiter)
     return None

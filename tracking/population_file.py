@@ -60,19 +60,11 @@ class Table:
 
 
 def _csv_rows(data: bytes) -> list[list[object]]:
-    """CSV in UTF-8 (BOM or not) or Windows-1251 (Excel on a Russian or Kazakh Windows); separator ";",
-    tab or ",", whichever the header line has most of (Excel writes ";" where the decimal sign is a comma)."""
-    for encoding in ("utf-8-sig", "cp1251"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    """The rows of a CSV, its text encoding and separator as Excel writes them (parcels.sniff.csv_text_decode)."""
+    decoded = sniff.csv_text_decode(data)
+    if decoded is None:
         raise FileUnreadable(_("The CSV is neither UTF-8 nor Windows-1251 text."))
-    header = re.sub(r'"[^"]*"', "", text.split("\n", 1)[0])
-    delimiter = max((";", "\t", ","), key=lambda d: (header.count(d), d == ";", d == "\t"))
-    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    return list(csv.reader(io.StringIO(decoded.text), delimiter=decoded.delimiter))
 
 
 def _xlsx_rows(data: bytes) -> list[list[object]]:

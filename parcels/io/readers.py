@@ -401,24 +401,13 @@ WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
 def read_csv(data: bytes, *, chosen_srid: int | None, local: LocalCrsOptions | None = None) -> ReadResult:
     """CSV with a WKT column (wkt / geometry / geom). Plain CSV has no CRS: the chosen one (default 4326).
 
-    Text: UTF-8 (with or without a BOM), else Windows-1251, what Excel on a Russian or Kazakh Windows
-    saves. UTF-8 is tried first because Cyrillic in Windows-1251 is almost never valid UTF-8, while
-    any byte string reads as Windows-1251. Separator: the one of ";", tab and "," most frequent in the
-    header line outside quotes (Excel writes ";" where the decimal sign is a comma; the header has
-    no WKT, whose commas would mislead a sniffer), ";" first on a tie.
+    Text encoding and separator as Excel writes them (parcels.sniff.csv_text_decode).
     """
-    for encoding in ("utf-8-sig", "cp1251"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    decoded = sniff.csv_text_decode(data)
+    if decoded is None:
         raise FileRejected(_("The CSV is neither UTF-8 nor Windows-1251 text."))
-    header = re.sub(r'"[^"]*"', "", text.split("\n", 1)[0])
-    delimiter = max((";", "\t", ","), key=lambda d: (header.count(d), d == ";", d == "\t"))
     csv.field_size_limit(settings.PARCEL_IMPORT_MAX_BYTES)
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.DictReader(io.StringIO(decoded.text), delimiter=decoded.delimiter)
     columns = {c.lower().strip(): c for c in (reader.fieldnames or [])}
     wkt_col = next((columns[c] for c in WKT_COLUMNS if c in columns), None)
     if wkt_col is None:
@@ -449,9 +438,7 @@ def read_csv(data: bytes, *, chosen_srid: int | None, local: LocalCrsOptions | N
         if not problems:
             geom = to_multipolygon(geom, source_srid=srid, problems=problems, local_crs=local_crs)
         features.append(RawFeature(number, geom, {k: v for k, v in row.items() if k is not None}, problems))
-    return ReadResult(
-        "csv", srid, False, features, local_crs, encoding="UTF-8" if encoding == "utf-8-sig" else "Windows-1251"
-    )
+    return ReadResult("csv", srid, False, features, local_crs, encoding=decoded.encoding)
 
 
 def read_parcel_file(

@@ -81,6 +81,10 @@ class AnalysisRun(models.Model):
     summary = models.JSONField(_("summary"), default=dict, blank=True)
     raster = models.ForeignKey(PopulationRaster, on_delete=models.PROTECT, null=True, blank=True, related_name="runs")
     is_demo = models.BooleanField(_("demo data"), default=False)
+    # The run this one repeats with one input changed (demand source, radii): the page compares them.
+    repeat_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="repeats", verbose_name=_("repeat of")
+    )
     task_id = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
@@ -127,12 +131,18 @@ class ZoneResult(models.Model):
     access_per_1000 = models.FloatField(_("places per 1 000 children reachable"), null=True, blank=True)
     without_access = models.FloatField(_("children with no facility in reach"), null=True, blank=True)
     scale_factor = models.FloatField(_("raster scale factor"), null=True, blank=True)
+    # Children given a place within reach by the capacity-constrained assignment (maximum flow,
+    # layers.analysis.capacity); `covered` is within reach whatever the capacity.
+    served = models.FloatField(_("children served within capacity"), null=True, blank=True)
+    # The explicit row of demand that lies outside every district (beyond the stated tolerance);
+    # region and district are null on it, like the national row, which it is part of.
+    outside = models.BooleanField(_("outside every district"), default=False)
 
     class Meta:
-        ordering = ["scenario", "region__kato", "district__kato"]
+        ordering = ["scenario", "outside", "region__kato", "district__kato"]
         constraints = [
             models.UniqueConstraint(
-                fields=["run", "scenario", "region", "district"],
+                fields=["run", "scenario", "region", "district", "outside"],
                 name="zone_result_unique",
                 nulls_distinct=False,
             ),
@@ -144,7 +154,27 @@ class ZoneResult(models.Model):
             models.CheckConstraint(
                 condition=Q(scenario__in=["current", "before", "after"]), name="zone_scenario_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(served__isnull=True)
+                | Q(covered__isnull=False, served__gte=0, served__lte=F("covered") * 1.000001 + 1e-6),
+                name="zone_served_within_covered",
+            ),
+            models.CheckConstraint(
+                condition=Q(outside=False) | Q(region__isnull=True, district__isnull=True),
+                name="zone_outside_row_has_no_zone",
+            ),
         ]
+
+    @property
+    def over_capacity(self) -> float | None:
+        """Children within reach of a facility but beyond what its capacity serves."""
+        if self.served is None or self.covered is None:
+            return None
+        return max(self.covered - self.served, 0.0)
+
+    @property
+    def not_covered(self) -> float | None:
+        return self.uncovered
 
     @property
     def uncovered(self) -> float | None:
@@ -229,6 +259,12 @@ class PointResult(models.Model):
     distance_m = models.FloatField(null=True, blank=True)
     covered = models.BooleanField(null=True)
     access_per_1000 = models.FloatField(null=True, blank=True)
+    # Children of this settlement given a place within capacity (its share of the maximum flow).
+    served = models.FloatField(null=True, blank=True)
+    # What the settlement was classed as and the catchment radius that applied to it (metres;
+    # the largest radius of the kinds in the run, for the urban or rural class).
+    urban = models.BooleanField(null=True)
+    radius_m = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [

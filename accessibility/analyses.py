@@ -14,21 +14,21 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import shapely
 from django.utils.translation import gettext_noop
-from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from accessibility import selectors
+from accessibility.boundaries import BoundaryTally, boundary_notes, inside_zones, tallied
 from accessibility.models import PopulationRaster
 from accessibility.notes import note, plural_note, population_kind_notes
+from accessibility.site_candidates import site_candidates
 from layers.analysis.coverage import DISTANCE_BINS_M, Facilities, Radius, distance_coverage, two_step_fca
-from layers.analysis.demand import NO_ZONE, DemandChunk, RasterSpec, Zones, points_demand, raster_demand
+from layers.analysis.demand import RasterSpec, Zones, points_demand, raster_demand
 from layers.analysis.geodesy import chord_to_metres, lonlat_to_ecef
-from layers.analysis.hexbin import KZ_LAEA, HexAccumulator, key_polygon
+from layers.analysis.hexbin import HexAccumulator, key_polygon
 from layers.analysis.rasterout import GridWriter
 from layers.analysis.scaling import zone_factors
-from layers.analysis.siting import coverage_matrix, exact_max_cover, greedy_max_cover
+from layers.analysis.siting import coverage_matrix, exact_max_cover, greedy_max_cover_certified
 
 Progress = Callable[[float, str], None]
 
@@ -44,6 +44,7 @@ class ZoneRow:
     access_per_1000: float | None = None
     without_access: float | None = None
     scale_factor: float | None = None
+    outside: bool = False  # the demand outside every district (beyond the tolerance): region and district None
 
 
 @dataclass
@@ -60,27 +61,6 @@ class Outcome:
     summary: dict = field(default_factory=dict)
 
 
-def _inside_zones(chunks):
-    """Only the cells inside the chosen regions' districts (a raster usually extends beyond them)."""
-    for chunk in chunks:
-        keep = chunk.zone != NO_ZONE
-        if keep.all():
-            yield chunk
-        elif keep.any():
-            mask = np.zeros(chunk.mask.shape, dtype=bool)
-            mask.ravel()[np.flatnonzero(chunk.mask)[keep]] = True
-            yield DemandChunk(
-                lon=chunk.lon[keep],
-                lat=chunk.lat[keep],
-                children=chunk.children[keep],
-                urban=chunk.urban[keep],
-                zone=chunk.zone[keep],
-                window=chunk.window,
-                mask=mask,
-                xyz=None if chunk.xyz is None else chunk.xyz[keep],
-            )
-
-
 class Context:
     """Inputs shared by the analyses of one run: zones, demand source, radii."""
 
@@ -92,8 +72,11 @@ class Context:
         region_ids = params.get("region_ids") or None
         self.region_ids = region_ids
         self.zoneset = selectors.zones_load(region_ids=region_ids)
-        self.zones = Zones(geoms=self.zoneset.geoms)
+        self.zones = Zones(geoms=self.zoneset.geoms, others=self.zoneset.others)
         self.n_zones = len(self.zoneset.geoms)
+        # What the latest read of the demand met at the district boundaries (every read sees the same demand).
+        self.tally = BoundaryTally(self.n_zones)
+        self.last_factors = np.ones(self.n_zones + 1)
         self.radii = {k: Radius(v["urban_m"], v["rural_m"]) for k, v in params["radii"].items()}
         demand = params["demand"]
         self.settlements = None
@@ -140,9 +123,10 @@ class Context:
         return fac, info
 
     def chunks(self, *, progress: Callable[[float], None] | None = None, stats: dict | None = None):
+        self.tally = BoundaryTally(self.n_zones)
         if self.settlements is not None:
             s = self.settlements
-            return points_demand(
+            chunks = points_demand(
                 lon=s.lon,
                 lat=s.lat,
                 children=s.children,
@@ -151,13 +135,18 @@ class Context:
                 ids=s.ids,
                 urban_min_population=self.params["demand"]["urban_min_population"],
             )
+            return tallied(chunks, self.tally)
         spec = RasterSpec(
             path=self.raster.path,
             bands=tuple(self.raster.children_bands),
             urban_children_per_km2=self.params["demand"]["urban_children_per_km2"],
         )
         chunks = raster_demand(spec, zones=self.zones, progress=progress, stats=stats)
-        return chunks if not self.region_ids else _inside_zones(chunks)
+        return tallied(chunks if not self.region_ids else inside_zones(chunks, self.tally), self.tally)
+
+    def zone_notes(self) -> list[dict]:
+        """What the latest read of the demand met at the district boundaries (scaled as the rows are)."""
+        return boundary_notes(tally=self.tally, factors=self.last_factors, tolerance_m=self.zones.tolerance_m)
 
     def demand_inputs(self) -> dict:
         d = dict(self.params["demand"])
@@ -237,6 +226,7 @@ class Context:
         )
         self.region_factor = {r: v["factor"] for r, v in report.items()}
         scaled = [r for r, v in report.items() if v["factor"] is not None]
+        self.last_factors = np.asarray(factors, dtype=np.float64)
         notes = [
             note(
                 gettext_noop(
@@ -262,14 +252,18 @@ class Context:
         weighted_access=None,
         without_access=None,
     ) -> list[ZoneRow]:
-        """District rows, region totals and the national total from per-slot arrays (already scaled)."""
+        """District rows, region totals, the outside row and the national total from per-slot arrays.
+
+        The arrays are already scaled; their last slot is outside every district. A region is the sum of
+        its districts and the national total the sum of the regions and the outside row.
+        """
         rows: list[ZoneRow] = []
         zs = self.zoneset
 
         def pick(arr, sl):
             return None if arr is None else float(np.sum(arr[sl]))
 
-        def make(region, district, sl, factor=None):
+        def make(region, district, sl, factor=None, outside=False):
             ch = float(np.sum(children[sl]))
             wa = pick(weighted_access, sl)
             ds = pick(distance_sum, sl)
@@ -283,6 +277,7 @@ class Context:
                 access_per_1000=(wa / ch if wa is not None and ch > 0 else None),
                 without_access=pick(without_access, sl),
                 scale_factor=factor,
+                outside=outside,
             )
 
         scaled = bool(self.official or self.district_official)
@@ -294,6 +289,9 @@ class Context:
             # The region's overall factor: its districts may have factors of their own.
             f = self.region_factor.get(int(region), float(factors[idx[0]])) if scaled else None
             rows.append(make(int(region), None, idx, f))
+        # The last slot: demand beyond the tolerance of every district. Always stored (even when empty) so
+        # that the national row is visibly the sum of the region rows and this one.
+        rows.append(make(None, None, [len(zs.district_ids)], outside=True))
         rows.append(make(None, None, slice(None)))
         return rows
 
@@ -425,7 +423,13 @@ def _fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: fl
             out.inputs["scaling"] = report
         return factors
 
-    res = two_step_fca(make_chunks, fac, n_zones=ctx.n_zones, zone_factor=zone_factor)
+    children_of: dict = {}  # settlement id -> children, so that a point row stores what was counted
+
+    def keep_children(chunk, _access):
+        if chunk.ids is not None:
+            children_of.update(zip(chunk.ids.tolist(), chunk.children.tolist(), strict=True))
+
+    res = two_step_fca(make_chunks, fac, n_zones=ctx.n_zones, zone_factor=zone_factor, on_chunk=keep_children)
     factors = holder.get("factors", np.ones(ctx.n_zones + 1))
     rows = ctx.zone_rows_from(
         scenario=scenario,
@@ -434,9 +438,9 @@ def _fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: fl
         weighted_access=res.weighted_access,
         without_access=res.without_access,
     )
-    existing = {(r.scenario, r.region_id, r.district_id): r for r in out.zone_rows}
+    existing = {(r.scenario, r.region_id, r.district_id, r.outside): r for r in out.zone_rows}
     for r in rows:
-        key = (r.scenario, r.region_id, r.district_id)
+        key = (r.scenario, r.region_id, r.district_id, r.outside)
         if key in existing:  # merge with the coverage row of the same zone
             existing[key].access_per_1000 = r.access_per_1000
             existing[key].without_access = r.without_access
@@ -447,7 +451,9 @@ def _fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: fl
         for sid, a in res.point_access.items():
             pt = by_id.get((scenario, sid))
             if pt is None:
-                out.points.append({"scenario": scenario, "settlement_id": sid, "access_per_1000": a})
+                out.points.append(
+                    {"scenario": scenario, "settlement_id": sid, "children": children_of[sid], "access_per_1000": a}
+                )
             else:
                 pt["access_per_1000"] = a
     total = float(res.children.sum())
@@ -488,57 +494,14 @@ def roadmap_run(ctx: Context) -> Outcome:
     return out
 
 
-def _candidates(ctx: Context) -> tuple[list[tuple[str, str, float, float]], str]:
-    s = ctx.params["sites"]
-    source = s["candidates"]
-    if source == "points":
-        return [
-            (str(i + 1), s.get("labels", {}).get(str(i), f"point {i + 1}"), float(x), float(y))
-            for i, (x, y) in enumerate(s["points"])
-        ], note(gettext_noop("points given with the run"))
-    if source == "parcels":
-        rows = selectors.parcels_candidates(region_ids=ctx.region_ids)
-        return [(r[0], r[1], r[2], r[3]) for r in rows], note(
-            gettext_noop("candidate parcels (a point on each parcel) from the parcels app")
-        )
-    if source == "settlements":
-        st = ctx.settlements or selectors.settlements_demand(
-            indicator=ctx.params["demand"]["indicator"],
-            year=ctx.params["demand"]["year"],
-            default_child_share=ctx.params["demand"]["default_child_share"],
-            region_ids=ctx.region_ids,
-        )
-        names = selectors.settlement_names(ids=st.ids.tolist())
-        return [
-            (str(i), names.get(int(i), ""), float(x), float(y)) for i, x, y in zip(st.ids, st.lon, st.lat, strict=True)
-        ], note(gettext_noop("settlements"))
-    # A regular grid in the equal-area projection, kept where it falls inside the regions.
-    spacing = float(s["grid_spacing_m"])
-    regions = selectors.regions_wkb(region_ids=ctx.region_ids)
-    fwd = Transformer.from_crs(4326, KZ_LAEA, always_xy=True)
-    inv = Transformer.from_crs(KZ_LAEA, 4326, always_xy=True)
-    out = []
-    for _rid, geom in regions:
-        g = shapely.transform(geom, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
-        x0, y0, x1, y1 = g.bounds
-        xs, ys = np.meshgrid(np.arange(x0 + spacing / 2, x1, spacing), np.arange(y0 + spacing / 2, y1, spacing))
-        xs, ys = xs.ravel(), ys.ravel()
-        inside = shapely.contains_xy(g, xs, ys)
-        lon, lat = inv.transform(xs[inside], ys[inside])
-        out += [
-            (f"grid-{len(out) + i + 1}", "", float(a), float(b)) for i, (a, b) in enumerate(zip(lon, lat, strict=True))
-        ]
-    return out, note(
-        gettext_noop("a %(spacing)s m grid (equal-area projection) inside the regions"), spacing=f"{spacing:.0f}"
-    )
-
-
 def sites_run(ctx: Context) -> Outcome:
     p = ctx.params
     s = p["sites"]
     out = Outcome(notes=ctx.demand_notes())
     fac, info = ctx.facilities(as_of=date.fromisoformat(p["facilities"]["as_of"]), scope=p["facilities"]["scope"])
-    cands, cand_note = _candidates(ctx)
+    cands, cand_note = site_candidates(
+        sites=s, demand=p["demand"], region_ids=ctx.region_ids, settlements=ctx.settlements
+    )
     if not cands:
         raise ValueError("no candidate sites: none found for the chosen source and regions")
     radius = ctx.radii[s["kind"]]
@@ -582,7 +545,7 @@ def sites_run(ctx: Context) -> Outcome:
     result = (
         exact_max_cover(m, w, k=k, time_limit_s=float(s.get("time_limit_s", 60)))
         if s["method"] == "exact"
-        else greedy_max_cover(m, w, k=k)
+        else greedy_max_cover_certified(m, w, k=k, time_limit_s=float(s.get("time_limit_s", 60)))
     )
     order = {j: n for n, j in enumerate(result.selected, start=1)}
     gain = dict(zip(result.selected, result.marginal_gain, strict=True))
@@ -631,6 +594,15 @@ def sites_run(ctx: Context) -> Outcome:
                 ratio=f"{100 * result.certified_ratio:.1f}",
             )
         )
+        if result.optimal:
+            out.notes.append(
+                note(
+                    gettext_noop(
+                        "the greedy choice is proven optimal: its value equals the upper bound (the lower of the "
+                        "greedy's own bound and the LP relaxation's optimum, HiGHS via scipy)"
+                    )
+                )
+            )
     elif result.optimal:
         out.notes.append(note(gettext_noop("exact MILP (HiGHS via scipy.optimize.milp): proven optimal")))
     else:
@@ -699,6 +671,14 @@ def underserved_run(ctx: Context) -> Outcome:
         )
     )
     out.summary = {**cov, "hexagons_with_children": int((sums[:, 0] > 0).sum()), "kept": len(out.areas)}
+    return out
+
+
+def run(ctx: Context, *, kind: str) -> Outcome:
+    """Run the analysis `kind` and add what its reads of the demand met at the district boundaries."""
+    out = RUNNERS[kind](ctx)
+    out.notes += ctx.zone_notes()
+    out.inputs.setdefault("demand", {})["district_tolerance_m"] = ctx.zones.tolerance_m
     return out
 
 

@@ -80,7 +80,7 @@ def analysis_run_execute(*, run_id: int, echo: Callable[[float, str], None] | No
             ctx = analyses.Context(
                 params=run.parameters, raster=run.raster, output_dir=run_output_dir(run), progress=progress
             )
-            outcome = analyses.RUNNERS[run.kind](ctx)
+            outcome = analyses.run(ctx, kind=run.kind)
         except (ValueError, RasterioIOError, OSError, KeyError, MemoryError) as exc:
             logger.exception("analysis run %s failed", run_id)
             AnalysisRun.objects.filter(pk=run_id).update(
@@ -130,6 +130,7 @@ def _results_store(*, run: AnalysisRun, outcome: analyses.Outcome) -> None:
             access_per_1000=r.access_per_1000,
             without_access=r.without_access,
             scale_factor=r.scale_factor,
+            outside=r.outside,
         )
         for r in outcome.zone_rows
     )
@@ -177,7 +178,7 @@ def _results_store(*, run: AnalysisRun, outcome: analyses.Outcome) -> None:
                 run=run,
                 scenario=p["scenario"],
                 settlement_id=p["settlement_id"],
-                children=p.get("children", 0.0),
+                children=p["children"],
                 distance_m=p.get("distance_m"),
                 covered=p.get("covered"),
                 access_per_1000=p.get("access_per_1000"),

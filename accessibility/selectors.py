@@ -55,8 +55,9 @@ def run_get(*, user, run_id: int) -> AnalysisRun | None:
 
 
 def zone_results(*, user, run: AnalysisRun, scenario: str | None = None, level: str = "region") -> QuerySet:
-    """Rows of one run: level "region" (region totals), "district", "national" or "all"; scoped to the user
-    (akimat users see only their region's rows, not the national total)."""
+    """Rows of one run: level "region" (region totals), "district", "national", "outside" (the demand outside
+    every district) or "all"; scoped to the user (akimat users see only their region's rows, not the
+    national total nor the outside row)."""
     qs = ZoneResult.objects.filter(run=run).select_related("region", "district")
     if scenario:
         qs = qs.filter(scenario=scenario)
@@ -65,7 +66,9 @@ def zone_results(*, user, run: AnalysisRun, scenario: str | None = None, level: 
     elif level == "district":
         qs = qs.filter(district__isnull=False)
     elif level == "national":
-        qs = qs.filter(region__isnull=True, district__isnull=True)
+        qs = qs.filter(region__isnull=True, district__isnull=True, outside=False)
+    elif level == "outside":
+        qs = qs.filter(outside=True)
     return scope_queryset(user, qs, region_field="region")
 
 
@@ -98,6 +101,8 @@ class ZoneSet:
     district_ids: np.ndarray
     region_ids: np.ndarray  # region of each zone
     geoms: list = field(default_factory=list)  # shapely, EPSG:4326
+    # Districts of the regions a restricted run leaves out: demand nearer to them is not the run's.
+    others: list = field(default_factory=list)
 
 
 def zones_load(*, region_ids: list[int] | None = None) -> ZoneSet:
@@ -105,10 +110,17 @@ def zones_load(*, region_ids: list[int] | None = None) -> ZoneSet:
     if region_ids:
         qs = qs.filter(region_id__in=region_ids)
     rows = list(qs.annotate(wkb=AsWKB("geom")).values_list("id", "region_id", "wkb"))
+    others = []
+    if region_ids:
+        rest = District.objects.filter(geom__isnull=False).exclude(region_id__in=region_ids).order_by("kato")
+        others = [
+            shapely.from_wkb(bytes(wkb)) for wkb in rest.annotate(wkb=AsWKB("geom")).values_list("wkb", flat=True)
+        ]
     return ZoneSet(
         district_ids=np.array([r[0] for r in rows], dtype=np.int64),
         region_ids=np.array([r[1] for r in rows], dtype=np.int64),
         geoms=[shapely.from_wkb(bytes(r[2])) for r in rows],
+        others=others,
     )
 
 

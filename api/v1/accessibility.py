@@ -148,8 +148,9 @@ class RunZonesView(AccessibilityView):
             OpenApiParameter(
                 "level",
                 str,
-                enum=["region", "district", "national", "all"],
-                description="region totals (default), districts, the national total or every row",
+                enum=["region", "district", "national", "outside", "all"],
+                description="region totals (default), districts, the national total, the row of the children "
+                "outside every district or every row",
             ),
             OpenApiParameter("scenario", str, enum=["current", "before", "after"], description="omitted: every one"),
         ],
@@ -157,11 +158,11 @@ class RunZonesView(AccessibilityView):
         tags=["accessibility"],
     )
     def get(self, request, pk: int):
-        """Rows per region/district: ?level=region|district|national|all&scenario=current|before|after."""
+        """Rows per region/district: ?level=region|district|national|outside|all&scenario=current|before|after."""
         run = self.run_or_404(request, pk)
         level = request.query_params.get("level", "region")
-        if level not in ("region", "district", "national", "all"):
-            raise Invalid.from_fields({"level": ["must be region, district, national or all"]})
+        if level not in ("region", "district", "national", "outside", "all"):
+            raise Invalid.from_fields({"level": ["must be region, district, national, outside or all"]})
         scenario = request.query_params.get("scenario") or None
         if scenario and scenario not in ("current", "before", "after"):
             raise Invalid.from_fields({"scenario": ["must be current, before or after"]})
@@ -171,6 +172,7 @@ class RunZonesView(AccessibilityView):
                 "scenario": r.scenario,
                 "region_kato": r.region.kato if r.region else None,
                 "district_kato": r.district.kato if r.district else None,
+                "outside": r.outside,
                 "children": r.children,
                 "covered": r.covered,
                 "uncovered": r.uncovered,

@@ -190,8 +190,13 @@ class AccessibilityRunCreateSerializer(serializers.Serializer):
 
 class AccessibilityZoneRowSerializer(serializers.Serializer):
     scenario = _enum(ZoneResult.Scenario.values)
-    region_kato = serializers.CharField(allow_null=True, help_text="empty for the national total")
-    district_kato = serializers.CharField(allow_null=True, help_text="empty for region and national totals")
+    region_kato = serializers.CharField(allow_null=True, help_text="empty for the national total and the outside row")
+    district_kato = serializers.CharField(
+        allow_null=True, help_text="empty for region and national totals and the outside row"
+    )
+    outside = serializers.BooleanField(
+        help_text="the children outside every district (beyond the tolerance); the national total includes them"
+    )
     children = serializers.FloatField()
     covered = serializers.FloatField(allow_null=True)
     uncovered = serializers.FloatField(allow_null=True)

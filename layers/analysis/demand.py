@@ -22,8 +22,15 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
 from layers.analysis.geodesy import MEAN_RADIUS_M, grid_ecef
+from layers.analysis.hexbin import KZ_LAEA
 
 NO_ZONE = -1
+# Demand just outside every district goes to the nearest district within this distance. The bundled
+# district outlines (geokz, from OCHA COD-AB) are generalised: half their segments are longer than
+# 0.3 km and one in ten longer than 6 km, so a coastal or border settlement (or a raster cell centre)
+# can fall a few kilometres off the polygon it belongs to; 5 km takes those in without reaching far
+# across a real border (a point nearer to a district of another run's region stays outside).
+DISTRICT_TOLERANCE_M = 5_000.0
 # About 4 M cells (16 MB of float32 per band) per window keeps memory flat for any raster size.
 WINDOW_TARGET_CELLS = 1 << 22
 # Urban cells: 100 children/km² ≈ 300 inhabitants/km² (the EU "urban cluster" density) at
@@ -50,6 +57,7 @@ class DemandChunk:
     mask: np.ndarray | None = None  # populated cells of the window (row-major), for raster output
     ids: np.ndarray | None = None  # caller's ids (settlement ids) for point sources
     xyz: np.ndarray | None = None  # (n, 3) ECEF metres, when the source computed them already
+    snapped: np.ndarray | None = None  # bool: outside every zone, assigned to the nearest within the tolerance
 
     def __len__(self) -> int:
         return int(self.lon.size)
@@ -57,10 +65,17 @@ class DemandChunk:
 
 @dataclass
 class Zones:
-    """Zones (districts) as shapely geometries in EPSG:4326; index i is the zone id used in chunks."""
+    """Zones (districts) as shapely geometries in EPSG:4326; index i is the zone id used in chunks.
+
+    `others` are the districts that are not zones of this run (other regions when a run is restricted):
+    a point inside one of them, or nearer to one of them, is never assigned to a zone by tolerance.
+    """
 
     geoms: Sequence  # shapely (Multi)Polygons, lon/lat
+    others: Sequence = ()
+    tolerance_m: float = DISTRICT_TOLERANCE_M
     _tree: shapely.STRtree | None = field(default=None, repr=False)
+    _metric: tuple | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.geoms)
@@ -77,6 +92,47 @@ class Zones:
         # Reverse so that, for duplicates, the lowest zone index is written last and wins.
         out[point_idx[::-1]] = zone_idx[::-1]
         return out
+
+    def _metric_index(self) -> tuple:
+        """(STRtree of zones then others in the Kazakhstan equal-area projection, lon/lat box of the zones
+        widened by the tolerance). Distances in that projection are within 0.7 % of true metres over the
+        country (scale error of a Lambert azimuthal projection 1 500 km from its centre)."""
+        if self._metric is None:
+            fwd = Transformer.from_crs(4326, KZ_LAEA, always_xy=True)
+            geoms = [
+                shapely.transform(g, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
+                for g in [*self.geoms, *self.others]
+            ]
+            x0, y0, x1, y1 = shapely.total_bounds(list(self.geoms))
+            dlat = self.tolerance_m / 110_000.0
+            dlon = dlat / math.cos(math.radians(min(max(abs(y0), abs(y1)) + dlat, 89.0)))
+            self._metric = (fwd, shapely.STRtree(geoms), (x0 - dlon, y0 - dlat, x1 + dlon, y1 + dlat))
+        return self._metric
+
+    def assign_nearest(self, lon: np.ndarray, lat: np.ndarray, zone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Give the points outside every zone (zone == NO_ZONE) the nearest zone within `tolerance_m`.
+
+        Returns the new zone array and a mask of the points so assigned. A point whose nearest district
+        (within the tolerance) is one of `others` stays outside; ties go to the lowest index.
+        """
+        zone = np.asarray(zone, dtype=np.int32).copy()
+        snapped = np.zeros(zone.size, dtype=bool)
+        if not len(self.geoms) or not zone.size or self.tolerance_m <= 0:
+            return zone, snapped
+        fwd, tree, (x0, y0, x1, y1) = self._metric_index()
+        lon = np.asarray(lon, dtype=np.float64)
+        lat = np.asarray(lat, dtype=np.float64)
+        idx = np.flatnonzero((zone == NO_ZONE) & (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1))
+        if not idx.size:
+            return zone, snapped
+        x, y = fwd.transform(lon[idx], lat[idx])
+        found = tree.query_nearest(shapely.points(x, y), max_distance=self.tolerance_m, all_matches=True)
+        nearest = np.full(idx.size, np.iinfo(np.int32).max, dtype=np.int64)
+        np.minimum.at(nearest, found[0], found[1])
+        hit = nearest < len(self.geoms)  # the nearest is a zone of the run (not one of `others`, not none)
+        zone[idx[hit]] = nearest[hit]
+        snapped[idx[hit]] = True
+        return zone, snapped
 
 
 @dataclass(frozen=True)
@@ -152,7 +208,8 @@ def raster_demand(
     Children = sum of `spec.bands`; a band's nodata cells contribute nothing, a cell
     that is nodata in every band is skipped (counted in stats["nodata_cells"]).
     Negative values are treated as nodata. Cell centres are transformed from the
-    raster's CRS to EPSG:4326. Zones are burnt into each window at cell centres.
+    raster's CRS to EPSG:4326. Zones are burnt into each window at cell centres; a
+    cell centre outside every zone goes to the nearest one within the zones' tolerance.
     """
     stats = stats if stats is not None else {}
     stats.setdefault("nodata_cells", 0)
@@ -243,6 +300,9 @@ def raster_demand(
                 lon, lat = (np.asarray(v) for v in to_wgs84.transform(x, y))
             else:
                 lon, lat = x, y
+            snapped = None
+            if zones is not None:
+                zone, snapped = zones.assign_nearest(lon, lat, zone)
             if geographic:
                 # Cell area on the sphere depends on the row only: compute it per window row.
                 row_area = _cell_area_km2(t, crs, window, np.arange(int(window.height)))
@@ -264,7 +324,15 @@ def raster_demand(
                     cols=cols,
                 )
             return DemandChunk(
-                lon=lon, lat=lat, children=children, urban=urban, zone=zone, window=window, mask=mask, xyz=xyz
+                lon=lon,
+                lat=lat,
+                children=children,
+                urban=urban,
+                zone=zone,
+                window=window,
+                mask=mask,
+                xyz=xyz,
+                snapped=snapped,
             )
 
         # One reader thread prepares the next window while this one is analysed (GDAL, numpy and
@@ -291,7 +359,10 @@ def points_demand(
     ids: np.ndarray | None = None,
     urban_min_population: int = DEFAULT_URBAN_MIN_POPULATION,
 ) -> Iterator[DemandChunk]:
-    """One chunk of settlement points (EPSG:4326); urban when population ≥ `urban_min_population`."""
+    """One chunk of settlement points (EPSG:4326); urban when population ≥ `urban_min_population`.
+
+    A point outside every zone goes to the nearest zone within the zones' tolerance (metres).
+    """
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
     children = np.asarray(children, dtype=np.float64)
@@ -300,7 +371,10 @@ def points_demand(
     if (children < 0).any():
         raise DemandError("children must not be negative")
     pop = children if population is None else np.asarray(population, dtype=np.float64)
-    zone = zones.locate(lon, lat) if zones is not None else np.full(lon.size, NO_ZONE, dtype=np.int32)
+    zone = np.full(lon.size, NO_ZONE, dtype=np.int32)
+    snapped = None
+    if zones is not None:
+        zone, snapped = zones.assign_nearest(lon, lat, zones.locate(lon, lat))
     yield DemandChunk(
         lon=lon,
         lat=lat,
@@ -308,4 +382,5 @@ def points_demand(
         urban=pop >= urban_min_population,
         zone=zone,
         ids=None if ids is None else np.asarray(ids),
+        snapped=snapped,
     )

@@ -5,13 +5,14 @@ The greedy algorithm reaches at least (1 − 1/e) ≈ 63.2 % of the optimum for 
 monotone submodular objective (Nemhauser, Wolsey & Fisher 1978); we also report
 the instance's own certificate: OPT ≤ f(S_i) + sum of the k largest marginal
 gains after any greedy step i (the "online bound", Leskovec et al. 2007), which is
-usually far tighter. An exact MILP (scipy.optimize.milp, HiGHS) is optional.
+usually far tighter, and the LP relaxation's optimum, whichever is lower. An exact
+MILP (scipy.optimize.milp, HiGHS) is optional.
 Distances are true metres (ECEF chords, see geodesy).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import sparse
@@ -21,6 +22,9 @@ from scipy.spatial import cKDTree
 from layers.analysis.geodesy import BOUNDARY_TOLERANCE_M, chord_to_metres, lonlat_to_ecef, metres_to_chord
 
 GREEDY_BOUND = 1 - 1 / np.e
+# Two coverage values closer than this (relative) are the same value: the solver's sums of float children
+# and the greedy's differ only by the order of addition. Also HiGHS's relative MIP gap for "optimal".
+REL_TOLERANCE = 1e-9
 
 
 @dataclass
@@ -91,16 +95,13 @@ def greedy_max_cover(matrix: sparse.csr_matrix, weights: np.ndarray, *, k: int) 
     )
 
 
-def exact_max_cover(
-    matrix: sparse.csr_matrix, weights: np.ndarray, *, k: int, time_limit_s: float = 60.0
-) -> SitingResult:
-    """Exact MCLP as a MILP solved by HiGHS (scipy.optimize.milp).
+def _formulation(matrix: sparse.csr_matrix, weights: np.ndarray, *, k: int) -> tuple:
+    """The MCLP over demand groups (points with the same set of covering candidates merged).
 
-    max Σ w_i y_i  s.t.  y_i ≤ Σ_{j covers i} x_j,  Σ x_j = k,  x ∈ {0,1}, 0 ≤ y ≤ 1.
-    Demand points with the same set of covering candidates are merged first.
-    If the time limit stops HiGHS, the best solution found is returned with optimal=False.
+    Variables [x_j (candidates), y_g (groups)]; maximise Σ w_g y_g, i.e. minimise `cost` @ v, under
+    `constraints`: y_g − Σ_{j covers g} x_j ≤ 0 for each group and Σ x_j = k. Returns (cost, constraints,
+    number of candidates, number of groups).
     """
-    greedy = greedy_max_cover(matrix, weights, k=k)
     n_c = matrix.shape[0]
     k = min(k, n_c)
     csc = matrix.tocsc()
@@ -113,49 +114,106 @@ def exact_max_cover(
         groups[key] = groups.get(key, 0.0) + w[i]
     keys = list(groups)
     n_y = len(keys)
-    if not n_y:
-        return greedy
     gw = np.array([groups[key] for key in keys])
     # Rows: y_g − Σ x_j ≤ 0 for each group g; last row: Σ x_j = k.
-    r_idx = np.concatenate([np.repeat(np.arange(n_y), [len(key) for key in keys]), np.arange(n_y)])
+    r_idx = np.concatenate([np.repeat(np.arange(n_y), [len(key) for key in keys]), np.arange(n_y)]).astype(np.int64)
     c_idx = np.concatenate([np.fromiter((j for key in keys for j in key), dtype=np.int64), n_c + np.arange(n_y)])
     vals = np.concatenate([-np.ones(r_idx.size - n_y), np.ones(n_y)])
     a_cover = sparse.csr_matrix((vals, (r_idx, c_idx)), shape=(n_y, n_c + n_y))
     a_card = sparse.csr_matrix(np.concatenate([np.ones(n_c), np.zeros(n_y)])[None, :])
     cost = np.concatenate([np.zeros(n_c), -gw])
-    result = milp(
-        cost,
-        constraints=[LinearConstraint(a_cover, -np.inf, 0.0), LinearConstraint(a_card, k, k)],
-        integrality=np.concatenate([np.ones(n_c), np.zeros(n_y)]),
-        bounds=Bounds(0, 1),
-        options={"time_limit": time_limit_s},
-    )
-    if result.x is None:
-        return greedy
-    chosen = np.nonzero(result.x[:n_c] > 0.5)[0]
-    objective = float(-result.fun)
-    if objective < greedy.objective:
-        return greedy
-    # Order the exact set by marginal gain so the listing reads like the greedy one.
-    w_left = w.copy()
+    constraints = [LinearConstraint(a_cover, -np.inf, 0.0), LinearConstraint(a_card, k, k)]
+    return cost, constraints, n_c, n_y
+
+
+def same_value(a: float, b: float) -> bool:
+    """Equal within REL_TOLERANCE of the larger (children are float sums: the order of addition differs)."""
+    return abs(a - b) <= REL_TOLERANCE * max(abs(a), abs(b), 1.0)
+
+
+def lp_upper_bound(matrix: sparse.csr_matrix, weights: np.ndarray, *, k: int, time_limit_s: float = 60.0) -> float:
+    """The LP relaxation's optimum (0 ≤ x ≤ 1), an upper bound on the best k sites' coverage (children).
+
+    Solved by HiGHS (scipy.optimize.milp with no integer variables); inf when it did not finish.
+    """
+    cost, constraints, n_c, n_y = _formulation(matrix, weights, k=k)
+    if not n_y:
+        return 0.0
+    result = milp(cost, constraints=constraints, bounds=Bounds(0, 1), options={"time_limit": time_limit_s})
+    return float(-result.fun) if result.status == 0 and result.fun is not None else np.inf
+
+
+def _with_bound(result: SitingResult, bound: float) -> SitingResult:
+    """`result` with the tighter of its own and `bound` as upper bound; optimal when they meet (within tolerance)."""
+    upper = max(min(result.upper_bound, bound), result.objective)
+    if same_value(result.objective, upper):
+        return replace(result, upper_bound=result.objective, optimal=True)
+    return replace(result, upper_bound=upper)
+
+
+def greedy_max_cover_certified(
+    matrix: sparse.csr_matrix, weights: np.ndarray, *, k: int, time_limit_s: float = 60.0
+) -> SitingResult:
+    """Greedy maximal covering, certified by the best bound at hand: the greedy's online bound or the LP
+    relaxation's optimum, whichever is lower. A greedy answer the bound proves optimal says so (ratio 1)."""
+    greedy = greedy_max_cover(matrix, weights, k=k)
+    return _with_bound(greedy, lp_upper_bound(matrix, weights, k=k, time_limit_s=time_limit_s))
+
+
+def _in_gain_order(matrix: sparse.csr_matrix, weights: np.ndarray, chosen: np.ndarray) -> tuple[list, list]:
+    """The chosen sites ordered by marginal gain (so the listing reads like the greedy one), and the gains."""
+    w_left = np.asarray(weights, dtype=np.float64).copy()
     order: list[int] = []
     gains: list[float] = []
-    remaining = list(chosen)
+    remaining = [int(j) for j in chosen]
     while remaining:
         g = matrix[remaining] @ w_left
         pick = int(np.argmax(g))
         j = remaining.pop(pick)
-        order.append(int(j))
+        order.append(j)
         gains.append(float(g[pick]))
         w_left[matrix.indices[matrix.indptr[j] : matrix.indptr[j + 1]]] = 0.0
-    optimal = result.status == 0
-    bound = objective if optimal else max(objective, float(-getattr(result, "mip_dual_bound", -greedy.upper_bound)))
-    return SitingResult(
+    return order, gains
+
+
+def exact_max_cover(
+    matrix: sparse.csr_matrix, weights: np.ndarray, *, k: int, time_limit_s: float = 60.0
+) -> SitingResult:
+    """Exact MCLP as a MILP solved by HiGHS (scipy.optimize.milp), to a relative gap of REL_TOLERANCE.
+
+    max Σ w_i y_i  s.t.  y_i ≤ Σ_{j covers i} x_j,  Σ x_j = k,  x ∈ {0,1}, 0 ≤ y ≤ 1.
+    Demand points with the same set of covering candidates are merged first. The value of the chosen
+    set is recomputed as the greedy's is; when it equals the greedy's within REL_TOLERANCE the two are
+    the same answer, and the method stays "exact". Only when the time limit stops HiGHS with a set worse
+    than the greedy's is the greedy set returned (method "greedy"), certified by HiGHS's dual bound.
+    """
+    greedy = greedy_max_cover(matrix, weights, k=k)
+    cost, constraints, n_c, n_y = _formulation(matrix, weights, k=k)
+    if not n_y:  # nothing left to cover: the empty gain is the optimum
+        return replace(greedy, method="exact", optimal=True, upper_bound=greedy.objective)
+    result = milp(
+        cost,
+        constraints=constraints,
+        integrality=np.concatenate([np.ones(n_c), np.zeros(n_y)]),
+        bounds=Bounds(0, 1),
+        options={"time_limit": time_limit_s, "mip_rel_gap": REL_TOLERANCE},
+    )
+    dual = getattr(result, "mip_dual_bound", None)
+    bound = float(-dual) if dual is not None and np.isfinite(dual) else np.inf
+    if result.x is None:
+        return _with_bound(greedy, bound)
+    order, gains = _in_gain_order(matrix, weights, np.nonzero(result.x[:n_c] > 0.5)[0])
+    objective = float(sum(gains))
+    if objective < greedy.objective and not same_value(objective, greedy.objective):
+        return _with_bound(greedy, bound)
+    exact = SitingResult(
         selected=order,
         marginal_gain=gains,
-        objective=float(sum(gains)),
-        upper_bound=min(bound, greedy.upper_bound) if not optimal else objective,
+        objective=objective,
+        upper_bound=max(min(bound, greedy.upper_bound), objective),
         solo_gain=greedy.solo_gain,
         method="exact",
-        optimal=optimal,
     )
+    if result.status == 0:  # proven optimal (within the relative gap REL_TOLERANCE)
+        return replace(exact, upper_bound=objective, optimal=True)
+    return _with_bound(exact, bound)

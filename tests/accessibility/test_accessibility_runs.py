@@ -30,7 +30,7 @@ def _run(kind, params, **kw):
 
 
 def _national(run, scenario="current"):
-    return ZoneResult.objects.get(run=run, scenario=scenario, region__isnull=True, district__isnull=True)
+    return ZoneResult.objects.get(run=run, scenario=scenario, region__isnull=True, district__isnull=True, outside=False)
 
 
 def _brute_force_covered(params):

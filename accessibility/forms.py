@@ -145,3 +145,53 @@ class RasterRegisterForm(forms.Form):
         if not f.name.lower().endswith((".tif", ".tiff")):
             raise forms.ValidationError(_("Upload a GeoTIFF (.tif)."))
         return f
+
+
+class RunRepeatForm(forms.Form):
+    """One change of a run's inputs for its repeat (the buttons of the run page); services.repeat_parameters
+    checks the values."""
+
+    change = forms.ChoiceField(
+        choices=[
+            ("demand_source", _("demand source")),
+            ("radii_factor", _("radii scaled")),
+            ("radii", _("radii set")),
+        ]
+    )
+    demand_source = forms.ChoiceField(
+        choices=[("settlements", _("settlements")), ("raster", _("a population raster"))], required=False
+    )
+    raster = forms.ModelChoiceField(
+        label=_("Population raster"),
+        queryset=PopulationRaster.objects.all(),
+        required=False,
+        empty_label=_("the latest registered raster of the same children"),
+    )
+    radii_factor = forms.FloatField(label=_("Every radius ×"), required=False, min_value=0.1, max_value=10)
+    urban_m = forms.FloatField(label=_("Urban radius, m"), required=False, min_value=1, max_value=500_000)
+    rural_m = forms.FloatField(label=_("Rural radius, m"), required=False, min_value=1, max_value=500_000)
+
+    def clean(self):
+        c = super().clean()
+        change = c.get("change")
+        # A field that failed its own check already says why; these name a value left out.
+        if change == "demand_source" and not c.get("demand_source") and "demand_source" not in self.errors:
+            self.add_error("demand_source", _("Choose the demand source of the repeat."))
+        if change == "radii_factor" and c.get("radii_factor") is None and "radii_factor" not in self.errors:
+            self.add_error("radii_factor", _("Give the factor every radius is multiplied by."))
+        typed = ("urban_m", "rural_m")
+        if change == "radii" and all(c.get(k) is None for k in typed) and not set(typed) & set(self.errors):
+            self.add_error("urban_m", _("Give the urban or the rural radius (metres)."))
+        return c
+
+    def change_dict(self) -> dict:
+        """The change as services.analysis_run_repeat takes it."""
+        c = self.cleaned_data
+        if c["change"] == "demand_source":
+            out = {"demand_source": c["demand_source"]}
+            if c["demand_source"] == "raster" and c["raster"] is not None:
+                out["raster_id"] = c["raster"].pk
+            return out
+        if c["change"] == "radii_factor":
+            return {"radii_factor": c["radii_factor"]}
+        return {"radii": {k: c[k] for k in ("urban_m", "rural_m") if c[k] is not None}}

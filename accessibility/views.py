@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accessibility import geojson, selectors, services
-from accessibility.forms import RasterRegisterForm, RunForm, SettlementImportForm
+from accessibility import comparison, geojson, selectors, services
+from accessibility.forms import RasterRegisterForm, RunForm, RunRepeatForm, SettlementImportForm
 from accessibility.models import AnalysisRun, PointResult
 from accessibility.notes import note_text
 from accounts.permissions import user_region_id
@@ -45,6 +45,23 @@ SUMMARY_LABELS = {
     "candidates": gettext_lazy("candidates"),
     "hexagons_with_children": gettext_lazy("hexagons with children"),
     "kept": gettext_lazy("hexagons kept"),
+}
+
+# The numbers of the comparison page (accessibility.comparison): headline keys and zone keys.
+COMPARISON_LABELS = {
+    "children_total": gettext_lazy("children"),
+    "children_served": gettext_lazy("children served within capacity"),
+    "children_over_capacity": gettext_lazy("children within reach but over capacity"),
+    "children_not_covered": gettext_lazy("children not covered"),
+    "children_within_reach": gettext_lazy("children within reach (whatever the capacity)"),
+    "covered_within_reach_pct": gettext_lazy("within reach (whatever the capacity), %"),
+    "served_pct": gettext_lazy("served within capacity, %"),
+    "children": gettext_lazy("children"),
+    "served": gettext_lazy("served within capacity"),
+    "over_capacity": gettext_lazy("within reach but over capacity"),
+    "not_covered": gettext_lazy("not covered"),
+    "within_reach": gettext_lazy("within reach (whatever the capacity)"),
+    "within_reach_pct": gettext_lazy("within reach, %"),
 }
 
 
@@ -136,6 +153,8 @@ def run_detail(request, pk: int):
         if run.status == AnalysisRun.Status.DONE
         else None,
         "can_run": selectors.user_can_run(request.user),
+        "repeat_form": RunRepeatForm(),
+        "repeats": list(selectors.run_list(user=request.user).filter(repeat_of=run)),
         "demo_present": run.is_demo,
         "has_raster_output": (services.run_output_dir(run) / "distance_m_current.tif").exists(),
     }
@@ -207,6 +226,63 @@ def run_rerun(request, pk: int):
     new = services.analysis_run_rerun(run=run, user=request.user)
     messages.success(request, _("A new run with the same parameters is queued."))
     return redirect("accessibility:run_detail", pk=new.pk)
+
+
+@require_POST
+def run_repeat(request, pk: int):
+    """Repeat the run with one input changed (the buttons of the run page); the new run's page compares."""
+    if not selectors.user_can_run(request.user):
+        return _deny(request)
+    run = _run_or_404(request, pk)
+    form = RunRepeatForm(request.POST)
+    if not form.is_valid():
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else None
+            for error in errors:
+                messages.error(request, f"{label}: {error}" if label else error)
+        return redirect("accessibility:run_detail", pk=run.pk)
+    try:
+        new = services.analysis_run_repeat(run=run, change=form.change_dict(), user=request.user)
+    except services.RunParameterError as exc:
+        messages.error(request, _("The run cannot be repeated so: %(problem)s") % {"problem": exc})
+        return redirect("accessibility:run_detail", pk=run.pk)
+    messages.success(request, _("The repeat is queued; its page compares it with run #%(pk)s.") % {"pk": run.pk})
+    return redirect("accessibility:run_detail", pk=new.pk)
+
+
+def run_compare(request, pk: int, other: int):
+    """Two runs side by side: the parameters that differ, the headline numbers, the numbers per region."""
+    if not selectors.user_can_read(request.user):
+        return _deny(request)
+    a, b = _run_or_404(request, pk), _run_or_404(request, other)
+    found = comparison.run_comparison(user=request.user, a=a, b=b)
+    for scenario in found["scenarios"]:
+        scenario["headline"] = [_comparison_cells(p) for p in scenario["headline"]]
+        for zone in scenario["zones"]:
+            zone["numbers"] = [_comparison_cells(p) for p in zone["numbers"]]
+    context = {"comparison": found, "demo_present": a.is_demo or b.is_demo}
+    return render(request, "accessibility/run_compare.html", context)
+
+
+def _number_text(value: float | None, *, pct: bool, signed: bool = False) -> str:
+    if value is None:
+        return str(_("not computed"))
+    sign = "+" if signed and value else ""
+    return f"{value:{sign},.1f}" if pct else f"{value:{sign},.0f}"
+
+
+def _comparison_cells(pair: dict) -> dict:
+    """A compared number as the page shows it: label, both values and the signed difference, formatted;
+    a number a run did not compute reads "not computed", a difference with it "—"."""
+    pct = pair["key"].endswith("_pct")
+    difference = pair["difference"]
+    return {
+        "key": pair["key"],
+        "label": COMPARISON_LABELS[pair["key"]],
+        "a": _number_text(pair["a"], pct=pct),
+        "b": _number_text(pair["b"], pct=pct),
+        "difference": "—" if difference is None else _number_text(difference, pct=pct, signed=True),
+    }
 
 
 def _csv_response(filename: str, header: list[str], rows) -> HttpResponse:

@@ -300,6 +300,10 @@ ROUTES: dict[str, Rule] = {
     "accessibility:run_detail": Rule(ROLE, kwargs=_run),
     "accessibility:run_districts": Rule(ROLE, kwargs=_run),
     "accessibility:run_rerun": Rule(NOBODY, kwargs=_run, write=Write(MINISTRY)),
+    "accessibility:run_repeat": Rule(
+        NOBODY, kwargs=_run, write=Write(MINISTRY, data=lambda w, s: {"change": "radii_factor", "radii_factor": "2"})
+    ),
+    "accessibility:run_compare": Rule(ROLE, kwargs=lambda w, s: {"pk": w["run"].pk, "other": w["run"].pk}),
     "accessibility:run_download": Rule(ROLE, kwargs=lambda w, s: {"pk": w["run"].pk, "what": "zones", "fmt": "csv"}),
     "accessibility:settlement_import": Rule(MINISTRY, write=Write(MINISTRY)),
     "accessibility:raster_list": Rule(ROLE, write=Write(MINISTRY)),
@@ -329,6 +333,10 @@ ROUTES: dict[str, Rule] = {
     "accessibility-api-run-distances": Rule(ROLE, kwargs=_run),
     "accessibility-api-run-sites": Rule(ROLE, kwargs=_run),
     "accessibility-api-run-areas": Rule(ROLE, kwargs=_run),
+    "accessibility-api-run-repeat": Rule(
+        NOBODY, kwargs=_run, write=Write(MINISTRY, data=lambda w, s: {"radii_factor": "2"})
+    ),
+    "accessibility-api-run-compare": Rule(ROLE, kwargs=lambda w, s: {"pk": w["run"].pk, "other": w["run"].pk}),
     "accessibility-api-rasters": Rule(ROLE),
     "accessibility-api-parameters": Rule(ROLE, query=lambda w, s: {"kind": "coverage"}),
     # --- public API (issue 6) ----------------------------------------------------------------------

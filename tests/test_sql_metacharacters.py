@@ -91,6 +91,7 @@ SKIPPED = {
     "en/tracking/facility/<int:pk>/stages/restore/": "POST-only; covered by tests/tracking/test_restore.py",
     "en/parcels/<int:parcel_pk>/documents/": "POST-only upload; covered by tests/test_hostile_corpus.py",
     "en/accessibility/runs/<int:pk>/rerun/": "POST-only",
+    "en/accessibility/runs/<int:pk>/repeat/": "POST-only",
     "en/accessibility/runs/<int:pk>/download/<slug:what>.<slug:fmt>": "files of a finished run; none in this test",
     "en/tracking/files/stage/<int:pk>/<str:field>/": "file download; no stage file in this test",
     "en/tracking/files/stage/<int:pk>/": "file download; no stage file in this test",
@@ -215,9 +216,10 @@ def fill(route: str, objects: dict) -> str | None:
         "en/parcels/<int:parcel_pk>/links/<int:pk>/": {"parcel_pk": objects["parcel"], "pk": objects["link"]},
         "en/accessibility/runs/<int:pk>/": {"pk": objects["run"]},
         "en/accessibility/runs/<int:pk>/districts/": {"pk": objects["run"]},
+        "en/accessibility/runs/<int:pk>/compare/<int:other>/": {"pk": objects["run"], "other": objects["run"]},
     }
     if route.startswith("api/v1/accessibility/runs/<int:pk>/"):
-        by_route[route] = {"pk": objects["run"]}
+        by_route[route] = {"pk": objects["run"], "other": objects["run"]}
     if re.fullmatch(r"(ogc/collections/accessibility-[a-z-]+/items/|api/v1/accessibility-[a-z-]+/)<int:pk>/?", route):
         # Analysis result rows (accessibility/api_collections.py): the queued run has none, but every request
         # here carries a metacharacter, refused before the row is looked up.

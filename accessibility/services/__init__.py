@@ -3,6 +3,7 @@
 - errors: RunParameterError, SettlementImportError, RasterRegistrationError;
 - parameters: a run's parameters completed with defaults and checked (radii in metres);
 - runs: analysis runs created and queued as django-tasks jobs, re-run from stored parameters;
+- repeats: a run repeated with one input changed (demand source, radii, urban threshold);
 - rasters: population GeoTIFFs registered (any CRS);
 - settlements (+ settlement_files): settlement lists (CSV, XLSX, GeoJSON) matched to the bundled places.
 
@@ -22,6 +23,7 @@ from accessibility.services.parameters import (
     run_parameters_normalise,
 )
 from accessibility.services.rasters import population_raster_register
+from accessibility.services.repeats import REPEAT_CHANGES, analysis_run_repeat, repeat_parameters
 from accessibility.services.runs import analysis_run_create, analysis_run_rerun
 from accessibility.services.settlements import SETTLEMENT_FIELDS, SETTLEMENT_IMPORT_MAX_BYTES, settlements_import
 
@@ -31,6 +33,7 @@ __all__ = [
     "DEFAULT_RADII",
     "FALLBACK_RADIUS",
     "MAX_CANDIDATES",
+    "REPEAT_CHANGES",
     "SCOPES",
     "SETTLEMENT_FIELDS",
     "SETTLEMENT_IMPORT_MAX_BYTES",
@@ -39,8 +42,10 @@ __all__ = [
     "SettlementImportError",
     "analysis_run_create",
     "analysis_run_execute",
+    "analysis_run_repeat",
     "analysis_run_rerun",
     "population_raster_register",
+    "repeat_parameters",
     "run_output_dir",
     "run_parameters_normalise",
     "settlements_import",

@@ -17,9 +17,16 @@ from accessibility.tasks import run_analysis
 
 @transaction.atomic
 def analysis_run_create(
-    *, kind: str, parameters: dict, user=None, is_demo: bool = False, enqueue: bool = True
+    *,
+    kind: str,
+    parameters: dict,
+    user=None,
+    is_demo: bool = False,
+    enqueue: bool = True,
+    repeat_of: AnalysisRun | None = None,
 ) -> AnalysisRun:
-    """Check the parameters, store the run (queued) and enqueue its job in the same transaction."""
+    """Check the parameters, store the run (queued) and enqueue its job in the same transaction;
+    `repeat_of`: the run this one repeats with one input changed (accessibility.services.repeats)."""
     params = run_parameters_normalise(kind=kind, raw=parameters)
     raster_id = params["demand"]["raster_id"]
     raster = PopulationRaster.objects.get(pk=raster_id) if raster_id else None
@@ -28,6 +35,7 @@ def analysis_run_create(
         parameters=params,
         raster=raster,
         is_demo=is_demo or bool(raster and raster.is_demo),
+        repeat_of=repeat_of,
         created_by=user if user is not None and user.is_authenticated else None,
     )
     if enqueue:

@@ -16,7 +16,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accessibility import geojson, selectors, services
+from accessibility import comparison, geojson, selectors, services
 from accessibility.models import AnalysisRun
 from accessibility.notes import note_text
 from api.common import ApiView
@@ -50,6 +50,7 @@ def _run_data(run: AnalysisRun, *, full: bool) -> dict:
         "started_at": run.started_at,
         "finished_at": run.finished_at,
         "raster": run.raster_id,
+        "repeat_of": run.repeat_of_id,
         "summary": run.summary,
     }
     if full:
@@ -137,6 +138,78 @@ class RunDetailView(AccessibilityView):
     def get(self, request, pk: int):
         """The run with its parameters, inputs, notes, status and progress (poll this while it runs)."""
         return Response(_run_detail(self.run_or_404(request, pk)))
+
+
+class RunRepeatView(AccessibilityView):
+    @extend_schema(
+        operation_id="accessibility_run_repeat",
+        summary="Repeat a run with one input changed (planners and administrators)",
+        parameters=[RUN_ID],
+        request=doc.AccessibilityRunRepeatSerializer,
+        responses={
+            201: OpenApiResponse(
+                doc.AccessibilityRunDetailSerializer, description="the repeat, queued; compare it with the run"
+            ),
+            400: ERROR_400,
+            **READ_ERRORS,
+            404: ERROR_404,
+            415: problem("the body is not JSON or a form"),
+        },
+        tags=["accessibility"],
+    )
+    def post(self, request, pk: int):
+        """POST {"radii_factor": 0.5}, {"demand_source": "raster"} and the like: the run again with that change."""
+        if not selectors.user_can_run(request.user):
+            raise exceptions.PermissionDenied("your role does not allow this")
+        run = self.run_or_404(request, pk)
+        if not isinstance(request.data, dict):
+            raise Invalid.from_fields({"change": ["must be a JSON object"]})
+        try:
+            new = services.analysis_run_repeat(run=run, change=dict(request.data), user=request.user)
+        except services.RunParameterError as exc:
+            field = str(exc).split(":", 1)[0] if ":" in str(exc) else "change"
+            raise Invalid.from_fields({field: [str(exc)]}) from exc
+        return Response(_run_detail(new), status=status.HTTP_201_CREATED)
+
+
+class RunCompareView(AccessibilityView):
+    @extend_schema(
+        operation_id="accessibility_run_compare",
+        summary="Two runs side by side: differing parameters, headline numbers and numbers per region",
+        parameters=[
+            RUN_ID,
+            OpenApiParameter("other", OpenApiTypes.INT, OpenApiParameter.PATH, description="the other run's id"),
+        ],
+        responses={200: doc.AccessibilityRunComparisonSerializer, **READ_ERRORS, 404: ERROR_404},
+        tags=["accessibility"],
+    )
+    def get(self, request, pk: int, other: int):
+        """Runs `id` (a) and `other` (b): the parameters that differ, and children served, over capacity,
+        not covered and within reach of both with the difference b − a, nationally and per region."""
+        a, b = self.run_or_404(request, pk), self.run_or_404(request, other)
+        found = comparison.run_comparison(user=request.user, a=a, b=b)
+        body = {
+            "a": _run_data(a, full=False),
+            "b": _run_data(b, full=False),
+            "parameters": found["parameters"],
+            "scenarios": [
+                {
+                    "scenario": s["scenario"],
+                    "headline": s["headline"],
+                    "zones": [
+                        {
+                            "region_kato": z["region"].kato if z["region"] else None,
+                            "outside": z["outside"],
+                            "national": z["national"],
+                            "numbers": z["numbers"],
+                        }
+                        for z in s["zones"]
+                    ],
+                }
+                for s in found["scenarios"]
+            ],
+        }
+        return Response(doc.AccessibilityRunComparisonSerializer(body).data)
 
 
 class RunZonesView(AccessibilityView):

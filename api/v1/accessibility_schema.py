@@ -10,6 +10,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accessibility.comparison import HEADLINE_KEYS, ZONE_KEYS
 from accessibility.models import AnalysisRun, ZoneResult
 from accessibility.services import CANDIDATE_SOURCES, MAX_CANDIDATES, SCOPES
 from api.openapi import feature_collection_schema
@@ -165,6 +166,9 @@ class AccessibilityRunSerializer(serializers.Serializer):
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     raster = serializers.IntegerField(allow_null=True, help_text="population raster id, when the demand is a raster")
+    repeat_of = serializers.IntegerField(
+        allow_null=True, help_text="the run this one repeats with one input changed (compare them)"
+    )
     summary = _object("headline figures of a finished run (a roadmap run: {before: {...}, after: {...}})")
 
 
@@ -183,6 +187,63 @@ class AccessibilityRunListSerializer(serializers.Serializer):
 class AccessibilityRunCreateSerializer(serializers.Serializer):
     kind = _enum(AnalysisRun.Kind.values)
     parameters = ParametersInputField(required=False, help_text="omitted values take their defaults")
+
+
+class AccessibilityRunRepeatSerializer(serializers.Serializer):
+    """The one change of a repeat: exactly one of demand_source, radii_factor, radii, urban_min_population,
+    urban_children_per_km2 (raster_id only with demand_source "raster")."""
+
+    demand_source = _enum(["settlements", "raster"], required=False, help_text="the other demand source")
+    raster_id = serializers.IntegerField(
+        required=False, help_text="with demand_source raster; omitted: the latest raster of the run's indicator"
+    )
+    radii_factor = serializers.FloatField(
+        required=False, min_value=0.1, max_value=10, help_text="every urban and rural radius multiplied by this"
+    )
+    radii = serializers.DictField(
+        child=serializers.FloatField(min_value=1, max_value=500_000),
+        required=False,
+        help_text="{urban_m, rural_m} (metres; one may be left out): every kind's radii set to these",
+    )
+    urban_min_population = serializers.IntegerField(
+        required=False, min_value=0, help_text="settlements of at least this population are urban"
+    )
+    urban_children_per_km2 = serializers.FloatField(
+        required=False, min_value=0, help_text="raster cells of at least this density of children are urban"
+    )
+
+
+class ComparedNumberSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    a = serializers.FloatField(allow_null=True, help_text="the first run's value; empty: not computed")
+    b = serializers.FloatField(allow_null=True, help_text="the second run's value; empty: not computed")
+    difference = serializers.FloatField(allow_null=True, help_text="b − a; empty when either is not computed")
+
+
+class ComparedParameterSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="dotted name, e.g. demand.source or radii.art_school.urban_m")
+    a = serializers.JSONField(allow_null=True)
+    b = serializers.JSONField(allow_null=True)
+
+
+class ComparedZoneSerializer(serializers.Serializer):
+    region_kato = serializers.CharField(allow_null=True, help_text="empty for the national and outside rows")
+    outside = serializers.BooleanField(help_text="the row of demand outside every district")
+    national = serializers.BooleanField()
+    numbers = ComparedNumberSerializer(many=True, help_text="keys: " + ", ".join(ZONE_KEYS))
+
+
+class ComparedScenarioSerializer(serializers.Serializer):
+    scenario = _enum(ZoneResult.Scenario.values)
+    headline = ComparedNumberSerializer(many=True, help_text="keys: " + ", ".join(HEADLINE_KEYS))
+    zones = ComparedZoneSerializer(many=True, help_text="regions (yours only for akimat users), outside, national")
+
+
+class AccessibilityRunComparisonSerializer(serializers.Serializer):
+    a = AccessibilityRunSerializer()
+    b = AccessibilityRunSerializer()
+    parameters = ComparedParameterSerializer(many=True, help_text="only the parameters that differ")
+    scenarios = ComparedScenarioSerializer(many=True)
 
 
 # --- results ---------------------------------------------------------------------------------------------------

@@ -66,6 +66,16 @@ urlpatterns += [
     path(
         "accessibility/runs/<int:pk>/areas/", accessibility.RunAreasView.as_view(), name="accessibility-api-run-areas"
     ),
+    path(
+        "accessibility/runs/<int:pk>/repeat/",
+        accessibility.RunRepeatView.as_view(),
+        name="accessibility-api-run-repeat",
+    ),
+    path(
+        "accessibility/runs/<int:pk>/compare/<int:other>/",
+        accessibility.RunCompareView.as_view(),
+        name="accessibility-api-run-compare",
+    ),
     path("accessibility/rasters/", accessibility.RasterListView.as_view(), name="accessibility-api-rasters"),
     path("accessibility/parameters/", accessibility.ParametersView.as_view(), name="accessibility-api-parameters"),
 ]

@@ -185,3 +185,39 @@ def test_parameters_errors_and_rasters_match_the_schema(openapi, planner, akimat
     rasters = _client(akimat_a).get(f"{BASE}/rasters/")
     assert len(rasters.json()["results"]) == 1
     check(openapi, rasters, path=f"{BASE}/rasters/")
+
+
+def test_repeat_and_compare_match_the_schema(openapi, planner, akimat_a, finished_runs):
+    client = _client(planner)
+    run = finished_runs["sites"]
+    repeat_path, compare_path = f"{BASE}/runs/{{id}}/repeat/", f"{BASE}/runs/{{id}}/compare/{{other}}/"
+    created = client.post(f"{BASE}/runs/{run.pk}/repeat/", {"radii_factor": 2}, format="json")
+    assert created.status_code == 201
+    check(openapi, created, path=repeat_path, method="post")
+    request_schema = _resolve(
+        openapi["paths"][repeat_path]["post"]["requestBody"]["content"]["application/json"]["schema"],
+        openapi["components"]["schemas"],
+    )
+    for body in ({"radii_factor": 0.5}, {"demand_source": "raster", "raster_id": 3}, {"radii": {"urban_m": 900}}):
+        OAS30Validator(request_schema).validate(body)
+    for body in ({"radii_factor": "far"}, {"demand_source": "raster"}, {}):
+        response = client.post(f"{BASE}/runs/{run.pk}/repeat/", body, format="json")
+        assert response.status_code == 400, body
+        check(openapi, response, path=repeat_path, method="post")
+    for response, code in (
+        (client.post(f"{BASE}/runs/{run.pk + 10_000}/repeat/", {"radii_factor": 2}, format="json"), 404),
+        (_client(akimat_a).post(f"{BASE}/runs/{run.pk}/repeat/", {"radii_factor": 2}, format="json"), 403),
+        (_client().post(f"{BASE}/runs/{run.pk}/repeat/", {"radii_factor": 2}, format="json"), 401),
+    ):
+        assert response.status_code == code
+        check(openapi, response, path=repeat_path, method="post")
+    new = created.json()["id"]
+    for response, code in (
+        (client.get(f"{BASE}/runs/{run.pk}/compare/{new}/"), 200),
+        (client.get(f"{BASE}/runs/{run.pk}/compare/{finished_runs['roadmap'].pk}/"), 200),
+        (_client(akimat_a).get(f"{BASE}/runs/{run.pk}/compare/{new}/"), 200),
+        (client.get(f"{BASE}/runs/{run.pk}/compare/{2**70}/"), 404),
+        (_client().get(f"{BASE}/runs/{run.pk}/compare/{new}/"), 401),
+    ):
+        assert response.status_code == code
+        check(openapi, response, path=compare_path)

@@ -51,8 +51,10 @@ class ServedPass:
             return {}
         ids = np.concatenate(self._point_ids)
         sig = np.concatenate(self._point_sig)
-        ratio = np.where(sig >= 0, self.result.group_ratio[np.maximum(sig, 0)], 0.0) if sig.size else sig
-        return dict(zip(ids.tolist(), np.asarray(ratio, dtype=np.float64).tolist(), strict=True))
+        ratio = np.zeros(sig.size)
+        reached = sig >= 0  # no group at all when no facility reaches any point
+        ratio[reached] = self.result.group_ratio[sig[reached]]
+        return dict(zip(ids.tolist(), ratio.tolist(), strict=True))
 
     def summary(self, *, total: float, covered: float, served: float) -> tuple[dict, list[dict]]:
         """The summary keys of a coverage-type run, and the notes that go with them."""

@@ -120,7 +120,7 @@ def test_underserved_hexagons_add_up(astana_settlements, region_a):
         "underserved",
         {
             "region_ids": [region_a.id],
-            "facilities": {"scope": "all"},
+            "facilities": {"scope": "all", "purpose": "education"},
             "underserved": {"hex_size_m": 5_000, "top": 1000},
         },
     )

@@ -14,19 +14,18 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import shapely
 from django.utils.translation import gettext_noop
-from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from accessibility import selectors
+from accessibility.candidates import candidate_sites
 from accessibility.models import PopulationRaster
 from accessibility.notes import note, plural_note, population_kind_notes
 from accessibility.served import ServedPass
 from layers.analysis.coverage import DISTANCE_BINS_M, Facilities, Radius, distance_coverage, two_step_fca
 from layers.analysis.demand import NO_ZONE, DemandChunk, RasterSpec, Zones, points_demand, raster_demand
 from layers.analysis.geodesy import chord_to_metres, lonlat_to_ecef
-from layers.analysis.hexbin import KZ_LAEA, HexAccumulator, key_polygon
+from layers.analysis.hexbin import HexAccumulator, key_polygon
 from layers.analysis.rasterout import GridWriter
 from layers.analysis.scaling import zone_factors
 from layers.analysis.siting import coverage_matrix, exact_max_cover, greedy_max_cover
@@ -530,57 +529,14 @@ def roadmap_run(ctx: Context) -> Outcome:
     return out
 
 
-def _candidates(ctx: Context) -> tuple[list[tuple[str, str, float, float]], str]:
-    s = ctx.params["sites"]
-    source = s["candidates"]
-    if source == "points":
-        return [
-            (str(i + 1), s.get("labels", {}).get(str(i), f"point {i + 1}"), float(x), float(y))
-            for i, (x, y) in enumerate(s["points"])
-        ], note(gettext_noop("points given with the run"))
-    if source == "parcels":
-        rows = selectors.parcels_candidates(region_ids=ctx.region_ids)
-        return [(r[0], r[1], r[2], r[3]) for r in rows], note(
-            gettext_noop("candidate parcels (a point on each parcel) from the parcels app")
-        )
-    if source == "settlements":
-        st = ctx.settlements or selectors.settlements_demand(
-            indicator=ctx.params["demand"]["indicator"],
-            year=ctx.params["demand"]["year"],
-            default_child_share=ctx.params["demand"]["default_child_share"],
-            region_ids=ctx.region_ids,
-        )
-        names = selectors.settlement_names(ids=st.ids.tolist())
-        return [
-            (str(i), names.get(int(i), ""), float(x), float(y)) for i, x, y in zip(st.ids, st.lon, st.lat, strict=True)
-        ], note(gettext_noop("settlements"))
-    # A regular grid in the equal-area projection, kept where it falls inside the regions.
-    spacing = float(s["grid_spacing_m"])
-    regions = selectors.regions_wkb(region_ids=ctx.region_ids)
-    fwd = Transformer.from_crs(4326, KZ_LAEA, always_xy=True)
-    inv = Transformer.from_crs(KZ_LAEA, 4326, always_xy=True)
-    out = []
-    for _rid, geom in regions:
-        g = shapely.transform(geom, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
-        x0, y0, x1, y1 = g.bounds
-        xs, ys = np.meshgrid(np.arange(x0 + spacing / 2, x1, spacing), np.arange(y0 + spacing / 2, y1, spacing))
-        xs, ys = xs.ravel(), ys.ravel()
-        inside = shapely.contains_xy(g, xs, ys)
-        lon, lat = inv.transform(xs[inside], ys[inside])
-        out += [
-            (f"grid-{len(out) + i + 1}", "", float(a), float(b)) for i, (a, b) in enumerate(zip(lon, lat, strict=True))
-        ]
-    return out, note(
-        gettext_noop("a %(spacing)s m grid (equal-area projection) inside the regions"), spacing=f"{spacing:.0f}"
-    )
-
-
 def sites_run(ctx: Context) -> Outcome:
     p = ctx.params
     s = p["sites"]
     out = Outcome(notes=ctx.demand_notes())
     fac, info = ctx.facilities(as_of=date.fromisoformat(p["facilities"]["as_of"]), scope=p["facilities"]["scope"])
-    cands, cand_note = _candidates(ctx)
+    cands, cand_note = candidate_sites(
+        sites=s, demand=p["demand"], region_ids=ctx.region_ids, settlements=ctx.settlements
+    )
     if not cands:
         raise ValueError("no candidate sites: none found for the chosen source and regions")
     radius = ctx.radii[s["kind"]]

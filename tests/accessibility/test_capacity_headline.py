@@ -18,10 +18,10 @@ from rest_framework.test import APIClient
 
 from accessibility.models import AnalysisRun, PointResult, ZoneResult
 from accessibility.notes import note_text
-from accessibility.services import analysis_run_create, analysis_run_execute
+from accessibility.services import analysis_run_create, analysis_run_execute, population_raster_register
 from accessibility.services.errors import RunParameterError
 from facilities.models import Facility, FacilityKind, Measure
-from layers.models import District, Settlement
+from layers.models import District, PopulationFigure, Settlement
 
 GEOD = Geod(ellps="WGS84")
 SOURCE = "test settlements (capacity headline)"
@@ -163,3 +163,42 @@ def test_one_kind_as_the_purpose(world, region_a):
     run = _run(region_a, "art_school")
     assert run.summary["children_served"] == pytest.approx(150.0, abs=1e-6)
     assert run.inputs["facilities"]["kinds"] == ["art_school"]
+
+
+def test_raster_served_is_solved_on_the_scaled_children(world, region_a, utm_raster):
+    """Capacity meets children, not raster units: the flow runs after the scaling to the official total.
+
+    The raster holds 10 children a cell (≈ 50 cells within 2 km of the health centre: ≈ 500 raw children);
+    the official figure scales it about 100-fold, so ≈ 50 000 children are within reach of 1 000 places ×
+    4 shifts = 4 000: exactly 4 000 served. Solved on raw units the answer would be ≈ 500 × 100.
+    """
+    _settlements, facilities, _districts = world
+    Facility.objects.filter(pk=facilities["health"].pk).update(places=1_000)
+    raster = population_raster_register(path=utm_raster, name="Astana UTM", bands=[1], year=2024, source="test")
+    PopulationFigure.objects.update_or_create(
+        region=region_a,
+        district=None,
+        year=2024,
+        indicator="children_0_17",
+        defaults={"value": 400_000, "source": "test official figure", "is_official": True},
+    )
+    params = {
+        "region_ids": [region_a.id],
+        "facilities": {"scope": "all", "purpose": "recreation"},
+        "radii": {"health_centre": RADIUS},
+        "demand": {"source": "raster", "raster_id": raster.pk, "scale_to_official": True, "year": 2024},
+        "write_raster": False,
+    }
+    run = analysis_run_execute(run_id=analysis_run_create(kind="coverage", parameters=params, enqueue=False).pk)
+    assert run.status == AnalysisRun.Status.DONE, run.error
+    reg = ZoneResult.objects.get(run=run, region=region_a, district__isnull=True)
+    assert reg.covered / reg.scale_factor < 4_000 < reg.covered  # binding only once scaled
+    assert reg.served == pytest.approx(4_000.0, abs=1e-6)
+    s = run.summary
+    assert s["children_served"] == pytest.approx(4_000.0, abs=1e-6)
+    assert s["children_served"] + s["children_over_capacity"] + s["children_not_covered"] == pytest.approx(
+        s["children_total"]
+    )
+    districts = ZoneResult.objects.filter(run=run, district__isnull=False)
+    assert sum(d.served for d in districts) == pytest.approx(4_000.0, abs=1e-6)
+    assert all(d.served <= d.covered * (1 + 1e-9) for d in districts)

@@ -13,7 +13,7 @@ import numpy as np
 from django.utils.translation import gettext_noop
 
 from accessibility import selectors
-from accessibility.notes import note
+from accessibility.notes import note, plural_note
 from layers.analysis.capacity import CapacityFlow, CapacityResult
 from layers.analysis.coverage import Facilities, catchment_pairs
 from layers.analysis.demand import NO_ZONE, DemandChunk
@@ -88,10 +88,8 @@ class ServedPass:
         ]
         if reaching_nobody:
             notes.append(
-                note(
-                    gettext_noop(
-                        "%(n)s facilities with %(places)s places reach no child: listed, not counted as capacity"
-                    ),
+                plural_note(
+                    "facilities_reaching_nobody",
                     n=len(reaching_nobody),
                     places=f"{sum(r['places'] or 0 for r in reaching_nobody):.0f}",
                 )

@@ -118,7 +118,7 @@ def test_three_numbers_exact_per_purpose(world, region_a, planner, purpose, capa
     ]
     assert s["capacity_total"] == pytest.approx(capacity)
     notes = [note_text(n) for n in run.notes]
-    assert any("reach no child" in n for n in notes)
+    assert f"1 facility with {reaching_nobody[1]} places reaches no child: listed, not counted as capacity" in notes
     assert any("shifts figure of health_centre is assumed" in n for n in notes) is shifts_note
 
     # National, region and district rows: the three numbers per zone, adding up.

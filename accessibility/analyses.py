@@ -393,7 +393,7 @@ def _coverage_pass(
     ratio = flow.point_ratio()
     for pt in out.points:
         if pt["scenario"] == scenario and pt["settlement_id"] in ratio:
-            pt["served"] = pt["children"] * ratio[pt["settlement_id"]]
+            pt["served"] = pt["children"] * ratio[pt["settlement_id"]] if pt["covered"] else 0.0
     out.zone_rows += ctx.zone_rows_from(
         scenario=scenario,
         children=res.children * factors,

@@ -104,7 +104,9 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
     bad = sorted(set(kinds) - kinds_all)
     if bad:
         raise RunParameterError(f"facilities.kinds: unknown kinds {', '.join(bad)}")
-    purpose = f.get("purpose", "recreation")
+    # New sites serve the purpose of their kind, so a best-sites run without a purpose takes that one.
+    site_kind = dict(raw.get("sites") or {}).get("kind", "innovative_creative_centre") if kind == "sites" else None
+    purpose = f.get("purpose") or selectors.kind_purposes().get(site_kind, "recreation")
     if purpose not in PURPOSES and purpose not in kinds_all:
         raise RunParameterError(
             f"facilities.purpose: {purpose!r} is neither {' nor '.join(PURPOSES)} nor a facility kind code"
@@ -153,9 +155,12 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
         cand = s.get("candidates", "settlements")
         if cand not in CANDIDATE_SOURCES:
             raise RunParameterError(f"sites.candidates: must be one of {', '.join(CANDIDATE_SOURCES)}")
-        site_kind = s.get("kind", "innovative_creative_centre")
         if site_kind not in radii:
             raise RunParameterError(f"sites.kind: unknown facility kind {site_kind!r}")
+        if site_kind not in allowed:
+            raise RunParameterError(
+                f"sites.kind: {site_kind!r} does not serve the purpose {purpose!r} of the facilities counted"
+            )
         method = s.get("method", "greedy")
         if method not in ("greedy", "exact"):
             raise RunParameterError("sites.method: must be 'greedy' or 'exact'")

@@ -159,6 +159,19 @@ def test_kinds_outside_the_purpose_and_unknown_purposes_are_refused(world, regio
         analysis_run_create(kind="coverage", parameters={"facilities": {"purpose": "sport"}}, enqueue=False)
 
 
+def test_best_sites_take_the_purpose_of_their_kind_and_refuse_another(world, region_a):
+    run = analysis_run_create(
+        kind="sites", parameters={"region_ids": [region_a.id], "sites": {"kind": "health_centre"}}, enqueue=False
+    )
+    assert run.parameters["facilities"]["purpose"] == "recreation"
+    with pytest.raises(RunParameterError, match="sites.kind: 'art_school' does not serve the purpose 'recreation'"):
+        analysis_run_create(
+            kind="sites",
+            parameters={"facilities": {"purpose": "recreation"}, "sites": {"kind": "art_school"}},
+            enqueue=False,
+        )
+
+
 def test_one_kind_as_the_purpose(world, region_a):
     run = _run(region_a, "art_school")
     assert run.summary["children_served"] == pytest.approx(150.0, abs=1e-6)

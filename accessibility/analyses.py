@@ -21,6 +21,7 @@ from accessibility import selectors
 from accessibility.boundaries import BoundaryTally, boundary_notes, inside_zones, tallied
 from accessibility.models import PopulationRaster
 from accessibility.notes import note, plural_note, population_kind_notes
+from accessibility.served import ServedPass
 from accessibility.site_candidates import site_candidates
 from layers.analysis.coverage import DISTANCE_BINS_M, Facilities, Radius, distance_coverage, two_step_fca
 from layers.analysis.demand import RasterSpec, Zones, points_demand, raster_demand
@@ -40,6 +41,7 @@ class ZoneRow:
     district_id: int | None
     children: float
     covered: float | None = None
+    served: float | None = None
     mean_distance_m: float | None = None
     access_per_1000: float | None = None
     without_access: float | None = None
@@ -69,6 +71,7 @@ class Context:
         self.raster = raster
         self.output_dir = output_dir
         self.progress = progress
+        self.capacity_notes: list[dict] = []  # said once per run, whatever the scenarios
         region_ids = params.get("region_ids") or None
         self.region_ids = region_ids
         self.zoneset = selectors.zones_load(region_ids=region_ids)
@@ -108,10 +111,33 @@ class Context:
     # -- inputs ------------------------------------------------------------------------------------------
 
     def facilities(self, *, as_of: date, scope: str) -> tuple[Facilities, dict]:
-        kinds = self.params["facilities"].get("kinds") or None
+        purpose = self.params["facilities"].get("purpose")  # absent in runs stored before purposes
+        kinds = self.params["facilities"].get("kinds") or (
+            selectors.purpose_kinds(purpose=purpose) if purpose else None
+        )
         f = selectors.facilities_in_scope(as_of=as_of, scope=scope, kinds=kinds)
-        fac = Facilities(lon=f.lon, lat=f.lat, kinds=f.kinds, radii=self.radii, capacity=f.places, ids=f.ids)
+        fac = Facilities(
+            lon=f.lon,
+            lat=f.lat,
+            kinds=f.kinds,
+            radii=self.radii,
+            capacity=f.places,
+            ids=f.ids,
+            yearly_capacity=f.capacity,
+        )
+        if f.shifts_assumed:
+            self.capacity_notes.append(
+                note(
+                    gettext_noop(
+                        "capacity = places × shifts per year; the shifts figure of %(kinds)s is assumed, not an "
+                        "official norm"
+                    ),
+                    kinds=", ".join(f.shifts_assumed),
+                )
+            )
         info = {
+            "purpose": purpose,
+            "kinds": kinds,
             "as_of": as_of.isoformat(),
             "scope": scope,
             "count": int(len(f.ids)),
@@ -248,6 +274,7 @@ class Context:
         children: np.ndarray,
         factors: np.ndarray,
         covered=None,
+        served=None,
         distance_sum=None,
         weighted_access=None,
         without_access=None,
@@ -273,6 +300,7 @@ class Context:
                 district_id=district,
                 children=ch,
                 covered=pick(covered, sl),
+                served=pick(served, sl),
                 mean_distance_m=(ds / ch if ds is not None and ch > 0 else None),
                 access_per_1000=(wa / ch if wa is not None and ch > 0 else None),
                 without_access=pick(without_access, sl),
@@ -312,6 +340,7 @@ def _coverage_pass(
 ):
     stats: dict = {}
     writer = None
+    flow = ServedPass(fac=fac, n_zones=ctx.n_zones)
     if write_raster and ctx.raster is not None:
         ctx.output_dir.mkdir(parents=True, exist_ok=True)
         writer = GridWriter(
@@ -336,6 +365,7 @@ def _coverage_pass(
                         "covered": bool(c),
                     }
                 )
+        flow.add(chunk)
         if on_chunk is not None:
             on_chunk(chunk, dist, covered)
 
@@ -357,11 +387,18 @@ def _coverage_pass(
         out.inputs["scaling"] = report
     if stats:
         out.inputs.setdefault("raster_stats", stats)
+    # Served is solved on the scaled children: capacity is a number of children, not of raster units.
+    served = flow.solve(factors=factors, covered=res.covered * factors)
+    ratio = flow.point_ratio()
+    for pt in out.points:
+        if pt["scenario"] == scenario and pt["settlement_id"] in ratio:
+            pt["served"] = pt["children"] * ratio[pt["settlement_id"]] if pt["covered"] else 0.0
     out.zone_rows += ctx.zone_rows_from(
         scenario=scenario,
         children=res.children * factors,
         factors=factors,
         covered=res.covered * factors,
+        served=served,
         distance_sum=res.distance_sum * factors,
     )
     hist = (res.histogram * factors[:, None]).sum(axis=0)
@@ -375,10 +412,15 @@ def _coverage_pass(
             out.bins.append((scenario, -1.0, None, float(n)))  # no facility at all
     total = float((res.children * factors).sum())
     covered = float((res.covered * factors).sum())
+    capacity, capacity_notes = flow.summary(total=total, covered=covered, served=float(served.sum()))
+    for n in ctx.capacity_notes + capacity_notes:
+        if n not in out.notes:
+            out.notes.append(n)
     return (
         res,
         factors,
         {
+            **capacity,
             "children": total,
             "covered": covered,
             "covered_pct": (100 * covered / total) if total else None,

@@ -126,6 +126,7 @@ def _results_store(*, run: AnalysisRun, outcome: analyses.Outcome) -> None:
             district_id=r.district_id,
             children=r.children,
             covered=r.covered,
+            served=r.served,
             mean_distance_m=r.mean_distance_m,
             access_per_1000=r.access_per_1000,
             without_access=r.without_access,
@@ -181,6 +182,7 @@ def _results_store(*, run: AnalysisRun, outcome: analyses.Outcome) -> None:
                 children=p["children"],
                 distance_m=p.get("distance_m"),
                 covered=p.get("covered"),
+                served=p.get("served"),
                 access_per_1000=p.get("access_per_1000"),
             )
             for p in merged.values()

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accessibility.models import AnalysisRun, PopulationRaster
 from accessibility.services import settlements
+from facilities.models import FacilityKind
 from gis_portal.units import size_label
 from layers.models import PopulationFigure, Region
 
@@ -38,6 +39,14 @@ class RunForm(forms.Form):
             ("open", _("open by that date")),
             ("all", _("all facilities of the plan")),
         ],
+    )
+    purpose = forms.ChoiceField(
+        label=_("Children served by"),
+        choices=[
+            ("recreation", _("health and recreation centres (measures 14–17)")),
+            ("education", _("creative and intellectual objects (measures 18–26)")),
+        ],
+        initial="recreation",
     )
     region = forms.ModelChoiceField(
         label=_("Region (empty: whole country)"), queryset=Region.objects.all(), required=False
@@ -73,6 +82,14 @@ class RunForm(forms.Form):
     )
     hex_size_m = forms.IntegerField(label=_("Underserved areas: hexagon radius, m"), initial=5_000, min_value=100)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Besides the two purposes, a planner may ask for one kind alone (art schools only, …).
+        self.fields["purpose"].choices = [
+            *self.fields["purpose"].choices,
+            *((k.code, _("only: %(kind)s") % {"kind": k.name}) for k in FacilityKind.objects.all()),
+        ]
+
     def parameters(self) -> dict:
         c = self.cleaned_data
         health = {"urban_m": c["health_urban_m"], "rural_m": c["health_rural_m"]}
@@ -84,7 +101,7 @@ class RunForm(forms.Form):
                 "scale_to_official": c["scale_to_official"],
                 "indicator": c["indicator"],
             },
-            "facilities": {"as_of": c["as_of"].isoformat(), "scope": c["scope"]},
+            "facilities": {"as_of": c["as_of"].isoformat(), "scope": c["scope"], "purpose": c["purpose"]},
             "radii": {
                 "year_round_health_centre": health,
                 "health_centre": health,

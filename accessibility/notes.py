@@ -37,6 +37,11 @@ PLURAL_NOTES = {
         "official statistics",
         "n",
     ),
+    "facilities_reaching_nobody": ngettext_lazy(
+        "%(n)s facility with %(places)s places reaches no child: listed, not counted as capacity",
+        "%(n)s facilities with %(places)s places reach no child: listed, not counted as capacity",
+        "n",
+    ),
 }
 
 

@@ -20,7 +20,7 @@ from accessibility.models import AnalysisRun, AreaResult, PopulationRaster, Site
 from accessibility.notes import note as make_note
 from accessibility.notes import plural_note
 from accounts.permissions import Action, can, scope_queryset, user_has_role
-from facilities.models import Facility
+from facilities.models import ConstructionQuota, Facility, FacilityKind
 from layers.models import District, PopulationFigure, Region, Settlement
 from layers.population import district_figures, population_basis, population_by_region
 from layers.settlement_selectors import OSM_SOURCE, settlements_counted
@@ -131,6 +131,31 @@ def regions_wkb(*, region_ids: list[int] | None = None) -> list[tuple[int, objec
     return [(rid, shapely.from_wkb(bytes(wkb))) for rid, wkb in qs.annotate(wkb=AsWKB("geom")).values_list("id", "wkb")]
 
 
+# A run's facilities serve one purpose: the measures of the roadmap that build them (as in
+# tracking.selectors.kpi): 14–17 health and recreation centres, 18–26 creative and intellectual objects.
+PURPOSE_MEASURES = {"recreation": range(14, 18), "education": range(18, 27)}
+
+
+def kind_purposes() -> dict[str, str]:
+    """{facility kind code: "recreation" | "education"} from the construction quotas of the roadmap (data).
+
+    A kind no quota builds belongs to no purpose (it can still be chosen by its own code).
+    """
+    out: dict[str, str] = {}
+    for measure, kind in ConstructionQuota.objects.values_list("measure_id", "object_kind_id"):
+        for purpose, measures in PURPOSE_MEASURES.items():
+            if measure in measures:
+                out[kind] = purpose
+    return out
+
+
+def purpose_kinds(*, purpose: str) -> list[str]:
+    """The facility kinds counted for a run's purpose: a purpose's kinds, or the one kind named by its code."""
+    if purpose in PURPOSE_MEASURES:
+        return sorted(k for k, p in kind_purposes().items() if p == purpose)
+    return [purpose]
+
+
 @dataclass
 class FacilityInputs:
     ids: np.ndarray
@@ -141,6 +166,13 @@ class FacilityInputs:
     note: dict
     without_location: int
     demo: int = 0  # facilities flagged demo among those counted
+    shifts: np.ndarray = field(default_factory=lambda: np.ones(0))  # children per place per year, by kind
+    shifts_assumed: list[str] = field(default_factory=list)  # kinds counted whose shifts figure is assumed
+
+    @property
+    def capacity(self) -> np.ndarray:
+        """Children a year: places × the kind's shifts per year."""
+        return self.places * self.shifts
 
 
 def facilities_in_scope(*, as_of: date, scope: str, kinds: list[str] | None = None) -> FacilityInputs:
@@ -174,8 +206,16 @@ def facilities_in_scope(*, as_of: date, scope: str, kinds: list[str] | None = No
                 year=as_of.year,
             )
     rows = [r for r, k in zip(rows, keep, strict=True) if k]
+    kind_rows = {
+        code: (shifts, assumed)
+        for code, shifts, assumed in FacilityKind.objects.filter(code__in={r[2] for r in rows}).values_list(
+            "code", "shifts_per_year", "shifts_assumed"
+        )
+    }
     return FacilityInputs(
         ids=np.array([r[0] for r in rows], dtype=np.int64),
+        shifts=np.array([kind_rows[r[2]][0] for r in rows], dtype=np.float64),
+        shifts_assumed=sorted(code for code, (_s, assumed) in kind_rows.items() if assumed),
         lon=np.array([r[1].x for r in rows], dtype=np.float64),
         lat=np.array([r[1].y for r in rows], dtype=np.float64),
         kinds=[r[2] for r in rows],
@@ -184,6 +224,16 @@ def facilities_in_scope(*, as_of: date, scope: str, kinds: list[str] | None = No
         without_location=without_location,
         demo=sum(1 for r in rows if r[5]),
     )
+
+
+def facility_labels(*, ids: list[int]) -> dict[int, dict]:
+    """{facility id: {"name", "kind", "places"}} (name in English, else Kazakh), for listing facilities in results."""
+    return {
+        fid: {"name": en or kk, "kind": kind, "places": places}
+        for fid, en, kk, kind, places in Facility.objects.filter(id__in=ids).values_list(
+            "id", "name_en", "name_kk", "kind_id", "places"
+        )
+    }
 
 
 def official_figures(*, indicator: str, year: int, region_ids: list[int] | None = None) -> dict[int, dict]:

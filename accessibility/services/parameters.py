@@ -10,6 +10,7 @@ from datetime import date
 
 from django.utils import timezone
 
+from accessibility import selectors
 from accessibility.models import AnalysisRun, PopulationRaster
 from accessibility.services.errors import RunParameterError
 from facilities.models import FacilityKind
@@ -28,6 +29,8 @@ FALLBACK_RADIUS = {"urban_m": 5_000, "rural_m": 20_000}
 # for settlements without a child count when the region has no official figures, and flagged.
 DEFAULT_CHILD_SHARE = 0.32
 SCOPES = ("open", "open_or_planned", "all")
+# facilities.purpose: one of these, or a single facility kind code (accessibility.selectors.purpose_kinds).
+PURPOSES = tuple(selectors.PURPOSE_MEASURES)
 CANDIDATE_SOURCES = ("settlements", "grid", "points", "parcels")
 MAX_CANDIDATES = 20_000
 
@@ -101,7 +104,27 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
     bad = sorted(set(kinds) - kinds_all)
     if bad:
         raise RunParameterError(f"facilities.kinds: unknown kinds {', '.join(bad)}")
-    facilities = {"as_of": _date(f.get("as_of", today), "facilities.as_of"), "scope": scope, "kinds": sorted(kinds)}
+    # New sites serve the purpose of their kind, so a best-sites run without a purpose takes that one.
+    site_kind = dict(raw.get("sites") or {}).get("kind", "innovative_creative_centre") if kind == "sites" else None
+    purpose = f.get("purpose") or selectors.kind_purposes().get(site_kind, "recreation")
+    if purpose not in PURPOSES and purpose not in kinds_all:
+        raise RunParameterError(
+            f"facilities.purpose: {purpose!r} is neither {' nor '.join(PURPOSES)} nor a facility kind code"
+        )
+    # A child counts as served only by a place of the purpose in question: the kinds, if given, narrow it.
+    allowed = set(selectors.purpose_kinds(purpose=purpose))
+    outside = sorted(set(kinds) - allowed)
+    if outside:
+        raise RunParameterError(
+            f"facilities.kinds: {', '.join(outside)} do not serve the purpose {purpose!r} "
+            f"(its kinds: {', '.join(sorted(allowed)) or 'none'})"
+        )
+    facilities = {
+        "as_of": _date(f.get("as_of", today), "facilities.as_of"),
+        "scope": scope,
+        "purpose": purpose,
+        "kinds": sorted(kinds),
+    }
     radii_raw = raw.get("radii") or {}
     if not isinstance(radii_raw, dict):
         raise RunParameterError("radii: must be an object {kind: {urban_m, rural_m}}")
@@ -132,9 +155,12 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
         cand = s.get("candidates", "settlements")
         if cand not in CANDIDATE_SOURCES:
             raise RunParameterError(f"sites.candidates: must be one of {', '.join(CANDIDATE_SOURCES)}")
-        site_kind = s.get("kind", "innovative_creative_centre")
         if site_kind not in radii:
             raise RunParameterError(f"sites.kind: unknown facility kind {site_kind!r}")
+        if site_kind not in allowed:
+            raise RunParameterError(
+                f"sites.kind: {site_kind!r} does not serve the purpose {purpose!r} of the facilities counted"
+            )
         method = s.get("method", "greedy")
         if method not in ("greedy", "exact"):
             raise RunParameterError("sites.method: must be 'greedy' or 'exact'")

@@ -78,10 +78,20 @@ def parameters_schema(*, complete: bool) -> dict:
         {
             "as_of": date,
             "scope": {"type": "string", "enum": list(SCOPES)},
-            "kinds": {"type": "array", "items": {"type": "string"}, "description": "facility kind codes; empty: all"},
+            "purpose": {
+                "type": "string",
+                "description": "whose places serve the children: recreation (health and recreation centres, "
+                "measures 14–17), education (creative and intellectual objects, measures 18–26) or one facility "
+                "kind code; capacity = places × the kind's shifts per year",
+            },
+            "kinds": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "facility kind codes, all of the purpose; empty: every kind of the purpose",
+            },
         },
         "which facilities count as present",
-        required=["as_of", "scope", "kinds"],
+        required=["as_of", "scope", "purpose", "kinds"],
     )
     radius = obj(
         {
@@ -261,7 +271,14 @@ class AccessibilityZoneRowSerializer(serializers.Serializer):
     children = serializers.FloatField()
     covered = serializers.FloatField(allow_null=True)
     uncovered = serializers.FloatField(allow_null=True)
-    covered_pct = serializers.FloatField(allow_null=True)
+    covered_pct = serializers.FloatField(allow_null=True, help_text="within reach, whatever the capacity")
+    children_served = serializers.FloatField(
+        allow_null=True, help_text="children given a place within reach and within the facilities' capacity"
+    )
+    children_over_capacity = serializers.FloatField(
+        allow_null=True, help_text="children within reach of a facility whose capacity is taken"
+    )
+    children_not_covered = serializers.FloatField(allow_null=True, help_text="children no facility reaches")
     mean_distance_m = serializers.FloatField(allow_null=True)
     access_per_1000 = serializers.FloatField(allow_null=True)
     without_access = serializers.FloatField(allow_null=True)

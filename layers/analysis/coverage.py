@@ -36,7 +36,7 @@ class Radius:
 
 
 class Facilities:
-    """Facility points (EPSG:4326) with kind, capacity (places) and a radius per kind."""
+    """Facility points (EPSG:4326) with kind, capacity (places), children a year and a radius per kind."""
 
     def __init__(
         self,
@@ -47,6 +47,7 @@ class Facilities:
         radii: dict[str, Radius],
         capacity: np.ndarray | None = None,
         ids: np.ndarray | None = None,
+        yearly_capacity: np.ndarray | None = None,
     ):
         self.lon = np.asarray(lon, dtype=np.float64)
         self.lat = np.asarray(lat, dtype=np.float64)
@@ -60,6 +61,11 @@ class Facilities:
         self.radius_rural = np.array([radii[k].rural_m for k in self.kind_names], dtype=np.float64)
         self.capacity = np.ones(self.lon.size) if capacity is None else np.asarray(capacity, dtype=np.float64)
         self.ids = np.arange(self.lon.size) if ids is None else np.asarray(ids)
+        # Children a year the places serve (places × shifts per year): the capacity of the served flow;
+        # `capacity` (places) stays what 2SFCA pools.
+        self.yearly_capacity = (
+            self.capacity.copy() if yearly_capacity is None else np.asarray(yearly_capacity, dtype=np.float64)
+        )
         self.xyz = lonlat_to_ecef(self.lon, self.lat)
         self.tree = cKDTree(self.xyz) if self.lon.size else None
         self._kind_trees: dict[int, tuple[cKDTree, np.ndarray]] = {}

@@ -16,7 +16,7 @@ def done_run(astana_settlements, region_a):
         kind="sites",
         parameters={
             "region_ids": [region_a.id],
-            "facilities": {"scope": "all"},
+            "facilities": {"scope": "all", "purpose": "education"},
             "sites": {"k": 2, "candidates": "settlements"},
         },
         enqueue=False,

@@ -99,7 +99,8 @@ def test_parameter_errors_name_the_parameter(db, kind, raw, message):
 
 def test_parameters_are_completed_with_defaults(db):
     p = run_parameters_normalise(kind="sites", raw={"facilities": {"as_of": "2025-06-30"}})
-    assert p["facilities"] == {"as_of": "2025-06-30", "scope": "open_or_planned", "kinds": []}
+    # A best-sites run takes the purpose of its new sites' kind (a creative centre by default).
+    assert p["facilities"] == {"as_of": "2025-06-30", "scope": "open_or_planned", "purpose": "education", "kinds": []}
     assert p["radii"]["art_school"] == {"urban_m": 3000.0, "rural_m": 15000.0}
     assert p["sites"]["k"] == 5 and p["sites"]["method"] == "greedy"
     assert run_parameters_normalise(kind="sites", raw=p) == p  # stored parameters reproduce the run

@@ -46,6 +46,7 @@ def test_form_queues_a_run(client, planner, region_a):
         "indicator": "children_0_17",
         "as_of": "2025-12-31",
         "scope": "open_or_planned",
+        "purpose": "art_school",
         "region": region_a.pk,
         "health_urban_m": 5000,
         "health_rural_m": 30000,
@@ -61,6 +62,7 @@ def test_form_queues_a_run(client, planner, region_a):
     run = AnalysisRun.objects.get()
     assert resp.status_code == 302 and resp["Location"].endswith(f"/runs/{run.pk}/")
     assert run.parameters["radii"]["art_school"]["rural_m"] == 15000 and run.status == "queued"
+    assert run.parameters["facilities"]["purpose"] == "art_school"  # one kind alone, not a whole purpose
     page = client.get(resp["Location"])
     assert b"run-progress" in page.content and b"fetch(" in page.content  # polls the progress
 

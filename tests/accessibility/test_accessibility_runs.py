@@ -43,7 +43,9 @@ def _brute_force_covered(params):
         region_ids=params["region_ids"],
     )
     f = selectors.facilities_in_scope(
-        as_of=date.fromisoformat(params["facilities"]["as_of"]), scope=params["facilities"]["scope"]
+        as_of=date.fromisoformat(params["facilities"]["as_of"]),
+        scope=params["facilities"]["scope"],
+        kinds=selectors.purpose_kinds(purpose=params["facilities"]["purpose"]),
     )
     urban = s.population >= d["urban_min_population"]
     covered = np.zeros(len(s.ids), bool)
@@ -118,7 +120,7 @@ def test_underserved_hexagons_add_up(astana_settlements, region_a):
         "underserved",
         {
             "region_ids": [region_a.id],
-            "facilities": {"scope": "all"},
+            "facilities": {"scope": "all", "purpose": "education"},
             "underserved": {"hex_size_m": 5_000, "top": 1000},
         },
     )

@@ -1,0 +1,217 @@
+"""Capacity first (issue 17): served, within reach but over capacity, and not covered, computed by hand.
+
+The world: three settlements east of Astana's centre at 1 km (300 children), 2 km (100) and 10 km (50);
+every radius is 2 km. A health centre (recreation, 25 places × 4 shifts = 100 children a year) and an
+art school (education, 150 places × 1 shift) stand at 1.5 km; one more of each stands 60 km out and
+reaches nobody. The facilities of the demo data are moved out of the way (no location) so that the
+numbers are exactly the fixture's.
+
+Recreation: within reach 400 (the first two), served 100 (the health centre's capacity), split 75/25 in
+proportion to the children; over capacity 300; not covered 50. Education: served 150 (112.5/37.5), over
+capacity 250, not covered 50.
+"""
+
+import pytest
+from django.contrib.gis.geos import Point
+from pyproj import Geod
+from rest_framework.test import APIClient
+
+from accessibility.models import AnalysisRun, PointResult, ZoneResult
+from accessibility.notes import note_text
+from accessibility.services import analysis_run_create, analysis_run_execute, population_raster_register
+from accessibility.services.errors import RunParameterError
+from facilities.models import Facility, FacilityKind, Measure
+from layers.models import District, PopulationFigure, Settlement
+
+GEOD = Geod(ellps="WGS84")
+SOURCE = "test settlements (capacity headline)"
+RADIUS = {"urban_m": 2_000, "rural_m": 2_000}
+
+
+def _east(region, metres):
+    lon, lat, _ = GEOD.fwd(region.centre.x, region.centre.y, 90, metres)
+    return lon, lat
+
+
+@pytest.fixture
+def world(db, region_a):
+    Settlement.objects.filter(region=region_a).delete()
+    Facility.objects.update(location=None)  # the demo facilities do not count here
+    FacilityKind.objects.filter(code="health_centre").update(shifts_per_year=4, shifts_assumed=True)
+    FacilityKind.objects.filter(code="art_school").update(shifts_per_year=1, shifts_assumed=False)
+    settlements = []
+    for i, (metres, children) in enumerate([(1_000, 300), (2_000, 100), (10_000, 50)], start=1):
+        lon, lat = _east(region_a, metres)
+        settlements.append(
+            Settlement.objects.create(
+                name=f"C{i}",
+                population=children * 3,
+                child_population=children,
+                region=region_a,
+                source=SOURCE,
+                source_id=str(i),
+                location=f"SRID=4326;POINT({lon} {lat})",
+            )
+        )
+
+    def facility(code, measure, places, metres, name):
+        lon, lat = _east(region_a, metres)
+        return Facility.objects.create(
+            kind_id=code,
+            measure=Measure.objects.get(number=measure),
+            region=region_a,
+            name_kk=name,
+            name_ru=name,
+            name_en=name,
+            places=places,
+            planned_year=2025,
+            location=Point(lon, lat, srid=4326),
+        )
+
+    facilities = {
+        "health": facility("health_centre", 15, 25, 1_500, "Health near"),
+        "art": facility("art_school", 20, 150, 1_500, "Art near"),
+        "health_far": facility("health_centre", 15, 10, 60_000, "Health far"),
+        "art_far": facility("art_school", 20, 5, 60_000, "Art far"),
+    }
+    districts = [District.objects.get(geom__contains=s.location) for s in settlements]
+    return settlements, facilities, districts
+
+
+def _run(region, purpose):
+    params = {
+        "region_ids": [region.id],
+        "facilities": {"scope": "all", "purpose": purpose},
+        "radii": {k: RADIUS for k in ("health_centre", "year_round_health_centre", "art_school")}
+        | {"innovative_creative_centre": RADIUS},
+        "write_raster": False,
+    }
+    run = analysis_run_execute(run_id=analysis_run_create(kind="coverage", parameters=params, enqueue=False).pk)
+    assert run.status == AnalysisRun.Status.DONE, run.error
+    return run
+
+
+@pytest.mark.parametrize(
+    ("purpose", "capacity", "reaching_nobody", "shifts_note"),
+    [("recreation", 100.0, ("health_far", 10), True), ("education", 150.0, ("art_far", 5), False)],
+)
+def test_three_numbers_exact_per_purpose(world, region_a, planner, purpose, capacity, reaching_nobody, shifts_note):
+    settlements, facilities, districts = world
+    run = _run(region_a, purpose)
+    children = [300.0, 100.0, 50.0]
+    served_pt = [capacity * 300 / 400, capacity * 100 / 400, 0.0]
+    covered_pt = [300.0, 100.0, 0.0]
+
+    s = run.summary
+    assert s["children_total"] == pytest.approx(450.0)
+    assert s["children_served"] == pytest.approx(capacity, abs=1e-6)
+    assert s["children_over_capacity"] == pytest.approx(400.0 - capacity, abs=1e-6)
+    assert s["children_not_covered"] == pytest.approx(50.0)
+    assert s["children_served"] + s["children_over_capacity"] + s["children_not_covered"] == pytest.approx(450.0)
+    assert s["covered_within_reach_pct"] == pytest.approx(400 / 450 * 100)
+    assert s["served_pct"] == pytest.approx(capacity / 450 * 100, abs=1e-6)
+    assert s["covered"] == pytest.approx(400.0) and s["children"] == pytest.approx(450.0)  # old keys kept
+    # The facility reaching nobody is listed with its places and not counted as capacity.
+    far = facilities[reaching_nobody[0]]
+    assert s["facilities_reaching_nobody"] == [
+        {"id": far.pk, "name": far.name_en, "kind": far.kind_id, "places": reaching_nobody[1]}
+    ]
+    assert s["capacity_total"] == pytest.approx(capacity)
+    notes = [note_text(n) for n in run.notes]
+    assert f"1 facility with {reaching_nobody[1]} places reaches no child: listed, not counted as capacity" in notes
+    assert any("shifts figure of health_centre is assumed" in n for n in notes) is shifts_note
+
+    # National, region and district rows: the three numbers per zone, adding up.
+    nat = ZoneResult.objects.get(run=run, region__isnull=True, district__isnull=True, outside=False)
+    reg = ZoneResult.objects.get(run=run, region=region_a, district__isnull=True)
+    for row in (nat, reg):
+        assert (row.children, row.covered) == (pytest.approx(450.0), pytest.approx(400.0))
+        assert row.served == pytest.approx(capacity, abs=1e-6)
+        assert row.over_capacity == pytest.approx(400.0 - capacity, abs=1e-6)
+    for d in set(districts):
+        mine = [i for i, x in enumerate(districts) if x == d]
+        row = ZoneResult.objects.get(run=run, district=d)
+        assert row.children == pytest.approx(sum(children[i] for i in mine))
+        assert row.covered == pytest.approx(sum(covered_pt[i] for i in mine))
+        assert row.served == pytest.approx(sum(served_pt[i] for i in mine), abs=1e-6)
+        assert row.served + row.over_capacity + row.not_covered == pytest.approx(row.children)
+    for st, expected in zip(settlements, served_pt, strict=True):
+        assert PointResult.objects.get(run=run, settlement=st).served == pytest.approx(expected, abs=1e-6)
+
+    # The zones API returns the same three numbers.
+    client = APIClient()
+    client.force_authenticate(user=planner)
+    body = client.get(f"/api/v1/accessibility/runs/{run.pk}/zones/?level=all").json()
+    api_nat = next(r for r in body["results"] if r["region_kato"] is None and r["district_kato"] is None)
+    assert api_nat["children_served"] == pytest.approx(capacity, abs=1e-6)
+    assert api_nat["children_over_capacity"] == pytest.approx(400.0 - capacity, abs=1e-6)
+    assert api_nat["children_not_covered"] == pytest.approx(50.0)
+
+
+def test_kinds_outside_the_purpose_and_unknown_purposes_are_refused(world, region_a):
+    with pytest.raises(RunParameterError, match="do not serve the purpose 'recreation'"):
+        analysis_run_create(
+            kind="coverage",
+            parameters={"region_ids": [region_a.id], "facilities": {"purpose": "recreation", "kinds": ["art_school"]}},
+            enqueue=False,
+        )
+    with pytest.raises(RunParameterError, match="facilities.purpose"):
+        analysis_run_create(kind="coverage", parameters={"facilities": {"purpose": "sport"}}, enqueue=False)
+
+
+def test_best_sites_take_the_purpose_of_their_kind_and_refuse_another(world, region_a):
+    run = analysis_run_create(
+        kind="sites", parameters={"region_ids": [region_a.id], "sites": {"kind": "health_centre"}}, enqueue=False
+    )
+    assert run.parameters["facilities"]["purpose"] == "recreation"
+    with pytest.raises(RunParameterError, match="sites.kind: 'art_school' does not serve the purpose 'recreation'"):
+        analysis_run_create(
+            kind="sites",
+            parameters={"facilities": {"purpose": "recreation"}, "sites": {"kind": "art_school"}},
+            enqueue=False,
+        )
+
+
+def test_one_kind_as_the_purpose(world, region_a):
+    run = _run(region_a, "art_school")
+    assert run.summary["children_served"] == pytest.approx(150.0, abs=1e-6)
+    assert run.inputs["facilities"]["kinds"] == ["art_school"]
+
+
+def test_raster_served_is_solved_on_the_scaled_children(world, region_a, utm_raster):
+    """Capacity meets children, not raster units: the flow runs after the scaling to the official total.
+
+    The raster holds 10 children a cell (≈ 50 cells within 2 km of the health centre: ≈ 500 raw children);
+    the official figure scales it about 100-fold, so ≈ 50 000 children are within reach of 1 000 places ×
+    4 shifts = 4 000: exactly 4 000 served. Solved on raw units the answer would be ≈ 500 × 100.
+    """
+    _settlements, facilities, _districts = world
+    Facility.objects.filter(pk=facilities["health"].pk).update(places=1_000)
+    raster = population_raster_register(path=utm_raster, name="Astana UTM", bands=[1], year=2024, source="test")
+    PopulationFigure.objects.update_or_create(
+        region=region_a,
+        district=None,
+        year=2024,
+        indicator="children_0_17",
+        defaults={"value": 400_000, "source": "test official figure", "is_official": True},
+    )
+    params = {
+        "region_ids": [region_a.id],
+        "facilities": {"scope": "all", "purpose": "recreation"},
+        "radii": {"health_centre": RADIUS},
+        "demand": {"source": "raster", "raster_id": raster.pk, "scale_to_official": True, "year": 2024},
+        "write_raster": False,
+    }
+    run = analysis_run_execute(run_id=analysis_run_create(kind="coverage", parameters=params, enqueue=False).pk)
+    assert run.status == AnalysisRun.Status.DONE, run.error
+    reg = ZoneResult.objects.get(run=run, region=region_a, district__isnull=True)
+    assert reg.covered / reg.scale_factor < 4_000 < reg.covered  # binding only once scaled
+    assert reg.served == pytest.approx(4_000.0, abs=1e-6)
+    s = run.summary
+    assert s["children_served"] == pytest.approx(4_000.0, abs=1e-6)
+    assert s["children_served"] + s["children_over_capacity"] + s["children_not_covered"] == pytest.approx(
+        s["children_total"]
+    )
+    districts = ZoneResult.objects.filter(run=run, district__isnull=False)
+    assert sum(d.served for d in districts) == pytest.approx(4_000.0, abs=1e-6)
+    assert all(d.served <= d.covered * (1 + 1e-9) for d in districts)

@@ -14,21 +14,22 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import shapely
 from django.utils.translation import gettext_noop
-from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from accessibility import selectors
+from accessibility.demand_classes import class_summary, counting_urban, point_class
 from accessibility.models import PopulationRaster
 from accessibility.notes import note, plural_note, population_kind_notes
+from accessibility.site_candidates import site_candidates
 from layers.analysis.coverage import DISTANCE_BINS_M, Facilities, Radius, distance_coverage, two_step_fca
 from layers.analysis.demand import NO_ZONE, DemandChunk, RasterSpec, Zones, points_demand, raster_demand
 from layers.analysis.geodesy import chord_to_metres, lonlat_to_ecef
-from layers.analysis.hexbin import KZ_LAEA, HexAccumulator, key_polygon
+from layers.analysis.hexbin import HexAccumulator, key_polygon
 from layers.analysis.rasterout import GridWriter
 from layers.analysis.scaling import zone_factors
 from layers.analysis.siting import coverage_matrix, exact_max_cover, greedy_max_cover
+from layers.analysis.urban import UrbanExtents
 
 Progress = Callable[[float, str], None]
 
@@ -97,12 +98,22 @@ class Context:
         self.radii = {k: Radius(v["urban_m"], v["rural_m"]) for k, v in params["radii"].items()}
         demand = params["demand"]
         self.settlements = None
+        self.urban_extents = None
+        self.urban_min_population = int(demand["urban_min_population"])
+        self.settlement_urban: dict[int, bool] = {}
         if demand["source"] == "settlements":
             self.settlements = selectors.settlements_demand(
                 indicator=demand["indicator"],
                 year=demand["year"],
                 default_child_share=demand["default_child_share"],
                 region_ids=region_ids,
+            )
+            urban = self.settlements.population >= self.urban_min_population
+            self.settlement_urban = dict(zip(self.settlements.ids.tolist(), urban.tolist(), strict=True))
+        else:
+            towns = selectors.towns(min_population=self.urban_min_population)
+            self.urban_extents = UrbanExtents(
+                lon=towns.lon, lat=towns.lat, population=towns.population, min_population=self.urban_min_population
             )
         self.official: dict[int, dict] = {}
         self.district_official: dict[int, dict] = {}  # district id -> its own official figure
@@ -151,12 +162,8 @@ class Context:
                 ids=s.ids,
                 urban_min_population=self.params["demand"]["urban_min_population"],
             )
-        spec = RasterSpec(
-            path=self.raster.path,
-            bands=tuple(self.raster.children_bands),
-            urban_children_per_km2=self.params["demand"]["urban_children_per_km2"],
-        )
-        chunks = raster_demand(spec, zones=self.zones, progress=progress, stats=stats)
+        spec = RasterSpec(path=self.raster.path, bands=tuple(self.raster.children_bands))
+        chunks = raster_demand(spec, zones=self.zones, progress=progress, stats=stats, urban=self.urban_extents)
         return chunks if not self.region_ids else _inside_zones(chunks)
 
     def demand_inputs(self) -> dict:
@@ -301,6 +308,19 @@ class Context:
 # --- the analyses ------------------------------------------------------------------------------------------
 
 
+def _classes_record(ctx: Context, fac: Facilities, *, out: Outcome, scenario: str, urban, total) -> None:
+    """Urban and rural children of a pass (per-slot arrays, scaled) and each class's radius, in inputs and notes."""
+    classes, notes = class_summary(
+        fac=fac,
+        urban_children=float(np.sum(urban)),
+        total_children=float(np.sum(total)),
+        min_population=ctx.urban_min_population,
+        points=ctx.settlements is not None,
+    )
+    out.inputs.setdefault("urban_rural", {})[scenario] = classes
+    out.notes += [n for n in notes if n not in out.notes]
+
+
 def _coverage_pass(
     ctx: Context,
     fac: Facilities,
@@ -322,12 +342,20 @@ def _coverage_pass(
             description="distance to the nearest facility, metres (WGS 84 geodesic); 1e12 = no facility at all",
         )
 
+    urban_by_slot = np.zeros(ctx.n_zones + 1)
+    class_radii = fac.class_radius_m()
+
     def chunk_cb(chunk, dist, covered):
         if writer is not None and chunk.window is not None:
             writer.write(chunk.window, chunk.mask, np.where(np.isfinite(dist), dist, 1e12))
         if chunk.ids is not None:
-            for sid, ch, d, c in zip(
-                chunk.ids.tolist(), chunk.children.tolist(), dist.tolist(), covered.tolist(), strict=True
+            for sid, ch, d, c, u in zip(
+                chunk.ids.tolist(),
+                chunk.children.tolist(),
+                dist.tolist(),
+                covered.tolist(),
+                chunk.urban.tolist(),
+                strict=True,
             ):
                 out.points.append(
                     {
@@ -336,14 +364,18 @@ def _coverage_pass(
                         "children": ch,
                         "distance_m": d if np.isfinite(d) else None,
                         "covered": bool(c),
+                        **point_class(radii=class_radii, urban=u),
                     }
                 )
         if on_chunk is not None:
             on_chunk(chunk, dist, covered)
 
     try:
+        chunks = ctx.chunks(
+            progress=lambda f: ctx.progress(lo + (hi - lo) * f, f"{scenario}: reading demand"), stats=stats
+        )
         res = distance_coverage(
-            ctx.chunks(progress=lambda f: ctx.progress(lo + (hi - lo) * f, f"{scenario}: reading demand"), stats=stats),
+            counting_urban(chunks, urban_by_slot=urban_by_slot, n_zones=ctx.n_zones),
             fac,
             n_zones=ctx.n_zones,
             on_chunk=chunk_cb,
@@ -359,6 +391,7 @@ def _coverage_pass(
         out.inputs["scaling"] = report
     if stats:
         out.inputs.setdefault("raster_stats", stats)
+    _classes_record(ctx, fac, out=out, scenario=scenario, urban=urban_by_slot * factors, total=res.children * factors)
     out.zone_rows += ctx.zone_rows_from(
         scenario=scenario,
         children=res.children * factors,
@@ -407,13 +440,16 @@ def _fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: fl
     calls = {"n": 0}
     holder: dict = {}
 
+    urban_by_slot = np.zeros(ctx.n_zones + 1)
+
     def make_chunks():
         calls["n"] += 1
         a = lo + (hi - lo) * (calls["n"] - 1) / 2
-
-        return ctx.chunks(
+        chunks = ctx.chunks(
             progress=lambda f: ctx.progress(a + (hi - lo) / 2 * f, f"{scenario}: 2SFCA pass {calls['n']}")
         )
+        # The two passes read the same demand: count its classes once.
+        return counting_urban(chunks, urban_by_slot=urban_by_slot, n_zones=ctx.n_zones) if calls["n"] == 1 else chunks
 
     def zone_factor(raw):
         factors, notes, report = ctx.factors(raw)
@@ -427,6 +463,8 @@ def _fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: fl
 
     res = two_step_fca(make_chunks, fac, n_zones=ctx.n_zones, zone_factor=zone_factor)
     factors = holder.get("factors", np.ones(ctx.n_zones + 1))
+    if scenario not in out.inputs.get("urban_rural", {}):  # a roadmap pass has counted them already
+        _classes_record(ctx, fac, out=out, scenario=scenario, urban=urban_by_slot * factors, total=res.children)
     rows = ctx.zone_rows_from(
         scenario=scenario,
         children=res.children,
@@ -447,7 +485,14 @@ def _fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: fl
         for sid, a in res.point_access.items():
             pt = by_id.get((scenario, sid))
             if pt is None:
-                out.points.append({"scenario": scenario, "settlement_id": sid, "access_per_1000": a})
+                out.points.append(
+                    {
+                        "scenario": scenario,
+                        "settlement_id": sid,
+                        "access_per_1000": a,
+                        **point_class(radii=fac.class_radius_m(), urban=ctx.settlement_urban[sid]),
+                    }
+                )
             else:
                 pt["access_per_1000"] = a
     total = float(res.children.sum())
@@ -488,57 +533,12 @@ def roadmap_run(ctx: Context) -> Outcome:
     return out
 
 
-def _candidates(ctx: Context) -> tuple[list[tuple[str, str, float, float]], str]:
-    s = ctx.params["sites"]
-    source = s["candidates"]
-    if source == "points":
-        return [
-            (str(i + 1), s.get("labels", {}).get(str(i), f"point {i + 1}"), float(x), float(y))
-            for i, (x, y) in enumerate(s["points"])
-        ], note(gettext_noop("points given with the run"))
-    if source == "parcels":
-        rows = selectors.parcels_candidates(region_ids=ctx.region_ids)
-        return [(r[0], r[1], r[2], r[3]) for r in rows], note(
-            gettext_noop("candidate parcels (a point on each parcel) from the parcels app")
-        )
-    if source == "settlements":
-        st = ctx.settlements or selectors.settlements_demand(
-            indicator=ctx.params["demand"]["indicator"],
-            year=ctx.params["demand"]["year"],
-            default_child_share=ctx.params["demand"]["default_child_share"],
-            region_ids=ctx.region_ids,
-        )
-        names = selectors.settlement_names(ids=st.ids.tolist())
-        return [
-            (str(i), names.get(int(i), ""), float(x), float(y)) for i, x, y in zip(st.ids, st.lon, st.lat, strict=True)
-        ], note(gettext_noop("settlements"))
-    # A regular grid in the equal-area projection, kept where it falls inside the regions.
-    spacing = float(s["grid_spacing_m"])
-    regions = selectors.regions_wkb(region_ids=ctx.region_ids)
-    fwd = Transformer.from_crs(4326, KZ_LAEA, always_xy=True)
-    inv = Transformer.from_crs(KZ_LAEA, 4326, always_xy=True)
-    out = []
-    for _rid, geom in regions:
-        g = shapely.transform(geom, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
-        x0, y0, x1, y1 = g.bounds
-        xs, ys = np.meshgrid(np.arange(x0 + spacing / 2, x1, spacing), np.arange(y0 + spacing / 2, y1, spacing))
-        xs, ys = xs.ravel(), ys.ravel()
-        inside = shapely.contains_xy(g, xs, ys)
-        lon, lat = inv.transform(xs[inside], ys[inside])
-        out += [
-            (f"grid-{len(out) + i + 1}", "", float(a), float(b)) for i, (a, b) in enumerate(zip(lon, lat, strict=True))
-        ]
-    return out, note(
-        gettext_noop("a %(spacing)s m grid (equal-area projection) inside the regions"), spacing=f"{spacing:.0f}"
-    )
-
-
 def sites_run(ctx: Context) -> Outcome:
     p = ctx.params
     s = p["sites"]
     out = Outcome(notes=ctx.demand_notes())
     fac, info = ctx.facilities(as_of=date.fromisoformat(p["facilities"]["as_of"]), scope=p["facilities"]["scope"])
-    cands, cand_note = _candidates(ctx)
+    cands, cand_note = site_candidates(sites=s, region_ids=ctx.region_ids, settlements=ctx.settlements)
     if not cands:
         raise ValueError("no candidate sites: none found for the chosen source and regions")
     radius = ctx.radii[s["kind"]]

@@ -181,6 +181,8 @@ def _results_store(*, run: AnalysisRun, outcome: analyses.Outcome) -> None:
                 distance_m=p.get("distance_m"),
                 covered=p.get("covered"),
                 access_per_1000=p.get("access_per_1000"),
+                urban=p.get("urban"),
+                radius_m=p.get("radius_m"),
             )
             for p in merged.values()
         ),

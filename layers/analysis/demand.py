@@ -1,14 +1,13 @@
 """Where the children are: demand points from a population raster or from settlement points.
 
 A source yields `DemandChunk`s: populated locations (longitude/latitude, EPSG:4326)
-with a child count, an urban flag and the index of the zone (district) that
-contains them. Rasters are read window by window along their block rows, never
+with a child count, an urban flag (one rule for both sources: layers.analysis.urban) and
+the index of the zone (district) that contains them. Rasters are read window by window along their block rows, never
 whole; each window's populated cells become one chunk.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,15 +20,12 @@ from rasterio.features import rasterize
 from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
-from layers.analysis.geodesy import MEAN_RADIUS_M, grid_ecef
+from layers.analysis.geodesy import grid_ecef
+from layers.analysis.urban import DEFAULT_URBAN_MIN_POPULATION, UrbanExtents
 
 NO_ZONE = -1
 # About 4 M cells (16 MB of float32 per band) per window keeps memory flat for any raster size.
 WINDOW_TARGET_CELLS = 1 << 22
-# Urban cells: 100 children/km² ≈ 300 inhabitants/km² (the EU "urban cluster" density) at
-# a one-third child share. Settlements: Kazakhstan's statistical threshold for a city.
-DEFAULT_URBAN_CHILDREN_PER_KM2 = 100.0
-DEFAULT_URBAN_MIN_POPULATION = 10_000
 GDAL_CACHE_BYTES = 64 * 2**20
 
 
@@ -85,7 +81,6 @@ class RasterSpec:
 
     path: str
     bands: tuple[int, ...] = (1,)
-    urban_children_per_km2: float = DEFAULT_URBAN_CHILDREN_PER_KM2
 
 
 def raster_env() -> rasterio.Env:
@@ -112,17 +107,6 @@ def raster_windows(src, *, target_cells: int = WINDOW_TARGET_CELLS) -> list[Wind
     ]
 
 
-def _cell_area_km2(t, crs: CRS, window: Window, rows: np.ndarray) -> np.ndarray | float:
-    """Area of cells in km²: exact on the sphere for geographic rasters, |a·e| for projected ones."""
-    if crs.is_geographic:
-        lat_top = t.f + t.e * (window.row_off + rows)
-        lat_bot = lat_top + t.e
-        dlon = math.radians(abs(t.a))
-        area = MEAN_RADIUS_M**2 * dlon * np.abs(np.sin(np.radians(lat_top)) - np.sin(np.radians(lat_bot)))
-        return area / 1e6
-    return abs(t.a * t.e - t.b * t.d) / 1e6
-
-
 def raster_open(spec: RasterSpec):
     """Open a raster and check the bands exist and it has a CRS; returns the open dataset."""
     try:
@@ -146,13 +130,15 @@ def raster_demand(
     progress: Callable[[float], None] | None = None,
     target_cells: int = WINDOW_TARGET_CELLS,
     stats: dict | None = None,
+    urban: UrbanExtents | None = None,
 ) -> Iterator[DemandChunk]:
     """Yield the populated cells (children > 0) of the raster, one chunk per window.
 
     Children = sum of `spec.bands`; a band's nodata cells contribute nothing, a cell
     that is nodata in every band is skipped (counted in stats["nodata_cells"]).
     Negative values are treated as nodata. Cell centres are transformed from the
-    raster's CRS to EPSG:4326. Zones are burnt into each window at cell centres.
+    raster's CRS to EPSG:4326. Zones are burnt into each window at cell centres. A cell is urban
+    when its centre lies in a town's extent (`urban`; without it every cell is rural).
     """
     stats = stats if stats is not None else {}
     stats.setdefault("nodata_cells", 0)
@@ -171,8 +157,6 @@ def raster_demand(
             zone_shapes = (geoms, shapely.STRtree(geoms))
         windows = raster_windows(src, target_cells=target_cells)
         t = src.transform
-        geographic = crs.is_geographic
-        pixel_area_km2 = abs(t.a * t.e - t.b * t.d) / 1e6
 
         nodata = [src.nodatavals[b - 1] for b in spec.bands]
 
@@ -243,13 +227,6 @@ def raster_demand(
                 lon, lat = (np.asarray(v) for v in to_wgs84.transform(x, y))
             else:
                 lon, lat = x, y
-            if geographic:
-                # Cell area on the sphere depends on the row only: compute it per window row.
-                row_area = _cell_area_km2(t, crs, window, np.arange(int(window.height)))
-                area = row_area[rows]
-            else:
-                area = pixel_area_km2
-            urban = children / area >= spec.urban_children_per_km2
             mask = np.zeros(shape, dtype=bool)
             mask.ravel()[flat] = True
             xyz = None
@@ -263,8 +240,12 @@ def raster_demand(
                     rows=rows,
                     cols=cols,
                 )
+            if urban is None:
+                is_urban = np.zeros(flat.size, dtype=bool)
+            else:
+                is_urban = urban.contains(lon=lon, lat=lat, xyz=xyz)
             return DemandChunk(
-                lon=lon, lat=lat, children=children, urban=urban, zone=zone, window=window, mask=mask, xyz=xyz
+                lon=lon, lat=lat, children=children, urban=is_urban, zone=zone, window=window, mask=mask, xyz=xyz
             )
 
         # One reader thread prepares the next window while this one is analysed (GDAL, numpy and
@@ -291,7 +272,8 @@ def points_demand(
     ids: np.ndarray | None = None,
     urban_min_population: int = DEFAULT_URBAN_MIN_POPULATION,
 ) -> Iterator[DemandChunk]:
-    """One chunk of settlement points (EPSG:4326); urban when population ≥ `urban_min_population`."""
+    """One chunk of settlement points (EPSG:4326); urban when population ≥ `urban_min_population` (a town:
+    the settlement lies in its own extent, the rule layers.analysis.urban applies to raster cells)."""
     lon = np.asarray(lon, dtype=np.float64)
     lat = np.asarray(lat, dtype=np.float64)
     children = np.asarray(children, dtype=np.float64)

@@ -127,9 +127,9 @@ def town_and_village(db, region_a, tmp_path):
     return places, raster
 
 
-def _run(demand, region_a):
+def _run(demand, region_a, kind="coverage"):
     run = analysis_run_create(
-        kind="coverage",
+        kind=kind,
         parameters={"region_ids": [region_a.id], "facilities": {"scope": "all"}, "demand": demand},
         enqueue=False,
     )
@@ -143,7 +143,8 @@ def test_both_sources_give_the_same_split_and_coverage_in_a_run(town_and_village
     assert town_radius_m(30_000) == pytest.approx(2_523.133, abs=1e-3)
     by_points = _run({"source": "settlements"}, region_a)
     by_cells = _run({"source": "raster", "raster_id": raster.pk}, region_a)
-    for run in (by_points, by_cells):
+    fca_cells = _run({"source": "raster", "raster_id": raster.pk}, region_a, kind="fca")
+    for run in (by_points, by_cells, fca_cells):
         classes = run.inputs["urban_rural"]["current"]
         assert classes["urban_children"] == pytest.approx(9_000)
         assert classes["rural_children"] == pytest.approx(600)

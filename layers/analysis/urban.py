@@ -64,13 +64,13 @@ class UrbanExtents:
         if xyz is None:
             xyz = lonlat_to_ecef(lon, lat)
         # Only points within the largest disc's reach of some town can be urban; the rest are never examined.
-        near, _ = self.tree.query(xyz, k=1, distance_upper_bound=self.max_chord)
+        near, _ = self.tree.query(xyz, k=1, distance_upper_bound=self.max_chord, workers=-1)
         cand = np.flatnonzero(np.isfinite(near))
         if not cand.size:
             return out
         # Each town asks the candidates' tree for the points within its own radius: a loop over towns only.
         cand_tree = cKDTree(xyz[cand])
-        hits = cand_tree.query_ball_point(self.xyz, r=self.chord)
+        hits = cand_tree.query_ball_point(self.xyz, r=self.chord, workers=-1)
         inside = [np.asarray(h, dtype=np.int64) for h in hits if h]
         if inside:
             out[cand[np.unique(np.concatenate(inside))]] = True

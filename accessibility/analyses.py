@@ -19,6 +19,7 @@ from scipy.spatial import cKDTree
 
 from accessibility import selectors
 from accessibility.boundaries import BoundaryTally, boundary_notes, inside_zones, tallied
+from accessibility.demand_classes import class_summary, counting_urban, point_class
 from accessibility.models import PopulationRaster
 from accessibility.notes import note, plural_note, population_kind_notes
 from accessibility.served import ServedPass
@@ -30,6 +31,7 @@ from layers.analysis.hexbin import HexAccumulator, key_polygon
 from layers.analysis.rasterout import GridWriter
 from layers.analysis.scaling import zone_factors
 from layers.analysis.siting import coverage_matrix, exact_max_cover, greedy_max_cover_certified
+from layers.analysis.urban import UrbanExtents
 
 Progress = Callable[[float, str], None]
 
@@ -83,12 +85,22 @@ class Context:
         self.radii = {k: Radius(v["urban_m"], v["rural_m"]) for k, v in params["radii"].items()}
         demand = params["demand"]
         self.settlements = None
+        self.urban_extents = None
+        self.urban_min_population = int(demand["urban_min_population"])
+        self.settlement_urban: dict[int, bool] = {}
         if demand["source"] == "settlements":
             self.settlements = selectors.settlements_demand(
                 indicator=demand["indicator"],
                 year=demand["year"],
                 default_child_share=demand["default_child_share"],
                 region_ids=region_ids,
+            )
+            urban = self.settlements.population >= self.urban_min_population
+            self.settlement_urban = dict(zip(self.settlements.ids.tolist(), urban.tolist(), strict=True))
+        else:
+            towns = selectors.towns(min_population=self.urban_min_population)
+            self.urban_extents = UrbanExtents(
+                lon=towns.lon, lat=towns.lat, population=towns.population, min_population=self.urban_min_population
             )
         self.official: dict[int, dict] = {}
         self.district_official: dict[int, dict] = {}  # district id -> its own official figure
@@ -162,12 +174,8 @@ class Context:
                 urban_min_population=self.params["demand"]["urban_min_population"],
             )
             return tallied(chunks, self.tally)
-        spec = RasterSpec(
-            path=self.raster.path,
-            bands=tuple(self.raster.children_bands),
-            urban_children_per_km2=self.params["demand"]["urban_children_per_km2"],
-        )
-        chunks = raster_demand(spec, zones=self.zones, progress=progress, stats=stats)
+        spec = RasterSpec(path=self.raster.path, bands=tuple(self.raster.children_bands))
+        chunks = raster_demand(spec, zones=self.zones, progress=progress, stats=stats, urban=self.urban_extents)
         return tallied(chunks if not self.region_ids else inside_zones(chunks, self.tally), self.tally)
 
     def zone_notes(self) -> list[dict]:
@@ -327,6 +335,19 @@ class Context:
 # --- the analyses ------------------------------------------------------------------------------------------
 
 
+def _classes_record(ctx: Context, fac: Facilities, *, out: Outcome, scenario: str, urban, total) -> None:
+    """Urban and rural children of a pass (per-slot arrays, scaled) and each class's radius, in inputs and notes."""
+    classes, notes = class_summary(
+        fac=fac,
+        urban_children=float(np.sum(urban)),
+        total_children=float(np.sum(total)),
+        min_population=ctx.urban_min_population,
+        points=ctx.settlements is not None,
+    )
+    out.inputs.setdefault("urban_rural", {})[scenario] = classes
+    out.notes += [n for n in notes if n not in out.notes]
+
+
 def _coverage_pass(
     ctx: Context,
     fac: Facilities,
@@ -349,12 +370,20 @@ def _coverage_pass(
             description="distance to the nearest facility, metres (WGS 84 geodesic); 1e12 = no facility at all",
         )
 
+    urban_by_slot = np.zeros(ctx.n_zones + 1)
+    class_radii = fac.class_radius_m()
+
     def chunk_cb(chunk, dist, covered):
         if writer is not None and chunk.window is not None:
             writer.write(chunk.window, chunk.mask, np.where(np.isfinite(dist), dist, 1e12))
         if chunk.ids is not None:
-            for sid, ch, d, c in zip(
-                chunk.ids.tolist(), chunk.children.tolist(), dist.tolist(), covered.tolist(), strict=True
+            for sid, ch, d, c, u in zip(
+                chunk.ids.tolist(),
+                chunk.children.tolist(),
+                dist.tolist(),
+                covered.tolist(),
+                chunk.urban.tolist(),
+                strict=True,
             ):
                 out.points.append(
                     {
@@ -363,6 +392,7 @@ def _coverage_pass(
                         "children": ch,
                         "distance_m": d if np.isfinite(d) else None,
                         "covered": bool(c),
+                        **point_class(radii=class_radii, urban=u),
                     }
                 )
         flow.add(chunk)
@@ -370,8 +400,11 @@ def _coverage_pass(
             on_chunk(chunk, dist, covered)
 
     try:
+        chunks = ctx.chunks(
+            progress=lambda f: ctx.progress(lo + (hi - lo) * f, f"{scenario}: reading demand"), stats=stats
+        )
         res = distance_coverage(
-            ctx.chunks(progress=lambda f: ctx.progress(lo + (hi - lo) * f, f"{scenario}: reading demand"), stats=stats),
+            counting_urban(chunks, urban_by_slot=urban_by_slot, n_zones=ctx.n_zones),
             fac,
             n_zones=ctx.n_zones,
             on_chunk=chunk_cb,
@@ -393,6 +426,7 @@ def _coverage_pass(
     for pt in out.points:
         if pt["scenario"] == scenario and pt["settlement_id"] in ratio:
             pt["served"] = pt["children"] * ratio[pt["settlement_id"]] if pt["covered"] else 0.0
+    _classes_record(ctx, fac, out=out, scenario=scenario, urban=urban_by_slot * factors, total=res.children * factors)
     out.zone_rows += ctx.zone_rows_from(
         scenario=scenario,
         children=res.children * factors,
@@ -447,13 +481,16 @@ def _fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: fl
     calls = {"n": 0}
     holder: dict = {}
 
+    urban_by_slot = np.zeros(ctx.n_zones + 1)
+
     def make_chunks():
         calls["n"] += 1
         a = lo + (hi - lo) * (calls["n"] - 1) / 2
-
-        return ctx.chunks(
+        chunks = ctx.chunks(
             progress=lambda f: ctx.progress(a + (hi - lo) / 2 * f, f"{scenario}: 2SFCA pass {calls['n']}")
         )
+        # The two passes read the same demand: count its classes once.
+        return counting_urban(chunks, urban_by_slot=urban_by_slot, n_zones=ctx.n_zones) if calls["n"] == 1 else chunks
 
     def zone_factor(raw):
         factors, notes, report = ctx.factors(raw)
@@ -473,6 +510,8 @@ def _fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: fl
 
     res = two_step_fca(make_chunks, fac, n_zones=ctx.n_zones, zone_factor=zone_factor, on_chunk=keep_children)
     factors = holder.get("factors", np.ones(ctx.n_zones + 1))
+    if scenario not in out.inputs.get("urban_rural", {}):  # a roadmap pass has counted them already
+        _classes_record(ctx, fac, out=out, scenario=scenario, urban=urban_by_slot * factors, total=res.children)
     rows = ctx.zone_rows_from(
         scenario=scenario,
         children=res.children,
@@ -494,7 +533,13 @@ def _fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: fl
             pt = by_id.get((scenario, sid))
             if pt is None:
                 out.points.append(
-                    {"scenario": scenario, "settlement_id": sid, "children": children_of[sid], "access_per_1000": a}
+                    {
+                        "scenario": scenario,
+                        "settlement_id": sid,
+                        "children": children_of[sid],
+                        "access_per_1000": a,
+                        **point_class(radii=fac.class_radius_m(), urban=ctx.settlement_urban[sid]),
+                    }
                 )
             else:
                 pt["access_per_1000"] = a
@@ -541,9 +586,7 @@ def sites_run(ctx: Context) -> Outcome:
     s = p["sites"]
     out = Outcome(notes=ctx.demand_notes())
     fac, info = ctx.facilities(as_of=date.fromisoformat(p["facilities"]["as_of"]), scope=p["facilities"]["scope"])
-    cands, cand_note = site_candidates(
-        sites=s, demand=p["demand"], region_ids=ctx.region_ids, settlements=ctx.settlements
-    )
+    cands, cand_note = site_candidates(sites=s, region_ids=ctx.region_ids, settlements=ctx.settlements)
     if not cands:
         raise ValueError("no candidate sites: none found for the chosen source and regions")
     radius = ctx.radii[s["kind"]]

@@ -184,6 +184,8 @@ def _results_store(*, run: AnalysisRun, outcome: analyses.Outcome) -> None:
                 covered=p.get("covered"),
                 served=p.get("served"),
                 access_per_1000=p.get("access_per_1000"),
+                urban=p.get("urban"),
+                radius_m=p.get("radius_m"),
             )
             for p in merged.values()
         ),

@@ -10,6 +10,7 @@ from accessibility.models import AnalysisRun, PopulationRaster
 from accessibility.services import settlements
 from facilities.models import FacilityKind
 from gis_portal.units import size_label
+from layers.analysis.urban import DEFAULT_URBAN_MIN_POPULATION
 from layers.models import PopulationFigure, Region
 
 
@@ -47,6 +48,20 @@ class RunForm(forms.Form):
             ("education", _("creative and intellectual objects (measures 18–26)")),
         ],
         initial="recreation",
+    )
+    urban_min_population = forms.IntegerField(
+        label=_("Urban: settlements of at least, inhabitants"),
+        initial=DEFAULT_URBAN_MIN_POPULATION,
+        min_value=0,
+        max_value=10_000_000,
+        required=False,
+        help_text=_(
+            "Urban means lying in a town of at least this many inhabitants (10 000: a city of district "
+            "significance, Law of the Republic of Kazakhstan No. 2572-XII of 8 December 1993, article 3): a "
+            "settlement of that size, or a raster cell whose centre lies within the town's extent, a disc holding "
+            "its population at 1 500 inhabitants/km² (the urban-centre density of the Degree of Urbanisation, UN "
+            "Statistical Commission, 2020)."
+        ),
     )
     region = forms.ModelChoiceField(
         label=_("Region (empty: whole country)"), queryset=Region.objects.all(), required=False
@@ -100,6 +115,11 @@ class RunForm(forms.Form):
                 "raster_id": c["raster"].pk if c["raster"] else None,
                 "scale_to_official": c["scale_to_official"],
                 "indicator": c["indicator"],
+                **(
+                    {"urban_min_population": c["urban_min_population"]}
+                    if c.get("urban_min_population") is not None
+                    else {}
+                ),
             },
             "facilities": {"as_of": c["as_of"].isoformat(), "scope": c["scope"], "purpose": c["purpose"]},
             "radii": {

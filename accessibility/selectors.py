@@ -418,6 +418,51 @@ def _children_by_kind(*, kinds: list[str], children: list[float]) -> dict[str, f
     return out
 
 
+@dataclass
+class TownInputs:
+    """Settlements of at least the run's urban threshold: points (EPSG:4326) and inhabitants."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    population: np.ndarray
+
+
+def towns(*, min_population: int) -> TownInputs:
+    """The counted settlements (layers.settlement_selectors.settlements_counted) of ≥ `min_population`
+    inhabitants, in every region: a town just across a region boundary still makes its suburbs urban."""
+    rows = list(
+        settlements_counted()
+        .filter(population__gte=max(min_population, 1))
+        .order_by("id")
+        .values_list("location", "population")
+    )
+    return TownInputs(
+        lon=np.array([r[0].x for r in rows], dtype=np.float64),
+        lat=np.array([r[0].y for r in rows], dtype=np.float64),
+        population=np.array([r[1] for r in rows], dtype=np.float64),
+    )
+
+
+@dataclass
+class SettlementPoints:
+    ids: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+
+
+def settlement_points(*, region_ids: list[int] | None = None) -> SettlementPoints:
+    """Where the settlements of `settlements_demand` are (same places, same order), without their children."""
+    qs = settlements_counted().filter(population__gt=0)
+    if region_ids:
+        qs = qs.filter(region_id__in=region_ids)
+    rows = list(qs.order_by("id").values_list("id", "location"))
+    return SettlementPoints(
+        ids=np.array([r[0] for r in rows], dtype=np.int64),
+        lon=np.array([r[1].x for r in rows], dtype=np.float64),
+        lat=np.array([r[1].y for r in rows], dtype=np.float64),
+    )
+
+
 def settlement_names(*, ids: list[int]) -> dict[int, str]:
     """{settlement id: name} of the settlements `ids` (labels of candidate sites)."""
     return dict(Settlement.objects.filter(id__in=ids).values_list("id", "name"))

@@ -1,7 +1,6 @@
-"""Candidate sites of a best-sites run (accessibility.analyses.sites_run): where new facilities could go.
+"""Candidate sites of a best-sites run: given points, parcels, settlements or a regular grid.
 
-Coordinates are longitude/latitude (EPSG:4326); the grid is laid out in metres in the Kazakhstan equal-area
-projection (layers.analysis.hexbin.KZ_LAEA) and kept where it falls inside the regions.
+Coordinates are EPSG:4326 degrees; the grid is laid out in metres in an equal-area projection (KZ_LAEA).
 """
 
 from __future__ import annotations
@@ -17,11 +16,13 @@ from layers.analysis.hexbin import KZ_LAEA
 
 
 def site_candidates(
-    *, sites: dict, demand: dict, region_ids: list[int] | None, settlements: selectors.SettlementInputs | None
+    *, sites: dict, region_ids: list[int] | None, settlements=None
 ) -> tuple[list[tuple[str, str, float, float]], dict]:
-    """Candidate sites of a best-sites run as (reference, label, longitude, latitude) in EPSG:4326, and a note
-    naming their source: points given with the run, candidate parcels, settlements (those the run's demand
-    read when given) or a grid of `grid_spacing_m` metres in the equal-area projection inside the regions."""
+    """(reference, label, longitude, latitude) of each candidate (EPSG:4326) and a note naming the source.
+
+    `sites` are the run's sites parameters; `settlements` the run's demand settlements when it has any
+    (their places are the candidates), else the settlements are read here.
+    """
     s = sites
     source = s["candidates"]
     if source == "points":
@@ -35,12 +36,8 @@ def site_candidates(
             gettext_noop("candidate parcels (a point on each parcel) from the parcels app")
         )
     if source == "settlements":
-        st = settlements or selectors.settlements_demand(
-            indicator=demand["indicator"],
-            year=demand["year"],
-            default_child_share=demand["default_child_share"],
-            region_ids=region_ids,
-        )
+        # Only their locations matter here: a raster run reads no settlement children (nor their parameters).
+        st = settlements or selectors.settlement_points(region_ids=region_ids)
         names = selectors.settlement_names(ids=st.ids.tolist())
         return [
             (str(i), names.get(int(i), ""), float(x), float(y)) for i, x, y in zip(st.ids, st.lon, st.lat, strict=True)

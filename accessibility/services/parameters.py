@@ -14,6 +14,7 @@ from accessibility import selectors
 from accessibility.models import AnalysisRun, PopulationRaster
 from accessibility.services.errors import RunParameterError
 from facilities.models import FacilityKind
+from layers.analysis.urban import DEFAULT_URBAN_MIN_POPULATION
 from layers.models import PopulationFigure, Region
 
 # Default catchment radii (metres), a stated planning assumption editable per run: a health
@@ -55,7 +56,8 @@ def _date(value, name: str) -> str:
 
 
 def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
-    """Complete `raw` with defaults and check every value; the result fully describes the run."""
+    """Complete `raw` with defaults and check every value the run reads; the result fully describes the run
+    and holds nothing else (a value the run's kind or demand source does not read is dropped, not stored)."""
     if kind not in AnalysisRun.Kind.values:
         raise RunParameterError(f"kind: {kind!r} is not one of {', '.join(AnalysisRun.Kind.values)}")
     if not isinstance(raw, dict):
@@ -69,25 +71,33 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
     source = d.get("source", "settlements")
     if source not in ("settlements", "raster"):
         raise RunParameterError("demand.source: must be 'settlements' or 'raster'")
+    if "urban_children_per_km2" in d:
+        raise RunParameterError(
+            "demand.urban_children_per_km2: no longer a parameter: urban now means lying in a settlement of at "
+            "least demand.urban_min_population inhabitants (a raster cell: within that settlement's extent), one "
+            "rule for settlement points and raster cells"
+        )
+    # Only what the run reads is kept (and checked), so the stored parameters show exactly what was applied.
     demand = {
         "source": source,
-        "raster_id": None,
-        "indicator": d.get("indicator", PopulationFigure.Indicator.CHILDREN_0_17),
         "year": _number(d.get("year", today.year), "demand.year", low=1990, high=2100, integer=True),
-        "scale_to_official": bool(d.get("scale_to_official", False)),
-        "default_child_share": _number(
-            d.get("default_child_share", DEFAULT_CHILD_SHARE), "demand.default_child_share", low=0.01, high=1.0
-        ),
         "urban_min_population": _number(
-            d.get("urban_min_population", 10_000), "demand.urban_min_population", low=0, high=10_000_000, integer=True
-        ),
-        "urban_children_per_km2": _number(
-            d.get("urban_children_per_km2", 100), "demand.urban_children_per_km2", low=0, high=1e6
+            d.get("urban_min_population", DEFAULT_URBAN_MIN_POPULATION),
+            "demand.urban_min_population",
+            low=0,
+            high=10_000_000,
+            integer=True,
         ),
     }
-    if demand["indicator"] not in PopulationFigure.Indicator.values:
-        raise RunParameterError(f"demand.indicator: {demand['indicator']!r} is not a population indicator")
-    if source == "raster":
+    if source == "settlements":
+        demand["indicator"] = d.get("indicator", PopulationFigure.Indicator.CHILDREN_0_17)
+        if demand["indicator"] not in PopulationFigure.Indicator.values:
+            raise RunParameterError(f"demand.indicator: {demand['indicator']!r} is not a population indicator")
+        demand["default_child_share"] = _number(
+            d.get("default_child_share", DEFAULT_CHILD_SHARE), "demand.default_child_share", low=0.01, high=1.0
+        )
+    else:
+        # A raster counts what its bands count (PopulationRaster.indicator), not demand.indicator.
         rid = d.get("raster_id")
         if rid is None:
             raise RunParameterError("demand.raster_id: required when demand.source is 'raster'")
@@ -95,10 +105,8 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
         if not PopulationRaster.objects.filter(pk=rid).exists():
             raise RunParameterError(f"demand.raster_id: no population raster {rid}")
         demand["raster_id"] = rid
+        demand["scale_to_official"] = bool(d.get("scale_to_official", False))
     f = dict(raw.get("facilities") or {})
-    scope = f.get("scope", "open_or_planned")
-    if scope not in SCOPES:
-        raise RunParameterError(f"facilities.scope: must be one of {', '.join(SCOPES)}")
     kinds_all = set(FacilityKind.objects.values_list("code", flat=True))
     kinds = list(f.get("kinds") or [])
     bad = sorted(set(kinds) - kinds_all)
@@ -119,12 +127,12 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
             f"facilities.kinds: {', '.join(outside)} do not serve the purpose {purpose!r} "
             f"(its kinds: {', '.join(sorted(allowed)) or 'none'})"
         )
-    facilities = {
-        "as_of": _date(f.get("as_of", today), "facilities.as_of"),
-        "scope": scope,
-        "purpose": purpose,
-        "kinds": sorted(kinds),
-    }
+    facilities: dict = {"purpose": purpose, "kinds": sorted(kinds)}
+    if kind != "roadmap":  # the roadmap effect takes its own dates and scopes (roadmap.before_date)
+        scope = f.get("scope", "open_or_planned")
+        if scope not in SCOPES:
+            raise RunParameterError(f"facilities.scope: must be one of {', '.join(SCOPES)}")
+        facilities = {"as_of": _date(f.get("as_of", today), "facilities.as_of"), "scope": scope, **facilities}
     radii_raw = raw.get("radii") or {}
     if not isinstance(radii_raw, dict):
         raise RunParameterError("radii: must be an object {kind: {urban_m, rural_m}}")
@@ -143,13 +151,9 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
     )
     if region_ids and Region.objects.filter(id__in=region_ids).count() != len(region_ids):
         raise RunParameterError("region_ids: some regions do not exist")
-    params = {
-        "demand": demand,
-        "facilities": facilities,
-        "radii": radii,
-        "region_ids": region_ids,
-        "write_raster": bool(raw.get("write_raster", True)),
-    }
+    params = {"demand": demand, "facilities": facilities, "radii": radii, "region_ids": region_ids}
+    if kind == "coverage" and source == "raster":  # the only run that writes a distance raster
+        params["write_raster"] = bool(raw.get("write_raster", True))
     if kind == "sites":
         s = dict(raw.get("sites") or {})
         cand = s.get("candidates", "settlements")
@@ -169,9 +173,13 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
             "candidates": cand,
             "kind": site_kind,
             "method": method,
-            "grid_spacing_m": _number(s.get("grid_spacing_m", 10_000), "sites.grid_spacing_m", low=500, high=200_000),
-            "time_limit_s": _number(s.get("time_limit_s", 60), "sites.time_limit_s", low=1, high=3600),
         }
+        if cand == "grid":
+            sites["grid_spacing_m"] = _number(
+                s.get("grid_spacing_m", 10_000), "sites.grid_spacing_m", low=500, high=200_000
+            )
+        if method == "exact":
+            sites["time_limit_s"] = _number(s.get("time_limit_s", 60), "sites.time_limit_s", low=1, high=3600)
         if cand == "points":
             pts = s.get("points")
             if not isinstance(pts, list) or not pts:
@@ -190,6 +198,10 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
                 )
             sites["points"] = clean
         params["sites"] = sites
+    # Radii of the kinds the run counts (those of its purpose when facilities.kinds is empty) and of the
+    # new sites' kind.
+    used = set(kinds or allowed) | ({params["sites"]["kind"]} if "sites" in params else set())
+    params["radii"] = {code: r for code, r in radii.items() if code in used}
     if kind == "underserved":
         u = dict(raw.get("underserved") or {})
         params["underserved"] = {

@@ -8,6 +8,8 @@ imports the execution, this module imports the job, and nothing imports back.
 
 from __future__ import annotations
 
+import copy
+
 from django.db import transaction
 
 from accessibility.models import AnalysisRun, PopulationRaster
@@ -28,7 +30,7 @@ def analysis_run_create(
     """Check the parameters, store the run (queued) and enqueue its job in the same transaction;
     `repeat_of`: the run this one repeats with one input changed (accessibility.services.repeats)."""
     params = run_parameters_normalise(kind=kind, raw=parameters)
-    raster_id = params["demand"]["raster_id"]
+    raster_id = params["demand"].get("raster_id")
     raster = PopulationRaster.objects.get(pk=raster_id) if raster_id else None
     run = AnalysisRun.objects.create(
         kind=kind,
@@ -48,4 +50,8 @@ def analysis_run_create(
 @transaction.atomic
 def analysis_run_rerun(*, run: AnalysisRun, user=None) -> AnalysisRun:
     """A new run with the stored parameters of `run` (reproducibility)."""
-    return analysis_run_create(kind=run.kind, parameters=run.parameters, user=user, is_demo=run.is_demo)
+    params = copy.deepcopy(run.parameters)
+    # A run stored before the one urban rule carries the raster-only density threshold the rule replaced:
+    # the new run applies today's rule (demand.urban_min_population, which that run also stored).
+    (params.get("demand") or {}).pop("urban_children_per_km2", None)
+    return analysis_run_create(kind=run.kind, parameters=params, user=user, is_demo=run.is_demo)

@@ -51,28 +51,31 @@ def parameters_schema(*, complete: bool) -> dict:
 
     integer, number, boolean = {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
     date = {"type": "string", "format": "date"}
-    demand = obj(
-        {
-            "source": {"type": "string", "enum": ["settlements", "raster"]},
-            "raster_id": {"type": "integer", "nullable": True, "description": "required when source is raster"},
-            "indicator": {"type": "string", "enum": list(PopulationFigure.Indicator.values)},
-            "year": {**integer, "minimum": 1990, "maximum": 2100},
-            "scale_to_official": boolean,
-            "default_child_share": {**number, "minimum": 0.01, "maximum": 1.0},
-            "urban_min_population": {**integer, "minimum": 0},
-            "urban_children_per_km2": {**number, "minimum": 0},
+    demand_properties = {
+        "source": {"type": "string", "enum": ["settlements", "raster"]},
+        "raster_id": {"type": "integer", "nullable": True, "description": "required when source is raster"},
+        "indicator": {"type": "string", "enum": list(PopulationFigure.Indicator.values)},
+        "year": {**integer, "minimum": 1990, "maximum": 2100},
+        "scale_to_official": boolean,
+        "default_child_share": {**number, "minimum": 0.01, "maximum": 1.0},
+        "urban_min_population": {
+            **integer,
+            "minimum": 0,
+            "description": "urban: in a settlement of at least this many inhabitants (a raster cell: within its "
+            "extent, a disc holding its population at 1 500 inhabitants/km²), for both sources",
         },
-        "where the children are: settlements (children, or population × the official share) or a raster",
-        required=[
-            "source",
-            "raster_id",
-            "indicator",
-            "year",
-            "scale_to_official",
-            "default_child_share",
-            "urban_min_population",
-            "urban_children_per_km2",
-        ],
+    }
+    if complete:
+        demand_properties["urban_children_per_km2"] = {
+            **number,
+            "description": "runs stored before the one urban rule only (raster cells); no longer accepted",
+        }
+    demand = obj(
+        demand_properties,
+        "where the children are: settlements (children, or population × the official share) or a raster; a run "
+        "stores only what its source reads (settlements: indicator, default_child_share; raster: raster_id, "
+        "scale_to_official)",
+        required=["source", "year", "urban_min_population"],
     )
     facilities = obj(
         {
@@ -90,8 +93,9 @@ def parameters_schema(*, complete: bool) -> dict:
                 "description": "facility kind codes, all of the purpose; empty: every kind of the purpose",
             },
         },
-        "which facilities count as present",
-        required=["as_of", "scope", "purpose", "kinds"],
+        "which facilities count as present (a roadmap-effect run stores purpose and kinds only: it takes its "
+        "own dates)",
+        required=["purpose", "kinds"],
     )
     radius = obj(
         {
@@ -120,8 +124,9 @@ def parameters_schema(*, complete: bool) -> dict:
                 "description": "[longitude, latitude] candidates (EPSG:4326) when candidates is points",
             },
         },
-        "best sites: how many, chosen among which candidates, how",
-        required=["k", "candidates", "kind", "method", "grid_spacing_m", "time_limit_s"],
+        "best sites: how many, chosen among which candidates, how (grid_spacing_m for a grid, time_limit_s for "
+        "the exact method)",
+        required=["k", "candidates", "kind", "method"],
     )
     underserved = obj(
         {
@@ -143,8 +148,9 @@ def parameters_schema(*, complete: bool) -> dict:
             "underserved": underserved,
             "roadmap": roadmap,
         },
-        "sites, underserved and roadmap are present for runs of that kind only",
-        required=["demand", "facilities", "radii", "region_ids", "write_raster"],
+        "sites, underserved and roadmap are present for runs of that kind only, write_raster for a coverage run "
+        "on a raster; radii of the kinds the run counts",
+        required=["demand", "facilities", "radii", "region_ids"],
     )
 
 

@@ -83,6 +83,14 @@ class Facilities:
         used = np.unique(self.kind)
         return np.unique(self.radius_urban[used]).size <= 1 and np.unique(self.radius_rural[used]).size <= 1
 
+    def class_radius_m(self) -> tuple[float, float] | None:
+        """(urban, rural) radius in metres a demand point of each class is reached over: the largest of the
+        kinds present (when the kinds' radii differ, a point is reached over each kind's own); None if empty."""
+        if not len(self):
+            return None
+        used = np.unique(self.kind)
+        return float(self.radius_urban[used].max()), float(self.radius_rural[used].max())
+
     def kind_tree(self, k: int) -> tuple[cKDTree, np.ndarray]:
         if k not in self._kind_trees:
             idx = np.nonzero(self.kind == k)[0]

@@ -1,8 +1,8 @@
 """Where the children are: demand points from a population raster or from settlement points.
 
 A source yields `DemandChunk`s: populated locations (longitude/latitude, EPSG:4326)
-with a child count, an urban flag and the index of the zone (district) that
-contains them. Rasters are read window by window along their block rows, never
+with a child count, an urban flag (one rule for both sources: layers.analysis.urban) and
+the index of the zone (district) that contains them. Rasters are read window by window along their block rows, never
 whole; each window's populated cells become one chunk.
 """
 
@@ -21,8 +21,9 @@ from rasterio.features import rasterize
 from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
-from layers.analysis.geodesy import MEAN_RADIUS_M, grid_ecef
+from layers.analysis.geodesy import grid_ecef
 from layers.analysis.hexbin import KZ_LAEA
+from layers.analysis.urban import DEFAULT_URBAN_MIN_POPULATION, UrbanExtents
 
 NO_ZONE = -1
 # Demand just outside every district goes to the nearest district within this distance. The bundled
@@ -33,10 +34,6 @@ NO_ZONE = -1
 DISTRICT_TOLERANCE_M = 5_000.0
 # About 4 M cells (16 MB of float32 per band) per window keeps memory flat for any raster size.
 WINDOW_TARGET_CELLS = 1 << 22
-# Urban cells: 100 children/km² ≈ 300 inhabitants/km² (the EU "urban cluster" density) at
-# a one-third child share. Settlements: Kazakhstan's statistical threshold for a city.
-DEFAULT_URBAN_CHILDREN_PER_KM2 = 100.0
-DEFAULT_URBAN_MIN_POPULATION = 10_000
 GDAL_CACHE_BYTES = 64 * 2**20
 
 
@@ -141,7 +138,6 @@ class RasterSpec:
 
     path: str
     bands: tuple[int, ...] = (1,)
-    urban_children_per_km2: float = DEFAULT_URBAN_CHILDREN_PER_KM2
 
 
 def raster_env() -> rasterio.Env:
@@ -168,17 +164,6 @@ def raster_windows(src, *, target_cells: int = WINDOW_TARGET_CELLS) -> list[Wind
     ]
 
 
-def _cell_area_km2(t, crs: CRS, window: Window, rows: np.ndarray) -> np.ndarray | float:
-    """Area of cells in km²: exact on the sphere for geographic rasters, |a·e| for projected ones."""
-    if crs.is_geographic:
-        lat_top = t.f + t.e * (window.row_off + rows)
-        lat_bot = lat_top + t.e
-        dlon = math.radians(abs(t.a))
-        area = MEAN_RADIUS_M**2 * dlon * np.abs(np.sin(np.radians(lat_top)) - np.sin(np.radians(lat_bot)))
-        return area / 1e6
-    return abs(t.a * t.e - t.b * t.d) / 1e6
-
-
 def raster_open(spec: RasterSpec):
     """Open a raster and check the bands exist and it has a CRS; returns the open dataset."""
     try:
@@ -202,6 +187,7 @@ def raster_demand(
     progress: Callable[[float], None] | None = None,
     target_cells: int = WINDOW_TARGET_CELLS,
     stats: dict | None = None,
+    urban: UrbanExtents | None = None,
 ) -> Iterator[DemandChunk]:
     """Yield the populated cells (children > 0) of the raster, one chunk per window.
 
@@ -210,6 +196,7 @@ def raster_demand(
     Negative values are treated as nodata. Cell centres are transformed from the
     raster's CRS to EPSG:4326. Zones are burnt into each window at cell centres; a
     cell centre outside every zone goes to the nearest one within the zones' tolerance.
+    A cell is urban when its centre lies in a town's extent (`urban`; without it every cell is rural).
     """
     stats = stats if stats is not None else {}
     stats.setdefault("nodata_cells", 0)
@@ -228,8 +215,6 @@ def raster_demand(
             zone_shapes = (geoms, shapely.STRtree(geoms))
         windows = raster_windows(src, target_cells=target_cells)
         t = src.transform
-        geographic = crs.is_geographic
-        pixel_area_km2 = abs(t.a * t.e - t.b * t.d) / 1e6
 
         nodata = [src.nodatavals[b - 1] for b in spec.bands]
 
@@ -303,13 +288,6 @@ def raster_demand(
             snapped = None
             if zones is not None:
                 zone, snapped = zones.assign_nearest(lon, lat, zone)
-            if geographic:
-                # Cell area on the sphere depends on the row only: compute it per window row.
-                row_area = _cell_area_km2(t, crs, window, np.arange(int(window.height)))
-                area = row_area[rows]
-            else:
-                area = pixel_area_km2
-            urban = children / area >= spec.urban_children_per_km2
             mask = np.zeros(shape, dtype=bool)
             mask.ravel()[flat] = True
             xyz = None
@@ -323,11 +301,15 @@ def raster_demand(
                     rows=rows,
                     cols=cols,
                 )
+            if urban is None:
+                is_urban = np.zeros(flat.size, dtype=bool)
+            else:
+                is_urban = urban.contains(lon=lon, lat=lat, xyz=xyz)
             return DemandChunk(
                 lon=lon,
                 lat=lat,
                 children=children,
-                urban=urban,
+                urban=is_urban,
                 zone=zone,
                 window=window,
                 mask=mask,
@@ -359,7 +341,8 @@ def points_demand(
     ids: np.ndarray | None = None,
     urban_min_population: int = DEFAULT_URBAN_MIN_POPULATION,
 ) -> Iterator[DemandChunk]:
-    """One chunk of settlement points (EPSG:4326); urban when population ≥ `urban_min_population`.
+    """One chunk of settlement points (EPSG:4326); urban when population ≥ `urban_min_population` (a town:
+    the settlement lies in its own extent, the rule layers.analysis.urban applies to raster cells).
 
     A point outside every zone goes to the nearest zone within the zones' tolerance (metres).
     """

@@ -70,7 +70,7 @@ def test_wgs84_raster_matches_independent_geodesic(write_raster):
     path = write_raster("wgs.tif", data, crs="EPSG:4326", transform=from_origin(west, north, d, d))
     flon, flat = 70.0203, 49.9851
     fac = _facilities([flon], [flat], radius=Radius(900, 900))
-    res = distance_coverage(raster_demand(RasterSpec(path=path, urban_children_per_km2=1e9)), fac, n_zones=0)
+    res = distance_coverage(raster_demand(RasterSpec(path=path)), fac, n_zones=0)
     rows, cols = np.mgrid[0:30, 0:40]
     lon = west + (cols + 0.5) * d
     lat = north - (rows + 0.5) * d

@@ -53,7 +53,7 @@ class Headline:
         return float(sum(f.get("places") or 0 for f in self.reaching_nobody))
 
 
-def _scenario_headline(summary: dict, *, scenario: str) -> Headline | None:
+def _scenario_headline(*, summary: dict, scenario: str) -> Headline | None:
     if "children_total" in summary:
         total = float(summary["children_total"])
         served = summary.get("children_served")
@@ -95,5 +95,5 @@ def capacity_headlines(*, kind: str, summary: dict) -> list[Headline]:
         parts = [("before", summary["before"]), ("after", summary["after"])]
     else:
         parts = [("current", summary)]
-    headlines = [_scenario_headline(part, scenario=scenario) for scenario, part in parts]
+    headlines = [_scenario_headline(summary=part, scenario=scenario) for scenario, part in parts]
     return [h for h in headlines if h is not None]

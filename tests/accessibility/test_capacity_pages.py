@@ -144,3 +144,13 @@ def test_analysis_map_settlement_popup_shows_served(client, planner, capacity_ru
     html = client.get("/en/maps/analysis/", {"run": capacity_run.pk}).content.decode()
     assert '["served", "children served within capacity"]' in html
     assert re.search(r'"served"\s*:\s*120\.25', html)  # T1's stored figure reaches the map
+
+
+def test_akimat_user_sees_its_region_without_the_outside_and_national_rows(client, akimat_a, capacity_run, region_a):
+    client.force_login(akimat_a)
+    html = client.get(f"/en/accessibility/runs/{capacity_run.pk}/").content.decode()
+    table = _text(_section(html, '<table class="data zones">', "</table>"))
+    assert f"{region_a.name} 1500 400 500 600 900 60.0" in table
+    assert "Outside every district" not in table and "Kazakhstan" not in table
+    districts = _text(client.get(f"/en/accessibility/runs/{capacity_run.pk}/districts/").content.decode())
+    assert "Outside every district" not in districts and "Kazakhstan 3620" not in districts

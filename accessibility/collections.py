@@ -91,9 +91,18 @@ COVERED_PCT = Case(
     default=None,
     output_field=FloatField(),
 )
+# Within reach but beyond what capacity serves, as ZoneResult.over_capacity (None when served was not computed).
+OVER_CAPACITY = Case(
+    When(served__isnull=False, covered__isnull=False, then=Greatest(F("covered") - F("served"), Value(0.0))),
+    default=None,
+    output_field=FloatField(),
+)
 ZONE_FIGURES = {
     "scenario": "scenario",
     "children": "children",
+    "children_served": "served",
+    "children_over_capacity": OVER_CAPACITY,
+    "children_not_covered": UNCOVERED,
     "covered": "covered",
     "uncovered": UNCOVERED,
     "covered_pct": COVERED_PCT,
@@ -108,6 +117,9 @@ ZONE_TYPES = {
         name: "number"
         for name in (
             "children",
+            "children_served",
+            "children_over_capacity",
+            "children_not_covered",
             "covered",
             "uncovered",
             "covered_pct",
@@ -156,9 +168,10 @@ def collections_register() -> None:
             id="accessibility-zones",
             title=_("Accessibility by district"),
             description=_(
-                "Children, children covered by a facility in reach, mean distance to the nearest facility (metres) "
-                "and places per 1 000 children, per district and scenario of each analysis run. Signed-in users "
-                "only; akimat users read their own region."
+                "Children served within capacity, within reach but over capacity and not covered (empty where the "
+                "run did not compute capacity), children within reach of a facility whatever its capacity (covered), "
+                "mean distance to the nearest facility (metres) and places per 1 000 children, per district and "
+                "scenario of each analysis run. Signed-in users only; akimat users read their own region."
             ),
             selector=district_results,
             geometry="district__geom",
@@ -194,9 +207,10 @@ def collections_register() -> None:
             id="accessibility-regions",
             title=_("Accessibility by region"),
             description=_(
-                "The region totals of each analysis run and scenario: children, children covered, mean distance to "
-                "the nearest facility (metres), places per 1 000 children. Signed-in users only; akimat users read "
-                "their own region."
+                "The region totals of each analysis run and scenario: children served within capacity, within reach "
+                "but over capacity and not covered, children within reach whatever the capacity (covered), mean "
+                "distance to the nearest facility (metres), places per 1 000 children. Signed-in users only; akimat "
+                "users read their own region."
             ),
             selector=region_results,
             geometry="region__geom",
@@ -313,7 +327,8 @@ def collections_register() -> None:
             title=_("Accessibility by settlement"),
             description=_(
                 "Per settlement of the analyses whose demand came from settlements: children, distance to the nearest "
-                "facility (metres, WGS 84 ellipsoid; empty when no facility exists), covered or not, places per 1 000 "
+                "facility (metres, WGS 84 ellipsoid; empty when no facility exists), covered or not, children served "
+                "within capacity, urban or rural and the catchment radius that applied (metres), places per 1 000 "
                 "children. Signed-in users only; akimat users read their own region's settlements."
             ),
             selector=settlement_rows,
@@ -330,6 +345,9 @@ def collections_register() -> None:
                 "children": "children",
                 "distance_m": "distance_m",
                 "covered": "covered",
+                "served": "served",
+                "urban": "urban",
+                "radius_m": "radius_m",
                 "access_per_1000": "access_per_1000",
             },
             filters={
@@ -349,6 +367,9 @@ def collections_register() -> None:
                 "children": "number",
                 "distance_m": "number",
                 "covered": "boolean",
+                "served": "number",
+                "urban": "boolean",
+                "radius_m": "number",
                 "access_per_1000": "number",
             },
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib.gis.db.models import PolygonField
 from django.db.models import Case, F, FilteredRelation, FloatField, Func, Q, Value, When
+from django.db.models.functions import Greatest
 
 from accessibility.models import AnalysisRun
 from accounts import layer_access
@@ -43,7 +44,9 @@ def settlements_geojson(*, user, run: AnalysisRun, scenario: str = "current") ->
 
 
 def districts_geojson(*, run: AnalysisRun, scenario: str, region_ids: list[int] | None = None) -> str:
-    """District polygons (simplified to 500 m) with the run's figures for `scenario`."""
+    """District polygons (simplified to 500 m) with the run's figures for `scenario`: children served within
+    capacity, within reach but over capacity and not covered (null where the run did not compute them, as
+    ZoneResult.over_capacity / .not_covered), children within reach (`covered`), mean distance (metres)."""
     qs = District.objects.filter(geom__isnull=False)
     if region_ids is not None:
         qs = qs.filter(region_id__in=region_ids)
@@ -52,13 +55,38 @@ def districts_geojson(*, run: AnalysisRun, scenario: str, region_ids: list[int] 
     ).annotate(
         children=F("z__children"),
         covered=F("z__covered"),
+        children_served=F("z__served"),
+        children_over_capacity=Case(
+            When(
+                z__served__isnull=False,
+                z__covered__isnull=False,
+                then=Greatest(F("z__covered") - F("z__served"), Value(0.0)),
+            ),
+            default=None,
+            output_field=FloatField(),
+        ),
+        children_not_covered=Case(
+            When(z__covered__isnull=False, then=Greatest(F("z__children") - F("z__covered"), Value(0.0))),
+            default=None,
+            output_field=FloatField(),
+        ),
         mean_distance_m=F("z__mean_distance_m"),
         access_per_1000=F("z__access_per_1000"),
     )
     return feature_collection(
         qs,
         geometry="geom",
-        properties=["kato", "name_en", "children", "covered", "mean_distance_m", "access_per_1000"],
+        properties=[
+            "kato",
+            "name_en",
+            "children",
+            "children_served",
+            "children_over_capacity",
+            "children_not_covered",
+            "covered",
+            "mean_distance_m",
+            "access_per_1000",
+        ],
         simplify_m=500,
         precision=5,
     )

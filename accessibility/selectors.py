@@ -12,11 +12,11 @@ from datetime import date
 import numpy as np
 import shapely
 from django.contrib.gis.db.models.functions import AsWKB, PointOnSurface
-from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Case, Count, Max, OuterRef, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_noop
 
-from accessibility.models import AnalysisRun, AreaResult, PopulationRaster, SiteResult, ZoneResult
+from accessibility.models import AnalysisRun, AreaResult, PointResult, PopulationRaster, SiteResult, ZoneResult
 from accessibility.notes import note as make_note
 from accessibility.notes import plural_note
 from accounts.permissions import Action, can, scope_queryset, user_has_role
@@ -56,8 +56,8 @@ def run_get(*, user, run_id: int) -> AnalysisRun | None:
 
 def zone_results(*, user, run: AnalysisRun, scenario: str | None = None, level: str = "region") -> QuerySet:
     """Rows of one run: level "region" (region totals), "district", "national", "outside" (the demand outside
-    every district) or "all"; scoped to the user (akimat users see only their region's rows, not the
-    national total nor the outside row)."""
+    every district, part of the national total) or "all"; scoped to the user (akimat users see only their
+    region's rows, not the national total nor the outside row)."""
     qs = ZoneResult.objects.filter(run=run).select_related("region", "district")
     if scenario:
         qs = qs.filter(scenario=scenario)
@@ -70,6 +70,20 @@ def zone_results(*, user, run: AnalysisRun, scenario: str | None = None, level: 
     elif level == "outside":
         qs = qs.filter(outside=True)
     return scope_queryset(user, qs, region_field="region")
+
+
+def district_table_rows(*, user, run: AnalysisRun) -> QuerySet:
+    """The district rows of a run, then per scenario the outside row and the national total, which is their
+    sum: what the district table shows (region totals left out, they repeat their districts)."""
+    place = Case(When(district__isnull=False, then=Value(0)), When(outside=True, then=Value(1)), default=Value(2))
+    rows = zone_results(user=user, run=run, level="all").exclude(region__isnull=False, district__isnull=True)
+    return rows.annotate(place=place).order_by("scenario", "place", "region__kato", "district__kato")
+
+
+def point_results(*, user, run: AnalysisRun) -> QuerySet:
+    """Settlement rows of a run as stored, by scenario and settlement; akimat users see their region's."""
+    qs = PointResult.objects.filter(run=run).select_related("settlement").order_by("scenario", "settlement_id")
+    return scope_queryset(user, qs, region_field="settlement__region")
 
 
 def site_results(*, user, run: AnalysisRun, selected_only: bool = False) -> QuerySet:

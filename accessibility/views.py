@@ -18,7 +18,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accessibility import comparison, geojson, selectors, services
 from accessibility.forms import RasterRegisterForm, RunForm, RunRepeatForm, SettlementImportForm
-from accessibility.models import AnalysisRun, PointResult
+from accessibility.headline import capacity_headlines
+from accessibility.models import AnalysisRun
 from accessibility.notes import note_text
 from accounts.permissions import user_region_id
 from layers.settlement_selectors import OSM_ATTRIBUTION, settlement_attribution
@@ -26,8 +27,15 @@ from layers.webmap.builders import base_map, map_parts
 
 SUMMARY_LABELS = {
     "children": gettext_lazy("children"),
-    "covered": gettext_lazy("children covered"),
-    "covered_pct": gettext_lazy("children covered, %"),
+    "covered": gettext_lazy("children within reach (whatever the capacity)"),
+    "covered_pct": gettext_lazy("children within reach (whatever the capacity), %"),
+    "children_total": gettext_lazy("children counted"),
+    "children_served": gettext_lazy("children served within capacity"),
+    "children_over_capacity": gettext_lazy("children within reach but over capacity"),
+    "children_not_covered": gettext_lazy("children not covered"),
+    "covered_within_reach_pct": gettext_lazy("within reach of a facility, whatever its capacity, %"),
+    "served_pct": gettext_lazy("children served within capacity, %"),
+    "capacity_total": gettext_lazy("capacity counted (places × shifts a year)"),
     "facilities": gettext_lazy("facilities counted"),
     "locations": gettext_lazy("populated places or cells"),
     "access_per_1000": gettext_lazy("places per 1 000 children reachable"),
@@ -72,6 +80,8 @@ def summary_items(summary: dict) -> list[tuple]:
         return [(label, before.get(label, "—"), after.get(label, "—")) for label in after]
     items = []
     for key, value in summary.items():
+        if isinstance(value, list | dict):
+            continue  # lists (facilities reaching nobody) have their own table on the page
         label = str(SUMMARY_LABELS.get(key, key))
         if isinstance(value, bool):
             text = _("yes") if value else _("no")
@@ -132,7 +142,15 @@ def run_detail(request, pk: int):
     for scenario in scenarios:
         rows = list(selectors.zone_results(user=request.user, run=run, scenario=scenario, level="region"))
         national = list(selectors.zone_results(user=request.user, run=run, scenario=scenario, level="national"))
-        tables.append({"scenario": scenario, "rows": rows, "national": national[0] if national else None})
+        outside = list(selectors.zone_results(user=request.user, run=run, scenario=scenario, level="outside"))
+        tables.append(
+            {
+                "scenario": scenario,
+                "rows": rows,
+                "outside": outside[0] if outside else None,
+                "national": national[0] if national else None,
+            }
+        )
     side_by_side = None
     if run.kind == AnalysisRun.Kind.ROADMAP and len(tables) == 2:
         after = {r.region_id: r for r in tables[1]["rows"]}
@@ -141,6 +159,7 @@ def run_detail(request, pk: int):
     context = {
         "run": run,
         "summary": summary_items(run.summary),
+        "headlines": capacity_headlines(kind=run.kind, summary=run.summary),
         "notes": [note_text(n) for n in run.notes],
         "kind_shares": selectors.children_kind_shares(run=run),
         "osm_attribution": OSM_ATTRIBUTION,
@@ -166,13 +185,21 @@ def _run_map(run: AnalysisRun, *, user, nonce: str | None = None):
     m = base_map(aria_label=_("Analysis map"), height="60vh")
     scenario = "after" if run.kind == AnalysisRun.Kind.ROADMAP else "current"
     metric = "access_per_1000" if run.kind == AnalysisRun.Kind.FCA else "covered"
+    fields, aliases = ["name_en", "children"], [_("District"), _("Children")]
+    if any(h.computed for h in capacity_headlines(kind=run.kind, summary=run.summary)):
+        fields += ["children_served", "children_over_capacity", "children_not_covered"]
+        aliases += [_("Served within capacity"), _("Within reach but over capacity"), _("Not covered")]
+    if metric == "covered":
+        fields.append("covered")
+        aliases.append(_("Within reach of a facility, whatever its capacity"))
+    else:
+        fields.append(metric)
+        aliases.append(_("Places per 1 000 children"))
     folium.GeoJson(
         geojson.districts_geojson(run=run, scenario=scenario, region_ids=run.parameters.get("region_ids") or None),
         name=_("Districts"),
         style_function=lambda f, metric=metric: _district_style(f, metric),
-        tooltip=folium.GeoJsonTooltip(
-            fields=["name_en", "children", metric], aliases=[_("District"), _("Children"), _(metric.replace("_", " "))]
-        ),
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
     ).add_to(m)
     if run.kind == AnalysisRun.Kind.UNDERSERVED:
         folium.GeoJson(
@@ -210,11 +237,7 @@ def run_districts(request, pk: int):
     if not selectors.user_can_read(request.user):
         return _deny(request)
     run = _run_or_404(request, pk)
-    rows = list(
-        selectors.zone_results(user=request.user, run=run, level="district").order_by(
-            "scenario", "region__kato", "district__kato"
-        )
-    )
+    rows = list(selectors.district_table_rows(user=request.user, run=run))
     return render(request, "accessibility/run_districts.html", {"run": run, "rows": rows, "demo_present": run.is_demo})
 
 
@@ -285,6 +308,15 @@ def _comparison_cells(pair: dict) -> dict:
     }
 
 
+def _zone_level(row) -> str:
+    """national, region, district or outside (every district): what a zone row of the CSV is."""
+    if row.outside:
+        return "outside"
+    if row.district_id:
+        return "district"
+    return "region" if row.region_id else "national"
+
+
 def _csv_response(filename: str, header: list[str], rows) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -309,9 +341,13 @@ def run_download(request, pk: int, what: str, fmt: str):
             f"{stem}.csv",
             [
                 "scenario",
+                "level",
                 "region_kato",
                 "district_kato",
                 "children",
+                "children_served",
+                "children_over_capacity",
+                "children_not_covered",
                 "covered",
                 "uncovered",
                 "covered_pct",
@@ -325,9 +361,13 @@ def run_download(request, pk: int, what: str, fmt: str):
             (
                 [
                     r.scenario,
+                    _zone_level(r),
                     r.region.kato if r.region else "",
                     r.district.kato if r.district else "",
                     r.children,
+                    r.served,
+                    r.over_capacity,
+                    r.not_covered,
                     r.covered,
                     r.uncovered,
                     r.covered_pct,
@@ -369,7 +409,7 @@ def run_download(request, pk: int, what: str, fmt: str):
     if what == "areas" and fmt == "geojson":
         return _geojson_response(f"{stem}.geojson", geojson.areas_geojson(user=request.user, run=run))
     if what == "settlements" and fmt == "csv":
-        rows = PointResult.objects.filter(run=run).select_related("settlement").order_by("scenario", "settlement_id")
+        rows = selectors.point_results(user=request.user, run=run)
         return _csv_response(
             f"{stem}.csv",
             [
@@ -381,6 +421,9 @@ def run_download(request, pk: int, what: str, fmt: str):
                 "children",
                 "distance_m",
                 "covered",
+                "served",
+                "urban",
+                "radius_m",
                 "access_per_1000",
                 "population_kind",
                 "population_source",
@@ -396,6 +439,9 @@ def run_download(request, pk: int, what: str, fmt: str):
                     p.children,
                     p.distance_m,
                     p.covered,
+                    p.served,
+                    p.urban,
+                    p.radius_m,
                     p.access_per_1000,
                     # official / osm_tag / gazetteer / estimate: only "official" is an official figure.
                     p.settlement.population_kind,

@@ -86,6 +86,8 @@ def build_population(*, map, request, options):
                 ["name", str(_("settlement"))],
                 ["children", str(_("children"))],
                 ["distance_m", str(_("distance to the nearest facility, m"))],
+                # Null (not computed, e.g. an older run) leaves the line out of the popup, never a 0.
+                ["served", str(_("children served within capacity"))],
             ],
         },
     ).add_to(map)

@@ -1,7 +1,8 @@
 """A run repeated with one input changed (the demand source, the catchment radii, the urban threshold), so that
 the pages can show how much the answer depends on that input (accessibility.comparison).
 
-Radii are metres; the urban thresholds are inhabitants of a settlement or children per km² of a raster cell.
+Radii are metres; the urban threshold is inhabitants of a settlement (one rule for settlement points and raster
+cells, layers.analysis.urban).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from accessibility.services.errors import RunParameterError
 from accessibility.services.runs import analysis_run_create
 
 # The changes a repeat accepts: exactly one of them (raster_id only goes with demand_source).
-REPEAT_CHANGES = ("demand_source", "radii_factor", "radii", "urban_min_population", "urban_children_per_km2")
+REPEAT_CHANGES = ("demand_source", "radii_factor", "radii", "urban_min_population")
 # A factor beyond these would only produce radii the parameters refuse anyway (1 m – 500 km).
 RADII_FACTOR_MIN, RADII_FACTOR_MAX = 0.1, 10.0
 
@@ -55,7 +56,7 @@ def repeat_parameters(*, run: AnalysisRun, change: dict) -> dict:
     change: {"demand_source": "raster", "raster_id": optional} (the other source; without raster_id the latest
     registered raster of the run's indicator), {"demand_source": "settlements"}, {"radii_factor": f} (every
     urban and rural radius × f), {"radii": {"urban_m": m, "rural_m": m}} (every kind set to these metres; one
-    of the two may be left out), {"urban_min_population": n} or {"urban_children_per_km2": x}.
+    of the two may be left out) or {"urban_min_population": n}.
     """
     if not isinstance(change, dict):
         raise RunParameterError("change: must be a JSON object")
@@ -102,7 +103,7 @@ def repeat_parameters(*, run: AnalysisRun, change: dict) -> dict:
     else:
         if what not in demand:
             raise RunParameterError(f"{what}: this run's parameters have no such threshold")
-        demand[what] = _positive(change[what], what, low=0, high=10_000_000)
+        demand[what] = int(_positive(change[what], what, low=0, high=10_000_000))
     if params == run.parameters:
         raise RunParameterError(f"{what}: the run already uses this value")
     return params

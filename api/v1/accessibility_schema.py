@@ -206,8 +206,8 @@ class AccessibilityRunCreateSerializer(serializers.Serializer):
 
 
 class AccessibilityRunRepeatSerializer(serializers.Serializer):
-    """The one change of a repeat: exactly one of demand_source, radii_factor, radii, urban_min_population,
-    urban_children_per_km2 (raster_id only with demand_source "raster")."""
+    """The one change of a repeat: exactly one of demand_source, radii_factor, radii, urban_min_population
+    (raster_id only with demand_source "raster")."""
 
     demand_source = _enum(["settlements", "raster"], required=False, help_text="the other demand source")
     raster_id = serializers.IntegerField(
@@ -222,10 +222,9 @@ class AccessibilityRunRepeatSerializer(serializers.Serializer):
         help_text="{urban_m, rural_m} (metres; one may be left out): every kind's radii set to these",
     )
     urban_min_population = serializers.IntegerField(
-        required=False, min_value=0, help_text="settlements of at least this population are urban"
-    )
-    urban_children_per_km2 = serializers.FloatField(
-        required=False, min_value=0, help_text="raster cells of at least this density of children are urban"
+        required=False,
+        min_value=0,
+        help_text="urban = in a settlement of at least this population (a raster cell: within its extent)",
     )
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from accessibility import analyses
 from accessibility.models import AnalysisRun
+from accessibility.selectors import purpose_kinds
 from accessibility.services import (
     RunParameterError,
     analysis_run_create,
@@ -12,20 +13,19 @@ from accessibility.services import (
     population_raster_register,
     run_parameters_normalise,
 )
-from facilities.models import FacilityKind
 
 COMMON = {"demand", "facilities", "radii", "region_ids"}
 DEMAND = {
     "settlements": {"source", "year", "urban_min_population", "indicator", "default_child_share"},
     "raster": {"source", "year", "urban_min_population", "raster_id", "scale_to_official"},
 }
-FACILITIES = {"as_of", "scope", "kinds"}
+FACILITIES = {"as_of", "scope", "purpose", "kinds"}
 # kind -> (top-level keys beyond COMMON, facilities keys, keys of the kind's own block); the raster coverage
 # run alone writes a distance raster (write_raster).
 EXPECTED = {
     "coverage": (set(), FACILITIES, None),
     "fca": (set(), FACILITIES, None),
-    "roadmap": ({"roadmap"}, {"kinds"}, {"before_date"}),
+    "roadmap": ({"roadmap"}, {"purpose", "kinds"}, {"before_date"}),
     "sites": ({"sites"}, FACILITIES, {"k", "candidates", "kind", "method"}),
     "underserved": ({"underserved"}, FACILITIES, {"hex_size_m", "top"}),
 }
@@ -66,8 +66,10 @@ def test_stored_parameters_hold_only_the_keys_the_kind_reads(db, kind, source, r
     assert set(params["facilities"]) == facilities
     if block is not None:
         assert set(params[kind]) == block
-    # Radii of the kinds counted (facilities.kinds empty: all), each with its two classes.
-    assert set(params["radii"]) == set(FacilityKind.objects.values_list("code", flat=True))
+    # Radii of the kinds counted (facilities.kinds empty: all of the run's purpose) and of the new sites' kind,
+    # each with its two classes.
+    counted = set(purpose_kinds(purpose=params["facilities"]["purpose"]))
+    assert set(params["radii"]) == counted | ({params["sites"]["kind"]} if "sites" in params else set())
     assert all(set(r) == {"urban_m", "rural_m"} for r in params["radii"].values())
 
 
@@ -76,13 +78,20 @@ def test_optional_keys_appear_only_when_their_option_is_chosen(db):
         kind="sites", raw={"sites": {"candidates": "grid", "method": "exact", "kind": "health_centre"}}
     )
     assert set(grid["sites"]) == {"k", "candidates", "kind", "method", "grid_spacing_m", "time_limit_s"}
-    # Counting art schools only: their radii and the new sites' kind, no other kind's.
+    # Counting art schools only: their radii and the new sites' kind (of the same purpose), no other kind's.
     some = run_parameters_normalise(
-        kind="sites", raw={"facilities": {"kinds": ["art_school"]}, "sites": {"kind": "health_centre"}}
+        kind="sites", raw={"facilities": {"kinds": ["art_school"]}, "sites": {"kind": "innovative_creative_centre"}}
     )
-    assert set(some["radii"]) == {"art_school", "health_centre"}
-    roadmap = run_parameters_normalise(kind="roadmap", raw={"facilities": {"kinds": ["art_school"]}})
-    assert roadmap["facilities"] == {"kinds": ["art_school"]} and set(roadmap["radii"]) == {"art_school"}
+    assert some["facilities"]["purpose"] == "education"
+    assert set(some["radii"]) == {"art_school", "innovative_creative_centre"}
+    roadmap = run_parameters_normalise(
+        kind="roadmap", raw={"facilities": {"purpose": "education", "kinds": ["art_school"]}}
+    )
+    assert roadmap["facilities"] == {"purpose": "education", "kinds": ["art_school"]}
+    assert set(roadmap["radii"]) == {"art_school"}
+    # Without kinds, the radii of the purpose's kinds only.
+    everything = run_parameters_normalise(kind="coverage", raw={"facilities": {"purpose": "recreation"}})
+    assert set(everything["radii"]) == {"health_centre", "year_round_health_centre"}
 
 
 def test_the_replaced_density_threshold_is_rejected_with_the_reason(db):

@@ -33,7 +33,8 @@ def _done(kind: str = "coverage", **params) -> AnalysisRun:
 
 @pytest.fixture
 def settlement_run(astana_settlements, region_a):
-    return _done(region_ids=[region_a.id], facilities={"scope": "all"})
+    # Creative objects (art schools among them) serve these children: the radii stored are theirs.
+    return _done(region_ids=[region_a.id], facilities={"scope": "all", "purpose": "education"})
 
 
 def test_repeat_with_radii_halved_changes_only_the_radii(settlement_run, planner):
@@ -65,9 +66,15 @@ def test_repeat_swaps_the_demand_source_both_ways(settlement_run, utm_raster):
     # The latest registered raster counting the same children, unless one is chosen.
     on_raster = analysis_run_repeat(run=settlement_run, change={"demand_source": "raster"}, enqueue=False)
     assert on_raster.raster == latest and on_raster.repeat_of == settlement_run
+    # Only the demand block differs (each source stores the parameters it reads, nothing else), and a coverage
+    # run on a raster writes its distance raster.
     assert parameters_diff(settlement_run.parameters, on_raster.parameters) == [
+        {"name": "demand.default_child_share", "a": 0.32, "b": None},
+        {"name": "demand.indicator", "a": "children_0_17", "b": None},
         {"name": "demand.raster_id", "a": None, "b": latest.pk},
+        {"name": "demand.scale_to_official", "a": None, "b": False},
         {"name": "demand.source", "a": "settlements", "b": "raster"},
+        {"name": "write_raster", "a": None, "b": True},
     ]
     chosen = analysis_run_repeat(
         run=settlement_run, change={"demand_source": "raster", "raster_id": older.pk}, enqueue=False
@@ -114,7 +121,7 @@ def test_a_bad_repeat_names_its_problem_and_stores_nothing(settlement_run, chang
 def compared(db, region_a, region_b):
     """Run a with the capacity numbers; run b, its repeat with radii × 2, made before capacity was counted
     (old summary keys, no `served`): 1 000 children in Astana (600), Turkistan (300) and outside (100)."""
-    params = run_parameters_normalise(kind="coverage", raw={})
+    params = run_parameters_normalise(kind="coverage", raw={"facilities": {"purpose": "education"}})
     doubled = copy.deepcopy(params)
     doubled["radii"]["art_school"] = {"urban_m": 6_000, "rural_m": 30_000}
     done = {"status": AnalysisRun.Status.DONE, "kind": "coverage"}

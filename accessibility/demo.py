@@ -19,17 +19,21 @@ from django.db import transaction
 from django.utils import timezone
 from rasterio.transform import from_origin
 
+from accessibility import selectors
 from accessibility.execution import analysis_run_execute, run_output_dir
 from accessibility.models import AnalysisRun, PopulationRaster
 from accessibility.services.parameters import DEFAULT_CHILD_SHARE
 from accessibility.services.rasters import population_raster_register
 from accessibility.services.runs import analysis_run_create
 from gis_portal.demo import register
-from layers.models import Settlement
+from layers.models import PopulationFigure
 
 # Fast runs on the demo data (settlements and DEMO facilities); every run is flagged is_demo.
+# A child is served only by a place of the kind in question: recreation and additional education each get
+# their own distance-coverage run.
 DEMO_RUNS = [
-    ("coverage", {"facilities": {"scope": "all"}}),
+    ("coverage", {"facilities": {"scope": "all", "purpose": "recreation"}}),
+    ("coverage", {"facilities": {"scope": "all", "purpose": "education"}}),
     ("fca", {"facilities": {"scope": "all"}}),
     ("roadmap", {}),
     ("sites", {"facilities": {"scope": "all"}, "sites": {"k": 10, "candidates": "settlements"}}),
@@ -45,21 +49,27 @@ DEMO_RASTER_SOURCE = (
 def demo_raster_build(*, cell_deg: float = 0.02, seed: int = 191) -> PopulationRaster:
     """Write and register a small synthetic children raster over Kazakhstan (EPSG:4326), flagged demo.
 
-    Each settlement's children (its own count, else population × DEFAULT_CHILD_SHARE) are spread over a
-    Gaussian disc of cells around it. It only exercises the raster path of the analyses.
+    Each counted settlement's children (as a settlement run counts them) are spread over a Gaussian disc of
+    cells around it. It only exercises the raster path of the analyses.
     """
     rng = np.random.default_rng(seed)
     west, north, east, south = 46.0, 56.0, 88.0, 40.0
     width, height = int(round((east - west) / cell_deg)), int(round((north - south) / cell_deg))
     grid = np.zeros((height, width), dtype=np.float32)
-    for loc, pop, child in Settlement.objects.filter(population__gt=0).values_list(
-        "location", "population", "child_population"
+    # The same children as a settlement run counts (accessibility.selectors.settlements_demand), so that
+    # repeating a run with the other demand source compares the two methods, not two populations.
+    counted = selectors.settlements_demand(
+        indicator=PopulationFigure.Indicator.CHILDREN_0_17,
+        year=timezone.localdate().year,
+        default_child_share=DEFAULT_CHILD_SHARE,
+    )
+    for lon, lat, pop, children in zip(
+        counted.lon.tolist(), counted.lat.tolist(), counted.population.tolist(), counted.children.tolist(), strict=True
     ):
-        children = float(child if child is not None else pop * DEFAULT_CHILD_SHARE)
         sigma = max(1.0, (pop / 50_000) ** 0.5)  # in cells
         n = max(50, int(children // 20))
-        rows = ((north - loc.y) / cell_deg + rng.normal(0, sigma, n)).astype(int)
-        cols = ((loc.x - west) / cell_deg + rng.normal(0, sigma, n)).astype(int)
+        rows = ((north - lat) / cell_deg + rng.normal(0, sigma, n)).astype(int)
+        cols = ((lon - west) / cell_deg + rng.normal(0, sigma, n)).astype(int)
         ok = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
         np.add.at(grid, (rows[ok], cols[ok]), children / n)
     target = Path(settings.MEDIA_ROOT) / "accessibility" / "rasters" / "demo_children.tif"

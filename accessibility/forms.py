@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accessibility import selectors
 from accessibility.models import AnalysisRun, PopulationRaster
 from accessibility.services import settlements
 from facilities.models import FacilityKind
@@ -87,6 +88,8 @@ class RunForm(forms.Form):
             ("health_centre", _("health centre")),
             ("year_round_health_centre", _("year-round health centre")),
         ],
+        # The new sites serve the children of the run's purpose, recreation by default.
+        initial="health_centre",
     )
     method = forms.ChoiceField(
         label=_("Best sites: method"),
@@ -104,6 +107,23 @@ class RunForm(forms.Form):
             *self.fields["purpose"].choices,
             *((k.code, _("only: %(kind)s") % {"kind": k.name}) for k in FacilityKind.objects.all()),
         ]
+
+    def clean(self):
+        c = super().clean()
+        if (
+            c.get("kind") == AnalysisRun.Kind.SITES
+            and c.get("purpose")
+            and c.get("site_kind")
+            and c["site_kind"] not in selectors.purpose_kinds(purpose=c["purpose"])
+        ):
+            self.add_error(
+                "site_kind",
+                _(
+                    "The new facility's kind does not serve the children chosen in “Children served by”: choose a "
+                    "kind of that purpose."
+                ),
+            )
+        return c
 
     def parameters(self) -> dict:
         c = self.cleaned_data

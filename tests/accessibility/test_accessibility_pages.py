@@ -132,3 +132,32 @@ def test_analysis_map_page_shows_our_layers(client, planner, db, region_a, astan
     assert resp.status_code == 200 and "Underserved areas" in html and "Recommended sites" in html
     assert "Children in settlements" in html and "Catchments (rural radius)" in html
     assert re.search(r'"covered"\s*:\s*false', html)  # the settlement 40 km out
+
+
+def test_best_sites_form_refuses_a_new_kind_of_another_purpose(client, planner):
+    client.force_login(planner)
+    form = client.get("/en/accessibility/").content.decode()
+    # The defaults go together: recreation children, new health centres.
+    assert '<option value="health_centre" selected>' in form and '<option value="recreation" selected>' in form
+    data = {
+        "kind": "sites",
+        "demand_source": "settlements",
+        "indicator": "children_0_17",
+        "as_of": "2025-12-31",
+        "scope": "all",
+        "purpose": "recreation",
+        "health_urban_m": 5000,
+        "health_rural_m": 30000,
+        "creative_urban_m": 3000,
+        "creative_rural_m": 15000,
+        "k": 5,
+        "candidates": "settlements",
+        "site_kind": "art_school",
+        "method": "greedy",
+        "hex_size_m": 5000,
+    }
+    resp = client.post("/en/accessibility/", data)
+    assert resp.status_code == 200 and not AnalysisRun.objects.exists()
+    assert "does not serve the children chosen in" in resp.content.decode()
+    resp = client.post("/en/accessibility/", {**data, "purpose": "education"})
+    assert resp.status_code == 302 and AnalysisRun.objects.get().parameters["facilities"]["purpose"] == "education"

@@ -32,6 +32,7 @@ from accessibility.models import (
     SiteResult,
     ZoneResult,
 )
+from accessibility.run_context import Context, Outcome
 from layers.models import Region
 
 # The name from before the split of accessibility/services.py, so log filters set up for it keep working.
@@ -77,9 +78,7 @@ def analysis_run_execute(*, run_id: int, echo: Callable[[float, str], None] | No
     settled = False
     try:
         try:
-            ctx = analyses.Context(
-                params=run.parameters, raster=run.raster, output_dir=run_output_dir(run), progress=progress
-            )
+            ctx = Context(params=run.parameters, raster=run.raster, output_dir=run_output_dir(run), progress=progress)
             outcome = analyses.run(ctx, kind=run.kind)
         except (ValueError, RasterioIOError, OSError, KeyError, MemoryError) as exc:
             logger.exception("analysis run %s failed", run_id)
@@ -115,7 +114,7 @@ def _region_containing(point) -> Subquery:
 
 
 @transaction.atomic
-def _results_store(*, run: AnalysisRun, outcome: analyses.Outcome) -> None:
+def _results_store(*, run: AnalysisRun, outcome: Outcome) -> None:
     for model in (ZoneResult, DistanceBin, SiteResult, AreaResult, PointResult):
         model.objects.filter(run=run).delete()
     ZoneResult.objects.bulk_create(

@@ -88,6 +88,8 @@ def build_population(*, map, request, options):
                 ["distance_m", str(_("distance to the nearest facility, m"))],
                 # Null (not computed, e.g. an older run) leaves the line out of the popup, never a 0.
                 ["served", str(_("children served within capacity"))],
+                # The radius the settlement's class (urban or rural) got: the one rule, shown per point.
+                ["radius_m", str(_("catchment radius it got (urban or rural), m"))],
             ],
         },
     ).add_to(map)

@@ -66,5 +66,9 @@ def test_demo_command_runs_all_five_analyses(db):
     out = io.StringIO()
     call_command("accessibility_demo", stdout=out)
     runs = AnalysisRun.objects.filter(is_demo=True)
-    assert sorted(runs.values_list("kind", flat=True)) == sorted(AnalysisRun.Kind.values)
+    # Every analysis, and distance coverage once per purpose (recreation, additional education).
+    assert sorted(runs.values_list("kind", flat=True)) == sorted([*AnalysisRun.Kind.values, "coverage"])
+    coverage = runs.filter(kind="coverage")
+    assert sorted(r.parameters["facilities"]["purpose"] for r in coverage) == ["education", "recreation"]
+    assert all(r.summary["children_served"] <= r.summary["children_total"] for r in coverage)
     assert set(runs.values_list("status", flat=True)) == {"done"}

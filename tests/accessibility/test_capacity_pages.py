@@ -144,6 +144,8 @@ def test_analysis_map_settlement_popup_shows_served(client, planner, capacity_ru
     html = client.get("/en/maps/analysis/", {"run": capacity_run.pk}).content.decode()
     assert '["served", "children served within capacity"]' in html
     assert re.search(r'"served"\s*:\s*120\.25', html)  # T1's stored figure reaches the map
+    # The radius each settlement got (its class's) is in its popup too.
+    assert '["radius_m", "catchment radius it got (urban or rural), m"]' in html
 
 
 def test_akimat_user_sees_its_region_without_the_outside_and_national_rows(client, akimat_a, capacity_run, region_a):

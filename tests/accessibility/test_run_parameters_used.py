@@ -2,8 +2,8 @@
 
 import pytest
 
-from accessibility import analyses
 from accessibility.models import AnalysisRun
+from accessibility.run_context import Context
 from accessibility.selectors import purpose_kinds
 from accessibility.services import (
     RunParameterError,
@@ -166,12 +166,12 @@ def _leaves(data: dict, path: str = "") -> set:
 def test_every_stored_parameter_is_read_by_the_run(monkeypatch, astana_settlements, region_a, kind, source, raster_id):
     """Run each kind on each source with parameters that record what the analysis reads: nothing stored is unread."""
     seen: set = set()
-    made = analyses.Context.__init__
+    made = Context.__init__
 
     def recording_init(self, *, params, **kw):
         made(self, params=_Reading(params, "", seen), **kw)
 
-    monkeypatch.setattr(analyses.Context, "__init__", recording_init)
+    monkeypatch.setattr(Context, "__init__", recording_init)
     raw = _raw(kind, source, raster_id if source == "raster" else None)
     raw["region_ids"] = [region_a.id]
     run = analysis_run_create(kind=kind, parameters=raw, enqueue=False)

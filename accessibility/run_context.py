@@ -1,0 +1,323 @@
+"""What the analyses of one run share: its inputs (zones, demand source, urban rule, radii, scaling to official
+figures) and the shape of its results (zone rows, the outcome that accessibility.execution stores).
+
+Geometry is EPSG:4326; distances are metres on the WGS 84 ellipsoid; children are raster units (people) or
+settlement counts, scaled to official totals only when the run's parameters ask for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from django.utils.translation import gettext_noop
+
+from accessibility import selectors
+from accessibility.boundaries import BoundaryTally, boundary_notes, inside_zones, tallied
+from accessibility.models import PopulationRaster
+from accessibility.notes import note, plural_note, population_kind_notes
+from layers.analysis.coverage import Facilities, Radius
+from layers.analysis.demand import RasterSpec, Zones, points_demand, raster_demand
+from layers.analysis.scaling import zone_factors
+from layers.analysis.urban import UrbanExtents
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class ZoneRow:
+    scenario: str
+    region_id: int | None
+    district_id: int | None
+    children: float
+    covered: float | None = None
+    served: float | None = None
+    mean_distance_m: float | None = None
+    access_per_1000: float | None = None
+    without_access: float | None = None
+    scale_factor: float | None = None
+    outside: bool = False  # the demand outside every district (beyond the tolerance): region and district None
+
+
+@dataclass
+class Outcome:
+    """What one run produced; services.analysis_run_execute stores it."""
+
+    zone_rows: list[ZoneRow] = field(default_factory=list)
+    bins: list[tuple[str, float, float | None, float]] = field(default_factory=list)  # scenario, lower, upper, n
+    points: list[dict] = field(default_factory=list)  # per settlement
+    sites: list[dict] = field(default_factory=list)
+    areas: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    inputs: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+
+
+class Context:
+    """Inputs shared by the analyses of one run: zones, demand source, radii."""
+
+    def __init__(self, *, params: dict, raster: PopulationRaster | None, output_dir: Path, progress: Progress):
+        self.params = params
+        self.raster = raster
+        self.output_dir = output_dir
+        self.progress = progress
+        self.capacity_notes: list[dict] = []  # said once per run, whatever the scenarios
+        region_ids = params.get("region_ids") or None
+        self.region_ids = region_ids
+        self.zoneset = selectors.zones_load(region_ids=region_ids)
+        self.zones = Zones(geoms=self.zoneset.geoms, others=self.zoneset.others)
+        self.n_zones = len(self.zoneset.geoms)
+        # What the latest read of the demand met at the district boundaries (every read sees the same demand).
+        self.tally = BoundaryTally(self.n_zones)
+        self.last_factors = np.ones(self.n_zones + 1)
+        self.radii = {k: Radius(v["urban_m"], v["rural_m"]) for k, v in params["radii"].items()}
+        demand = params["demand"]
+        self.settlements = None
+        self.urban_extents = None
+        self.urban_min_population = int(demand["urban_min_population"])
+        self.settlement_urban: dict[int, bool] = {}
+        if demand["source"] == "settlements":
+            self.settlements = selectors.settlements_demand(
+                indicator=demand["indicator"],
+                year=demand["year"],
+                default_child_share=demand["default_child_share"],
+                region_ids=region_ids,
+            )
+            urban = self.settlements.population >= self.urban_min_population
+            self.settlement_urban = dict(zip(self.settlements.ids.tolist(), urban.tolist(), strict=True))
+        else:
+            towns = selectors.towns(min_population=self.urban_min_population)
+            self.urban_extents = UrbanExtents(
+                lon=towns.lon, lat=towns.lat, population=towns.population, min_population=self.urban_min_population
+            )
+        self.official: dict[int, dict] = {}
+        self.district_official: dict[int, dict] = {}  # district id -> its own official figure
+        self.region_factor: dict[int, float | None] = {}
+        if demand["source"] == "raster" and demand.get("scale_to_official"):
+            self.official = selectors.official_figures(
+                indicator=raster.indicator, year=demand["year"], region_ids=region_ids
+            )
+            self.district_official = selectors.district_official_figures(
+                indicator=raster.indicator, year=demand["year"], region_ids=region_ids
+            )
+        self.population_level = selectors.demand_population_level(
+            indicator=raster.indicator if self.settlements is None else demand["indicator"],
+            year=demand["year"],
+            region_ids=region_ids,
+            settlements=self.settlements,
+            scaled=bool(self.official or self.district_official),
+        )
+
+    # -- inputs ------------------------------------------------------------------------------------------
+
+    def facilities(self, *, as_of: date, scope: str) -> tuple[Facilities, dict]:
+        purpose = self.params["facilities"].get("purpose")  # absent in runs stored before purposes
+        kinds = self.params["facilities"].get("kinds") or (
+            selectors.purpose_kinds(purpose=purpose) if purpose else None
+        )
+        f = selectors.facilities_in_scope(as_of=as_of, scope=scope, kinds=kinds)
+        fac = Facilities(
+            lon=f.lon,
+            lat=f.lat,
+            kinds=f.kinds,
+            radii=self.radii,
+            capacity=f.places,
+            ids=f.ids,
+            yearly_capacity=f.capacity,
+        )
+        if f.shifts_assumed:
+            self.capacity_notes.append(
+                note(
+                    gettext_noop(
+                        "capacity = places × shifts per year; the shifts figure of %(kinds)s is assumed, not an "
+                        "official norm"
+                    ),
+                    kinds=", ".join(f.shifts_assumed),
+                )
+            )
+        info = {
+            "purpose": purpose,
+            "kinds": kinds,
+            "as_of": as_of.isoformat(),
+            "scope": scope,
+            "count": int(len(f.ids)),
+            "ids": f.ids.tolist(),
+            "without_location": f.without_location,
+            "demo": f.demo,
+            "rule": f.note,
+        }
+        return fac, info
+
+    def chunks(self, *, progress: Callable[[float], None] | None = None, stats: dict | None = None):
+        self.tally = BoundaryTally(self.n_zones)
+        if self.settlements is not None:
+            s = self.settlements
+            chunks = points_demand(
+                lon=s.lon,
+                lat=s.lat,
+                children=s.children,
+                population=s.population,
+                zones=self.zones,
+                ids=s.ids,
+                urban_min_population=self.params["demand"]["urban_min_population"],
+            )
+            return tallied(chunks, self.tally)
+        spec = RasterSpec(path=self.raster.path, bands=tuple(self.raster.children_bands))
+        chunks = raster_demand(spec, zones=self.zones, progress=progress, stats=stats, urban=self.urban_extents)
+        return tallied(chunks if not self.region_ids else inside_zones(chunks, self.tally), self.tally)
+
+    def zone_notes(self) -> list[dict]:
+        """What the latest read of the demand met at the district boundaries (scaled as the rows are)."""
+        return boundary_notes(tally=self.tally, factors=self.last_factors, tolerance_m=self.zones.tolerance_m)
+
+    def demand_inputs(self) -> dict:
+        d = dict(self.params["demand"])
+        if self.settlements is not None:
+            d["settlements"] = int(len(self.settlements.ids))
+            d["children_from"] = self.settlements.share_sources
+            d["children_by_kind"] = {k: round(v, 1) for k, v in self.settlements.children_by_kind.items()}
+            d["osm_places"] = self.settlements.osm_places
+        else:
+            d["raster"] = {
+                "id": self.raster.id,
+                "name": self.raster.name,
+                "path": self.raster.path,
+                "bands": list(self.raster.children_bands),
+                "source": self.raster.source,
+                "year": self.raster.year,
+                "crs": self.raster.crs_name,
+            }
+        if self.official:
+            d["official_figures"] = {str(k): v for k, v in self.official.items()}
+        if self.district_official:
+            d["district_figures"] = {str(k): v for k, v in self.district_official.items()}
+        d["population_level"] = self.population_level["basis"]
+        d["zones"] = self.n_zones
+        return d
+
+    def demand_notes(self) -> list[str]:
+        notes = list(self.population_level["notes"])
+        if (
+            self.settlements is not None
+            and self.settlements.share_sources["official_share"] + self.settlements.share_sources["default_share"]
+        ):
+            src = self.settlements.share_sources
+            notes.append(
+                plural_note(
+                    "children_estimated",
+                    n=src["official_share"] + src["default_share"],
+                    official=src["official_share"],
+                    default=src["default_share"],
+                    share=f"{self.params['demand']['default_child_share']:.2f}",
+                )
+            )
+        if self.settlements is not None:
+            notes += population_kind_notes(
+                children_by_kind=self.settlements.children_by_kind, osm_places=self.settlements.osm_places
+            )
+        return notes
+
+    def factors(self, raw_by_slot: np.ndarray) -> tuple[np.ndarray, list[str], dict]:
+        """Per-zone-slot factors scaling the raster to official totals (ones when not asked)."""
+        if not self.official and not self.district_official:
+            if self.settlements is None and self.params["demand"].get("scale_to_official"):
+                return (
+                    np.ones(self.n_zones + 1),
+                    [
+                        note(
+                            gettext_noop(
+                                "scaling to official totals was asked, but no official figure was found: raster "
+                                "values are used as they are"
+                            )
+                        )
+                    ],
+                    {},
+                )
+            return np.ones(self.n_zones + 1), [], {}
+        official = {r: v["value"] for r, v in self.official.items()}
+        own = {
+            i: self.district_official[int(d)]["value"]
+            for i, d in enumerate(self.zoneset.district_ids)
+            if int(d) in self.district_official
+        }
+        factors, report = zone_factors(
+            raw_by_slot=raw_by_slot,
+            zone_region=self.zoneset.region_ids,
+            official_by_region=official,
+            official_by_zone=own,
+        )
+        self.region_factor = {r: v["factor"] for r, v in report.items()}
+        scaled = [r for r, v in report.items() if v["factor"] is not None]
+        self.last_factors = np.asarray(factors, dtype=np.float64)
+        notes = [
+            note(
+                gettext_noop(
+                    "the raster was scaled to the official totals (%(indicator)s) in %(n)s region(s) (factor per "
+                    "region stored with the results); children outside every district keep factor 1"
+                ),
+                indicator=self.raster.indicator,
+                n=len(scaled),
+            )
+        ]
+        return factors, notes, {str(k): v for k, v in report.items()}
+
+    # -- shaping results -----------------------------------------------------------------------------------
+
+    def zone_rows_from(
+        self,
+        *,
+        scenario: str,
+        children: np.ndarray,
+        factors: np.ndarray,
+        covered=None,
+        served=None,
+        distance_sum=None,
+        weighted_access=None,
+        without_access=None,
+    ) -> list[ZoneRow]:
+        """District rows, region totals, the outside row and the national total from per-slot arrays.
+
+        The arrays are already scaled; their last slot is outside every district. A region is the sum of
+        its districts and the national total the sum of the regions and the outside row.
+        """
+        rows: list[ZoneRow] = []
+        zs = self.zoneset
+
+        def pick(arr, sl):
+            return None if arr is None else float(np.sum(arr[sl]))
+
+        def make(region, district, sl, factor=None, outside=False):
+            ch = float(np.sum(children[sl]))
+            wa = pick(weighted_access, sl)
+            ds = pick(distance_sum, sl)
+            return ZoneRow(
+                scenario=scenario,
+                region_id=region,
+                district_id=district,
+                children=ch,
+                covered=pick(covered, sl),
+                served=pick(served, sl),
+                mean_distance_m=(ds / ch if ds is not None and ch > 0 else None),
+                access_per_1000=(wa / ch if wa is not None and ch > 0 else None),
+                without_access=pick(without_access, sl),
+                scale_factor=factor,
+                outside=outside,
+            )
+
+        scaled = bool(self.official or self.district_official)
+        for i, district_id in enumerate(zs.district_ids):
+            f = float(factors[i]) if scaled else None
+            rows.append(make(int(zs.region_ids[i]), int(district_id), [i], f))
+        for region in np.unique(zs.region_ids):
+            idx = np.nonzero(zs.region_ids == region)[0]
+            # The region's overall factor: its districts may have factors of their own.
+            f = self.region_factor.get(int(region), float(factors[idx[0]])) if scaled else None
+            rows.append(make(int(region), None, idx, f))
+        # The last slot: demand beyond the tolerance of every district. Always stored (even when empty) so
+        # that the national row is visibly the sum of the region rows and this one.
+        rows.append(make(None, None, [len(zs.district_ids)], outside=True))
+        rows.append(make(None, None, slice(None)))
+        return rows

@@ -11,6 +11,9 @@ proportion to the children; over capacity 300; not covered 50. Education: served
 capacity 250, not covered 50.
 """
 
+import csv
+import io
+
 import pytest
 from django.contrib.gis.geos import Point
 from pyproj import Geod
@@ -215,3 +218,47 @@ def test_raster_served_is_solved_on_the_scaled_children(world, region_a, utm_ras
     districts = ZoneResult.objects.filter(run=run, district__isnull=False)
     assert sum(d.served for d in districts) == pytest.approx(4_000.0, abs=1e-6)
     assert all(d.served <= d.covered * (1 + 1e-9) for d in districts)
+
+
+def test_downloads_hold_the_computed_numbers_cell_by_cell(world, region_a, client, planner):
+    """The run's CSV downloads, as a planner gets them, hold what was computed: no zero where a value exists."""
+    settlements, _facilities, districts = world
+    run = _run(region_a, "recreation")
+    client.force_login(planner)
+
+    def rows(what):
+        response = client.get(f"/en/accessibility/runs/{run.pk}/download/{what}.csv")
+        assert response.status_code == 200
+        return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+    def num(cell):
+        return float(cell) if cell != "" else None
+
+    zones = rows("zones")
+    by_level = {}
+    for r in zones:
+        by_level.setdefault(r["level"], []).append(r)
+    national, outside = by_level["national"][0], by_level["outside"][0]
+    assert (num(national["children"]), num(national["children_served"])) == (450.0, pytest.approx(100.0, abs=1e-6))
+    assert num(national["children_over_capacity"]) == pytest.approx(300.0, abs=1e-6)
+    assert num(national["children_not_covered"]) == 50.0 and num(national["covered"]) == 400.0
+    assert [num(outside[k]) for k in ("children", "children_served", "children_not_covered")] == [0.0, 0.0, 0.0]
+    # The national row is the sum of the rows shown beside it: the regions and the outside row.
+    for key in ("children", "children_served", "children_over_capacity", "children_not_covered", "covered"):
+        shown = sum(num(r[key]) for r in by_level["region"]) + num(outside[key])
+        assert shown == pytest.approx(num(national[key]), abs=1e-6), key
+    # Each district's three numbers: its settlements' shares (75 and 25 of the 100 places a year; 0 for C3).
+    served = {s.pk: v for s, v in zip(settlements, (75.0, 25.0, 0.0), strict=True)}
+    for r in by_level["district"]:
+        mine = [s for s, d in zip(settlements, districts, strict=True) if d.kato == r["district_kato"]]
+        assert num(r["children"]) == sum(s.child_population for s in mine)
+        assert num(r["children_served"]) == pytest.approx(sum(served[s.pk] for s in mine), abs=1e-6)
+
+    points = {int(r["settlement_id"]): r for r in rows("settlements")}
+    assert set(points) == {s.pk for s in settlements}
+    for s, covered in zip(settlements, ("True", "True", "False"), strict=True):
+        r = points[s.pk]
+        assert num(r["children"]) == s.child_population and r["covered"] == covered
+        assert num(r["served"]) == pytest.approx(served[s.pk], abs=1e-6)
+        # 900 or fewer inhabitants: rural, so the rural radius of the kinds counted (2 km here).
+        assert (r["urban"], num(r["radius_m"])) == ("False", 2_000.0)

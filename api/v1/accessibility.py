@@ -70,6 +70,13 @@ def _run_detail(run: AnalysisRun) -> dict:
     return doc.AccessibilityRunDetailSerializer(_run_data(run, full=True)).data
 
 
+def _parameter_invalid(exc: Exception, *, default_field: str) -> Invalid:
+    """A 400 naming the parameter the service's message starts with ("demand.year: …"), else `default_field`."""
+    text = str(exc)
+    field = text.split(":", 1)[0] if ":" in text else default_field
+    return Invalid.from_fields({field: [text]})
+
+
 class AccessibilityView(ApiView):
     """Signed-in callers with a portal role (401 without credentials, 403 without a role)."""
 
@@ -122,8 +129,7 @@ class RunListView(AccessibilityView):
         try:
             run = services.analysis_run_create(kind=str(kind), parameters=body.get("parameters", {}), user=request.user)
         except services.RunParameterError as exc:
-            field = str(exc).split(":", 1)[0] if ":" in str(exc) else "parameters"
-            raise Invalid.from_fields({field: [str(exc)]}) from exc
+            raise _parameter_invalid(exc, default_field="parameters") from exc
         return Response(_run_detail(run), status=status.HTTP_201_CREATED)
 
 
@@ -167,8 +173,7 @@ class RunRepeatView(AccessibilityView):
         try:
             new = services.analysis_run_repeat(run=run, change=dict(request.data), user=request.user)
         except services.RunParameterError as exc:
-            field = str(exc).split(":", 1)[0] if ":" in str(exc) else "change"
-            raise Invalid.from_fields({field: [str(exc)]}) from exc
+            raise _parameter_invalid(exc, default_field="change") from exc
         return Response(_run_detail(new), status=status.HTTP_201_CREATED)
 
 

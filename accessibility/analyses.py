@@ -86,7 +86,7 @@ def _coverage_pass(
                         **point_class(radii=class_radii, urban=u),
                     }
                 )
-        flow.add(chunk)
+        flow.add(chunk, covered=covered)
         if on_chunk is not None:
             on_chunk(chunk, dist, covered)
 

@@ -31,9 +31,13 @@ class ServedPass:
         self._point_sig: list[np.ndarray] = []
         self.result: CapacityResult | None = None
 
-    def add(self, chunk: DemandChunk) -> None:
-        xyz = chunk.xyz if chunk.xyz is not None else lonlat_to_ecef(chunk.lon, chunk.lat)
-        p, f = catchment_pairs(self.fac, xyz, chunk.urban)
+    def add(self, chunk: DemandChunk, *, covered: np.ndarray) -> None:
+        """Add a chunk of the coverage pass; `covered` is its within-reach mask (same rule as the reach pairs,
+        d ≤ r boundary included), so only those points are searched for the facilities reaching them."""
+        rows = np.nonzero(covered)[0]
+        xyz = chunk.xyz[rows] if chunk.xyz is not None else lonlat_to_ecef(chunk.lon[rows], chunk.lat[rows])
+        p, f = catchment_pairs(self.fac, xyz, chunk.urban[rows])
+        p = rows[p]
         slot = np.where(chunk.zone == NO_ZONE, self.n_zones, chunk.zone)
         sig = self.flow.add(children=chunk.children, slot=slot, point_idx=p, fac_idx=f)
         if chunk.ids is not None:

@@ -16,8 +16,9 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
-# Leaflet, its plugins and OpenLayers come from npm (pinned in maps/assets/package-lock.json).
-RUN cd maps/assets && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+# Leaflet, its plugins and OpenLayers come from npm (pinned in maps/assets/package-lock.json);
+# the test-only devDependencies (axe-core) stay out of the image.
+RUN cd maps/assets && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error
 # collectstatic and compilemessages need settings but no database or secrets of the deployment.
 RUN SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py compilemessages --ignore=.venv -v0 \
  && SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py collectstatic --noinput -v0

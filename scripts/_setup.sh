@@ -72,7 +72,8 @@ redis_ensure() {
 }
 
 map_assets() {
-  # Leaflet and its plugins for the maps, pinned in maps/assets/package-lock.json, from npm.
+  # Leaflet and its plugins for the maps, pinned in maps/assets/package-lock.json, from npm; with the
+  # devDependencies (axe-core, for tests/maps/test_public_a11y.py).
   command -v npm >/dev/null || apt_ensure nodejs npm
   local dir="$ROOT/maps/assets" stamp="$ROOT/maps/assets/node_modules/.lock.sha256" sum
   sum="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"

@@ -44,6 +44,13 @@ def test_anonymous_over_the_limit_is_a_429_problem_naming_the_limit(api):
     assert body["instance"] == "/api/v1/regions/"
 
 
+def test_the_limit_member_is_documented_in_the_problem_schema(api):
+    schema = json.loads(api.get("/api/v1/schema/?format=json").content)
+    limit = schema["components"]["schemas"]["Problem"]["properties"]["limit"]
+    assert set(limit["required"]) == {"scope", "rate", "requests", "seconds"}
+    assert limit["properties"]["scope"]["enum"] == ["anonymous", "user", "token"]
+
+
 @override_settings(API_ANON_THROTTLE_RATE="2/min", API_USER_THROTTLE_RATE="4/min", API_TOKEN_THROTTLE_RATE="6/min")
 def test_signed_in_users_and_tokens_have_their_own_higher_limits(api, token_client, planner, admin_user_role):
     assert [allowed(api, REST) for _ in range(3)] == [True, True, False]

@@ -24,13 +24,13 @@ from rest_framework import exceptions
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import SimpleRateThrottle
 
-# Imported by REST_FRAMEWORK's settings while rest_framework.views loads: nothing here may import
-# that module (api.errors does), hence the exception is defined here.
 ANONYMOUS = "anonymous"
 USER = "user"
 TOKEN = "token"
 
 
+# Defined here, not in api.errors: REST_FRAMEWORK's settings import this module while
+# rest_framework.views loads, so nothing here may import that module (api.errors does).
 class RateLimited(exceptions.Throttled):
     """A caller over its fair-use limit: 429 with Retry-After, the limit named (api.errors)."""
 

@@ -24,7 +24,6 @@ from django.utils.http import http_date
 from rest_framework import exceptions
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from accounts import layer_access
@@ -36,15 +35,6 @@ from gis_portal.geo.geojson import as_expression
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
-
-
-class AnonymousThrottle(AnonRateThrottle):
-    """Anonymous reads are rate-limited per client address (settings.API_ANON_THROTTLE_RATE)."""
-
-    scope = "api_anon"
-
-    def get_rate(self):
-        return settings.API_ANON_THROTTLE_RATE
 
 
 class IgnoreFormatNegotiation(BaseContentNegotiation):
@@ -59,9 +49,9 @@ class IgnoreFormatNegotiation(BaseContentNegotiation):
 
 
 class ApiView(APIView):
-    """Base of every read view: JSON errors, anonymous throttling, no renderer negotiation."""
+    """Base of every read view: JSON errors, no renderer negotiation; throttled by the default
+    policy (REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"], api/throttling.py) like every API view."""
 
-    throttle_classes = [AnonymousThrottle]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = IgnoreFormatNegotiation
 

@@ -4,7 +4,7 @@ REST_FRAMEWORK["EXCEPTION_HANDLER"] points here, so a view only raises: `ParamEr
 parameter, `Invalid` for a body or a rule of the domain (with every problem found), or one of the
 framework's exceptions. 401 carries `WWW-Authenticate: Token` (no credentials, or a token that
 is not valid: a bad token is an error, never a silent anonymous read); 403 means signed in but
-not allowed. Problem shapes: gis_portal.problems.
+not allowed; 429 (api.throttling) carries `Retry-After` and names the limit. Problem shapes: gis_portal.problems.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from api.throttling import RateLimited
 from gis_portal.geo.collections import ParamError
 from gis_portal.problems import error_item, problem_response
 
@@ -79,4 +80,7 @@ def exception_handler(exc, context):
             status=response.status_code, instance=instance, errors=fields_to_errors(exc.detail), headers=headers
         )
     detail = exc.detail if isinstance(exc, exceptions.APIException) else ""
-    return problem_response(status=response.status_code, instance=instance, detail=str(detail), headers=headers)
+    extra = {"limit": exc.limit} if isinstance(exc, RateLimited) else None
+    return problem_response(
+        status=response.status_code, instance=instance, detail=str(detail), headers=headers, extra=extra
+    )

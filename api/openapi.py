@@ -74,7 +74,8 @@ PROBLEM = {
     "type": "object",
     "description": "RFC 9457 problem details. `errors` lists every problem found, each naming the field, query "
     "parameter or body member it is about ('' for the request as a whole); a parcel's checks add `severity`. "
-    "A stale write (409) also carries `current_version`.",
+    "A stale write (409) also carries `current_version`; a refused request (429, with `Retry-After`) `limit`, "
+    "the fair-use limit it is over (api/throttling.py).",
     "required": ["type", "title", "status", "detail", "instance"],
     "properties": {
         "type": {"type": "string"},
@@ -96,6 +97,17 @@ PROBLEM = {
             },
         },
         "current_version": {"type": "integer"},
+        "limit": {
+            "type": "object",
+            "description": "requests per seconds allowed to this kind of caller (per address when anonymous)",
+            "required": ["scope", "rate", "requests", "seconds"],
+            "properties": {
+                "scope": {"type": "string", "enum": ["anonymous", "user", "token"]},
+                "rate": {"type": "string"},
+                "requests": {"type": "integer"},
+                "seconds": {"type": "integer"},
+            },
+        },
     },
 }
 PROBLEM_JSON = "application/problem+json"

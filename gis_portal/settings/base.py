@@ -207,6 +207,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Every error as RFC 9457 problem details (api/errors.py).
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    # Fair use: one policy for /api/v1/, /ogc/ and /tiles/ (api/throttling.py), limits below.
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.FairUseThrottle"],
 }
 
 # GeoJSON REST API, OGC API – Features and vector tiles (issue 6, app `api`).
@@ -216,7 +218,16 @@ API_EXACT_COUNT_MAX = 50_000  # above this many matches numberMatched is Postgre
 API_RESPONSE_CACHE_SECONDS = int(os.environ.get("API_RESPONSE_CACHE_SECONDS", "300"))
 API_RESPONSE_CACHE_MAX_BYTES = 2_000_000
 API_DOWNLOAD_MAX = int(os.environ.get("API_DOWNLOAD_MAX", "100000"))  # features per ?format= download
-API_ANON_THROTTLE_RATE = os.environ.get("API_ANON_THROTTLE_RATE", "600/min")
+# Fair use (api/throttling.py): requests per period ("n/s", "n/min", "n/hour", "n/day") per anonymous
+# client address, per signed-in user and per API token's user; over it, 429 with Retry-After. An empty
+# value (compose passes each through, README "Production") means the default.
+API_ANON_THROTTLE_RATE = os.environ.get("API_ANON_THROTTLE_RATE") or "600/min"
+API_USER_THROTTLE_RATE = os.environ.get("API_USER_THROTTLE_RATE") or "3000/min"
+API_TOKEN_THROTTLE_RATE = os.environ.get("API_TOKEN_THROTTLE_RATE") or "6000/min"
+# Proxies in front of the portal whose X-Forwarded-For is trusted to name the client (DRF's
+# NUM_PROXIES rule). 0: the connection's address, X-Forwarded-For ignored (a client could forge it).
+# Production defaults to 1 when BEHIND_TLS (a TLS proxy in front, which must append X-Forwarded-For).
+API_TRUSTED_PROXIES = int(os.environ.get("API_TRUSTED_PROXIES") or "0")
 # Public reads may be fetched from other origins (web maps, QGIS web clients); no credentials.
 CORS_URLS_REGEX = r"^/(api/v1|ogc|tiles)/.*$"
 CORS_ALLOW_ALL_ORIGINS = True

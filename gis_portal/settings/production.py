@@ -48,6 +48,8 @@ else:
     logging.getLogger("gis_portal.settings").warning(
         "BEHIND_TLS=0: serving plain HTTP with non-Secure cookies; never expose this to the internet"
     )
+# The TLS proxy in front (BEHIND_TLS) names the client in X-Forwarded-For: the API throttle counts per that address.
+API_TRUSTED_PROXIES = int(os.environ.get("API_TRUSTED_PROXIES") or ("1" if BEHIND_TLS else "0"))
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 STORAGES = storages_from_env(os.environ, staticfiles_backend="whitenoise.storage.CompressedManifestStaticFilesStorage")
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

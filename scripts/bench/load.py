@@ -10,13 +10,25 @@ The server is started by scripts/bench/prodserver.py (production settings, colle
 files, gunicorn gthread workers) on a database prepared with the demo data (gis_portal_fuzzsrv by
 default; --prepare loads it), or --url points at a running server.
 
+Throttling is on, at the production limit (issue 20): the API's anonymous limit is --anon-rate
+(default 600/min, the production default) per client address, counted in the shared cache as in
+production. The bench plays a crowd behind one trusted proxy: the server it starts gets
+API_ANON_THROTTLE_RATE=--anon-rate and API_TRUSTED_PROXIES=1, and the bench sends each request with
+the next of --addresses simulated client addresses (X-Forwarded-For, round robin), so each address
+stays under the limit while every API request still pays for its throttle check. A 429 counts as an
+error. The output states this configuration, the highest request rate any one address reached, and
+ends with a check that one address alone is refused (HTTP 429 with Retry-After) right after the
+limit. With --url, start that server with the same two settings.
+
 Usage: .venv/bin/python scripts/bench/load.py [--duration 60] [--connections 32] [--prepare] [--url URL]
+       [--anon-rate 600/min] [--addresses 256]
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import statistics
 import sys
 import threading
@@ -29,6 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from prodserver import DEFAULT_DB, Server, database_prepare  # noqa: E402
 
 ENDPOINTS = ["/en/maps/public/", "/api/v1/facilities/", "/ogc/collections/facilities/items"]
+ANON_RATE = "600/min"  # API_ANON_THROTTLE_RATE's production default (gis_portal/settings/base.py)
+THROTTLE_PROBE = "/api/v1/regions/?limit=1"
+PROBE_ADDRESS = "192.0.2.1"  # TEST-NET-1: never one of the crowd's addresses (10.77.x.y)
 
 
 @dataclass
@@ -39,7 +54,25 @@ class Result:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def client(host: str, port: int, path: str, stop_at: float, result: Result) -> None:
+def crowd(count: int) -> list[str]:
+    """`count` simulated client addresses (10.77.0.0/16)."""
+    if not 1 <= count <= 65536:
+        raise SystemExit(f"--addresses must be 1..65536, not {count}")
+    return [f"10.77.{i // 256}.{i % 256}" for i in range(count)]
+
+
+def rate_parse(rate: str) -> tuple[int, int]:
+    """(requests, seconds) of a throttle rate such as 600/min (DRF's format)."""
+    number, _, period = rate.partition("/")
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(period[:1])
+    if not number.isdigit() or seconds is None:
+        raise SystemExit(f"--anon-rate must look like 600/min, not {rate!r}")
+    return int(number), seconds
+
+
+def client(
+    host: str, port: int, path: str, stop_at: float, result: Result, addresses: list[str], turn: itertools.count
+) -> None:
     conn = http.client.HTTPConnection(host, port, timeout=30)
     latencies: list[float] = []
     errors = 0
@@ -47,7 +80,9 @@ def client(host: str, port: int, path: str, stop_at: float, result: Result) -> N
     while time.monotonic() < stop_at:
         start = time.perf_counter()
         try:
-            conn.request("GET", path, headers={"Accept-Encoding": "gzip"})
+            # next(turn) is atomic under the GIL: the crowd's addresses take turns across all threads.
+            address = addresses[next(turn) % len(addresses)]
+            conn.request("GET", path, headers={"Accept-Encoding": "gzip", "X-Forwarded-For": address})
             response = conn.getresponse()
             response.read()
             ok = response.status in (200, 304)
@@ -72,12 +107,13 @@ def client(host: str, port: int, path: str, stop_at: float, result: Result) -> N
         result.error_samples.extend(samples)
 
 
-def load(base: str, path: str, *, duration: float, connections: int) -> dict:
+def load(base: str, path: str, *, duration: float, connections: int, addresses: list[str]) -> dict:
     parts = urlsplit(base)
     result = Result()
     stop_at = time.monotonic() + duration
+    turn = itertools.count()
     threads = [
-        threading.Thread(target=client, args=(parts.hostname, parts.port, path, stop_at, result))
+        threading.Thread(target=client, args=(parts.hostname, parts.port, path, stop_at, result, addresses, turn))
         for _ in range(connections)
     ]
     began = time.monotonic()
@@ -96,7 +132,32 @@ def load(base: str, path: str, *, duration: float, connections: int) -> dict:
         "p99_ms": q[98] * 1000,
         "errors": result.errors,
         "samples": result.error_samples[:3],
+        # Requests per minute of the busiest simulated address (round robin: all within one of each other).
+        "per_address_per_min": 60 * -(-(len(lat) + result.errors) // len(addresses)) / elapsed,
     }
+
+
+def throttle_check(base: str, *, rate: str) -> bool:
+    """One address alone, on the API: refused with 429 and Retry-After right after the limit?"""
+    limit, seconds = rate_parse(rate)
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        for n in range(1, limit + 11):
+            conn.request("GET", THROTTLE_PROBE, headers={"X-Forwarded-For": PROBE_ADDRESS})
+            response = conn.getresponse()
+            response.read()
+            if response.status == 429:
+                retry_after = response.getheader("Retry-After")
+                print(
+                    f"throttle check: {PROBE_ADDRESS} alone got HTTP 429 at request {n} of {THROTTLE_PROBE} "
+                    f"(limit {limit} per {seconds} s, Retry-After {retry_after} s)"
+                )
+                return n <= limit + 1 and bool(retry_after)
+    finally:
+        conn.close()
+    print(f"throttle check FAILED: {limit + 10} requests from {PROBE_ADDRESS} and no HTTP 429 (limit {rate})")
+    return False
 
 
 def main() -> int:
@@ -109,32 +170,50 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--endpoint", action="append", help="path to load (repeatable); default: the public three")
+    parser.add_argument(
+        "--anon-rate", default=ANON_RATE, help=f"anonymous API limit per address (default {ANON_RATE}, production's)"
+    )
+    parser.add_argument("--addresses", type=int, default=256, help="simulated client addresses (default 256)")
     args = parser.parse_args()
+    addresses = crowd(args.addresses)
+    limit, seconds = rate_parse(args.anon_rate)
 
     server = None
     base = args.url
     if not base:
-        server = Server(args.database_url, workers=args.workers, threads=args.threads)
+        # The bench is the one trusted proxy in front: the server counts per X-Forwarded-For address.
+        throttling = {"API_ANON_THROTTLE_RATE": args.anon_rate, "API_TRUSTED_PROXIES": "1"}
+        server = Server(args.database_url, workers=args.workers, threads=args.threads, env=throttling)
         if args.prepare:
             database_prepare(server.env)
         base = server.start()
         print(f"gunicorn (production settings, {args.workers} workers x {args.threads} threads) on {base}")
+    print(
+        f"throttling on: anonymous API limit {limit} per {seconds} s per client address "
+        f"(API_ANON_THROTTLE_RATE={args.anon_rate}, API_TRUSTED_PROXIES=1); requests spread round robin over "
+        f"{len(addresses)} simulated addresses (X-Forwarded-For; room for {len(addresses) * limit / seconds:.0f} "
+        "req/s in any minute), a 429 counts as an error",
+        flush=True,
+    )
     try:
         rows = []
         for path in args.endpoint or ENDPOINTS:
-            load(base, path, duration=min(2.0, args.duration), connections=4)  # warm caches and connections
-            rows.append(load(base, path, duration=args.duration, connections=args.connections))
+            # Warm caches and connections.
+            load(base, path, duration=min(2.0, args.duration), connections=4, addresses=addresses)
+            rows.append(load(base, path, duration=args.duration, connections=args.connections, addresses=addresses))
             r = rows[-1]
             print(
                 f"{r['path']:40} {r['requests']:7d} req  {r['rps']:8.1f} req/s  p50 {r['p50_ms']:8.1f} ms  "
-                f"p99 {r['p99_ms']:8.1f} ms  errors {r['errors']}" + (f"  {r['samples']}" if r["errors"] else ""),
+                f"p99 {r['p99_ms']:8.1f} ms  errors {r['errors']}  per address {r['per_address_per_min']:.0f}/min"
+                + (f"  {r['samples']}" if r["errors"] else ""),
                 flush=True,
             )
+        throttled = throttle_check(base, rate=args.anon_rate)
     finally:
         if server:
             server.stop()
     print(f"duration {args.duration:g} s per endpoint, {args.connections} connections")
-    return 1 if any(r["errors"] for r in rows) else 0
+    return 1 if any(r["errors"] for r in rows) or not throttled else 0
 
 
 if __name__ == "__main__":

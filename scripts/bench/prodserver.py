@@ -2,8 +2,9 @@
 
 Production profile as deployed (DEBUG off, ManifestStaticFilesStorage after collectstatic, CSP, HSTS),
 with three local differences, each for a reason: SECURE_SSL_REDIRECT=0 (no TLS proxy in front of
-127.0.0.1), ALLOWED_HOSTS=127.0.0.1, and a high anonymous API throttle, because every client of a
-bench run comes from one address and we measure the application, not the throttle.
+127.0.0.1), ALLOWED_HOSTS=127.0.0.1, and high API throttles, because every request of the fuzzer
+comes from one address or one token and we test the application, not the throttle. A caller may set its
+own environment instead (`Server(env=...)`): load.py keeps the production limit and says how.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def server_env(database_url: str, static_root: str) -> dict[str, str]:
         "SECURE_SSL_REDIRECT": "0",
         "STATIC_ROOT": static_root,
         "API_ANON_THROTTLE_RATE": "1000000/min",
+        "API_USER_THROTTLE_RATE": "1000000/min",
+        "API_TOKEN_THROTTLE_RATE": "1000000/min",  # the fuzzer signs in with an admin token
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
@@ -92,18 +95,23 @@ def admin_token(env: dict[str, str], username: str = "fuzz_admin") -> str:
 class Server:
     """gunicorn (production settings) on a free port in 8151-8159; stopped by PID on exit."""
 
-    def __init__(self, database_url: str = DEFAULT_DB, workers: int = 3, threads: int = 1):
+    def __init__(
+        self, database_url: str = DEFAULT_DB, workers: int = 3, threads: int = 1, env: dict[str, str] | None = None
+    ):
         self.database_url = database_url
         self.workers = workers
         self.threads = threads
         self.static_root = tempfile.mkdtemp(prefix="gis_portal_static_")
-        self.env = server_env(database_url, self.static_root)
+        self.env = {**server_env(database_url, self.static_root), **(env or {})}
         self.proc: subprocess.Popen | None = None
         self.base = ""
         self.log = ROOT / "test-artifacts" / "prodserver.log"
 
     def start(self) -> str:
         manage("collectstatic", "--noinput", "-v0", env=self.env)
+        # The default cache is the database's table (CACHE_URL unset): every API request reads and
+        # writes its throttle count there, so it must exist, as docker-entrypoint.sh makes sure.
+        manage("createcachetable", env=self.env)
         port = free_port()
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as out:

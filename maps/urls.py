@@ -1,6 +1,6 @@
 from django.urls import path
 
-from maps import facility_views, views
+from maps import facility_views, progress_views, views
 
 app_name = "maps"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.national_map, name="national"),
     path("public/", views.public_map, name="public"),
     path("public/embed/", views.public_embed, name="embed"),
+    path("public/progress/", progress_views.public_progress, name="public_progress"),
     path("region/<str:kato>/", views.region_map, name="region"),
     path("facility/<int:pk>/", views.facility_page, name="facility"),
     path("facility/<int:pk>/restore/", views.facility_restore, name="facility_restore"),

@@ -212,10 +212,11 @@ def kpi_trajectory_svg(
     actual_label: str,
     measured: dict[int, float] | None = None,
     measured_label: str = "",
+    plot_width: int = 560,
 ) -> SafeString:
     """Targets per year (2023 baseline … 2026) against the value estimated as of each year and, when
     given, the value measured (reported) for that year: one bar each, side by side."""
-    left, top, w, h = 50, 30, 560, 180
+    left, top, w, h = 50, 30, plot_width, 180
     years = sorted(targets)
     measured = measured or {}
     series = [(targets, "#b0bec5", target_label), (actual, "#0b6e99", actual_label)]
@@ -254,9 +255,12 @@ def stacked_bars_svg(
     colours: dict[str, str],
     labels: dict[str, str],
     title: str,
+    left: int = 300,
+    span: int = 520,
 ) -> SafeString:
-    """One horizontal bar per row, split by status, with counts inside the segments."""
-    left, top, rh, span = 300, 34, 20, 520
+    """One horizontal bar per row, split by status, with counts inside the segments; `left` is the room for
+    the row labels and `span` the bars' length (narrower for a phone's screen)."""
+    top, rh = 34, 20
     width, height = left + span + 20, top + rh * len(rows) + 40
     body = [_heading(title, x=10, y=16, width=width)]
     for i, (label, counts) in enumerate(rows):

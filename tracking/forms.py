@@ -8,6 +8,7 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.contrib.gis.geos import Point
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from facilities.models import KpiIndicator, ResponsibleBody
@@ -200,3 +201,15 @@ class ReportForm(forms.Form):
 class AsOfForm(forms.Form):
     as_of = forms.DateField(label=_("as of"), required=False, widget=DateInput)
     known_at = forms.DateField(label=_("data recorded by (default: the same day)"), required=False, widget=DateInput)
+
+
+class PublicAsOfForm(forms.Form):
+    """The public dashboard's date: the roadmap's years up to today (a future date would only guess)."""
+
+    as_of = forms.DateField(label=_("as of"), required=False, widget=DateInput)
+
+    def clean_as_of(self):
+        as_of = self.cleaned_data.get("as_of")
+        if as_of is not None and not date(2024, 1, 1) <= as_of <= timezone.localdate():
+            raise forms.ValidationError(_("The date must be between 2024-01-01 and today."))
+        return as_of

@@ -7,7 +7,8 @@ exactly, whatever was entered later.
 
 Modules: `states` (facilities' status and the at-risk rules), `plans` (plans and stage records as
 each user may read them), `measures` (non-construction measures, dashboards), `kpi`, `compliance`
-(measures 5, 6, 12, 13), `history` (for restore), `reminders`. Everything is re-exported here.
+(measures 5, 6, 12, 13), `history` (for restore), `reminders`, `public` (the public dashboard's
+aggregates). Everything is re-exported here.
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ from tracking.selectors.plans import (
     plan_list_visible,
     stage_record_list_visible,
 )
+from tracking.selectors.public import (
+    KpiYear,
+    ProgressCounts,
+    PublicKpi,
+    PublicProgress,
+    public_facility_ids,
+    public_progress,
+)
 from tracking.selectors.reminders import (
     MEASURE5_DUE_TEXT,
     MEASURE5_OVERDUE_TEXT,
@@ -100,6 +109,12 @@ from tracking.selectors.states import (
 )
 
 __all__ = [
+    "KpiYear",
+    "ProgressCounts",
+    "PublicKpi",
+    "PublicProgress",
+    "public_facility_ids",
+    "public_progress",
     "plan_location_problems",
     "plan_workbook",
     "plans_current_approved",

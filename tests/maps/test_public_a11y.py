@@ -29,6 +29,7 @@ PUBLIC_PAGES = (
     "/{lang}/maps/public/",
     "/{lang}/maps/public/?measure=14",
     "/{lang}/maps/public/embed/",
+    "/{lang}/maps/public/progress/",
     "/{lang}/maps/facility/{facility}/",
     "/{lang}/accounts/login/",
 )

@@ -124,6 +124,10 @@ def rows_xlsx(rows: list[PublicRow], *, notice: Notice) -> bytes:
     sheet.append(COLUMNS)
     for row in rows:
         sheet.append(_values(row))
+        for cell in sheet[sheet.max_row]:
+            # openpyxl takes text starting with "=" for a formula: a name stays the text it is.
+            if cell.data_type == "f":
+                cell.data_type = "s"
     sheet.freeze_panes = "A2"
     about = book.create_sheet(_("About")[:31])
     as_of = notice.as_dict()

@@ -288,3 +288,11 @@ def test_table_runs_a_constant_number_of_queries(client, django_assert_num_queri
     with django_assert_num_queries(len(few.captured_queries)):
         response = client.get(TABLE)
     assert len(response.context["rows"]) == all_rows
+
+
+def test_xlsx_keeps_a_name_that_looks_like_a_formula_as_text(client):
+    facility = facility_queryset(region_kato="710000000").filter(location__isnull=False).order_by("pk").first()
+    Facility.objects.filter(pk=facility.pk).update(name_en='=HYPERLINK("http://example.invalid","x")')
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"{DOWNLOADS['xlsx']}?region=710000000").content))
+    (cell,) = [row[1] for row in book.worksheets[0].iter_rows(min_row=2) if row[0].value == facility.pk]
+    assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://example.invalid","x")'

@@ -21,7 +21,7 @@ from facilities.selectors import demo_data_present, facility_history
 from gis_portal.csp import map_csp
 from layers.models import Region
 from layers.webmap.builders import map_parts
-from maps import pages, selectors
+from maps import pages, public_table, selectors
 from maps.forms import METRICS, FacilityFilterForm, NationalMapForm
 from maps.registry import analysis_layers
 from tracking.timeline import facility_timeline
@@ -167,6 +167,8 @@ def facility_page(request, pk: int):
         "authorised": authorised,
         # The one timeline of the facility (tracking.timeline), also on its tracking page.
         "timeline": facility_timeline(facility_id=facility.pk).entries if authorised else None,
+        # Everybody else: stages reached and planned only (no documents, executors, notes, parcels).
+        "public_timeline": None if authorised else public_table.public_timeline(facility=facility, as_of=as_of),
         "today": as_of,
         "documents": selectors.facility_documents(user=request.user, facility=facility) if authorised else None,
         "tracking_url": _tracking_url(facility) if authorised else None,

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 
 from django.contrib.gis.db.models import GeometryField
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import BooleanField, Case, F, Func, QuerySet, TextField, Value, When
 from psycopg.adapt import Loader
@@ -319,7 +320,11 @@ def feature_page(
     keys = {"_id": F("pk")}
     if private_condition:
         keys["_priv"] = F(private_condition)
-    keys_sql, keys_params = queryset.values(**keys)[: limit + 1 if check_more else limit].query.sql_with_params()
+    try:
+        keys_sql, keys_params = queryset.values(**keys)[: limit + 1 if check_more else limit].query.sql_with_params()
+    except EmptyResultSet:
+        # A filter that matches nothing by construction (e.g. pk__in=[]): Django compiles no SQL for it.
+        return FeaturePage(features=b"[]", returned=0, has_more=False, first_key=None, last_key=None)
     # Rows are numbered in reading order (the extra row is number limit + 1), then joined to
     # their output columns; a page read backwards is shown forwards.
     flag = ', k."_priv"' if private_condition else ""

@@ -194,6 +194,11 @@ STATICFILES_DIRS = [
     ("vendor/ol", MAP_ASSETS_DIR / "ol"),
 ]
 BOUNDARIES_ATTRIBUTION = "Boundaries: geokz v1.0.2 (A. Rodionov), from UN OCHA COD-AB Kazakhstan, CC BY 4.0"
+# The licence of the public data the portal publishes (the public table's downloads, issue 20); the
+# operator sets the one the ministry grants. Written into every downloaded file with the attribution.
+PUBLIC_DATA_LICENCE = os.environ.get(
+    "PUBLIC_DATA_LICENCE", "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/): reuse with attribution"
+)
 
 REST_FRAMEWORK = {
     # Token first: its challenge (`WWW-Authenticate: Token`) makes a request without credentials a

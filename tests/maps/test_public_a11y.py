@@ -30,6 +30,7 @@ PUBLIC_PAGES = (
     "/{lang}/maps/public/?measure=14",
     "/{lang}/maps/public/embed/",
     "/{lang}/maps/public/progress/",
+    "/{lang}/maps/public/table/",
     "/{lang}/maps/facility/{facility}/",
     "/{lang}/accounts/login/",
 )

@@ -1,13 +1,14 @@
 from django.urls import path
 
-from maps import facility_views, views
+from maps import facility_views, public_views, views
 
 app_name = "maps"
 
 urlpatterns = [
     path("", views.national_map, name="national"),
-    path("public/", views.public_map, name="public"),
-    path("public/embed/", views.public_embed, name="embed"),
+    path("public/", public_views.public_map, name="public"),
+    path("public/embed/", public_views.public_embed, name="embed"),
+    path("public/facilities.geojson", public_views.public_facilities_geojson, name="public_geojson"),
     path("region/<str:kato>/", views.region_map, name="region"),
     path("facility/<int:pk>/", views.facility_page, name="facility"),
     path("facility/<int:pk>/restore/", views.facility_restore, name="facility_restore"),

@@ -200,6 +200,7 @@ ROUTES: dict[str, Rule] = {
     "maps:national": Rule(ROLE),
     "maps:public": Rule(PUBLIC),
     "maps:embed": Rule(PUBLIC),
+    "maps:public_geojson": Rule(PUBLIC),
     "maps:region": Rule(REGION, kwargs=_kato, sided=True),
     "maps:facility": Rule(PUBLIC, kwargs=_w("facility"), sided=True, note="public fields for anonymous"),
     # Facilities are the ministry's (they plan them): akimats, even of the facility's region, may not restore.

@@ -10,6 +10,10 @@ The server is started by scripts/bench/prodserver.py (production settings, colle
 files, gunicorn gthread workers) on a database prepared with the demo data (gis_portal_fuzzsrv by
 default; --prepare loads it), or --url points at a running server.
 
+Without --prepare (and without --url) it first checks that the database exists, is migrated and
+holds the cache table and the demo data, and stops with exit code 2 and a message naming what is
+missing otherwise (every request would fail, which is no measurement).
+
 Usage: .venv/bin/python scripts/bench/load.py [--duration 60] [--connections 32] [--prepare] [--url URL]
 """
 
@@ -26,9 +30,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from prodserver import DEFAULT_DB, Server, database_prepare  # noqa: E402
+from prodserver import DEFAULT_DB, Server, database_prepare, database_problem  # noqa: E402
 
-ENDPOINTS = ["/en/maps/public/", "/api/v1/facilities/", "/ogc/collections/facilities/items"]
+# The public map is two requests in a browser: the page shell and its facilities GeoJSON.
+ENDPOINTS = [
+    "/en/maps/public/",
+    "/en/maps/public/facilities.geojson",
+    "/api/v1/facilities/",
+    "/ogc/collections/facilities/items",
+]
 
 
 @dataclass
@@ -117,6 +127,12 @@ def main() -> int:
         server = Server(args.database_url, workers=args.workers, threads=args.threads)
         if args.prepare:
             database_prepare(server.env)
+        else:
+            # Without data every request fails: that is a missing setup, not a benchmark result.
+            problem = database_problem(server.env)
+            if problem:
+                print(f"load.py: {problem}", file=sys.stderr)
+                return 2
         base = server.start()
         print(f"gunicorn (production settings, {args.workers} workers x {args.threads} threads) on {base}")
     try:

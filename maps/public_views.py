@@ -11,6 +11,7 @@ Only anonymous visitors' pages are cached (a signed-in user's header names them)
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
@@ -22,12 +23,11 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import get_conditional_response
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from facilities.selectors import demo_data_present
@@ -95,8 +95,9 @@ def _public_map_render(request, *, embed: bool, placeholders: bool) -> dict:
             errors["facility"] = [_("The facility must be given by its number.")]
         elif not selectors.facility_queryset().filter(pk=int(focus), location__isnull=False).exists():
             raise Http404(_("No facility with this number is on the map."))
-    if placeholders:
-        request.csp_nonce = _mark("nonce")
+    # A page for the cache is rendered with the mark as its nonce; the response's own nonce is put
+    # back for its header and body, so the mark itself never reaches a client.
+    page_nonce = _mark("nonce") if placeholders else request.csp_nonce
     context = {"demo_present": demo_data_present(), "form": form, "embed": embed, "legend": legend_context()}
     status = 200
     if errors:
@@ -110,11 +111,13 @@ def _public_map_render(request, *, embed: bool, placeholders: bool) -> dict:
             filters=filters, focus=int(focus) if focus else None, embed=embed, data_url=data_url
         )
         # The page says when its data were read (a cached page keeps the time it was built).
-        context.update(
-            {"map": map_parts(m, nonce=request.csp_nonce), "facility_count": count, "data_as_of": timezone.now()}
-        )
+        context.update({"map": map_parts(m, nonce=page_nonce), "facility_count": count, "data_as_of": timezone.now()})
         template = "maps/embed.html" if embed else "maps/public.html"
-    response = render(request, template, context, status=status)
+    nonce, request.csp_nonce = request.csp_nonce, page_nonce
+    try:
+        response = render(request, template, context, status=status)
+    finally:
+        request.csp_nonce = nonce
     body = response.content.decode()
     if placeholders:
         body = _CSRF_INPUT.sub(lambda match: match.group(1) + _mark("csrf") + match.group(2), body)
@@ -141,7 +144,6 @@ def _query(params: dict[str, str]) -> str:
 
 
 @require_safe
-@gzip_page
 def public_facilities_geojson(request):
     """The public map's facilities (public fields, approved plans, as of today) as a GeoJSON FeatureCollection.
 
@@ -163,9 +165,15 @@ def public_facilities_geojson(request):
         errors = _filter_errors(form)
         if errors:
             return JsonResponse({"error": _("The filters could not be applied."), "fields": errors}, status=400)
-        stored = {"body": _geojson_body(form.cleaned_data), "built": int(timezone.now().timestamp())}
+        body = _geojson_body(form.cleaned_data)
+        # Compressed once here, not per response (most clients accept gzip).
+        stored = {"body": body, "gzip": gzip.compress(body, mtime=0), "built": int(timezone.now().timestamp())}
         public_cache.cache_store(key, stored)
-    response = HttpResponse(stored["body"], content_type=GEOJSON)
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(stored["gzip"], content_type=GEOJSON, headers={"Content-Encoding": "gzip"})
+    else:
+        response = HttpResponse(stored["body"], content_type=GEOJSON)
+    patch_vary_headers(response, ("Accept-Encoding",))
     return _geojson_headers(response, etag=etag, built=stored["built"])
 
 

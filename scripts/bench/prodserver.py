@@ -90,7 +90,7 @@ if table and table not in connection.introspection.table_names():
     missing.append("cache table")
 if not Facility.objects.filter(location__isnull=False).exists():
     missing.append("demo data")
-print(",".join(missing))
+print("missing:" + ",".join(missing))
 """
 
 
@@ -109,11 +109,15 @@ def database_problem(env: dict[str, str]) -> str | None:
             return f"PostgreSQL does not answer at {env['DATABASE_URL']}: start it, then {hint}"
         return f"the database {name} has unapplied migrations: {hint}"
     found = subprocess.run(
-        [PY, "manage.py", "shell", "-c", _READINESS], cwd=ROOT, env=env, capture_output=True, text=True
+        [PY, "manage.py", "shell", "-v", "0", "-c", _READINESS], cwd=ROOT, env=env, capture_output=True, text=True
     )
     if found.returncode != 0:
         return f"the database {name} could not be checked ({found.stderr.strip().splitlines()[-1:]}): {hint}"
-    missing = found.stdout.strip()
+    # The shell may print notes of its own: the check's answer is its "missing:" line.
+    lines = [line for line in found.stdout.splitlines() if line.startswith("missing:")]
+    if not lines:
+        return f"the database {name} could not be checked (no answer from manage.py shell): {hint}"
+    missing = lines[-1].removeprefix("missing:")
     return f"the database {name} lacks the {missing.replace(',', ' and the ')}: {hint}" if missing else None
 
 

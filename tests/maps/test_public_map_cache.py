@@ -3,6 +3,8 @@ invalidation when the public data change, per-response CSP nonce and CSRF token 
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 
 from django.contrib.gis.geos import Point
@@ -27,6 +29,14 @@ def test_geojson_answers_304_to_a_current_etag_and_last_modified(db, client):
     other = client.get(GEOJSON + "?kind=art_school", HTTP_IF_NONE_MATCH=etag)
     assert other.status_code == 200 and other["ETag"] != etag
     assert {f["properties"]["kind"] for f in other.json()["features"]} == {"art_school"}
+
+
+def test_geojson_is_served_compressed_to_clients_that_accept_gzip(db, client):
+    plain = client.get(GEOJSON)
+    packed = client.get(GEOJSON, HTTP_ACCEPT_ENCODING="gzip, deflate")
+    assert packed["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed["Vary"]
+    assert json.loads(gzip.decompress(packed.content)) == plain.json()
+    assert len(packed.content) < len(plain.content) / 3
 
 
 def test_geojson_rejects_a_bad_filter_with_json(db, client):
@@ -66,13 +76,16 @@ def test_cached_page_costs_a_constant_small_number_of_queries(db, client, django
 
 
 def test_cached_page_gets_its_own_nonce_and_csrf_token(db, client):
-    first = client.get("/en/maps/public/")
-    second = client.get("/en/maps/public/")
-    assert _nonce(first) != _nonce(second)
-    for response in (first, second):
+    first = client.get("/en/maps/public/")  # rendered and cached
+    second = client.get("/en/maps/public/")  # from the cache
+    other = client.get("/en/maps/public/embed/")  # rendered: never the cached copy's placeholder
+    assert len({_nonce(first), _nonce(second), _nonce(other)}) == 3
+    for response in (first, second, other):
         html = response.content.decode()
         inline = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html)
         assert inline and all(f'nonce="{_nonce(response)}"' in tag for tag in inline)
+        if response is other:
+            continue  # the embed has no form
         tokens = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html))
         assert len(tokens) == 1 and len(next(iter(tokens))) == 64
     # The language switch (a POST form with the token) still works from a cached page.

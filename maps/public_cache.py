@@ -47,10 +47,15 @@ def public_data_version() -> str:
     return hashlib.sha256(f"{timezone.localdate().isoformat()}|{stamp}".encode()).hexdigest()[:20]
 
 
+# Bumped whenever the shape of a cached value changes: the shared cache outlives a deployment, and a new
+# release must not read the entries an older one stored.
+CACHE_FORMAT = 2
+
+
 def cache_key(*, kind: str, version: str, variant: str) -> str:
     """Key of a cached public-map body: its kind (page, geojson), the data version and the request's variant."""
     digest = hashlib.sha256(f"{version}|{variant}".encode()).hexdigest()
-    return f"maps:public:{kind}:{digest}"
+    return f"maps:public:v{CACHE_FORMAT}:{kind}:{digest}"
 
 
 def cached(key: str):

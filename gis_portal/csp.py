@@ -55,6 +55,11 @@ def allow_images(sources: Iterable[str]) -> None:
         collected.extend(s for s in sources if s and s not in collected)
 
 
+def images_allowed() -> list[str]:
+    """The image sources `allow_images` collected so far for the response being rendered ([] outside one)."""
+    return list(_img_sources.get() or [])
+
+
 def policy(*, nonce: str, frame_ancestors: str = "'none'", img_sources: Iterable[str] = ()) -> str:
     images = " ".join(dict.fromkeys(filter(None, ["'self'", "data:", tile_source(), *img_sources])))
     return "; ".join(

@@ -86,6 +86,7 @@ def _facility_layer(
     detail_url: str | None,
     share_url: str | None,
     focus: int | None = None,
+    data_url: str | None = None,
 ) -> FacilityLayer | FacilityTileLayer:
     options = {
         "lang": _lang(),
@@ -110,21 +111,31 @@ def _facility_layer(
         data=data.geojson,
         name=_("Facilities"),
         cluster=cluster,
-        options={**options, "statuses": data.statuses, "focus": focus},
+        # With `dataUrl` the browser fetches the collection and its statuses and opening dates.
+        options={**options, "statuses": data.statuses, "focus": focus, "dataUrl": data_url},
     )
 
 
-def public_map(*, filters: dict, focus: int | None, embed: bool) -> tuple[folium.Map, int]:
-    """Facilities with public fields only, as of today, for anonymous visitors."""
+def public_map_data(*, filters: dict) -> selectors.FacilityMapData:
+    """The public's facilities (approved plans, public fields) as of today, filtered by kind, region, status."""
     qs = selectors.facility_queryset(kind=filters.get("kind"), region_kato=filters.get("region"))
-    data = selectors.facility_map_data(queryset=qs, as_of=timezone.localdate(), status=filters.get("status"))
+    return selectors.facility_map_data(queryset=qs, as_of=timezone.localdate(), status=filters.get("status"))
+
+
+def public_map(*, filters: dict, focus: int | None, embed: bool, data_url: str) -> tuple[folium.Map, int]:
+    """The public map's shell: the facilities are not embedded, the browser loads them from `data_url`
+    (maps.public_views.public_facilities_geojson, cacheable); returns the map and their number."""
+    qs = selectors.facility_queryset(kind=filters.get("kind"), region_kato=filters.get("region"))
+    count = selectors.facility_count(queryset=qs, as_of=timezone.localdate(), status=filters.get("status"))
     m = base_map(height="100vh" if embed else "70vh", aria_label=_("Map of the facilities"))
     share = reverse("maps:public") + "?facility=__id__"
     # Inside an iframe the facility page (which may not be framed) would not open: no link there.
     detail = None if embed else _template_url("maps:facility", pk=0)
-    _facility_layer(data, cluster=True, detail_url=detail, share_url=share, focus=focus).add_to(m)
+    empty = selectors.FacilityMapData(geojson="null", statuses={}, opened={}, count=count)
+    layer = _facility_layer(empty, cluster=True, detail_url=detail, share_url=share, focus=focus, data_url=data_url)
+    layer.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
-    return m, data.count
+    return m, count
 
 
 def national_map(*, user, filters: dict, as_of: date, metric: str) -> tuple[folium.Map, int, dict]:

@@ -183,6 +183,15 @@ def facility_map_data(
     )
 
 
+def facility_count(*, queryset: QuerySet[Facility], as_of: date, status: str | None = None) -> int:
+    """Number of located facilities of `queryset` (with `status` on `as_of`, if given): what the map draws."""
+    located = queryset.filter(location__isnull=False)
+    if not status:
+        return located.count()
+    ids = list(located.values_list("pk", flat=True))
+    return sum(1 for code in facility_statuses(as_of=as_of, facility_ids=ids).values() if code == status)
+
+
 def region_metrics(*, queryset: QuerySet[Facility], as_of: date) -> dict[str, dict]:
     """Per region KATO: facilities, done (target stage reached) and progress = done / facilities (%),
     for the facilities of `queryset`; and the KPI coverage of tracking's kpi_as_of (percentage

@@ -11,7 +11,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Action, can
@@ -22,7 +21,7 @@ from gis_portal.csp import map_csp
 from layers.models import Region
 from layers.webmap.builders import map_parts
 from maps import pages, public_table, selectors
-from maps.forms import METRICS, FacilityFilterForm, NationalMapForm
+from maps.forms import METRICS, NationalMapForm
 from maps.registry import analysis_layers
 from tracking.timeline import facility_timeline
 
@@ -36,7 +35,8 @@ def _deny_unless_viewer(request):
     return None
 
 
-def _legend() -> dict:
+def legend_context() -> dict:
+    """Statuses and kinds with their label and colour, for the legend of a map page."""
     labels = selectors.status_labels()
     kinds = selectors.kind_labels()
     colors = selectors.status_colors()
@@ -48,39 +48,6 @@ def _legend() -> dict:
 
 def _common(request) -> dict:
     return {"demo_present": demo_data_present()}
-
-
-@map_csp
-def public_map(request):
-    return _public_map(request, embed=False)
-
-
-def _public_map(request, *, embed: bool):
-    form = FacilityFilterForm(request.GET)
-    focus = request.GET.get("facility")
-    errors = {} if form.is_valid() else dict(form.errors)
-    if focus is not None:
-        if not focus.isdigit():
-            errors["facility"] = [_("The facility must be given by its number.")]
-        elif not selectors.facility_queryset().filter(pk=int(focus), location__isnull=False).exists():
-            raise Http404(_("No facility with this number is on the map."))
-    context = {**_common(request), "form": form, "embed": embed, "legend": _legend()}
-    if errors:
-        context["errors"] = errors
-        return render(request, "maps/public.html", context, status=400)
-    m, count = pages.public_map(filters=form.cleaned_data, focus=int(focus) if focus else None, embed=embed)
-    # The data are read live: the page says when (and the embed, in its corner).
-    context.update(
-        {"map": map_parts(m, nonce=request.csp_nonce), "facility_count": count, "data_as_of": timezone.now()}
-    )
-    return render(request, "maps/embed.html" if embed else "maps/public.html", context)
-
-
-@xframe_options_exempt
-@map_csp(frame_ancestors="*")
-def public_embed(request):
-    """The public map alone, for <iframe> on other sites (the only view exempt from X-Frame-Options)."""
-    return _public_map(request, embed=True)
 
 
 @map_csp
@@ -104,7 +71,7 @@ def national_map(request):
             "facility_count": count,
             "as_of": data["as_of"],
             "metric": data["metric"],
-            "legend": _legend(),
+            "legend": legend_context(),
             "breaks": _breaks(),
             "kpi_missing": sum(1 for v in metrics.values() if v["recreation_coverage"] is None),
         }
@@ -137,7 +104,7 @@ def region_map(request, kato: str):
         "map": map_parts(m, nonce=request.csp_nonce),
         "facility_count": count,
         "with_parcels": with_parcels,
-        "legend": _legend(),
+        "legend": legend_context(),
         "parcel_legend": pages.parcel_legend() if with_parcels else [],
         "link_legend": pages.link_legend() if with_parcels else [],
     }

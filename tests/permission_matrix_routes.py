@@ -204,7 +204,8 @@ ROUTES: dict[str, Rule] = {
     "maps:public_table": Rule(PUBLIC, note="the public map's facilities as a table (public fields)"),
     "maps:public_csv": Rule(PUBLIC, note="download of the public table"),
     "maps:public_xlsx": Rule(PUBLIC, note="download of the public table"),
-    "maps:public_geojson": Rule(PUBLIC, note="download of the public table"),
+    "maps:public_table_geojson": Rule(PUBLIC, note="download of the public table"),
+    "maps:public_geojson": Rule(PUBLIC, note="the public map's facilities (cached, ETag)"),
     "maps:region": Rule(REGION, kwargs=_kato, sided=True),
     "maps:facility": Rule(PUBLIC, kwargs=_w("facility"), sided=True, note="public fields for anonymous"),
     # Facilities are the ministry's (they plan them): akimats, even of the facility's region, may not restore.

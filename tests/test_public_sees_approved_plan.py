@@ -57,9 +57,11 @@ def _ids_in(features: list[dict]) -> set[int]:
     return {int(f["id"]) for f in features}
 
 
-def _public_map_ids(html: str) -> set[int]:
-    # The map page carries its facilities as GeoJSON features; each feature's "id" is the facility's.
-    return {int(n) for n in re.findall(r'"type": ?"Feature", ?"id": ?(\d+)', html)}
+def _public_map_ids(client, html: str) -> set[int]:
+    # The map page holds no facilities: its layer loads them from the GeoJSON its options name
+    # (maps.public_views); each feature's "id" is the facility's.
+    url = re.search(r'"dataUrl": ?"([^"]+)"', html).group(1)
+    return {feature["id"] for feature in json.loads(client.get(url).content)["features"]}
 
 
 # No shrinking: each example builds and approves whole plans (seconds), and a failure prints its draw.
@@ -111,7 +113,7 @@ def test_anonymous_doors_show_only_the_approved_plan(db, shifts_12, shifts_13, a
             for url in ("/en/maps/public/", "/en/maps/public/embed/"):
                 page = browser.get(url)
                 assert page.status_code == 200
-                assert _public_map_ids(page.content.decode()) == located
+                assert _public_map_ids(browser, page.content.decode()) == located
                 assert "Data as of" in page.content.decode()
             dropped = next(iter(outside))
             assert browser.get(f"/en/maps/facility/{dropped}/").status_code == 404

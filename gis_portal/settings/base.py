@@ -222,6 +222,10 @@ API_EXACT_COUNT_MAX = 50_000  # above this many matches numberMatched is Postgre
 # Item pages are cached (default cache) under their ETag; 0 turns it off. Bytes per cached page at most.
 API_RESPONSE_CACHE_SECONDS = int(os.environ.get("API_RESPONSE_CACHE_SECONDS", "300"))
 API_RESPONSE_CACHE_MAX_BYTES = 2_000_000
+# The public map's page shell and facilities GeoJSON (maps.public_views) in the shared cache; they are
+# keyed by the public data's version, this only bounds how long untracked edits (kind or region names,
+# base layers) take to show.
+PUBLIC_MAP_CACHE_SECONDS = int(os.environ.get("PUBLIC_MAP_CACHE_SECONDS", "300"))
 API_DOWNLOAD_MAX = int(os.environ.get("API_DOWNLOAD_MAX", "100000"))  # features per ?format= download
 # Fair use (api/throttling.py): requests per period ("n/s", "n/min", "n/hour", "n/day") per anonymous
 # client address, per signed-in user and per API token's user; over it, 429 with Retry-After. An empty

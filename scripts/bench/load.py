@@ -20,6 +20,10 @@ error. The output states this configuration, the highest request rate any one ad
 ends with a check that one address alone is refused (HTTP 429 with Retry-After) right after the
 limit. With --url, start that server with the same two settings.
 
+Without --prepare (and without --url) it first checks that the database exists, is migrated and
+holds the cache table and the demo data, and stops with exit code 2 and a message naming what is
+missing otherwise (every request would fail, which is no measurement).
+
 Usage: .venv/bin/python scripts/bench/load.py [--duration 60] [--connections 32] [--prepare] [--url URL]
        [--anon-rate 600/min] [--addresses 256]
 """
@@ -38,9 +42,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from prodserver import DEFAULT_DB, Server, database_prepare  # noqa: E402
+from prodserver import DEFAULT_DB, Server, database_prepare, database_problem  # noqa: E402
 
-ENDPOINTS = ["/en/maps/public/", "/api/v1/facilities/", "/ogc/collections/facilities/items"]
+# The public map is two requests in a browser: the page shell and its facilities GeoJSON.
+ENDPOINTS = [
+    "/en/maps/public/",
+    "/en/maps/public/facilities.geojson",
+    "/api/v1/facilities/",
+    "/ogc/collections/facilities/items",
+]
 ANON_RATE = "600/min"  # API_ANON_THROTTLE_RATE's production default (gis_portal/settings/base.py)
 THROTTLE_PROBE = "/api/v1/regions/?limit=1"
 PROBE_ADDRESS = "192.0.2.1"  # TEST-NET-1: never one of the crowd's addresses (10.77.x.y)
@@ -186,6 +196,12 @@ def main() -> int:
         server = Server(args.database_url, workers=args.workers, threads=args.threads, env=throttling)
         if args.prepare:
             database_prepare(server.env)
+        else:
+            # Without data every request fails: that is a missing setup, not a benchmark result.
+            problem = database_problem(server.env)
+            if problem:
+                print(f"load.py: {problem}", file=sys.stderr)
+                return 2
         base = server.start()
         print(f"gunicorn (production settings, {args.workers} workers x {args.threads} threads) on {base}")
     print(

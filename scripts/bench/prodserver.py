@@ -74,9 +74,54 @@ def database_prepare(env: dict[str, str]) -> None:
     """Create the database, migrate and load the roadmap, boundaries and DEMO data (idempotent loaders)."""
     subprocess.run([PY, "scripts/dbsetup.py"], cwd=ROOT, env=env, check=True)
     manage("migrate", "--noinput", "-v0", env=env)
+    # The default cache (CACHE_URL unset: db://) lives in this table; without it every cached page fails.
+    manage("createcachetable", env=env)
     for loader in LOADERS:
         print(f"  {loader}", flush=True)
         manage(loader, env=env)
+
+
+# Run by database_problem inside the server's settings: prints what a bench run needs and lacks.
+_READINESS = """
+from django.conf import settings
+from django.db import connection
+from facilities.models import Facility
+cache = settings.CACHES["default"]
+table = cache["LOCATION"] if cache["BACKEND"].endswith("DatabaseCache") else None
+missing = []
+if table and table not in connection.introspection.table_names():
+    missing.append("cache table")
+if not Facility.objects.filter(location__isnull=False).exists():
+    missing.append("demo data")
+print("missing:" + ",".join(missing))
+"""
+
+
+def database_problem(env: dict[str, str]) -> str | None:
+    """What the database at env's DATABASE_URL lacks for a bench run, in words; None when it is ready."""
+    name = env["DATABASE_URL"].rsplit("/", 1)[-1]
+    hint = "run with --prepare (creates it, migrates, creates the cache table and loads the demo data)"
+    check = subprocess.run(
+        [PY, "manage.py", "migrate", "--check", "--noinput"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if check.returncode != 0:
+        output = check.stdout + check.stderr
+        if "does not exist" in output:
+            return f"the database {name} does not exist: {hint}"
+        if "could not connect" in output.lower() or "connection refused" in output.lower():
+            return f"PostgreSQL does not answer at {env['DATABASE_URL']}: start it, then {hint}"
+        return f"the database {name} has unapplied migrations: {hint}"
+    found = subprocess.run(
+        [PY, "manage.py", "shell", "-v", "0", "-c", _READINESS], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if found.returncode != 0:
+        return f"the database {name} could not be checked ({found.stderr.strip().splitlines()[-1:]}): {hint}"
+    # The shell may print notes of its own: the check's answer is its "missing:" line.
+    lines = [line for line in found.stdout.splitlines() if line.startswith("missing:")]
+    if not lines:
+        return f"the database {name} could not be checked (no answer from manage.py shell): {hint}"
+    missing = lines[-1].removeprefix("missing:")
+    return f"the database {name} lacks the {missing.replace(',', ' and the ')}: {hint}" if missing else None
 
 
 def admin_token(env: dict[str, str], username: str = "fuzz_admin") -> str:

@@ -164,12 +164,14 @@ def test_region_map_embeds_parcels_up_to_the_threshold_then_uses_tiles(db, clien
     assert parcels[0].cadastral_number.encode() in tile.content
 
 
-def test_public_map_always_embeds_its_facilities(db, client, settings):
-    """The public map calls no API (maps/README.md): no tiles, whatever the threshold."""
+def test_public_map_draws_its_facilities_from_its_geojson_never_tiles(db, client, settings):
+    """The public map uses no tiles, whatever the threshold: its cached GeoJSON (maps/README.md)."""
     settings.MAP_VECTOR_TILES_THRESHOLD = 0
     html = client.get("/en/maps/public/").content.decode()
     assert tile_layers(html) == {}
-    assert {f["id"] for c in embedded_feature_collections(html) for f in c["features"]} == located()
+    assert embedded_feature_collections(html) == [None]
+    features = client.get("/en/maps/public/facilities.geojson").json()["features"]
+    assert {f["id"] for f in features} == located()
 
 
 def test_without_the_tiles_route_layers_stay_embedded(db, client, planner, settings, monkeypatch):

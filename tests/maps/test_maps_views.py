@@ -35,13 +35,16 @@ def embedded_feature_collections(html: str) -> list[dict]:
     return [decoder.raw_decode(html, m.end())[0] for m in re.finditer(r"Object\.assign\(\{data: ", html)]
 
 
-def test_public_map_embeds_every_located_facility_with_public_fields_only(db, client):
+def test_public_map_serves_every_located_facility_with_public_fields_only(db, client):
+    """The page embeds no facility data (it is cached per language and filter); its layer loads them
+    from the public GeoJSON, which holds every located facility with the public fields only."""
     response = client.get("/en/maps/public/")
     assert response.status_code == 200
     html = response.content.decode()
-    collections = embedded_feature_collections(html)
-    assert len(collections) == 1
-    features = collections[0]["features"]
+    assert embedded_feature_collections(html) == [None]
+    data_url = re.search(r'"dataUrl": "([^"]+)"', html).group(1)
+    assert data_url == "/en/maps/public/facilities.geojson"
+    features = client.get(data_url).json()["features"]
     assert len(features) == Facility.objects.filter(location__isnull=False).count() == 150
     for feature in features:
         assert set(feature["properties"]) == PUBLIC_PROPERTIES
@@ -92,6 +95,7 @@ def test_public_map_hides_parcels_documents_costs_and_draft_plans(db, client, wk
         "/en/maps/public/",
         f"/en/maps/public/?facility={facility.pk}",
         "/ru/maps/public/embed/",
+        "/en/maps/public/facilities.geojson",
         f"/kk/maps/facility/{facility.pk}/",  # the facility page, as an anonymous visitor sees it
     ):
         html = client.get(path).content.decode()

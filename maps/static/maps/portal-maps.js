@@ -73,6 +73,18 @@
 
   /* Facilities as keyboard-focusable div markers, fill = status, ring = kind; clustered if asked. */
   function facilityLayer(map, o) {
+    if (o.dataUrl && !o.data) {
+      /* The public map: the page holds no data; the collection (with the statuses and opening
+         dates as its foreign members) comes from a cacheable GeoJSON endpoint. */
+      var holder = L.featureGroup().addTo(map);  // what the layer switcher toggles
+      fetch(o.dataUrl, {credentials: "same-origin", headers: {Accept: "application/geo+json"}})
+        .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+        .then(function (fc) {
+          facilityLayer(map, Object.assign({}, o, {dataUrl: null, data: fc, statuses: fc.statuses || {}, opened: fc.opened || {}, into: holder}));
+        })
+        .catch(function () { map.getContainer().setAttribute("data-facility-error", "1"); });
+      return holder;
+    }
     var markers = {};
     if (o.cluster && L.MarkerCluster) {
       // Panning to a focused marker re-clusters and removes the focused element, which loses
@@ -105,7 +117,7 @@
         return marker;
       }
     }).eachLayer(function (layer) { group.addLayer(layer); });
-    group.addTo(map);
+    group.addTo(o.into || map);
     var e = entry(map);
     e.layers.facilities = group;
     e.markers = markers;

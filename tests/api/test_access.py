@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 
 import pytest
 from django.test import override_settings
@@ -23,10 +24,11 @@ PUBLIC = set(collection_get("facilities").public_properties)
 
 
 def test_public_fields_are_those_of_the_public_map(db, client):
-    # One declaration: the public map embeds exactly the properties anonymous API clients read.
+    # One declaration: the public map's GeoJSON (the page's layer loads it) carries exactly the properties
+    # anonymous API clients read.
     html = client.get("/en/maps/public/").content.decode()
-    start = html.index("Object.assign({data: ") + len("Object.assign({data: ")
-    collection, _end = json.JSONDecoder().raw_decode(html, start)
+    url = re.search(r'"dataUrl": ?"([^"]+)"', html).group(1)
+    collection = json.loads(client.get(url).content)
     assert collection["features"] and all(set(f["properties"]) == PUBLIC for f in collection["features"])
 
 

@@ -9,9 +9,12 @@ own rolled-back transactions) and an external server process started by browser 
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.gis.geos import GEOSGeometry
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.management import call_command
 from django.utils import translation
 from pyproj import Geod
@@ -21,7 +24,28 @@ from accessibility.services import analysis_run_create, analysis_run_execute
 from accounts.models import Membership
 from accounts.services import user_with_role_ensure
 from layers.models import Region, Settlement
+from parcels.models import Parcel
 from tracking.demo import demo_plans_build_and_approve
+
+
+def parcel_with_act(facility, *, cadastral_number: str, act_number: str) -> Parcel:
+    """A 1.5 ha parcel with an issued land-use act around `facility`'s location (EPSG:4326, a 0.001° buffer):
+    private data that the public pages must never show."""
+    return Parcel.objects.create(
+        facility=facility,
+        region=facility.region,
+        district=facility.district,
+        cadastral_number=cadastral_number,
+        geom=MultiPolygon(facility.location.buffer(0.001), srid=4326),
+        declared_area_ha=Decimal("1.5"),
+        computed_area_ha=Decimal("1.5"),
+        area_srid=32642,
+        land_category="settlement",
+        right_type="temporary_free",
+        act_number=act_number,
+        act_date=date(2024, 5, 15),
+        status="act_issued",
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -5,12 +5,11 @@ test-artifacts/screenshots/facility_timeline.png."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 import pytest
-from django.contrib.gis.geos import MultiPolygon
 
-from parcels.models import InfrastructureLink, Parcel, Utility
+from parcels.models import InfrastructureLink, Utility
+from tests.conftest import parcel_with_act
 from tests.maps.conftest import browser_page, browser_users, chromium, server_url, sign_in  # noqa: F401
 from tracking.models import StageRecord, TrackedFacility
 from tracking.services import stage_record_add
@@ -34,21 +33,7 @@ def committed_story(django_db_setup, django_db_blocker):
         )
         facility = tracked.facility
         snapshot = TrackedFacility.objects.filter(pk=tracked.pk).values().get()
-        parcel = Parcel.objects.create(
-            facility=facility,
-            region=facility.region,
-            district=facility.district,
-            cadastral_number="71-555-555-5551",
-            geom=MultiPolygon(facility.location.buffer(0.001), srid=4326),
-            declared_area_ha=Decimal("1.5"),
-            computed_area_ha=Decimal("1.5"),
-            area_srid=32642,
-            land_category="settlement",
-            right_type="temporary_free",
-            act_number=ACT,
-            act_date=date(2024, 5, 15),
-            status="act_issued",
-        )
+        parcel = parcel_with_act(facility, cadastral_number="71-555-555-5551", act_number=ACT)
         InfrastructureLink.objects.create(
             parcel=parcel,
             utility=Utility.objects.get(code="water"),

@@ -10,7 +10,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.contrib.gis.geos import MultiPolygon
 from django.core.management import call_command
 from django.template.defaultfilters import floatformat
 from django.test import Client
@@ -18,7 +17,8 @@ from django.utils.html import escape
 
 from facilities.models import Facility, Measure
 from layers.models import Region
-from parcels.models import InfrastructureLink, Parcel, Utility
+from parcels.models import InfrastructureLink, Utility
+from tests.conftest import parcel_with_act
 from tests.tracking.conftest import chain_to
 from tracking import selectors
 from tracking.models import Plan, TrackedFacility
@@ -78,21 +78,7 @@ def story(record):
     record(tracked[2], "parcel", "2024-04-01", note=SECRET_NOTE, executor=SECRET_EXECUTOR)
     TrackedFacility.objects.filter(pk=tracked[1].pk).update(executor=SECRET_EXECUTOR, overdue_reason=SECRET_REASON)
     facility = tracked[2].facility
-    parcel = Parcel.objects.create(
-        facility=facility,
-        region=facility.region,
-        district=facility.district,
-        cadastral_number="71-444-444-4441",
-        geom=MultiPolygon(facility.location.buffer(0.001), srid=4326),
-        declared_area_ha=Decimal("1.5"),
-        computed_area_ha=Decimal("1.5"),
-        area_srid=32642,
-        land_category="settlement",
-        right_type="temporary_free",
-        act_number="ACT-PUBLIC-DASH-1",
-        act_date=date(2024, 5, 15),
-        status="act_issued",
-    )
+    parcel = parcel_with_act(facility, cadastral_number="71-444-444-4441", act_number="ACT-PUBLIC-DASH-1")
     InfrastructureLink.objects.create(
         parcel=parcel, utility=Utility.objects.get(code="water"), region=facility.region, cost_kzt=SECRET_COST
     )

@@ -28,7 +28,7 @@ from rest_framework.views import APIView
 
 from accounts import layer_access
 from api import selectors
-from api.params import CRS, CRS84, Cursor, ItemsQuery, ParamError, items_query_parse
+from api.params import CRS, CRS84, Cursor, ItemsQuery, ParamError, downloads_elsewhere, items_query_parse
 from gis_portal.geo.collections import Collection
 from gis_portal.geo.geojson import as_expression
 
@@ -321,6 +321,8 @@ def item_response(request, collection: Collection, *, pk: int, links: list | Non
     params = request.query_params.copy()
     params.pop("f", None)  # checked by the REST and OGC views (html is OGC's)
     for key in params:
+        if key == "format":  # a download is of a whole collection, not of one item
+            raise ParamError(key, downloads_elsewhere(collection))
         if key not in ("crs", "precision", "simplify"):
             raise ParamError(key, "unknown parameter; allowed: crs, precision, simplify, f")
     query = items_query_parse(params, collection, default_limit=1, allow_download=False)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Polygon
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
 
 from gis_portal.geo.collections import Collection, ParamError
 
@@ -206,6 +207,16 @@ class ItemsQuery:
     download: str | None = None
 
 
+def downloads_elsewhere(collection: Collection) -> str:
+    """The message for `format` where no download is offered (OGC items, single items): where to get one."""
+    if not collection.rest:
+        return _("downloads are not offered here")
+    return _("downloads are not offered here; the REST collection offers them: /api/v1/%(id)s/?format=%(formats)s") % {
+        "id": collection.id,
+        "formats": "|".join(DOWNLOAD_FORMATS),
+    }
+
+
 def items_query_parse(params, collection: Collection, *, default_limit: int, allow_download: bool) -> ItemsQuery:
     """Parse the query string of an items request for `collection`; unknown names are refused."""
     check_metacharacters(params)
@@ -235,7 +246,12 @@ def items_query_parse(params, collection: Collection, *, default_limit: int, all
 
     cursor = Cursor.decode(params["cursor"]) if "cursor" in params else None
     if cursor and cursor.ordering != ordering:
-        raise ParamError("cursor", "was made for another ordering")
+        # Named after the sort parameter the client sent (`sortby` or `ordering`), never the other one.
+        raise ParamError(
+            "cursor",
+            _("was made for another sort order; send the %(param)s it was made with, or no cursor")
+            % {"param": ordering_param},
+        )
     if cursor and "offset" in params:
         raise ParamError("offset", "give either offset or cursor")
 
@@ -253,7 +269,9 @@ def items_query_parse(params, collection: Collection, *, default_limit: int, all
     updated_since = None
     if "datetime" in params or "updated_since" in params:
         if not collection.updated_field:
-            raise ParamError("datetime", "this collection has no time property")
+            raise ParamError(
+                "datetime" if "datetime" in params else "updated_since", _("this collection has no time property")
+            )
         if "datetime" in params:
             dt_range = datetime_parse("datetime", params["datetime"])
         if "updated_since" in params:
@@ -269,9 +287,15 @@ def items_query_parse(params, collection: Collection, *, default_limit: int, all
 
     download = None
     if "format" in params:
+        if not allow_download:
+            raise ParamError("format", downloads_elsewhere(collection))
         download = params["format"].lower()
-        if not allow_download or download not in DOWNLOAD_FORMATS:
-            raise ParamError("format", f"must be one of {', '.join(DOWNLOAD_FORMATS)}")
+        if download not in DOWNLOAD_FORMATS:
+            raise ParamError(
+                "format",
+                _("must be one of %(formats)s (a download); the response's own encoding is chosen with f")
+                % {"formats": ", ".join(DOWNLOAD_FORMATS)},
+            )
     return ItemsQuery(
         limit=limit,
         offset=offset,

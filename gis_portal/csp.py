@@ -5,7 +5,8 @@ few inline lines carry it); no CDN is allowed, so a page that tried to load Leaf
 would break visibly. Images: our origin, data: URIs and the base-map tile host
 (settings.BASEMAP_TILES_URL); a page that draws an administrator's base layers (layers.BaseLayer)
 adds exactly their hosts with `allow_images()` while it renders, for its own response only.
-`map_csp` decorates the map views (MAP_CSP = False switches it off);
+`map_csp` decorates the map views (MAP_CSP = False switches it off); `worker_csp` a page that starts
+Web Workers from blob: URLs (the API's ReDoc page), for its own response only;
 the middleware gives every other page the same policy (the nonce is request.csp_nonce, published to
 widget templates through `current_nonce()`): no plugins, no foreign frames or forms.
 A response that already has a policy (the map views, the embeddable map) keeps it.
@@ -60,8 +61,17 @@ def images_allowed() -> list[str]:
     return list(_img_sources.get() or [])
 
 
-def policy(*, nonce: str, frame_ancestors: str = "'none'", img_sources: Iterable[str] = ()) -> str:
+def policy(
+    *,
+    nonce: str,
+    frame_ancestors: str = "'none'",
+    img_sources: Iterable[str] = (),
+    worker_sources: Iterable[str] = (),
+) -> str:
     images = " ".join(dict.fromkeys(filter(None, ["'self'", "data:", tile_source(), *img_sources])))
+    # Without worker-src, workers fall under script-src ('self' and the nonce): a page that needs more says so.
+    worker_list = " ".join(dict.fromkeys(["'self'", *worker_sources]))
+    workers = [f"worker-src {worker_list}"] if worker_sources else []
     return "; ".join(
         [
             "default-src 'self'",
@@ -74,8 +84,32 @@ def policy(*, nonce: str, frame_ancestors: str = "'none'", img_sources: Iterable
             "base-uri 'none'",
             "form-action 'self'",
             f"frame-ancestors {frame_ancestors}",
+            *workers,
         ]
     )
+
+
+def worker_csp(view=None, *, sources: Iterable[str] = ("blob:",)):
+    """Decorate a view whose page starts Web Workers from `sources` besides our origin: the site's policy
+    (nonce from the middleware) plus `worker-src 'self' <sources>`, on its own response only.
+
+    ReDoc (the API's /api/v1/redoc/) builds its search index in a worker made from a blob: URL; a blob
+    holds script the page itself wrote, so no other host is let in. Off with PORTAL_CSP = False.
+    """
+
+    def decorator(func):
+        @wraps(func)
+        def wrapped(request, *args, **kwargs):
+            response = func(request, *args, **kwargs)
+            if getattr(settings, "PORTAL_CSP", True) and response.get("Content-Type", "").startswith("text/html"):
+                response["Content-Security-Policy"] = policy(
+                    nonce=request.csp_nonce, img_sources=images_allowed(), worker_sources=sources
+                )
+            return response
+
+        return wrapped
+
+    return decorator(view) if view is not None else decorator
 
 
 def map_csp(view=None, *, frame_ancestors: str = "'none'"):

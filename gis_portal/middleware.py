@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpResponse
+from django.utils import translation
+
+# Django's own parser of the header (what LocaleMiddleware reads it with); not re-exported publicly.
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from gis_portal.problems import error_item, is_api_path, problem_response
 
@@ -36,3 +41,46 @@ class RejectNulInQueryMiddleware:
         if isinstance(exception, (RequestDataTooBig, TooManyFieldsSent)) and is_api_path(request.path):
             return problem_response(status=400, instance=request.path, errors=[error_item("body", str(exception))])
         return None
+
+
+API_DEFAULT_LANGUAGE = "en"
+
+
+def language_asked(request) -> str | None:
+    """The supported language the client asked for: the language cookie (the site's switcher), else the
+    first supported one of Accept-Language (a "*" ends the search, as in Django); None when none was."""
+    cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if cookie:
+        try:
+            return translation.get_supported_language_variant(cookie)
+        except LookupError:
+            pass
+    for code, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
+        if code == "*":
+            break
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return None
+
+
+class ApiLanguageMiddleware:
+    """English for /api/, /ogc/ and /tiles/ when the client asks for no language (right after LocaleMiddleware).
+
+    The site's default language (LANGUAGE_CODE, Kazakh, the language of the order) suits its pages,
+    whose URLs carry the language anyway; API clients are programs and developers that rarely send
+    Accept-Language, and English is the language of the API's documentation. A client that asks
+    (Accept-Language, or the language cookie the site's switcher sets) still gets Kazakh or Russian.
+    The OGC HTML pages follow the same rule: they are API pages, outside the language-prefixed URLs.
+    LocaleMiddleware's response half then reports the language used (Content-Language; Vary: Accept-Language).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if is_api_path(request.path_info):
+            translation.activate(language_asked(request) or API_DEFAULT_LANGUAGE)
+            request.LANGUAGE_CODE = translation.get_language()
+        return self.get_response(request)

@@ -8,6 +8,7 @@ generated class in their own module of this package.
 from __future__ import annotations
 
 from django.utils import translation
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 
@@ -15,7 +16,7 @@ from accounts import layer_access
 from api import openapi
 from api.common import ApiView, item_response, items_response
 from api.pagination import DEFAULT_LIMIT
-from api.params import items_query_parse
+from api.params import DOWNLOAD_FORMATS, downloads_elsewhere, items_query_parse
 from gis_portal.geo.collections import Collection, ParamError, collection_get
 
 
@@ -28,7 +29,12 @@ class ItemsView(ApiView):
             raise exceptions.NotAuthenticated()
         query = items_query_parse(request.query_params, collection, default_limit=DEFAULT_LIMIT, allow_download=True)
         if request.query_params.get("f", "json") not in ("json", "geojson"):
-            raise ParamError("f", "must be json or geojson")
+            # `f` is the response's encoding; a client that meant a file named the wrong parameter.
+            raise ParamError(
+                "f",
+                _("must be json or geojson; a download is asked for with format=%(formats)s")
+                % {"formats": "|".join(DOWNLOAD_FORMATS)},
+            )
         return items_response(request, collection, query=query)
 
 
@@ -37,7 +43,10 @@ class ItemView(ApiView):
 
     def get(self, request, pk: int):
         if request.query_params.get("f", "json") not in ("json", "geojson"):
-            raise ParamError("f", "must be json or geojson")
+            collection = collection_get(self.collection_id)
+            raise ParamError(
+                "f", _("must be json or geojson; %(downloads)s") % {"downloads": downloads_elsewhere(collection)}
+            )
         return item_response(request, collection_get(self.collection_id), pk=pk)
 
 

@@ -11,13 +11,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from api.v1 import accessibility, catalogue, parcels, tracking
 from api.v1.collections import rest_views
+from gis_portal.csp import worker_csp
 from gis_portal.geo.collections import collections_all
 
 urlpatterns = [
     path("", gzip_page(conditional_page(catalogue.IndexView.as_view())), name="api-index"),
     path("schema/", gzip_page(SpectacularAPIView.as_view()), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # ReDoc's search runs in a Web Worker made from a blob: URL: that page alone allows such workers.
+    path("redoc/", worker_csp(SpectacularRedocView.as_view(url_name="api-schema")), name="api-redoc"),
 ]
 for resource in catalogue.PLAIN_RESOURCES:
     urlpatterns.append(

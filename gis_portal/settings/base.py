@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # /api/, /ogc/, /tiles/: English unless the client asks for a language (Kazakh stays the pages' default).
+    "gis_portal.middleware.ApiLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -253,6 +255,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI and ReDoc assets come from drf-spectacular-sidecar, served locally (no CDN).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No "validator" badge: Swagger UI would load it as an image from validator.swagger.io (blocked by the CSP).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "OAS_VERSION": "3.0.3",
     "POSTPROCESSING_HOOKS": [

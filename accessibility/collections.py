@@ -54,6 +54,7 @@ SCENARIO_FILTER = Filter(
     _("scenario(s): current (as of the run's date), before (the roadmap) or after (every planned facility open)"),
     condition=_scenario_condition,
     reads=("scenario",),
+    choices=tuple(ZoneResult.Scenario.values),
 )
 RUN_KIND_FILTER = Filter(
     (),
@@ -61,6 +62,7 @@ RUN_KIND_FILTER = Filter(
     _("analysis kind(s): coverage, fca, roadmap, sites, underserved"),
     condition=_run_kind_condition,
     reads=("run_kind",),
+    choices=tuple(AnalysisRun.Kind.values),
 )
 
 

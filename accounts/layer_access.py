@@ -91,6 +91,21 @@ def _reveal(collection: Collection, queryset: QuerySet, names, *, user, param: s
     return queryset.filter(rows)
 
 
+def filters_usable(collection: Collection, queryset: QuerySet, *, user) -> list[str]:
+    """Names of the filters `user` may use (the rest reveal private properties `user` may read on
+    no row, and filters_restrict refuses them): what the OGC queryables list for this caller."""
+    rows = None
+    usable = []
+    for name in collection.filters:
+        if collection.private_names(collection.filter_reads(name)):
+            if rows is None:
+                rows = private_rows(collection, queryset, user=user)
+            if rows is False:
+                continue
+        usable.append(name)
+    return usable
+
+
 def filters_restrict(collection: Collection, queryset: QuerySet, *, user, filters, time_param: str | None):
     """Apply the privacy rule to the filters in use (`filters`: their names; `time_param`: datetime
     or updated_since when given). Returns the queryset narrowed to the rows where they may apply."""

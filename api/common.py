@@ -234,13 +234,26 @@ def _items_page_response(
         "next": next_href,
         "previous": prev_href,
     }
-    if query.crs.uri != CRS84:
-        members["crs"] = {"type": "name", "properties": {"name": query.crs.uri}}
+    members.update(crs_member(query))
     body = envelope(members, page.features)
     if cache_key and len(body) <= settings.API_RESPONSE_CACHE_MAX_BYTES:
         cache.set(cache_key, body, settings.API_RESPONSE_CACHE_SECONDS)
     response = raw_response(body, GEOJSON, headers={"Content-Crs": f"<{query.crs.uri}>"})
     return cache_headers(response, request=request, etag=etag, last_modified=meta.last_modified)
+
+
+def crs_member(query: ItemsQuery) -> dict:
+    """The FeatureCollection-level `crs` member (GeoJSON 2008 form) when the output CRS is not CRS84.
+
+    Kept on purpose although RFC 7946 dropped it: the response's CRS is stated by the
+    Content-Crs header (OGC API – Features Part 2), but a page or download saved to a file loses
+    its headers, and GDAL's GeoJSON reader (hence QGIS and ogr2ogr) takes a saved file's CRS from
+    this member only; RFC 7946 readers ignore a foreign member. It appears once per document,
+    never inside each geometry (gis_portal.geo.geojson.geometry_sql), and never for CRS84.
+    """
+    if query.crs.uri == CRS84:
+        return {}
+    return {"crs": {"type": "name", "properties": {"name": query.crs.uri}}}
 
 
 def download_response(collection: Collection, queryset, *, query: ItemsQuery, user, matched: int) -> HttpResponse:
@@ -261,7 +274,7 @@ def download_response(collection: Collection, queryset, *, query: ItemsQuery, us
     page = selectors.items_page(collection, queryset, query=query, user=user, limit=cap)
     if query.download == "geojson":
         return raw_response(
-            envelope({"type": "FeatureCollection", "name": collection.id}, page.features),
+            envelope({"type": "FeatureCollection", "name": collection.id, **crs_member(query)}, page.features),
             GEOJSON,
             headers={
                 "Content-Disposition": f'attachment; filename="{name}.geojson"',

@@ -12,13 +12,15 @@ import json
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import translation
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework import exceptions
 from rest_framework.response import Response
 
 from accounts import layer_access
-from api import openapi, selectors
+from api import openapi, queryables, selectors
 from api.common import GEOJSON, HTML, JSON, ApiView, item_response, items_response, url_with
 from api.params import CRS84, SUPPORTED_CRS, items_query_parse
 from gis_portal.geo.collections import Collection, ParamError, collection_get, collections_all
@@ -31,8 +33,46 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    # Part 3 (draft): /collections/{id}/queryables, and every queryable usable as ?name=value on items.
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
 ]
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 OPENAPI_MEDIA = "application/vnd.oai.openapi+json;version=3.0"
+
+
+class OpenApiView(SpectacularJSONAPIView):
+    """/ogc/api: the OGC API's own OpenAPI 3.0 definition (the /ogc/ routes only, given as
+    `patterns` by api.urls; the whole API's document is /api/v1/schema/), labelled with the
+    media type the landing page's service-desc link announces,
+    `application/vnd.oai.openapi+json;version=3.0` (or `application/json` when only that is accepted).
+
+    GDAL's OAPIF driver (3.6.2, observed against this server with CPL_CURL_VERBOSE=YES) asks for
+    `application/vnd.oai.openapi+json;version=3.0, application/openapi+json;version=3.0,
+    application/json` and refuses a Content-Type that lacks any `;`-separated token of the type
+    it matched: plain `application/vnd.oai.openapi+json` (drf-spectacular's own) fails with
+    "Unexpected Content-Type", and GDAL then filters every `-where` on the client. The renderer's
+    media type stays parameter-free, so `*/*` and the bare type still select it (DRF matches a
+    renderer type with parameters only against an Accept entry with the same parameters).
+    """
+
+    renderer_classes = [OpenApiJsonRenderer, OpenApiJsonRenderer2]
+    # Paths relative to the server URL /ogc, as OGC API – Features clients look them up: GDAL
+    # 3.6.2 reads the query parameters of `paths["/collections/{id}/items"]` literally (then of
+    # "/collections/{collectionId}/items") and sends a `-where` equality on a layer field as
+    # `?field=value` only when a query parameter of that name is listed there.
+    custom_settings = {
+        "SERVERS": [{"url": "/ogc", "description": "OGC API – Features"}],
+        "SCHEMA_PATH_PREFIX": "/ogc",
+        "SCHEMA_PATH_PREFIX_TRIM": True,
+    }
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        renderer = getattr(response, "accepted_renderer", None)
+        if response.status_code == 200 and type(renderer) is OpenApiJsonRenderer:
+            response.content_type = OPENAPI_MEDIA
+        return response
 
 
 def wants_html(request) -> bool:
@@ -140,6 +180,12 @@ def collection_doc(request, collection: Collection) -> dict:
             {"rel": "alternate", "type": HTML, "title": "this collection as HTML", "href": f"{base}?f=html"},
             {"rel": "items", "type": GEOJSON, "title": "the features", "href": f"{base}/items?f=json"},
             {"rel": "items", "type": HTML, "title": "the features as HTML", "href": f"{base}/items?f=html"},
+            {
+                "rel": QUERYABLES_REL,
+                "type": queryables.SCHEMA_JSON,
+                "title": "what the features can be selected by",
+                "href": f"{base}/queryables",
+            },
         ],
     }
     if extent:
@@ -180,6 +226,24 @@ class CollectionView(OgcView):
         if wants_html(request):
             return self.html(request, "collection.html", {"doc": doc}, title=doc["title"])
         return Response(doc, content_type=JSON)
+
+
+class QueryablesView(OgcView):
+    """OGC API – Features Part 3: the collection's queryables, those this caller may use."""
+
+    collection_id = ""
+
+    def get(self, request, collection_id: str | None = None):
+        _only_f(request)
+        collection = _collection_or_404(request, collection_id or self.collection_id)
+        queryset = layer_access.collection_queryset(collection, user=request.user)
+        names = layer_access.filters_usable(collection, queryset, user=request.user)
+        url = request.build_absolute_uri(f"/ogc/collections/{collection.id}/queryables")
+        doc = queryables.queryables_schema(collection, names, schema_id=url)
+        if wants_html(request):
+            context = {"doc": doc, "collection": collection}
+            return self.html(request, "queryables.html", context, title=doc["title"])
+        return Response(doc, content_type=queryables.SCHEMA_JSON)
 
 
 class ItemsView(OgcView):
@@ -231,10 +295,11 @@ class ItemView(OgcView):
         )
 
 
-def _ogc_views(collection: Collection) -> tuple[type, type, type]:
+def _ogc_views(collection: Collection) -> tuple[type, type, type, type]:
     """Per-collection view classes, so the OpenAPI document lists each collection's own filters."""
     name = collection.id.title().replace("-", "")
     coll = type(f"Ogc{name}CollectionView", (CollectionView,), {"collection_id": collection.id})
+    queryables_view = type(f"Ogc{name}QueryablesView", (QueryablesView,), {"collection_id": collection.id})
     items = type(f"Ogc{name}ItemsView", (ItemsView,), {"collection_id": collection.id})
     item = type(f"Ogc{name}ItemView", (ItemView,), {"collection_id": collection.id})
     tag = ["ogc"]
@@ -242,6 +307,9 @@ def _ogc_views(collection: Collection) -> tuple[type, type, type]:
     # Fresh functions per class: extend_schema annotates the function object it decorates.
     def coll_get(self, request):
         return CollectionView.get(self, request)
+
+    def queryables_get(self, request):
+        return QueryablesView.get(self, request)
 
     def items_get(self, request):
         return ItemsView.get(self, request)
@@ -256,6 +324,13 @@ def _ogc_views(collection: Collection) -> tuple[type, type, type]:
         responses=openapi.collection_responses(collection),
         tags=tag,
     )(coll_get)
+    queryables_view.get = extend_schema(
+        operation_id=f"ogc_{collection.id}_queryables",
+        summary=f"{collection.title_text}: queryables (what the features can be selected by)",
+        parameters=[OpenApiParameter("f", OpenApiTypes.STR, enum=["json", "html"])],
+        responses=openapi.queryables_responses(collection),
+        tags=tag,
+    )(queryables_get)
     items.get = extend_schema(
         operation_id=f"ogc_{collection.id}_items",
         summary=f"{collection.title_text}: features",
@@ -270,10 +345,10 @@ def _ogc_views(collection: Collection) -> tuple[type, type, type]:
         responses=openapi.item_responses(collection, ogc=True),
         tags=tag,
     )(item_get)
-    return coll, items, item
+    return coll, queryables_view, items, item
 
 
-def ogc_views(collection: Collection) -> tuple[type, type, type]:
+def ogc_views(collection: Collection) -> tuple[type, type, type, type]:
     """OGC view classes of `collection`; the OpenAPI texts are written in English."""
     with translation.override("en"):
         return _ogc_views(collection)

@@ -13,7 +13,7 @@ _KIND_PATTERNS = {
     "kato": r"^[0-9]{9}(,[0-9]{9})*$",
     "int": r"^[0-9]{1,9}(,[0-9]{1,9})*$",
     "code": r"^[A-Za-z0-9_-]{1,60}(,[A-Za-z0-9_-]{1,60})*$",
-    "bool": r"^(true|false)$",
+    "bool": r"^(true|false|1|0)$",
 }
 
 LINK = {
@@ -31,6 +31,21 @@ GEOMETRY = {
     "nullable": True,
     "required": ["type"],
     "properties": {"type": {"type": "string"}, "coordinates": {"type": "array", "items": {}}},
+}
+
+
+QUERYABLES = {
+    "type": "object",
+    "required": ["$schema", "$id", "type", "properties"],
+    "properties": {
+        "$schema": {"type": "string"},
+        "$id": {"type": "string"},
+        "type": {"type": "string", "enum": ["object"]},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "properties": {"type": "object", "additionalProperties": {"type": "object"}},
+        "additionalProperties": {"type": "boolean"},
+    },
 }
 
 
@@ -259,6 +274,20 @@ def collection_responses(collection: Collection) -> dict:
         **_signed_in_only(collection),
         (200, "application/json"): OpenApiResponse(response=OpenApiTypes.OBJECT, description="the collection"),
         **_html(True, "the collection"),
+        (400, PROBLEM_JSON): problem("a parameter is not acceptable"),
+        (403, PROBLEM_JSON): problem("not allowed for this client"),
+        (429, PROBLEM_JSON): problem("too many requests"),
+    }
+
+
+def queryables_responses(collection: Collection) -> dict:
+    """OGC API – Features Part 3 queryables (a JSON Schema, or HTML)."""
+    return {
+        **_signed_in_only(collection),
+        (200, "application/schema+json"): OpenApiResponse(
+            response=QUERYABLES, description="JSON Schema of the queryables this caller may use"
+        ),
+        **_html(True, "the queryables"),
         (400, PROBLEM_JSON): problem("a parameter is not acceptable"),
         (403, PROBLEM_JSON): problem("not allowed for this client"),
         (429, PROBLEM_JSON): problem("too many requests"),

@@ -8,7 +8,6 @@ tokens elsewhere are not affected) and plain-JSON ones get an ETag from their bo
 from django.urls import include, path
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import conditional_page
-from drf_spectacular.views import SpectacularJSONAPIView
 
 from api import ogc, tiles
 from gis_portal.geo.collections import collections_all
@@ -20,23 +19,30 @@ def _gz(view):
 
 urlpatterns = [path("api/v1/", include("api.v1.urls"))]
 
-urlpatterns += [
+ogc_patterns = [
     path("ogc/", _gz(conditional_page(ogc.LandingView.as_view())), name="ogc-landing"),
-    path("ogc/api", _gz(SpectacularJSONAPIView.as_view()), name="ogc-openapi"),
     path("ogc/conformance", _gz(conditional_page(ogc.ConformanceView.as_view())), name="ogc-conformance"),
     path("ogc/collections", _gz(conditional_page(ogc.CollectionsView.as_view())), name="ogc-collections"),
 ]
 for collection in collections_all():
     if collection.ogc and collection.geometry:
-        coll, items, item = ogc.ogc_views(collection)
+        coll, queryables, items, item = ogc.ogc_views(collection)
         base = f"ogc/collections/{collection.id}"
-        urlpatterns += [
+        ogc_patterns += [
             path(base, _gz(conditional_page(coll.as_view())), name=f"ogc-{collection.id}"),
+            path(
+                f"{base}/queryables",
+                _gz(conditional_page(queryables.as_view())),
+                name=f"ogc-{collection.id}-queryables",
+            ),
             path(f"{base}/items", _gz(items.as_view()), name=f"ogc-{collection.id}-items"),
             path(f"{base}/items/<int:pk>", _gz(item.as_view()), name=f"ogc-{collection.id}-item"),
         ]
 urlpatterns += [
+    *ogc_patterns,
+    path("ogc/api", _gz(ogc.OpenApiView.as_view(patterns=ogc_patterns)), name="ogc-openapi"),
     path("ogc/collections/<str:collection_id>", ogc.not_found_collection),
+    path("ogc/collections/<str:collection_id>/queryables", ogc.not_found_collection),
     path("ogc/collections/<str:collection_id>/items", ogc.not_found_collection),
     path("ogc/collections/<str:collection_id>/items/<int:pk>", ogc.not_found_collection),
     path("tiles/<slug:layer>/<int:z>/<int:x>/<int:y>.pbf", _gz(tiles.TileView.as_view()), name="tiles"),

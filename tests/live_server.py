@@ -54,8 +54,12 @@ def gunicorn_server(
     django_db_blocker,
     extra_env: dict[str, str] | None = None,
     workers: int = 2,
+    access_log: Path | None = None,
 ) -> Iterator[str]:
     """Start gunicorn on a free port of `ports`, wait until `ready_path` answers 200, yield the base URL.
+
+    `access_log`: a file for gunicorn's access log (one line per request: method, path and query,
+    status), for tests that count what a client asked for.
 
     The server's log goes to test-artifacts/<name>-server.log. On exit the process is stopped and
     we wait for its database sessions to end, so pytest can drop the test database afterwards.
@@ -74,6 +78,8 @@ def gunicorn_server(
     log.parent.mkdir(parents=True, exist_ok=True)
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     argv = [gunicorn, "gis_portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "120"]
+    if access_log is not None:
+        argv += ["--access-logfile", str(access_log)]
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
     base = f"http://127.0.0.1:{port}"

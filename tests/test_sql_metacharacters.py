@@ -71,6 +71,7 @@ SKIPPED = {
     "api/v1/docs/": "static Swagger UI shell (drf-spectacular)",
     "api/v1/redoc/": "static ReDoc shell (drf-spectacular)",
     "ogc/collections/<str:collection_id>": "generic OGC route; every registered collection is exercised by name",
+    "ogc/collections/<str:collection_id>/queryables": "generic OGC route; exercised by name",
     "ogc/collections/<str:collection_id>/items": "generic OGC route; every registered collection is exercised by name",
     "ogc/collections/<str:collection_id>/items/<int:pk>": "generic OGC route; exercised by name",
     "api/v1/tracking/facilities/<int:pk>/stages/": "POST-only (stage records); covered by tests/tracking",

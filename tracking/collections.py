@@ -58,7 +58,9 @@ def collections_register() -> None:
             ),
             "opened_on": "tracking__opened_on",
         },
-        filters={"stage": Filter((), "code", _("latest stage reached"), condition=_stage_filter)},
+        filters={
+            "stage": Filter((), "code", _("latest stage reached"), condition=_stage_filter, choices=tuple(STAGE_ORDER))
+        },
         also_updated=("tracking__updated_at", *lifecycle.parcel_data_changed_at()),
         # The public sees the current approved plans' facilities only (never drafts or dropped objects).
         public_rows=Q(tracking__in_plan=True),

@@ -41,7 +41,7 @@ class Filter:
     """A property filter `?name=value`; `kind` says how the value is checked.
 
     kinds: "kato" (9-digit KATO code), "int", "code" (letters, digits, _ and -),
-    "bool" (true/false), "text" (free text, icontains over `lookups`).
+    "bool" (true/false, or 1/0), "text" (free text, icontains over `lookups`).
     A comma-separated list matches any of its values (except for "text").
     """
 
@@ -53,6 +53,9 @@ class Filter:
     condition: Callable[[list], Q] | None = None
     # The properties whose values this filter reveals; empty: the property named like the filter.
     reads: tuple[str, ...] = ()
+    # The values a "code" filter with a `condition` accepts, when the condition checks a fixed set
+    # (documented as the queryable's enum; a filter on a model field with choices needs none).
+    choices: tuple[str, ...] = ()
 
     def parse(self, name: str, raw: str):
         if self.kind == "text":
@@ -78,9 +81,10 @@ class Filter:
                     raise ParamError(name, f"{value!r} is not a valid code (letters, digits, _ and - only)")
                 parsed.append(value)
             elif self.kind == "bool":
-                if value.lower() not in ("true", "false"):
+                # 1/0 too: GDAL's OAPIF driver sends `-where "is_demo=1"` on a boolean field as `is_demo=1`.
+                if value.lower() not in ("true", "false", "1", "0"):
                     raise ParamError(name, f"{value!r} is not true or false")
-                parsed.append(value.lower() == "true")
+                parsed.append(value.lower() in ("true", "1"))
             else:  # pragma: no cover - registry error
                 raise ValueError(f"unknown filter kind {self.kind}")
         return parsed

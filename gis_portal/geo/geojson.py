@@ -66,7 +66,10 @@ def geometry_sql(
         geom = f"ST_Multi({geom})"
     if flip_axes:
         geom = f"ST_FlipCoordinates({geom})"
-    return f"ST_AsGeoJSON({geom}, {int(precision)})::json"
+    # options 0: no per-geometry `crs` member. ST_AsGeoJSON's default (8) writes an obsolete
+    # GeoJSON 2008 `crs` into every geometry of a projected output; the response names its CRS
+    # once (Content-Crs header; the FeatureCollection's `crs` member, api.common).
+    return f"ST_AsGeoJSON({geom}, {int(precision)}, 0)::json"
 
 
 DEFAULT_PRECISION = 6

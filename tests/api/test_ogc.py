@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.gis.gdal import DataSource
 
 from facilities.models import Facility
 from layers.models import Region
@@ -172,3 +173,36 @@ def test_responses_vary_on_accept_and_credentials(api):
 def test_portal_pages_link_to_the_open_data_api(api):
     html = api.get("/ru/").content.decode()
     assert 'href="/ogc/?f=html"' in html and "Открытые данные (API)" in html
+
+
+UTM = "http://www.opengis.net/def/crs/EPSG/0/32642"
+
+
+def _geometries(doc: dict) -> list[dict]:
+    return [f["geometry"] for f in doc.get("features", [doc] if doc.get("type") == "Feature" else [])]
+
+
+@pytest.mark.parametrize("collection_id", ["facilities", "regions"])
+def test_projected_output_names_its_crs_once_not_in_every_geometry(api, tmp_path, collection_id):
+    """?crs=EPSG:32642: Content-Crs on items, item and downloads; no per-geometry `crs` member
+    (ST_AsGeoJSON options 0); the FeatureCollection's own `crs` member is kept so that GDAL reads
+    a saved file in the right CRS (api.common.crs_member); none of it for CRS84."""
+    base = f"/ogc/collections/{collection_id}/items"
+    items = api.get(f"{base}?limit=3&simplify=1000&crs={UTM}")
+    assert items["Content-Crs"] == f"<{UTM}>"
+    doc = json.loads(items.content)
+    assert doc["crs"] == {"type": "name", "properties": {"name": UTM}}
+    item = api.get(f"{base}/{doc['features'][0]['id']}?simplify=1000&crs={UTM}")
+    assert item["Content-Crs"] == f"<{UTM}>"
+    download = api.get(f"/api/v1/{collection_id}/?format=geojson&simplify=1000&crs={UTM}")
+    assert download["Content-Crs"] == f"<{UTM}>"
+    saved = json.loads(download.content)
+    assert saved["crs"]["properties"]["name"] == UTM
+    for body in (doc, json.loads(item.content), saved):
+        assert all(g and "crs" not in g for g in _geometries(body)), collection_id
+    target = tmp_path / "saved.geojson"
+    target.write_bytes(download.content)
+    assert DataSource(str(target))[0].srs.srid == 32642
+    plain = json.loads(api.get(f"{base}?limit=3").content)  # the stored GeoJSON column where there is one
+    assert "crs" not in plain and all("crs" not in g for g in _geometries(plain))
+    assert api.get(f"{base}?limit=3")["Content-Crs"] == "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"

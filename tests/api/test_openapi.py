@@ -45,9 +45,31 @@ def test_schema_covers_every_endpoint_and_filter(api):
 
 
 def test_ogc_service_desc_is_the_openapi_json(api):
-    response = api.get("/ogc/api")
+    # What GDAL 3.6.2's OAPIF driver sends; it refuses the document unless the Content-Type has
+    # every ;-separated token of the type it asked for (so the version too).
+    gdal_accept = "application/vnd.oai.openapi+json;version=3.0, application/openapi+json;version=3.0, application/json"
+    response = api.get("/ogc/api", HTTP_ACCEPT=gdal_accept)
     assert response.status_code == 200
-    validate(json.loads(response.content))
+    assert response["Content-Type"] == "application/vnd.oai.openapi+json;version=3.0"
+    landing = api.get("/ogc/").json()
+    assert {"rel": "service-desc", "type": response["Content-Type"]}.items() <= next(
+        link for link in landing["links"] if link["rel"] == "service-desc"
+    ).items()
+    schema = json.loads(response.content)
+    validate(schema)
+    for accept in ("*/*", "application/vnd.oai.openapi+json"):
+        assert api.get("/ogc/api", HTTP_ACCEPT=accept)["Content-Type"] == response["Content-Type"], accept
+    assert api.get("/ogc/api", HTTP_ACCEPT="application/json")["Content-Type"] == "application/json"
+    # The OGC API's own definition, paths relative to its server /ogc, as OGC clients look them up.
+    assert schema["servers"] == [{"url": "/ogc", "description": "OGC API – Features"}]
+    assert not any(path.startswith(("/ogc", "/api/", "/tiles/")) for path in schema["paths"])
+    for collection in collections_all():
+        if collection.ogc and collection.geometry:
+            operation = schema["paths"][f"/collections/{collection.id}/items"]["get"]
+            assert set(collection.filters) <= {p["name"] for p in operation["parameters"]}
+            assert f"/collections/{collection.id}/items/{{id}}" in schema["paths"]
+            assert f"/collections/{collection.id}/queryables" in schema["paths"]
+    assert {"/", "/conformance", "/collections"} <= set(schema["paths"])
 
 
 def test_docs_page_uses_local_assets(api):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import itertools
 import pickle
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
@@ -43,7 +43,7 @@ class PostgresCache(DatabaseCache):
         if timeout is None:
             expires = datetime.max
         else:
-            expires = datetime.fromtimestamp(timeout, tz=timezone.utc if settings.USE_TZ else None)
+            expires = datetime.fromtimestamp(timeout, tz=UTC if settings.USE_TZ else None)
         expires = connection.ops.adapt_datetimefield_value(expires.replace(microsecond=0))
         encoded = base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode("latin1")
         with connection.cursor() as cursor:

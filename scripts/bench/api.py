@@ -1,12 +1,29 @@
 #!/usr/bin/env python
-"""Benchmark of the GeoJSON API (issue 6). Prints one figure a line.
+"""Benchmark of the GeoJSON API (issues 6 and 21). Prints one figure a line.
 
 Loads 1 000 synthetic facilities and 10 000 synthetic land parcels into the portal's
 own tables (facilities_facility, parcels_parcel — with their constraints, history
 triggers and the generated GeoJSON column) of a SEPARATE database (gis_portal_bench,
 or BENCH_DATABASE_URL): each facility has one current parcel and nine revoked
-candidate sites. Starts gunicorn on it and measures over HTTP, as a planner with a token:
+candidate sites. Starts gunicorn on it (gthread, 2 workers x 4 threads) in the deployed
+configuration of what a request costs: the shared cache of production (CACHE_URL, default
+db://, where the fair-use throttle counts) and throttling on, at rates the bench's one
+address and token never reach (api_settings.py). Measures over HTTP, as a planner with a token:
 
+- the peers a ministry would otherwise deploy, on the SAME table (parcels_parcel), with the same
+  worker counts, the parcels collection's columns as properties, the same bbox and limits:
+  tipg (uvicorn, 2 workers) and pygeoapi (PostgreSQL provider, config and OpenAPI document
+  written to a temporary folder, gunicorn gthread 2 x 4). They are installed from PyPI, pinned
+  in peers-requirements.txt, into the bench's own virtualenv .bench-peers/ (gitignored; created
+  on first use), never into the portal's requirements. Every server must return the same
+  feature ids for the bbox query, else the bench stops. Then, in one run: bbox latency over
+  interleaved rounds (--rounds, default 51) of ours, tipg, pygeoapi and the raw SQL reading
+  the stored GeoJSON column; --clients x --load-seconds of load on the bbox query each (errors
+  counted); the whole collection in pages of 1 000 following next links. Prints the figures,
+  the ratios (`bbox latency ours/tipg: 0.27`, `throughput ours/tipg: 4.4`, the pygeoapi ones,
+  `bbox endpoint/raw SQL stored: 1.18`) and each goal with PASS/FAIL: bbox latency <= 0.3 x
+  tipg, throughput >= 4 x tipg, bbox endpoint <= 1.25 x raw SQL stored, 0 errors. The exit
+  status is 1 when a goal fails. `--peers-only` stops after this part;
 - /api/v1/parcels/ for the full collection and for a bbox query vs raw SQL
   `json_agg(ST_AsGeoJSON(t.*))` over the same rows and properties
   (`ratio endpoint/raw_sql`, goal <= 1.3); also vs the best raw SQL reading the
@@ -14,13 +31,16 @@ candidate sites. Starts gunicorn on it and measures over HTTP, as a planner with
 - the same for a plain drf-gis GeoFeatureModelSerializer list view (the control);
 - a keyset page at row 9 000 vs page 1 (and the OFFSET page, for comparison);
 - requests/s, p50 and p99 latency and errors under concurrent load on the public
-  facilities endpoint (Python threads; gunicorn gthread, 2 workers x 4 threads),
-  with the page cache off (every request builds its page) and on (the default).
+  facilities endpoint (Python threads), with the page cache off (every request builds
+  its page) and on (the default).
 
-HTTP requests reuse a kept-alive connection per client thread, as QGIS, GDAL and wrk
-do, and as the raw SQL side reuses its database connection.
+HTTP requests reuse a kept-alive connection per client thread and server, as QGIS, GDAL and
+wrk do, and as the raw SQL side reuses its database connection. The ratios are paired or
+interleaved measurements, so that load from other processes weighs on both sides alike.
 
 Usage: .venv/bin/python scripts/bench/api.py [--load-seconds 20] [--clients 16] [--port 8118]
+           [--rounds 51] [--peers-only] [--skip-load-data]
+(ours on --port, tipg on --port + 1, pygeoapi on --port + 2)
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def cache_from_url(url: str) -> dict:
     """
     scheme = urlsplit(url).scheme
     if scheme == "db":
-        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}
+        return {"BACKEND": "gis_portal.cache.PostgresCache", "LOCATION": CACHE_TABLE}
     if scheme in ("redis", "rediss"):
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
     if scheme == "locmem":

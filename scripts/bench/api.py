@@ -1,12 +1,29 @@
 #!/usr/bin/env python
-"""Benchmark of the GeoJSON API (issue 6). Prints one figure a line.
+"""Benchmark of the GeoJSON API (issues 6 and 21). Prints one figure a line.
 
 Loads 1 000 synthetic facilities and 10 000 synthetic land parcels into the portal's
 own tables (facilities_facility, parcels_parcel — with their constraints, history
 triggers and the generated GeoJSON column) of a SEPARATE database (gis_portal_bench,
 or BENCH_DATABASE_URL): each facility has one current parcel and nine revoked
-candidate sites. Starts gunicorn on it and measures over HTTP, as a planner with a token:
+candidate sites. Starts gunicorn on it (gthread, 2 workers x 4 threads) in the deployed
+configuration of what a request costs: the shared cache of production (CACHE_URL, default
+db://, where the fair-use throttle counts) and throttling on, at rates the bench's one
+address and token never reach (api_settings.py). Measures over HTTP, as a planner with a token:
 
+- the peers a ministry would otherwise deploy, on the SAME table (parcels_parcel), with the same
+  worker counts, the parcels collection's columns as properties, the same bbox and limits:
+  tipg (uvicorn, 2 workers) and pygeoapi (PostgreSQL provider, config and OpenAPI document
+  written to a temporary folder, gunicorn gthread 2 x 4). They are installed from PyPI, pinned
+  in peers-requirements.txt, into the bench's own virtualenv .bench-peers/ (gitignored; created
+  on first use), never into the portal's requirements. Every server must return the same
+  feature ids for the bbox query, else the bench stops. Then, in one run: bbox latency over
+  interleaved rounds (--rounds, default 51) of ours, tipg, pygeoapi and the raw SQL reading
+  the stored GeoJSON column; --clients x --load-seconds of load on the bbox query each (errors
+  counted); the whole collection in pages of 1 000 following next links. Prints the figures,
+  the ratios (`bbox latency ours/tipg: 0.27`, `throughput ours/tipg: 4.4`, the pygeoapi ones,
+  `bbox endpoint/raw SQL stored: 1.18`) and each goal with PASS/FAIL: bbox latency <= 0.3 x
+  tipg, throughput >= 4 x tipg, bbox endpoint <= 1.25 x raw SQL stored, 0 errors. The exit
+  status is 1 when a goal fails. `--peers-only` stops after this part;
 - /api/v1/parcels/ for the full collection and for a bbox query vs raw SQL
   `json_agg(ST_AsGeoJSON(t.*))` over the same rows and properties
   (`ratio endpoint/raw_sql`, goal <= 1.3); also vs the best raw SQL reading the
@@ -14,23 +31,28 @@ candidate sites. Starts gunicorn on it and measures over HTTP, as a planner with
 - the same for a plain drf-gis GeoFeatureModelSerializer list view (the control);
 - a keyset page at row 9 000 vs page 1 (and the OFFSET page, for comparison);
 - requests/s, p50 and p99 latency and errors under concurrent load on the public
-  facilities endpoint (Python threads; gunicorn gthread, 2 workers x 4 threads),
-  with the page cache off (every request builds its page) and on (the default).
+  facilities endpoint (Python threads), with the page cache off (every request builds
+  its page) and on (the default).
 
-HTTP requests reuse a kept-alive connection per client thread, as QGIS, GDAL and wrk
-do, and as the raw SQL side reuses its database connection.
+HTTP requests reuse a kept-alive connection per client thread and server, as QGIS, GDAL and
+wrk do, and as the raw SQL side reuses its database connection. The ratios are paired or
+interleaved measurements, so that load from other processes weighs on both sides alike.
 
 Usage: .venv/bin/python scripts/bench/api.py [--load-seconds 20] [--clients 16] [--port 8118]
+           [--rounds 51] [--peers-only] [--skip-load-data]
+(ours on --port, tipg on --port + 1, pygeoapi on --port + 2)
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -71,17 +93,19 @@ def prepare_database(url: str) -> None:
     subprocess.run([PY, "scripts/dbsetup.py"], cwd=ROOT, env=env, check=True)  # noqa: S603
     subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)  # noqa: S603
     subprocess.run([PY, "manage.py", "load_reference_data", "-v0"], cwd=ROOT, env=env, check=True)  # noqa: S603
+    cache_env = {**env, "CACHE_URL": cache_url()}  # the shared cache's table (db://), as deployed
+    subprocess.run([PY, "manage.py", "createcachetable"], cwd=ROOT, env=cache_env, check=True)  # noqa: S603
     with psycopg.connect(**connect_params(url), autocommit=True) as conn:
         conn.execute("SELECT setseed(0.191)")
         conn.execute("DROP TABLE IF EXISTS bench_parcel")  # left by earlier versions of this script
         conn.execute("TRUNCATE facilities_facility, parcels_parcel CASCADE")
         conn.execute(
             """INSERT INTO facilities_facility (kind_id, measure_id, region_id, name_kk, name_ru, name_en, places,
-                   is_ppp, location, planned_year, is_demo, created_at, updated_at)
+                   is_ppp, location, planned_year, is_demo, reference, created_at, updated_at)
                SELECT q.object_kind_id, q.measure_id, r.id, 'Нысан ' || i, 'Объект ' || i, 'Facility ' || i,
                       50 + (i * 37) % 450, i % 7 = 0,
                       ST_SetSRID(ST_MakePoint(52 + random() * 30, 42 + random() * 12), 4326),
-                      2024 + i % 3, true, now(), now()
+                      2024 + i % 3, true, '', now(), now()
                FROM generate_series(1, 1000) AS i
                JOIN LATERAL (SELECT * FROM facilities_constructionquota ORDER BY measure_id
                              OFFSET i % 13 LIMIT 1) AS q ON true
@@ -131,30 +155,46 @@ print(Token.objects.get_or_create(user=user)[0].key)
 
 
 def start_server(url: str, port: int, *, cache_seconds: int = 0) -> subprocess.Popen:
+    """gunicorn on the bench database in the deployed configuration of what a request costs: the
+    shared cache of production (CACHE_URL, default db://, the one the fair-use throttle counts in),
+    throttling on at rates the bench's one address and token never reach (api_settings)."""
     env = {
         **os.environ,
         "API_RESPONSE_CACHE_SECONDS": str(cache_seconds),
+        "CACHE_URL": cache_url(),
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "api_settings",
+        "LOG_LEVEL": "WARNING",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH_DIR)]),  # the api package before api.py
     }
     gunicorn = Path(PY).parent / "gunicorn"
     command = [str(gunicorn), "-b", f"127.0.0.1:{port}", "-k", "gthread", "-w", "2", "--threads", "4"]
-    _connections.conn = None  # a new server: this thread's kept-alive connection is gone
+    forget(port)
     process = subprocess.Popen(  # noqa: S603 - fixed argv
         [*command, "--timeout", "120", "--log-level", "warning", "gis_portal.wsgi:application"],
         cwd=ROOT,
         env=env,
     )
-    for _ in range(150):
+    return wait_ready(process, port, "/ogc/conformance", "the bench server")
+
+
+def cache_url() -> str:
+    return os.environ.get("CACHE_URL", "db://")
+
+
+def wait_ready(process: subprocess.Popen, port: int, path: str, name: str) -> subprocess.Popen:
+    for _ in range(300):
+        if process.poll() is not None:
+            raise SystemExit(f"{name} exited with status {process.returncode} before answering")
         try:
-            status, _body = get(port, "/ogc/conformance")
+            status, _body = get(port, path)
             if status == 200:
                 return process
         except OSError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     process.terminate()
-    raise SystemExit("the bench server did not start")
+    raise SystemExit(f"{name} did not answer 200 on {path} within 60 s")
 
 
 HEADERS = {"Accept": "application/geo+json, application/json"}
@@ -164,29 +204,38 @@ _connections = threading.local()
 
 
 def get(port: int, path: str) -> tuple[int, bytes]:
-    """GET over a kept-alive HTTP/1.1 connection of this thread, as QGIS, GDAL and wrk do
+    """GET over a kept-alive HTTP/1.1 connection of this thread to `port`, as QGIS, GDAL and wrk do
     (the raw SQL side keeps its database connection open too). A connection the server
     closed while idle is replaced once, as HTTP client pools do."""
+    pool = _connections.__dict__.setdefault("by_port", {})
     for attempt in (1, 2):
-        conn = getattr(_connections, "conn", None)
+        conn = pool.get(port)
         reused = conn is not None
         if conn is None:
-            conn = _connections.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn = pool[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         try:
             conn.request("GET", path, headers=HEADERS)
             response = conn.getresponse()
             body = response.read()
         except (OSError, http.client.HTTPException):
             conn.close()
-            _connections.conn = None
+            pool.pop(port, None)
             if reused and attempt == 1:
                 continue
             raise
         if response.will_close:
             conn.close()
-            _connections.conn = None
+            pool.pop(port, None)
         return response.status, body
     raise AssertionError("unreachable")
+
+
+def forget(port: int) -> None:
+    """A new server on `port`: this thread's kept-alive connection to the old one is gone."""
+    pool = _connections.__dict__.setdefault("by_port", {})
+    conn = pool.pop(port, None)
+    if conn is not None:
+        conn.close()
 
 
 def timed(fn, repeat: int = 7) -> float:
@@ -303,12 +352,285 @@ def load(port: int, path: str, *, seconds: float, clients: int) -> dict:
     }
 
 
+# --- Peers: what a ministry would otherwise deploy over the same table ------------------------------
+
+PEERS_VENV = ROOT / ".bench-peers"  # gitignored; never the portal's .venv
+PEERS_REQUIREMENTS = BENCH_DIR / "peers-requirements.txt"
+# The parcels collection's properties (api catalogue, `parcels`) as the table's own columns: the peers
+# serve one table, so region and district are their ids where the API writes their KATO codes.
+PEER_PROPERTIES = (
+    "facility_id,region_id,district_id,cadastral_number,status,declared_area_ha,computed_area_ha,"
+    "land_category,right_type,act_number,act_date,is_demo,version,updated_at"
+)
+
+
+def peers_python() -> Path:
+    """The peers' virtualenv, created from PyPI on first use (again when the pinned list changes)."""
+    python = PEERS_VENV / "bin" / "python"
+    stamp = PEERS_VENV / "requirements.installed"
+    wanted = PEERS_REQUIREMENTS.read_text()
+    if python.exists() and stamp.exists() and stamp.read_text() == wanted:
+        return python
+    print(f"creating {PEERS_VENV.relative_to(ROOT)}/ from {PEERS_REQUIREMENTS.relative_to(ROOT)} (once)", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)  # noqa: S603 - fixed argv
+    subprocess.run(  # noqa: S603 - fixed argv
+        [str(python), "-m", "pip", "install", "-q", "-r", str(PEERS_REQUIREMENTS)], check=True
+    )
+    stamp.write_text(wanted)
+    return python
+
+
+def libpq_url(url: str) -> str:
+    cfg = connect_params(url)
+    auth = cfg.get("user", "") + (f":{cfg['password']}" if cfg.get("password") else "")
+    host = f"{cfg.get('host', '127.0.0.1')}:{cfg.get('port', 5432)}"
+    return f"postgresql://{auth}@{host}/{cfg['dbname']}"
+
+
+def start_tipg(url: str, port: int) -> subprocess.Popen:
+    """tipg (FastAPI + asyncpg) on the bench database, only parcels_parcel published, 2 workers."""
+    bin_dir = peers_python().parent
+    env = {
+        **os.environ,
+        "DATABASE_URL": libpq_url(url),
+        "TIPG_DB_SCHEMAS": '["public"]',
+        "TIPG_DB_TABLES": '["public.parcels_parcel"]',
+        "TIPG_MAX_FEATURES_PER_QUERY": "10000",
+    }
+    command = [str(bin_dir / "uvicorn"), "tipg.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    forget(port)
+    process = subprocess.Popen(  # noqa: S603 - fixed argv
+        [*command, "--workers", "2", "--log-level", "warning", "--no-access-log"], cwd=PEERS_VENV, env=env
+    )
+    return wait_ready(process, port, "/collections/public.parcels_parcel", "tipg")
+
+
+def pygeoapi_config(url: str, port: int) -> str:
+    cfg = connect_params(url)
+    data = {
+        "host": cfg.get("host", "127.0.0.1"),
+        "port": int(cfg.get("port") or 5432),
+        "dbname": cfg["dbname"],
+        "user": cfg.get("user", ""),
+        "password": cfg.get("password", ""),
+        "search_path": ["public"],
+    }
+    config = {
+        "server": {
+            "bind": {"host": "127.0.0.1", "port": port},
+            "url": f"http://127.0.0.1:{port}",
+            "mimetype": "application/json; charset=UTF-8",
+            "encoding": "utf-8",
+            "languages": ["en-US"],
+            "limits": {"default_items": 10, "max_items": 10000},
+            "map": {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "attribution": "OpenStreetMap"},
+            "pretty_print": False,
+        },
+        "logging": {"level": "ERROR"},
+        "metadata": {
+            "identification": {
+                "title": "bench",
+                "description": "gis_portal bench peer",
+                "keywords": ["bench"],
+                "keywords_type": "theme",
+                "terms_of_service": "https://example.org",
+                "url": "https://example.org",
+            },
+            "license": {"name": "CC-BY 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"},
+            "provider": {"name": "bench", "url": "https://example.org"},
+            "contact": {"name": "bench", "email": "bench@example.org", "role": "pointOfContact"},
+        },
+        "resources": {
+            "parcels": {
+                "type": "collection",
+                "title": "parcels",
+                "description": "parcels_parcel of the bench database",
+                "keywords": ["parcels"],
+                "extents": {
+                    "spatial": {"bbox": [46, 40, 88, 56], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}
+                },
+                "providers": [
+                    {
+                        "type": "feature",
+                        "name": "PostgreSQL",
+                        "data": data,
+                        "id_field": "id",
+                        "table": "parcels_parcel",
+                        "geom_field": "geom",
+                        "properties": PEER_PROPERTIES.split(","),
+                    }
+                ],
+            }
+        },
+    }
+    return json.dumps(config, indent=1)  # JSON is YAML
+
+
+def start_pygeoapi(url: str, port: int, workdir: Path) -> subprocess.Popen:
+    """pygeoapi (Flask) with its PostgreSQL provider on parcels_parcel, gunicorn gthread 2 x 4 as ours."""
+    bin_dir = peers_python().parent
+    config = workdir / "pygeoapi-config.yml"
+    openapi = workdir / "pygeoapi-openapi.yml"
+    config.write_text(pygeoapi_config(url, port))
+    env = {**os.environ, "PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
+    subprocess.run(  # noqa: S603 - fixed argv
+        [str(bin_dir / "pygeoapi"), "openapi", "generate", str(config), "--output-file", str(openapi)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    command = [str(bin_dir / "gunicorn"), "-b", f"127.0.0.1:{port}", "-k", "gthread", "-w", "2", "--threads", "4"]
+    forget(port)
+    process = subprocess.Popen(  # noqa: S603 - fixed argv
+        [*command, "--timeout", "120", "--log-level", "warning", "pygeoapi.flask_app:APP"], cwd=workdir, env=env
+    )
+    return wait_ready(process, port, "/collections/parcels?f=json", "pygeoapi")
+
+
+def feature_ids(body: bytes) -> list[int]:
+    return [int(f["id"]) for f in json.loads(body)["features"]]
+
+
+def next_path(body: bytes) -> str | None:
+    """The path and query of a page's `next` link (rel=next, a GeoJSON or JSON one)."""
+    for link in json.loads(body).get("links", []):
+        if link.get("rel") == "next" and link.get("type", GEOJSON_TYPE) in (GEOJSON_TYPE, "application/json"):
+            parts = urlsplit(link["href"])
+            return f"{parts.path}?{parts.query}"
+    return None
+
+
+GEOJSON_TYPE = "application/geo+json"
+
+
+def walk(port: int, first: str) -> list[int]:
+    """Every feature id of a collection, following next links from `first`."""
+    ids: list[int] = []
+    path: str | None = first
+    while path:
+        body = endpoint(port, path)()
+        ids.extend(feature_ids(body))
+        path = next_path(body)
+    return ids
+
+
+def peers(url: str, *, port: int, parcels: int, load_seconds: float, clients: int, rounds: int) -> bool:
+    """Ours, tipg and pygeoapi on the same table: same ids, latency, load, whole collection. True if all goals pass."""
+    bbox = (66.0, 46.0, 70.0, 50.0)
+    bbox_text = ",".join(str(v) for v in bbox)
+    props = PEER_PROPERTIES
+    envelope = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+    where = f"WHERE p.geom && {envelope} AND ST_Intersects(p.geom, {envelope})"
+    servers = {
+        "ours": (port, f"/api/v1/parcels/?limit=10000&bbox={bbox_text}", "/api/v1/parcels/?limit=1000"),
+        "tipg": (
+            port + 1,
+            f"/collections/public.parcels_parcel/items?f=geojson&limit=10000&bbox={bbox_text}&properties={props}",
+            f"/collections/public.parcels_parcel/items?f=geojson&limit=1000&properties={props}",
+        ),
+        "pygeoapi": (
+            port + 2,
+            f"/collections/parcels/items?f=json&limit=10000&bbox={bbox_text}",
+            "/collections/parcels/items?f=json&limit=1000",
+        ),
+    }
+    processes = []
+    with tempfile.TemporaryDirectory(prefix="gis_portal_bench_peers_") as workdir:
+        try:
+            processes.append(start_server(url, port))  # page cache off: every request builds its page
+            processes.append(start_tipg(url, port + 1))
+            processes.append(start_pygeoapi(url, port + 2, Path(workdir)))
+            return _peers_measure(url, servers, where, bbox, parcels, load_seconds, clients, rounds)
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=30)
+
+
+def _peers_measure(url, servers, where, bbox, parcels, load_seconds, clients, rounds) -> bool:
+    expected = None
+    for name, (port, bbox_path, _first) in servers.items():
+        ids = sorted(feature_ids(endpoint(port, bbox_path)()))
+        if expected is None:
+            expected = ids
+        elif ids != expected:
+            raise SystemExit(
+                f"{name} returns other features for the bbox query than ours: {len(ids)} vs {len(expected)} "
+                f"(first differences: {sorted(set(ids) ^ set(expected))[:10]})"
+            )
+    print(f"peers: tipg and pygeoapi return the same {len(expected)} feature ids as ours for the bbox query")
+
+    calls = {name: endpoint(port, bbox_path) for name, (port, bbox_path, _f) in servers.items()}
+    calls["raw SQL stored"] = raw_sql(url, where, (*bbox, *bbox), variant="stored")
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    names = list(calls)
+    for fn in calls.values():  # warm-up: connections, prepared statements, worker imports
+        fn()
+        fn()
+    for i in range(rounds):
+        # Interleaved and rotated, so that load from elsewhere on the machine weighs on every server alike.
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            start = time.perf_counter()
+            calls[name]()
+            samples[name].append(time.perf_counter() - start)
+    latency = {name: statistics.median(values) for name, values in samples.items()}
+    print(
+        f"bbox latency ({len(expected)} features, {rounds} interleaved rounds, median): "
+        + "; ".join(f"{name} {value * 1000:.1f} ms" for name, value in latency.items())
+    )
+
+    stats = {}
+    for name, (port, bbox_path, _first) in servers.items():
+        stats[name] = load(port, bbox_path, seconds=load_seconds, clients=clients)
+        forget(port)
+        result = stats[name]
+        print(
+            f"load bbox {name}, {clients} clients x {load_seconds:.0f} s: {result['requests']} requests, "
+            f"{result['rps']:.1f} req/s, p50 {result['p50'] * 1000:.1f} ms, p99 {result['p99'] * 1000:.1f} ms, "
+            f"errors {result['errors']}"
+        )
+
+    whole = {}
+    for name, (port, _bbox, first) in servers.items():
+        ids = walk(port, first)
+        if len(ids) != parcels or len(set(ids)) != parcels:
+            raise SystemExit(
+                f"{name}: the pages of 1 000 gave {len(ids)} features ({len(set(ids))} distinct), "
+                f"not the {parcels} parcels"
+            )
+        whole[name] = timed(lambda port=port, first=first: walk(port, first), repeat=3)
+    print(
+        f"whole collection ({parcels} features) in pages of 1 000 following next links: "
+        + "; ".join(f"{name} {value:.2f} s" for name, value in whole.items())
+    )
+
+    for peer in ("tipg", "pygeoapi"):
+        print(f"bbox latency ours/{peer}: {latency['ours'] / latency[peer]:.2f}")
+        print(f"throughput ours/{peer}: {stats['ours']['rps'] / stats[peer]['rps']:.1f}")
+        print(f"whole collection ours/{peer}: {whole['ours'] / whole[peer]:.2f}")
+    stored_ratio = latency["ours"] / latency["raw SQL stored"]
+    print(f"bbox endpoint/raw SQL stored: {stored_ratio:.2f}")
+    errors = sum(result["errors"] for result in stats.values())
+    goals = [
+        ("bbox latency <= 0.3 x tipg", latency["ours"] <= 0.3 * latency["tipg"]),
+        ("throughput >= 4 x tipg", stats["ours"]["rps"] >= 4 * stats["tipg"]["rps"]),
+        ("bbox endpoint <= 1.25 x raw SQL stored", stored_ratio <= 1.25),
+        (f"0 errors under load ({errors})", errors == 0),
+    ]
+    for goal, passed in goals:
+        print(f"{'PASS' if passed else 'FAIL'}: {goal}")
+    return all(passed for _goal, passed in goals)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8118)
     parser.add_argument("--load-seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--skip-load-data", action="store_true", help="reuse the bench database as it is")
+    parser.add_argument("--peers-only", action="store_true", help="only the comparison with tipg and pygeoapi")
+    parser.add_argument("--rounds", type=int, default=51, help="interleaved rounds of the peers' bbox latency")
     args = parser.parse_args()
     url = bench_url()
     if not args.skip_load_data:
@@ -320,6 +642,12 @@ def main() -> int:
         facilities = conn.execute("SELECT count(*) FROM facilities_facility").fetchone()[0]
         row_9000 = conn.execute("SELECT id FROM parcels_parcel ORDER BY id OFFSET 8999 LIMIT 1").fetchone()[0]
     print(f"database: {urlsplit(url).path.lstrip('/')}; parcels: {parcels}; facilities: {facilities}")
+    print(f"our server: cache {cache_url()} (throttle counters in it), throttling on at rates not reached")
+    passed = peers(
+        url, port=args.port, parcels=parcels, load_seconds=args.load_seconds, clients=args.clients, rounds=args.rounds
+    )
+    if args.peers_only:
+        return 0 if passed else 1
     server = start_server(url, args.port)  # page cache off: every request builds its page
     try:
         bbox = (66.0, 46.0, 70.0, 50.0)
@@ -364,8 +692,6 @@ def main() -> int:
         print(f"drf-gis / this API, full collection: {full_drf / full_api:.1f}x slower")
 
         # Keyset: follow the API's own next links to the page that starts after row 9 000.
-        import json
-
         path = "/api/v1/parcels/?limit=1000"
         for _ in range(9):
             path = json.loads(endpoint(args.port, path)())["next"].split(f":{args.port}", 1)[1]
@@ -402,7 +728,7 @@ def main() -> int:
         print(f"p50 latency ({label}): {stats['p50'] * 1000:.1f} ms")
         print(f"p99 latency ({label}): {stats['p99'] * 1000:.1f} ms")
         print(f"errors ({label}): {stats['errors']}")
-    return 0
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ STATIC = "django.contrib.staticfiles.storage.StaticFilesStorage"
 
 
 def test_cache_urls():
-    assert cache_from_url("db://")["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
+    assert cache_from_url("db://")["BACKEND"] == "gis_portal.cache.PostgresCache"  # Django's, one statement a set
     assert cache_from_url("db://")["LOCATION"] == "portal_cache"
     redis = cache_from_url("redis://cache.internal:6379/2")
     assert redis == {

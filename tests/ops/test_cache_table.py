@@ -1,0 +1,58 @@
+"""The shared cache in PostgreSQL (CACHE_URL=db://): unlogged table, one-statement writes (gis_portal/cache.py)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from gis_portal import cache as portal_cache
+from gis_portal.cache import PostgresCache
+from gis_portal.settings.env import CACHE_TABLE
+
+pytestmark = pytest.mark.django_db
+
+
+def _rows() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT count(*) FROM "{CACHE_TABLE}"')  # noqa: S608 - constant name
+        return cursor.fetchone()[0]
+
+
+def test_the_cache_table_is_unlogged_with_django_s_columns():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = %s", [CACHE_TABLE])
+        assert cursor.fetchone() == ("u",)
+        cursor.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+            [CACHE_TABLE],
+        )
+        assert [r[0] for r in cursor.fetchall()] == ["cache_key", "value", "expires"]
+
+
+def test_set_is_one_statement_and_django_reads_what_it_wrote(monkeypatch):
+    cache = PostgresCache(CACHE_TABLE, {})
+    cache.set("first", [1.5, 2.5], 60)  # the first write of a process checks the table's size
+    with CaptureQueriesContext(connection) as queries:
+        cache.set("k", {"history": [1.0, 2.0]}, 60)
+        cache.set("k", {"history": [3.0]}, 60)  # overwrites
+    assert len(queries.captured_queries) == 2
+    assert cache.get("k") == {"history": [3.0]}
+    assert cache.get("first") == [1.5, 2.5]
+    assert cache.add("k", "other") is False  # Django's add sees the row as live
+    assert cache.touch("k", 120) is True
+    cache.set("gone", 1, -1)  # expired at once, as with Django's backend
+    assert cache.get("gone") is None
+    cache.set("forever", "x", None)
+    assert cache.get("forever") == "x"
+    cache.delete("k")
+    assert cache.get("k") is None
+
+
+def test_the_table_is_culled_when_over_max_entries(monkeypatch):
+    monkeypatch.setattr(portal_cache, "CULL_CHECK_EVERY", 5)
+    cache = PostgresCache(CACHE_TABLE, {"OPTIONS": {"MAX_ENTRIES": 10, "CULL_FREQUENCY": 2}})
+    for i in range(40):
+        cache.set(f"key{i}", i, 60)
+    assert _rows() <= 10 + 5
+    assert cache.get("key39") == 39

@@ -247,6 +247,13 @@ def test_finances_show_on_the_public_page_and_api_only_when_published(world, pla
     feature = json.loads(client.get(f"/api/v1/facilities/{world['full']}/").content)
     assert feature["properties"]["budget_kzt"] == 1_500_000_000
     assert feature["properties"]["funding_source"] == "local"
+    # The public table and its downloads: the published budget, never the unpublished one.
+    table = client.get(reverse("maps:public_table")).content.decode()
+    assert "1500000000 (local budget)" in table and SECRET not in table and "999000000" not in table
+    rows = list(csv.DictReader(client.get(reverse("maps:public_csv")).content.decode("utf-8-sig").splitlines()))
+    by_id = {int(r["id"]): r for r in rows}
+    assert by_id[world["full"]]["budget_kzt"] == "1500000000" and by_id[world["full"]]["funding_source"] == "local"
+    assert by_id[world["designed"]]["budget_kzt"] == "" and by_id[world["designed"]]["contractor_name"] == ""
     # Signed in with a role: what is recorded, published or not.
     client.force_login(planner)
     secret = client.get(reverse("maps:facility", args=[world["designed"]])).content.decode()

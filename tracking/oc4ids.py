@@ -18,6 +18,10 @@ Project identifiers: OC4IDS wants them to begin with a prefix registered with th
 Contracting Partnership ("oc4ids-" and six characters). PROJECT_ID_PREFIX is a LOCAL, UNREGISTERED
 prefix: identifiers are stable within this portal but not guaranteed unique in the world until the
 publisher registers a prefix and puts it here. The package says so in its `prefixNote` member.
+
+Members beyond the schema (allowed: it does not close the objects): `licenceText`, `attribution`,
+`prefixNote`, `demoProjects` on the package, `isDemo` on a project. Before any plan is approved the
+package has no project, which the schema's `minItems: 1` does not accept; it is served all the same.
 """
 
 from __future__ import annotations

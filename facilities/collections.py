@@ -6,6 +6,7 @@ the same property names everywhere. The tracking app adds the stage reached and 
 
 from __future__ import annotations
 
+from django.db.models import BigIntegerField, Case, CharField, F, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from facilities.selectors import facility_list
@@ -14,6 +15,23 @@ from gis_portal.geo.collections import NAME_FILTER_HELP, Collection, Filter, reg
 NAME_LOOKUPS = ("name_kk", "name_ru", "name_en")
 DEMO_FILTER_HELP = _("demo rows only (true) or official rows only (false)")
 
+
+def _when_published(field: str, output_field) -> Case:
+    """The column's value where the editor published the facility's finances and it is recorded, else null."""
+    recorded = Q(**{f"{field}__isnull": False}) if isinstance(output_field, BigIntegerField) else ~Q(**{field: ""})
+    return Case(
+        When(Q(finances_published=True) & recorded, then=F(field)), default=Value(None), output_field=output_field
+    )
+
+
+# The optional finances as the public reads them: null unless recorded and published (the one rule
+# for the public map, the open API, the public facility page and the OC4IDS export).
+FACILITY_FINANCES_PUBLIC = {
+    "budget_kzt": _when_published("budget_kzt", BigIntegerField()),
+    "funding_source": _when_published("funding_source", CharField()),
+    "contractor_name": _when_published("contractor_name", CharField()),
+    "contractor_bin": _when_published("contractor_bin", CharField()),
+}
 # What anonymous clients (the public map, the open API) read of a facility.
 FACILITY_PUBLIC = {
     "name_kk": "name_kk",
@@ -25,11 +43,13 @@ FACILITY_PUBLIC = {
     "places": "places",
     "planned_year": "planned_year",
     "is_demo": "is_demo",
+    **FACILITY_FINANCES_PUBLIC,
 }
 # Signed-in users with a role, for the facilities of the regions they may view.
 FACILITY_PRIVATE = {
     "district": "district__kato",
     "is_ppp": "is_ppp",
+    "finances_published": "finances_published",
     "created_at": "created_at",
     "updated_at": "updated_at",
 }
@@ -79,6 +99,8 @@ def collections_register() -> None:
                 "planned_year": "integer",
                 "is_demo": "boolean",
                 "is_ppp": "boolean",
+                "budget_kzt": "integer",
+                "finances_published": "boolean",
             },
         )
     )

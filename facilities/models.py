@@ -8,6 +8,7 @@ import pghistory
 import pgtrigger
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import RegexValidator
 from django.db.models import F, FloatField, Func, Q
 from django.db.models.lookups import Range
 from django.utils.translation import gettext_lazy as _
@@ -221,6 +222,21 @@ class KpiTarget(models.Model):
         ]
 
 
+# A Kazakh business identification number (БСН/БИН): 12 digits; the check digit is verified by
+# facilities.services.bin_is_valid, the table only keeps the shape.
+BIN_PATTERN = r"^[0-9]{12}$"
+
+
+class FundingSource(models.TextChoices):
+    """Where a facility's money comes from (the budget levels of the Budget Code of Kazakhstan, PPP, others)."""
+
+    REPUBLICAN = "republican", _("republican budget")
+    LOCAL = "local", _("local budget")
+    PPP = "ppp", _("public-private partnership")
+    PRIVATE = "private", _("private investor or sponsor")
+    OTHER = "other", _("other source")
+
+
 # History of facilities (restorable, facilities.services.facility_restore). The generated GeoJSON column
 # is derived from the location, so it is not copied; the update condition compares whole rows, as for
 # parcels (a per-column list compares geometries with `=`, which pg_restore cannot resolve).
@@ -259,6 +275,26 @@ class Facility(LocalizedNameMixin, models.Model):
     is_demo = models.BooleanField(
         _("demo data"), default=False, help_text=_("Invented for demonstration, not an official record.")
     )
+    # Optional finances (issue 21). Whole tenge: the budgets of such objects are stated in tenge (or
+    # thousands) and an integer keeps them exact in JSON; a tiyn has no meaning at this scale.
+    budget_kzt = models.BigIntegerField(
+        _("budget, KZT"), null=True, blank=True, help_text=_("The object's estimated or allocated cost in tenge.")
+    )
+    funding_source = models.CharField(_("funding source"), max_length=12, choices=FundingSource.choices, blank=True)
+    contractor_name = models.CharField(_("contractor"), max_length=300, blank=True)
+    contractor_bin = models.CharField(
+        _("contractor's BIN"),
+        max_length=12,
+        blank=True,
+        validators=[RegexValidator(BIN_PATTERN, _("A BIN has 12 digits."))],
+    )
+    # The editor decides whether the budget, funding source and contractor are public; until then
+    # only signed-in users see them (the public collection properties are conditional on this flag).
+    finances_published = models.BooleanField(
+        _("publish the finances"),
+        default=False,
+        help_text=_("Show the budget, funding source and contractor to the public and in the open data."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -278,6 +314,16 @@ class Facility(LocalizedNameMixin, models.Model):
                 condition=~Q(name_kk="") & ~Q(name_ru="") & ~Q(name_en=""), name="facility_names_not_empty"
             ),
             models.UniqueConstraint(fields=["reference"], condition=~Q(reference=""), name="facility_reference_unique"),
+            models.CheckConstraint(
+                condition=Q(budget_kzt__isnull=True) | Q(budget_kzt__gte=0), name="facility_budget_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(funding_source="") | Q(funding_source__in=FundingSource.values),
+                name="facility_funding_source_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(contractor_bin="") | Q(contractor_bin__regex=BIN_PATTERN), name="facility_contractor_bin_12"
+            ),
             models.CheckConstraint(
                 condition=Q(location__isnull=True)
                 | Q(

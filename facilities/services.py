@@ -26,6 +26,7 @@ from facilities.models import (
     ConstructionQuota,
     Facility,
     FacilityKind,
+    FundingSource,
     KpiIndicator,
     KpiTarget,
     Measure,
@@ -140,6 +141,11 @@ FACILITY_RESTORED_FIELDS = [
     "is_ppp",
     "location",
     "planned_year",
+    "budget_kzt",
+    "funding_source",
+    "contractor_name",
+    "contractor_bin",
+    "finances_published",
 ]
 
 
@@ -216,6 +222,31 @@ def facility_restore(*, user, facility_id: int, event_id: int, expected_head: in
 # Create and update (the facility pages and the admin)
 # ---------------------------------------------------------------------------
 
+# The optional finances of a facility (never required); the ministry edits them like the plan data.
+FINANCE_FIELDS = ("budget_kzt", "funding_source", "contractor_name", "contractor_bin", "finances_published")
+FINANCE_DEFAULTS = {
+    "budget_kzt": None,
+    "funding_source": "",
+    "contractor_name": "",
+    "contractor_bin": "",
+    "finances_published": False,
+}
+# Weights of the BIN's check digit (the 12th), a second pass when the first gives 10 (then: no valid BIN).
+BIN_WEIGHTS = (tuple(range(1, 12)), (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2))
+
+
+def bin_is_valid(value: str) -> bool:
+    """Is `value` a well-formed Kazakh business identification number (12 digits, check digit right)?"""
+    if len(value) != 12 or not value.isascii() or not value.isdigit():
+        return False
+    digits = [int(c) for c in value]
+    for weights in BIN_WEIGHTS:
+        check = sum(d * w for d, w in zip(digits[:11], weights, strict=True)) % 11
+        if check != 10:
+            return check == digits[11]
+    return False
+
+
 # What a facility's form may set; the foreign keys are given as model instances.
 FACILITY_FIELDS = (
     "measure",
@@ -230,6 +261,7 @@ FACILITY_FIELDS = (
     "planned_year",
     "reference",
     "location",
+    *FINANCE_FIELDS,
 )
 # What an akimat land department may change of its region's facilities (the district follows the point).
 FACILITY_LOCATION_FIELDS = frozenset({"location", "district"})
@@ -299,6 +331,7 @@ def _field_problems(*, values: dict, facility_id: int | None) -> list[Problem]:
                 field="planned_year",
             )
         )
+    problems += _finance_problems(values=values)
     reference = values.get("reference") or ""
     if reference:
         clash = Facility.objects.filter(reference=reference).exclude(pk=facility_id or 0).first()
@@ -314,13 +347,33 @@ def _field_problems(*, values: dict, facility_id: int | None) -> list[Problem]:
     return problems
 
 
+def _finance_problems(*, values: dict) -> list[Problem]:
+    """The optional finances: none required; a budget not negative, a known source, a valid BIN."""
+    problems: list[Problem] = []
+    budget = values.get("budget_kzt")
+    if budget is not None and budget < 0:
+        problems.append(Problem("budget", _("The budget cannot be negative."), field="budget_kzt"))
+    if values.get("funding_source") and values["funding_source"] not in FundingSource.values:
+        problems.append(Problem("funding_source", _("Unknown funding source."), field="funding_source"))
+    bin_value = values.get("contractor_bin") or ""
+    if bin_value and not bin_is_valid(bin_value):
+        problems.append(
+            Problem("contractor_bin", _("A BIN has 12 digits and a valid check digit."), field="contractor_bin")
+        )
+    if bin_value and not values.get("contractor_name"):
+        problems.append(
+            Problem("contractor_name", _("Give the contractor's name with its BIN."), field="contractor_name")
+        )
+    return problems
+
+
 def _checked_values(*, values: dict, facility: Facility | None) -> dict:
     """Check `values` (every FACILITY_FIELDS key) and return them as columns; FacilityValidationError if wrong.
 
     An empty district is filled with the district the location lies in.
     """
     values = {**values, "reference": (values.get("reference") or "").strip()}
-    for name in ("name_kk", "name_ru", "name_en"):
+    for name in ("name_kk", "name_ru", "name_en", "contractor_name", "contractor_bin"):
         values[name] = (values.get(name) or "").strip()
     problems = _field_problems(values=values, facility_id=facility.pk if facility else None)
     if (
@@ -362,7 +415,7 @@ def _integrity_problem(exc: IntegrityError) -> Problem:
 def _merged(*, facility: Facility | None, data: dict) -> dict:
     """The facility's current data (every FACILITY_FIELDS key) with `data` over them."""
     if facility is None:
-        return {"district": None, "location": None, "reference": "", "is_ppp": False, **data}
+        return {"district": None, "location": None, "reference": "", "is_ppp": False, **FINANCE_DEFAULTS, **data}
     current = {name: getattr(facility, name) for name in FACILITY_FIELDS}
     if "region" in data and data["region"] != facility.region and "district" not in data:
         current["district"] = None  # a district of the old region cannot stay; the location gives the new one

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from pyproj.exceptions import ProjError
 
-from facilities.models import CONSTRUCTION_MEASURES, FacilityKind, Measure
+from facilities.models import CONSTRUCTION_MEASURES, FacilityKind, FundingSource, Measure
 from facilities.services import FACILITY_FIELDS, PLANNED_YEARS
 from layers.models import District, Region
 from parcels.crs import ALLOWED_SRIDS, LocalCrs, point_to_wgs84
@@ -45,6 +45,20 @@ class FacilityForm(forms.Form):
     is_ppp = forms.BooleanField(label=_("public-private partnership"), required=False)
     planned_year = forms.IntegerField(label=_("planned year"), min_value=PLANNED_YEARS[0], max_value=PLANNED_YEARS[-1])
     reference = forms.CharField(label=_("reference number"), max_length=60, required=False)
+    # Optional finances; shown to the public only when "publish the finances" is ticked.
+    budget_kzt = forms.IntegerField(label=_("budget, KZT"), min_value=0, required=False)
+    funding_source = forms.ChoiceField(
+        label=_("funding source"), choices=[("", "—"), *FundingSource.choices], required=False
+    )
+    contractor_name = forms.CharField(label=_("contractor"), max_length=300, required=False)
+    contractor_bin = forms.CharField(
+        label=_("contractor's BIN"), max_length=12, required=False, help_text=_("12 digits, optional.")
+    )
+    finances_published = forms.BooleanField(
+        label=_("publish the finances"),
+        required=False,
+        help_text=_("Show the budget, funding source and contractor to the public and in the open data."),
+    )
     crs = forms.ChoiceField(label=_("coordinate system of the coordinates"), required=False)
     x = forms.CharField(
         label=_("x: longitude (°) or easting (m)"), required=False, max_length=40, widget=forms.TextInput()

@@ -1,6 +1,7 @@
 """The public table as files: CSV, XLSX and GeoJSON, each with the licence and "data as of".
 
-Public fields only (maps.public_table.PublicRow): never parcels, acts, costs, executors or notes.
+Public fields only (maps.public_table.PublicRow): never parcels, acts, executors or notes; the budget
+(whole tenge, KZT), funding source and contractor only where the editor published them.
 Coordinates are EPSG:4326 longitude / latitude in degrees. Where each file carries its notice:
 - CSV: the columns licence, attribution, data_as_of and generated_at on every row, so Excel and
   QGIS open the file with its header on the first line (UTF-8 with a byte order mark for Excel);
@@ -46,6 +47,9 @@ COLUMNS = [
     "stage_label",
     "opened_on",
     "is_demo",
+    "budget_kzt",
+    "funding_source",
+    "contractor_name",
     "lon",
     "lat",
 ]
@@ -100,6 +104,9 @@ def _values(row: PublicRow) -> list:
         row.stage_label,
         row.opened_on.isoformat() if row.opened_on else "",
         row.is_demo,
+        row.budget_kzt,
+        row.funding_source,
+        row.contractor_name,
         round(row.lon, 7),
         round(row.lat, 7),
     ]

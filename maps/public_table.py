@@ -2,9 +2,10 @@
 
 The same facilities as the public map (maps.selectors.facility_queryset for the public, located
 facilities only, the same status filter) with public fields only: names, kind, region, measure,
-places, planned year, status, the stage reached and the opening date. Never parcels, acts, costs,
-executors or notes. Coordinates are EPSG:4326 (degrees). A constant number of queries whatever
-the number of facilities.
+places, planned year, status, the stage reached, the opening date and, where the editor published
+them, the budget, funding source and contractor (the facilities collection's public properties).
+Never parcels, acts, unpublished costs, executors or notes. Coordinates are EPSG:4326 (degrees).
+A constant number of queries whatever the number of facilities.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from django.db.models import Max, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from facilities.models import Facility
+from facilities.models import Facility, FundingSource
+from gis_portal.geo.collections import collection_get
 from maps import selectors
 from tracking import selectors as tracking_selectors
 from tracking.models import STAGE_ORDER, Stage, StageRecord
@@ -60,10 +62,24 @@ class PublicRow:
     is_demo: bool
     lon: float
     lat: float
+    # Published finances only (None / "" otherwise): whole tenge, the FundingSource code, the contractor.
+    budget_kzt: int | None = None
+    funding_source: str = ""
+    funding_source_label: str = ""
+    contractor_name: str = ""
 
 
 def stage_label(code: str) -> str:
     return str(Stage(code).label) if code in STAGE_ORDER else _("no stage reached yet")
+
+
+# The finances the table shows, read through the facilities collection's public properties (null unless published).
+FINANCE_COLUMNS = ("budget_kzt", "funding_source", "contractor_name")
+
+
+def _published_finances() -> dict:
+    public = collection_get("facilities").public_properties
+    return {f"public_{name}": public[name] for name in FINANCE_COLUMNS}
 
 
 def public_queryset(*, filters: dict) -> QuerySet[Facility]:
@@ -119,6 +135,7 @@ def public_rows(*, filters: dict, as_of: date, sort: str = DEFAULT_SORT) -> list
             "is_demo",
             "location",
         )
+        .annotate(**_published_finances())
     )
     states = tracking_selectors.facility_states_as_of(as_of=as_of, facility_ids=[f.pk for f in facilities])
     labels = selectors.status_labels()
@@ -149,6 +166,12 @@ def public_rows(*, filters: dict, as_of: date, sort: str = DEFAULT_SORT) -> list
                 is_demo=f.is_demo,
                 lon=f.location.x,
                 lat=f.location.y,
+                budget_kzt=f.public_budget_kzt,
+                funding_source=f.public_funding_source or "",
+                funding_source_label=str(FundingSource(f.public_funding_source).label)
+                if f.public_funding_source
+                else "",
+                contractor_name=f.public_contractor_name or "",
             )
         )
     rows.sort(key=sorter, reverse=sort.startswith("-"))

@@ -13,12 +13,12 @@ from datetime import date
 
 from django.conf import settings
 from django.contrib.gis.db.models import Extent
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.urls import reverse
 
 from accounts import layer_access
 from accounts.permissions import Action, can, scope_queryset, user_role
-from facilities.models import Facility, FacilityKind
+from facilities.models import Facility, FacilityKind, FundingSource
 from facilities.selectors import facility_list
 from gis_portal.geo.collections import collection_get
 from gis_portal.geo.features import collection_feature_collection
@@ -136,6 +136,52 @@ def _opened_on(states: dict, facility_ids: list[int], as_of: date) -> dict[int, 
 def facility_statuses(*, as_of: date, facility_ids: list[int]) -> dict[int, str]:
     """{facility id: status code as of `as_of`} (tracking's; "planned" for a facility it does not track)."""
     return _statuses(tracking_selectors.facility_states_as_of(as_of=as_of, facility_ids=facility_ids), facility_ids)
+
+
+# The facility's optional finances, in the names of the facilities collection's properties.
+FINANCE_NAMES = ("budget_kzt", "funding_source", "contractor_name", "contractor_bin")
+
+
+@dataclass(frozen=True)
+class Finances:
+    budget_kzt: int | None
+    funding_source: str
+    funding_source_label: str
+    contractor_name: str
+    contractor_bin: str
+    published: bool
+
+
+def facility_finances(*, facility_id: int, authorised: bool) -> Finances | None:
+    """The budget (whole tenge, KZT), funding source and contractor of a facility; None when none is shown.
+
+    Users who may view its region see what is recorded; everybody else what the facilities
+    collection's public properties give (recorded and published only), the rule of the open API.
+    """
+    if authorised:
+        columns = {name: F(name) for name in FINANCE_NAMES}
+    else:
+        public = collection_get("facilities").public_properties
+        columns = {name: public[name] for name in FINANCE_NAMES}
+    row = (
+        Facility.objects.filter(pk=facility_id)
+        .values(published=F("finances_published"), **{f"_{k}": v for k, v in columns.items()})
+        .first()
+    )
+    if row is None:
+        return None
+    values = {name: row[f"_{name}"] for name in FINANCE_NAMES}
+    if values["budget_kzt"] is None and not any(values[n] for n in FINANCE_NAMES[1:]):
+        return None
+    source = values["funding_source"] or ""
+    return Finances(
+        budget_kzt=values["budget_kzt"],
+        funding_source=source,
+        funding_source_label=str(FundingSource(source).label) if source else "",
+        contractor_name=values["contractor_name"] or "",
+        contractor_bin=values["contractor_bin"] or "",
+        published=row["published"],
+    )
 
 
 def facility_status_and_opened(*, as_of: date, facility_id: int) -> tuple[str, date | None]:

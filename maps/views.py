@@ -132,6 +132,7 @@ def facility_page(request, pk: int):
         "status_label": selectors.status_labels().get(status, status),
         "opened": opened,
         "authorised": authorised,
+        "finances": selectors.facility_finances(facility_id=facility.pk, authorised=authorised),
         # The one timeline of the facility (tracking.timeline), also on its tracking page.
         "timeline": facility_timeline(facility_id=facility.pk).entries if authorised else None,
         # Everybody else: stages reached and planned only (no documents, executors, notes, parcels).

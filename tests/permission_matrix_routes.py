@@ -348,6 +348,9 @@ ROUTES: dict[str, Rule] = {
     # --- public API (issue 6) ----------------------------------------------------------------------
     "api-index": Rule(PUBLIC),
     "api-schema": Rule(PUBLIC),
+    "api-open-data-oc4ids": Rule(
+        PUBLIC, note="OC4IDS package of the approved plans' public facilities (published finances only)"
+    ),
     "api-docs": Rule(PUBLIC),
     "api-redoc": Rule(PUBLIC),
     "api-measures": Rule(PUBLIC),

@@ -25,6 +25,15 @@ SHA256 = {
     "geokz/kaz_admbnda_adm1_2024.geojson": "e258042d3b0f0e88c9ea4d740e7c13a0002641de5c0ae8d63316128d68a2a3da",
     "geokz/kaz_admbnda_adm2_2024.geojson": "ad380bd23609b4af087b595b69161af6abf3b1e848acdf7c072bd44bc546ca2c",
     "geokz/kaz_admbnda_cnt1_2022.geojson": "096955bc3b6419d959548b25ef3d56443a1ec5eed3d307d68349c66f5446970e",
+    "oc4ids/LICENSE": "49ffa95b0660effc4361083c5d97f1e1cc1e4500e99028f8d4fbd87e2fbe348e",
+    "oc4ids/0.9.3/project-package-schema.json": "6f44d10c321cbf3badb931ffb59131796232d0dc3475aedf41f690234285754e",
+    "oc4ids/0.9.3/project-schema.json": "d54b063c896996878a4cc9edd0f1f84769cd549d19858e57e12854bea4c77e3b",
+    "oc4ids/0.9.3/codelists/locationGazetteers.csv": "30f68bf177a87006ee4e79f99377bdc434d8eeace605289f1a726ac27c01b98e",
+    "oc4ids/0.9.3/codelists/metricID.csv": "9fd268a38947221c6ac98c7a0170c88df3e0f21e2987ca557a09769f3121ba97",
+    "oc4ids/0.9.3/codelists/partyRole.csv": "2ce25af549bb6e20db6c5699187d95eb6291978f93d766db4c3aebc40b3d026c",
+    "oc4ids/0.9.3/codelists/projectSector.csv": "d88b2490fee71d64427958b2a29dbf939b32a19ab7615730ff23a266fa106165",
+    "oc4ids/0.9.3/codelists/projectStatus.csv": "7dfbc05c70289d0d3eaee4ede1aae08179541dc13950fba962539e7f2cc6d144",
+    "oc4ids/0.9.3/codelists/projectType.csv": "a4c6d6a5faade22eaf17524b8afb1443fbb505a95e065ab56d96649304d723ec",
     "order/README.md": "f3f5ef74c7645aadecb0ff8604da327730ae7d995717720b8a881133d4144298",
     "order/roadmap-191-o.txt": "69c64881f6e05a88b5d6d492a49acac363565869bd7a9532c98a17f5ff896c57",
     "kz_adm0_naturalearth_10m_v5.1.1.geojson": "3cb5b16bb23521d297885f767c927938292674e018b4d10067fd350b4f9f7593",
@@ -60,7 +69,14 @@ def test_the_notice_names_every_file_with_source_version_and_licence():
         assert row is not None, f"{name} is not in data/NOTICE.md"
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert len(cells) == 5 and all(cells[1:4]), f"source, version and licence of {name}: {cells}"
-    for licence in ("CC BY 4.0", "public domain", "official", "ODbL 1.0", "© OpenStreetMap contributors"):
+    for licence in (
+        "CC BY 4.0",
+        "public domain",
+        "official",
+        "ODbL 1.0",
+        "© OpenStreetMap contributors",
+        "Apache License 2.0",
+    ):
         assert licence in notice
 
 

@@ -9,7 +9,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import conditional_page
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from api.v1 import accessibility, catalogue, parcels, tracking
+from api.v1 import accessibility, catalogue, open_data, parcels, tracking
 from api.v1.collections import rest_views
 from gis_portal.csp import worker_csp
 from gis_portal.geo.collections import collections_all
@@ -80,4 +80,5 @@ urlpatterns += [
     ),
     path("accessibility/rasters/", accessibility.RasterListView.as_view(), name="accessibility-api-rasters"),
     path("accessibility/parameters/", accessibility.ParametersView.as_view(), name="accessibility-api-parameters"),
+    path("open-data/oc4ids.json", gzip_page(open_data.Oc4idsView.as_view()), name="api-open-data-oc4ids"),
 ]

@@ -12,7 +12,7 @@ from django.test import override_settings
 from facilities.models import Facility
 from gis_portal.geo.collections import collection_get
 
-PRIVATE = {"district", "is_ppp", "created_at", "updated_at"}
+PRIVATE = {"district", "is_ppp", "finances_published", "created_at", "updated_at"}
 
 
 def features(response):

@@ -41,6 +41,8 @@ def collections_register() -> None:
             },
             filters={
                 "region": Filter(("kato",), "kato", _("region KATO code(s)"), reads=("kato",)),
+                # Named like the property too, so that GDAL's `-where "kato='…'"` goes to the server.
+                "kato": Filter(("kato",), "kato", _("region KATO code(s)")),
                 "kind": Filter(("kind",), "code", _("oblast or city")),
                 "name": Filter(NAME_LOOKUPS, "text", NAME_FILTER_HELP, reads=NAME_LOOKUPS),
             },
@@ -70,6 +72,7 @@ def collections_register() -> None:
             filters={
                 "region": Filter(("region__kato",), "kato", _("region KATO code(s)")),
                 "district": Filter(("kato",), "kato", _("district KATO code(s)"), reads=("kato",)),
+                "kato": Filter(("kato",), "kato", _("district KATO code(s)")),
                 "name": Filter(NAME_LOOKUPS, "text", NAME_FILTER_HELP, reads=NAME_LOOKUPS),
             },
             ordering={"id": "pk", "kato": "kato", **NAME_ORDERING},

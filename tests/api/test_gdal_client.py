@@ -99,17 +99,17 @@ def test_gdal_reads_collection_like_the_database(server, tmp_path, collection_id
 _REQUEST = re.compile(r'"GET (\S+) HTTP/1\.[01]" (\d{3}) ')
 
 
-def _ogrinfo_facilities(server: str, *args: str) -> tuple[int, list[str]]:
-    """Run `ogrinfo` on the facilities layer; (features it printed, the items URLs it fetched)."""
+def _ogrinfo_facilities(server: str, *args: str, layer: str = "facilities") -> tuple[int, list[str]]:
+    """Run `ogrinfo` on a layer (facilities unless said); (features it printed, the items URLs it fetched)."""
     start = ACCESS_LOG.stat().st_size
-    out = _run("ogrinfo", "-ro", "-q", f"OAPIF:{server}/ogc", "facilities", *args)
+    out = _run("ogrinfo", "-ro", "-q", f"OAPIF:{server}/ogc", layer, *args)
     time.sleep(0.5)  # gunicorn writes a request's line after sending the response
     lines = ACCESS_LOG.read_bytes()[start:].decode().splitlines()
     requests = [m.groups() for m in map(_REQUEST.search, lines) if m]
     assert len(requests) == len(lines) and all(status < "400" for _u, status in requests), lines
     urls = [url for url, _status in requests]
-    printed = sum(1 for line in out.splitlines() if line.startswith("OGRFeature(facilities):"))
-    return printed, [u for u in urls if u.startswith("/ogc/collections/facilities/items")]
+    printed = sum(1 for line in out.splitlines() if line.startswith(f"OGRFeature({layer}):"))
+    return printed, [u for u in urls if u.startswith(f"/ogc/collections/{layer}/items")]
 
 
 def _returned(server: str, url: str) -> int:
@@ -163,3 +163,13 @@ def test_ogrinfo_spat_is_sent_to_the_server_as_bbox(server):
     printed, urls = _ogrinfo_facilities(server, "-spat", *(repr(v) for v in box))
     assert printed == expected
     _assert_server_side(server, urls, params=("bbox=",), expected=expected)
+
+
+@pytest.mark.parametrize(("layer", "kato"), [("regions", "710000000"), ("districts", "101000000")])
+def test_ogrinfo_where_on_the_kato_property_is_sent_to_the_server(server, layer, kato):
+    """Boundaries are filtered by their own `kato` property too (a filter named like it), not only by
+    `region`/`district`: GDAL can only send a condition on a field the features have."""
+    printed, urls = _ogrinfo_facilities(server, "-where", f"kato='{kato}'", layer=layer)
+    assert printed == 1
+    assert urls and all(f"kato={kato}" in u for u in urls[1:]), urls
+    assert sum(_returned(server, u) for u in urls[1:]) == 1

@@ -91,6 +91,23 @@ def _datetime(day: date | datetime) -> str:
     return timezone.make_aware(datetime.combine(day, time.min)).isoformat()
 
 
+def _period(*, approved: date | None, stage_days: list[date], end: date) -> dict:
+    """The project's period: from its first recorded day to the planned opening (or the deadline).
+
+    A plan is often approved after work on some of its facilities began (a consolidated plan is
+    re-approved each half-year), so the start is the earliest of the approval and every reached or
+    planned stage day; an end before that start (a deadline already missed when work began) is left
+    out rather than written as a period that ends before it starts.
+    """
+    days = [d for d in (approved, *stage_days) if d is not None]
+    period = {}
+    if days:
+        period["startDate"] = _datetime(min(days))
+    if not days or end >= min(days):
+        period["endDate"] = _datetime(end)
+    return period
+
+
 @dataclass(frozen=True)
 class Package:
     body: dict
@@ -227,13 +244,11 @@ def _project(facility: Facility, *, state, measure: Measure, as_of: date, base_u
         "language": translation.get_language(),
         "isDemo": facility.is_demo,
     }
-    period = {}
-    if plan is not None and plan.approved_at:
-        period["startDate"] = _datetime(plan.approved_at)
-    period["endDate"] = _datetime(
-        planned.get(Stage.OPENED) or (state.deadline if state else date(facility.planned_year, 12, 31))
+    project["period"] = _period(
+        approved=timezone.localdate(plan.approved_at) if plan is not None and plan.approved_at else None,
+        stage_days=[*reached.values(), *planned.values()],
+        end=planned.get(Stage.OPENED) or (state.deadline if state else date(facility.planned_year, 12, 31)),
     )
-    project["period"] = period
     locations = []
     if facility.location is not None:
         locations.append(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -173,7 +174,13 @@ def test_the_package_is_valid_oc4ids_and_maps_the_lifecycle(world, django_assert
     assert observations["accepted"]["dimensions"]["phase"] == "completion"
     assert observations["opened"]["period"]["endDate"] == _dt("2025-04-01")
     assert full["completion"]["endDate"] == _dt("2025-04-01")
-    assert full["period"]["startDate"] == timezone.localtime(plan.approved_at).isoformat()
+    # The period starts on the first recorded day (the approval or an earlier stage) and never ends before it starts.
+    first = min(timezone.localdate(plan.approved_at), date(2024, 5, 15))
+    assert full["period"]["startDate"] == _dt(first.isoformat())
+    for project in projects.values():
+        period = project["period"]
+        start, end = datetime.fromisoformat(period["startDate"]), period.get("endDate")
+        assert end is None or start <= datetime.fromisoformat(end), project["id"]
     locations = {loc["id"]: loc for loc in full["locations"]}
     assert locations["point"]["geometry"] == {
         "type": "Point",

@@ -26,6 +26,11 @@ PUBLIC_PROPERTIES = {
     "is_demo",
     "stage",
     "opened_on",
+    # Finances: null unless recorded and published by the editor (none of the demo's are).
+    "budget_kzt",
+    "funding_source",
+    "contractor_name",
+    "contractor_bin",
 }
 
 
@@ -48,6 +53,7 @@ def test_public_map_serves_every_located_facility_with_public_fields_only(db, cl
     assert len(features) == Facility.objects.filter(location__isnull=False).count() == 150
     for feature in features:
         assert set(feature["properties"]) == PUBLIC_PROPERTIES
+        assert not any(feature["properties"][name] for name in ("budget_kzt", "contractor_name", "contractor_bin"))
     assert response["X-Frame-Options"] == "DENY"
 
 

@@ -73,6 +73,18 @@ ISLANDS_LISTED = 10
 PGROUTING_PACKAGE = "postgresql-15-pgrouting"
 
 Progress = Callable[[str], None]
+# Temporary tables of one load; dropped at its start and end too (ON COMMIT DROP alone would leave them
+# to a second load inside the same outer transaction).
+TEMP_TABLES = (
+    "roads_stage",
+    "roads_lines",
+    "roads_points",
+    "roads_cuts",
+    "roads_segments",
+    "roads_vertices",
+    "roads_speed",
+    "roads_components",
+)
 
 
 class RoadLoadError(ValueError):
@@ -168,7 +180,9 @@ def _open_layer(source: DataSource, *, layer_name: str | None):
     return source[0]
 
 
-def _field_check(layer, fields: _Fields) -> None:
+def _fields_resolve(layer, fields: _Fields) -> _Fields:
+    """The fields to read: those named must exist; the optional ones not named are read under their usual
+    names (maxspeed, oneway, surface) when the layer has such a field, else not at all."""
     present = set(layer.fields)
     for option, name in (
         ("--class-field", fields.road_class),
@@ -182,9 +196,37 @@ def _field_check(layer, fields: _Fields) -> None:
                 % {"field": name, "option": option, "fields": ", ".join(layer.fields)}
             )
 
+    def usual(given: str | None, name: str) -> str | None:
+        return given if given is not None else (name if name in present else None)
+
+    return _Fields(
+        road_class=fields.road_class,
+        speed=usual(fields.speed, "maxspeed"),
+        oneway=usual(fields.oneway, "oneway"),
+        surface=usual(fields.surface, "surface"),
+    )
+
 
 def _text(value) -> str:
     return "" if value is None else str(value).strip()
+
+
+def _temp_tables_drop() -> None:
+    _execute(sql.SQL("drop table if exists {}").format(sql.SQL(", ").join(sql.Identifier(t) for t in TEMP_TABLES)))
+
+
+def _feature_geom(feature):
+    """The feature's OGR geometry, or None when it has none (GDAL returns a null pointer then)."""
+    try:
+        return feature.geom
+    except GDALException:
+        return None
+
+
+def _line_ok(geom) -> bool:
+    """At least two points in every part (PostGIS refuses a one-point line outright)."""
+    parts = list(geom) if geom.geom_type.name.startswith("Multi") else [geom]
+    return bool(parts) and all(part.point_count >= 2 for part in parts)
 
 
 def _stage(layer, *, osm: bool, fields: _Fields, drops: Counter, not_roads: Counter, progress: Progress) -> int:
@@ -209,12 +251,15 @@ def _stage(layer, *, osm: bool, fields: _Fields, drops: Counter, not_roads: Coun
                 if not road_class:
                     drops["no_class"] += 1
                     continue
-                geom = feature.geom
+                geom = _feature_geom(feature)
                 if geom is None or geom.empty:
                     drops["empty"] += 1
                     continue
                 if not geom.geom_type.name.startswith(("LineString", "MultiLineString")):  # 2D, 25D, Z, M
                     drops["not_a_line"] += 1
+                    continue
+                if not _line_ok(geom):
+                    drops["invalid"] += 1
                     continue
                 if osm:
                     tags = other_tags(feature.get("other_tags"))
@@ -275,6 +320,7 @@ def _lines(*, srid: int, speeds: dict, drops: Counter, unknown: Counter) -> None
         """
         update roads_lines set reason = case
             when st_isempty(raw) then 'empty'
+            when st_length(raw) = 0 then 'zero_length'
             when not st_isvalid(raw) then 'invalid'
             when st_xmin(raw) < -180 or st_xmax(raw) > 180 or st_ymin(raw) < -90 or st_ymax(raw) > 90 then 'invalid'
         end
@@ -534,6 +580,7 @@ def road_network_load(
     if not speeds["class"]:
         raise RoadLoadError(_("The speed table has no road class: load the defaults (manage.py load_road_speeds)."))
     fields = _Fields(road_class=class_field, speed=speed_field, oneway=oneway_field, surface=surface_field)
+    _temp_tables_drop()
     drops: Counter = Counter()
     not_roads: Counter = Counter()
     unknown: Counter = Counter()
@@ -541,6 +588,7 @@ def road_network_load(
         if osm:
             say(f"converting the OpenStreetMap lines of {path.name} (GDAL OSM driver)")
             readable = _osm_to_gpkg(path, Path(workdir))
+            # OSM attributes come from the driver's other_tags (oneway, surface, maxspeed, junction).
             fields = _Fields(road_class="highway", speed=None, oneway=None, surface=None)
         else:
             readable = path
@@ -550,7 +598,7 @@ def road_network_load(
             raise RoadLoadError(_("The file could not be opened: %(error)s") % {"error": exc}) from exc
         lyr = _open_layer(source, layer_name="lines" if osm else layer)
         file_srid = 4326 if osm else _layer_srid(lyr, srid=srid)
-        _field_check(lyr, fields)
+        fields = fields if osm else _fields_resolve(lyr, fields)
         network = RoadNetwork.objects.create(
             name=name,
             label=label,
@@ -600,6 +648,7 @@ def road_network_load(
         },
     }
     network.save()
+    _temp_tables_drop()
     if edges == 0:
         raise RoadLoadError(
             _("No road could be loaded from %(name)s (see what was dropped: %(drops)s).")

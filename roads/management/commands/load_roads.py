@@ -22,9 +22,17 @@ class Command(BaseCommand):
         parser.add_argument("--source", default="", help="what the file is, e.g. 'Geofabrik Kazakhstan extract'")
         parser.add_argument("--source-date", type=date.fromisoformat, help="date of the data, YYYY-MM-DD")
         parser.add_argument("--class-field", default="highway", help="field with the road class (line layers)")
-        parser.add_argument("--speed-field", help="field with a speed limit in km/h (line layers; optional)")
-        parser.add_argument("--oneway-field", help="field with yes/no/-1 one-way values (line layers; optional)")
-        parser.add_argument("--surface-field", help="field with the surface (line layers; optional)")
+        parser.add_argument(
+            "--speed-field",
+            help="field with a speed limit in km/h (line layers; default: maxspeed when the layer has it)",
+        )
+        parser.add_argument(
+            "--oneway-field",
+            help="field with yes/no/-1 one-way values (line layers; default: oneway when the layer has it)",
+        )
+        parser.add_argument(
+            "--surface-field", help="field with the surface (line layers; default: surface when the layer has it)"
+        )
         parser.add_argument("--layer", help="layer to read when the file has several")
         parser.add_argument("--srid", type=int, choices=sorted(ALLOWED_SRIDS), help="EPSG code when the file has none")
         parser.add_argument("--replace", action="store_true", help="replace the network of the same name")

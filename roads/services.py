@@ -316,6 +316,9 @@ def _lines(*, srid: int, speeds: dict, drops: Counter, unknown: Counter) -> None
         [srid],
     )
     _execute("alter table roads_lines add column reason text, add column geom geometry(LineString, 4326)")
+    # Temporary tables get no statistics from autovacuum; without them the planner guesses (nested loops
+    # over millions of rows on a national extract).
+    _execute("analyze roads_lines")
     _execute(
         """
         update roads_lines set reason = case
@@ -358,6 +361,7 @@ def _segments() -> None:
         from (select lid, st_dumppoints(geom) as d from roads_lines) l
         """
     )
+    _execute("analyze roads_points")
     _execute(
         """
         create temp table roads_cuts on commit drop as
@@ -378,6 +382,7 @@ def _segments() -> None:
         where s.j is not null
         """
     )
+    _execute("analyze roads_segments")
 
 
 def _vertices(network: RoadNetwork) -> int:

@@ -33,9 +33,9 @@ system_packages() {
   local pkgs=(gdal-bin libgdal-dev libgeos-dev libproj-dev gettext postgresql-client)
   # DejaVu: a Unicode TTF (Kazakh, Russian) for the PDF reports of tracking.
   pkgs+=(fonts-dejavu-core)
-  # Only a machine that will run its own server needs the server package; PostGIS must
-  # be installed next to whichever local server we use.
-  pkgs+=(postgresql-15 postgresql-15-postgis-3)
+  # Only a machine that will run its own server needs the server package; PostGIS and pgRouting
+  # (road networks, roads/) must be installed next to whichever local server we use.
+  pkgs+=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting)
   command -v python3.11 >/dev/null || pkgs+=(python3 python3-venv python3-dev)
   python3 -c 'import venv, ensurepip' 2>/dev/null || pkgs+=(python3-venv)
   apt_ensure "${pkgs[@]}" "$@"

@@ -1,4 +1,5 @@
-"""Create the database named in DATABASE_URL and the postgis extension, if missing."""
+"""Create the database named in DATABASE_URL and the postgis extension, if missing; pgrouting too where the
+server has it (Debian's postgresql-15-pgrouting; road networks need it, the rest of the portal does not)."""
 
 import os
 import sys
@@ -26,6 +27,10 @@ def main() -> int:
             print(f"created database {name}")
     with psycopg.connect(dbname=name, autocommit=True, **params) as conn:
         conn.execute("create extension if not exists postgis")
+        if conn.execute("select 1 from pg_available_extensions where name = 'pgrouting'").fetchone():
+            conn.execute("create extension if not exists pgrouting")
+        else:
+            print("warning: pgRouting is not installed on the server (postgresql-15-pgrouting): no road networks")
     return 0
 
 

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "tracking",
     "django_tasks",
     "django_tasks_db",
+    "roads",
     "accessibility",
 ]
 

@@ -63,7 +63,11 @@ def test_compose_runs_web_worker_and_scheduler_from_one_image():
     services = compose["services"]
     assert set(services) == {"db", "redis", "web", "worker", "scheduler"}
     db = services["db"]
-    assert db["image"].startswith("postgis/postgis:15-")
+    # PostGIS 15 with pgRouting: the official postgis image plus Debian's package (docker/db/Dockerfile).
+    assert db["build"] == "docker/db"
+    db_dockerfile = (ROOT / "docker" / "db" / "Dockerfile").read_text()
+    assert re.search(r"^FROM postgis/postgis:15-", db_dockerfile, re.MULTILINE)
+    assert "postgresql-15-pgrouting" in db_dockerfile
     assert any(v.split(":")[1] == "/var/lib/postgresql/data" for v in db["volumes"]) and "healthcheck" in db
     app = [services[name] for name in ("web", "worker", "scheduler")]
     assert {s["image"] for s in app} == {"gis_portal:latest"}

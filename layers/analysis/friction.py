@@ -8,9 +8,10 @@ true distances. Geometries and facility positions are given in EPSG:4326 lon/lat
 and transformed to the grid's CRS.
 
 Friction. Seconds per metre in each cell: 3.6 / speed in km/h. Every cell starts at the off-road
-speed; barriers (water, borders...) are impassable (np.inf); roads are then burned in at their
-speeds (faster roads last, so they win where roads meet), over barriers too: a road across a river
-is a bridge or a ferry. Cells outside an optional land mask are impassable.
+speed; barriers (water, borders...) are impassable (np.inf) in every cell they touch (so a thin or
+diagonal barrier leaves no gap between corners for an 8-neighbour step to slip through); roads are
+then burned in at their speeds (faster roads last, so they win where roads meet), over barriers
+too: a road across a river is a bridge or a ferry. Cells outside an optional land mask are impassable.
 
 Accumulated time. scikit-image's MCP_Geometric (Dijkstra over the 8-neighbour grid: a step costs
 the mean friction of its two cells × the step's length, dx, dy or the diagonal) from the facility
@@ -94,7 +95,7 @@ class Grid:
         x, y = Transformer.from_crs(src_crs, self.crs, always_xy=True).transform(
             np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
         )
-        col, row = ~self.transform * (np.asarray(x), np.asarray(y))
+        col, row = (~self.transform) @ (np.asarray(x), np.asarray(y))
         row = np.floor(np.asarray(row)).astype(np.int64)
         col = np.floor(np.asarray(col)).astype(np.int64)
         inside = (row >= 0) & (row < self.height) & (col >= 0) & (col < self.width)
@@ -132,7 +133,12 @@ def friction_surface(
     barrier_geoms = _to_grid_crs(list(barriers), grid, src_crs)
     if barrier_geoms:
         blocked = rasterize(
-            [(g, 1) for g in barrier_geoms], out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8"
+            [(g, 1) for g in barrier_geoms],
+            out_shape=grid.shape,
+            transform=grid.transform,
+            fill=0,
+            dtype="uint8",
+            all_touched=True,
         )
         friction[blocked.astype(bool)] = np.inf
     road_list = list(roads)

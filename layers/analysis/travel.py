@@ -152,7 +152,8 @@ class RoadGraph:
         # Built from sorted (row, col) directly: explicit zero costs stay edges (csgraph keeps them).
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
-        forward = csr_matrix((c, b, indptr), shape=(n, n))
+        itype = np.int32 if max(n, a.size) < np.iinfo(np.int32).max else np.int64  # csgraph's own index type
+        forward = csr_matrix((c, b.astype(itype), indptr.astype(itype)), shape=(n, n))
         return cls(
             node_id=node_id,
             node_xyz=lonlat_to_ecef(node_lon, node_lat),
@@ -219,8 +220,10 @@ def _with_facilities(graph: RoadGraph, fac_snap: Snap) -> csr_matrix:
     n_fac = fac_snap.node.shape[0]
     ok = fac_snap.node >= 0
     counts = ok.sum(axis=1)
-    indptr = np.concatenate([rev.indptr.astype(np.int64), rev.indptr[-1] + np.cumsum(counts)])
-    indices = np.concatenate([rev.indices.astype(np.int64), fac_snap.node[ok]])
+    # Kept in the index dtype of the network's CSR (int32 below 2³¹ arcs), so csgraph does not copy it again.
+    itype = rev.indices.dtype
+    indptr = np.concatenate([rev.indptr, (rev.indptr[-1] + np.cumsum(counts)).astype(rev.indptr.dtype)])
+    indices = np.concatenate([rev.indices, fac_snap.node[ok].astype(itype)])
     data = np.concatenate([rev.data, fac_snap.offset_s[ok]])
     return csr_matrix((data, indices, indptr), shape=(n + n_fac, n + n_fac))
 

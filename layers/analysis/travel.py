@@ -67,6 +67,8 @@ class Snap:
     node: np.ndarray  # (n, k) int64
     offset_s: np.ndarray  # (n, k) float64 seconds
     distance_m: np.ndarray  # (n,) metres to the nearest node (np.inf when none within max snap)
+    xyz: np.ndarray  # (n, 3) ECEF metres of the points
+    tree: cKDTree | None  # over xyz: facilities within a straight-line reach are found from the facility side
 
     @property
     def attached(self) -> np.ndarray:
@@ -189,6 +191,8 @@ class RoadGraph:
                 node=np.full((n, max(k, 1)), -1, dtype=np.int64),
                 offset_s=np.full((n, max(k, 1)), np.inf),
                 distance_m=np.full(n, np.inf),
+                xyz=xyz,
+                tree=cKDTree(xyz) if n else None,
             )
         chord, idx = self.tree.query(
             xyz, k=k, distance_upper_bound=metres_to_chord(self.max_snap_m) * (1 + 1e-12) + 1e-6, workers=-1
@@ -199,7 +203,13 @@ class RoadGraph:
         ok = np.isfinite(metres) & (metres <= self.max_snap_m)
         node = np.where(ok, idx, -1).astype(np.int64)
         offset = np.where(ok, metres / self.off_network_mps, np.inf)
-        return Snap(node=node, offset_s=offset, distance_m=np.where(ok[:, 0], metres[:, 0], np.inf))
+        return Snap(
+            node=node,
+            offset_s=offset,
+            distance_m=np.where(ok[:, 0], metres[:, 0], np.inf),
+            xyz=xyz,
+            tree=cKDTree(xyz),
+        )
 
 
 def _node_index(ids: np.ndarray, sorted_ids: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -241,7 +251,6 @@ class Catchments:
     node_facility: np.ndarray
     fac_xyz: np.ndarray
     fac_snap: Snap
-    fac_tree: cKDTree | None
 
 
 def catchment_times(graph: RoadGraph, facilities_xy: np.ndarray, *, limit_s: float) -> Catchments:
@@ -256,56 +265,76 @@ def catchment_times(graph: RoadGraph, facilities_xy: np.ndarray, *, limit_s: flo
     n = graph.n_nodes
     fac_snap = graph.snap(fxy[:, 0], fxy[:, 1])
     fac_xyz = lonlat_to_ecef(fxy[:, 0], fxy[:, 1])
-    fac_tree = cKDTree(fac_xyz) if len(fxy) else None
     sources = n + np.nonzero(fac_snap.attached)[0]
     if not sources.size or not n:
-        return Catchments(
-            float(limit_s), np.full(n, np.inf), np.full(n, -1, dtype=np.int64), fac_xyz, fac_snap, fac_tree
-        )
+        return Catchments(float(limit_s), np.full(n, np.inf), np.full(n, -1, dtype=np.int64), fac_xyz, fac_snap)
     g = _with_facilities(graph, fac_snap)
     dist, _pred, src = dijkstra(
         g, directed=True, indices=sources, limit=limit_s + TIME_TOLERANCE_S, min_only=True, return_predecessors=True
     )
     node_time = dist[:n]
     node_fac = np.where(np.isfinite(node_time), src[:n].astype(np.int64) - n, -1)
-    return Catchments(float(limit_s), node_time, node_fac, fac_xyz, fac_snap, fac_tree)
+    return Catchments(float(limit_s), node_time, node_fac, fac_xyz, fac_snap)
 
 
-def _direct_nearest(catch: Catchments, xyz: np.ndarray, max_snap_m: float, mps: float) -> tuple[np.ndarray, np.ndarray]:
+def _direct_pairs(snap: Snap, fac_xyz: np.ndarray, reach_m: float, mps: float) -> tuple[np.ndarray, ...]:
+    """(point_idx, fac_idx, seconds) of every facility within `reach_m` of a point over the straight line
+    at `mps`: one ball query per facility over the points' tree (facilities are few, points many)."""
+    if not len(fac_xyz) or snap.tree is None:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+    lists = snap.tree.query_ball_point(fac_xyz, metres_to_chord(reach_m) + 1e-6)
+    counts = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+    if not counts.sum():
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+    f = np.repeat(np.arange(len(fac_xyz)), counts)
+    p = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists if x])
+    metres = chord_to_metres(np.linalg.norm(snap.xyz[p] - fac_xyz[f], axis=1))
+    ok = metres <= reach_m
+    return p[ok], f[ok], metres[ok] / mps
+
+
+def _direct_nearest(catch: Catchments, snap: Snap, max_snap_m: float, mps: float) -> tuple[np.ndarray, np.ndarray]:
     """Seconds and index of the nearest facility over the straight line at the off-network speed
     (np.inf / −1 beyond max_snap_m)."""
-    n = len(xyz)
-    if catch.fac_tree is None or not n:
-        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
-    chord, idx = catch.fac_tree.query(xyz, k=1, distance_upper_bound=metres_to_chord(max_snap_m) + 1e-6, workers=-1)
-    metres = chord_to_metres(np.asarray(chord, dtype=np.float64))
-    ok = np.isfinite(metres) & (metres <= max_snap_m)
-    return np.where(ok, metres / mps, np.inf), np.where(ok, idx, -1).astype(np.int64)
+    n = snap.xyz.shape[0]
+    best_t, best_f = np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    p, f, t = _direct_pairs(snap, catch.fac_xyz, max_snap_m, mps)
+    if p.size:
+        o = np.lexsort((t, p))
+        p, f, t = p[o], f[o], t[o]
+        first = np.ones(p.size, dtype=bool)
+        first[1:] = p[1:] != p[:-1]  # per point, its shortest
+        best_t[p[first]] = t[first]
+        best_f[p[first]] = f[first]
+    return best_t, best_f
 
 
 def point_times(
-    graph: RoadGraph, catch: Catchments, *, lon: np.ndarray, lat: np.ndarray
+    graph: RoadGraph, catch: Catchments, *, lon: np.ndarray, lat: np.ndarray, snap: Snap | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Seconds from each point (EPSG:4326) to its nearest facility and that facility's index (np.inf, −1
     where none within the catchments' limit): the best of the point's snap nodes and the direct line."""
-    time, fac, _attached = _point_times(graph, catch, lon, lat)
+    time, fac, _attached = _point_times(graph, catch, _snap_of(graph, lon, lat, snap))
     return time, fac
 
 
-def _point_times(
-    graph: RoadGraph, catch: Catchments, lon: np.ndarray, lat: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _snap_of(graph: RoadGraph, lon: np.ndarray, lat: np.ndarray, snap: Snap | None) -> Snap:
+    if snap is None:
+        return graph.snap(lon, lat)
+    if snap.node.shape[0] != np.asarray(lon).size:
+        raise ValueError("snap must be graph.snap(lon, lat) of the same points")
+    return snap
+
+
+def _point_times(graph: RoadGraph, catch: Catchments, snap: Snap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(seconds, facility index, attached) per point; attached: some node or facility within max_snap_m."""
-    snap = graph.snap(lon, lat)
-    node = snap.node
-    has = node >= 0
-    t_node = np.where(has, catch.node_time_s[np.where(has, node, 0)], np.inf)
-    total = snap.offset_s + t_node
-    best = np.argmin(total, axis=1)
-    rows = np.arange(node.shape[0])
-    time = total[rows, best]
-    fac = np.where(np.isfinite(time), catch.node_facility[np.where(has[rows, best], node[rows, best], 0)], -1)
-    direct_t, direct_f = _direct_nearest(catch, lonlat_to_ecef(lon, lat), graph.max_snap_m, graph.off_network_mps)
+    # A missing candidate has node −1 and offset np.inf: any node index stands in for it, the sum stays np.inf.
+    node0 = np.maximum(snap.node, 0)
+    total = snap.offset_s + catch.node_time_s[node0]
+    best = np.argmin(total, axis=1)[:, None]
+    time = np.take_along_axis(total, best, axis=1)[:, 0]
+    fac = np.where(np.isfinite(time), catch.node_facility[np.take_along_axis(node0, best, axis=1)[:, 0]], -1)
+    direct_t, direct_f = _direct_nearest(catch, snap, graph.max_snap_m, graph.off_network_mps)
     use_direct = direct_t < time
     time = np.where(use_direct, direct_t, time)
     fac = np.where(use_direct, direct_f, fac)
@@ -321,6 +350,7 @@ def catchment_pairs_time(
     lat: np.ndarray,
     limit_s: float,
     batch: int = _PAIR_BATCH,
+    snap: Snap | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All (point, facility) pairs with the facility reached within `limit_s` seconds from the point:
     (point_idx, fac_idx, seconds) — what the capacity flow (layers.analysis.capacity) takes as reach.
@@ -331,8 +361,7 @@ def catchment_pairs_time(
     fxy = np.asarray(facilities_xy, dtype=np.float64).reshape(-1, 2)
     n = graph.n_nodes
     n_fac = len(fxy)
-    snap = graph.snap(lon, lat)
-    xyz = lonlat_to_ecef(lon, lat)
+    snap = _snap_of(graph, lon, lat, snap)
     fac_snap = graph.snap(fxy[:, 0], fxy[:, 1])
     out_p, out_f, out_t = [], [], []
     pts = np.nonzero(snap.attached)[0]
@@ -352,22 +381,14 @@ def catchment_pairs_time(
             out_p.append(pts[pi])
             out_f.append(facs[fi])
             out_t.append(t[fi, pi])
-    if n_fac and len(xyz):
+    if n_fac and len(snap.xyz):
         # Direct off-network line: every facility within min(max_snap_m, limit × off-network speed).
         reach_m = min(graph.max_snap_m, (limit_s + TIME_TOLERANCE_S) * graph.off_network_mps)
-        fac_xyz = lonlat_to_ecef(fxy[:, 0], fxy[:, 1])
-        tree = cKDTree(fac_xyz)
-        lists = tree.query_ball_point(xyz, metres_to_chord(reach_m) + 1e-6, workers=-1)
-        counts = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
-        if counts.sum():
-            p = np.repeat(np.arange(len(xyz)), counts)
-            f = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists if x])
-            metres = chord_to_metres(np.linalg.norm(xyz[p] - fac_xyz[f], axis=1))
-            t = metres / graph.off_network_mps
-            ok = (metres <= graph.max_snap_m) & (t <= limit_s + TIME_TOLERANCE_S)
-            out_p.append(p[ok])
-            out_f.append(f[ok])
-            out_t.append(t[ok])
+        p, f, t = _direct_pairs(snap, lonlat_to_ecef(fxy[:, 0], fxy[:, 1]), reach_m, graph.off_network_mps)
+        ok = t <= limit_s + TIME_TOLERANCE_S
+        out_p.append(p[ok])
+        out_f.append(f[ok])
+        out_t.append(t[ok])
     if not out_p:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
     p, f, t = np.concatenate(out_p), np.concatenate(out_f), np.concatenate(out_t)
@@ -403,11 +424,14 @@ def travel_time_coverage(
     thresholds_min: Sequence[float],
     slot: np.ndarray | None = None,
     n_slots: int = 1,
+    snap: Snap | None = None,
 ) -> TravelCoverage:
     """Children within each of `thresholds_min` (any list, minutes) of a facility, in one pass over the points.
 
     Points are EPSG:4326 degrees; `children` their weights; `slot` an optional zone slot per point
-    (0..n_slots−1). Each threshold must be ≤ the catchments' limit (the search stopped there).
+    (0..n_slots−1); `snap`: graph.snap(lon, lat) when already made (it depends on the network and the
+    points only, so one snap serves every set of facilities and thresholds). Each threshold must be
+    ≤ the catchments' limit (the search stopped there).
     """
     thr_min = np.asarray(thresholds_min, dtype=np.float64).ravel()
     thr_s = minutes_to_seconds(thr_min)
@@ -417,7 +441,7 @@ def travel_time_coverage(
         raise ValueError("a threshold exceeds the catchments' limit_s: search with the largest threshold")
     children = np.asarray(children, dtype=np.float64)
     slot = np.zeros(children.size, dtype=np.int64) if slot is None else np.asarray(slot, dtype=np.int64)
-    time, fac, attached = _point_times(graph, catch, lon, lat)
+    time, fac, attached = _point_times(graph, catch, _snap_of(graph, lon, lat, snap))
     # Smallest threshold each point is within (position in the sorted list; len = none), then a cumulative sum.
     order = np.argsort(thr_s, kind="stable")
     sorted_thr = thr_s[order] + TIME_TOLERANCE_S

@@ -249,6 +249,14 @@ def test_random_graphs_agree_with_brute_force(seed):
         for s in range(3):
             assert cov.within[i, s] == pytest.approx(w[(best <= th * 60 + 1e-6) & (slot == s)].sum())
     assert cov.children.sum() == w.sum()
+    # The points' snap made once (network × points) gives the same answer for any facilities.
+    snap = g.snap(lon, lat)
+    again = travel_time_coverage(
+        g, catch, lon=lon, lat=lat, children=w, thresholds_min=thresholds, slot=slot, n_slots=3, snap=snap
+    )
+    np.testing.assert_array_equal(again.within, cov.within)
+    with pytest.raises(ValueError, match="snap"):
+        travel_time_coverage(g, catch, lon=lon[:3], lat=lat[:3], children=w[:3], thresholds_min=[1], snap=snap)
 
 
 def test_pairs_feed_the_capacity_flow():

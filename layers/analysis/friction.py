@@ -23,11 +23,15 @@ costs and cumulative costs in float64, traceback and heap). The grid is cut into
 in a window = the tile grown by a halo of H = limit_s / (fastest friction × cell size) cells:
 a path of time ≤ limit_s is at most limit_s / fastest-friction metres long, so it stays inside the
 disc of that radius around its end cell — within the window — and the tile's times are exact up
-to the limit (beyond it: np.inf). Windows hold at most `max_window_cells` cells (4 M by default:
-~270 MB inside MCP); the whole grid costs 8 bytes per cell (float32 friction and float32 time).
-A national grid at 1 km (4 920 × 1 800 cells = 8.9 M) thus peaks near 0.35 GB; a region at 100 m
-(e.g. 400 × 400 km, 16 M cells) near 0.4 GB. Tiles without a facility within their window are not
-searched at all.
+to the limit (beyond it: np.inf). Windows hold about `max_window_cells` cells (4 M by default:
+~270 MB inside MCP), but a tile is never narrower than 2 halos (the halo's repeated search would
+cost more than the memory saves) and when a window would hold half the grid the grid is searched
+whole; the whole grid costs 8 bytes per cell besides (float32 friction and float32 time). Peak
+memory is thus ~66 B × the largest window + 8 B × the grid: the national box at ~840 m (9 M cells,
+windows of 2.3 M) measured 0.3 GB; a region at 100 m with a 60-minute limit and 90 km/h roads has a
+halo of ~900 cells (90 km), so a 300 × 300 km region (9 M cells) runs whole (~0.6 GB) and larger
+ones in windows of ~3 600 × 3 600 cells (~0.9 GB). Tiles without a facility within their window are
+not searched at all.
 """
 
 from __future__ import annotations
@@ -170,16 +174,22 @@ class CostDistance:
 
 
 def _tiles(height: int, width: int, halo: int, max_cells: int) -> list[tuple[int, int, int, int]]:
-    """Tiles (r0, r1, c0, c1) whose windows (tile + halo, clipped to the grid) hold ≲ max_cells cells."""
+    """Tiles (r0, r1, c0, c1) whose windows (tile + halo, clipped to the grid) hold ≲ max_cells cells.
+
+    A tile is at least 2 halos wide (else the halos would be searched over and over: ≤ 4 × the work);
+    when a window would still hold half the grid or more, the grid is searched whole, in one window.
+    """
     if height * width <= max_cells:
         return [(0, height, 0, width)]
-    side = max(64, int(math.sqrt(max_cells)) - 2 * halo)
+    side = max(64, 2 * halo, int(math.sqrt(max_cells)) - 2 * halo)
     n_rows = max(1, math.ceil(height / side))
     tile_h = math.ceil(height / n_rows)
     win_h = min(height, tile_h + 2 * halo)
-    tile_w_max = max(64, max_cells // win_h - 2 * halo)
+    tile_w_max = max(64, 2 * halo, max_cells // win_h - 2 * halo)
     n_cols = max(1, math.ceil(width / tile_w_max))
     tile_w = math.ceil(width / n_cols)
+    if win_h * min(width, tile_w + 2 * halo) * 2 >= height * width:
+        return [(0, height, 0, width)]
     return [
         (r, min(r + tile_h, height), c, min(c + tile_w, width))
         for r in range(0, height, tile_h)

@@ -15,6 +15,7 @@ PASS/FAIL per goal, in one run.
     bounding box holds ~9 M cells as the issue's (the 100 m bench grid coarsened), and the windowed
     accumulated time from 150 facilities vs MCP_Geometric alone on the whole friction array —
     goal ≤ 2 ×; peak memory of both (tracemalloc, in separate runs).
+(d) a region at 100 m (~300 × 300 km around Almaty, 9 M cells): time, windows and peak memory.
 
 The graph is built, and its reversed CSR made, once before timing: a loaded network serves many
 analyses. Times are the best of REPEATS runs (21 for the searches of tens of milliseconds, called in
@@ -274,6 +275,41 @@ def part_c(small: bool) -> None:
     )
 
 
+def part_d(small: bool) -> None:
+    """A region at 100 m: ~300 × 300 km around Almaty (9 M cells), time and peak memory."""
+    rng = np.random.default_rng(9)
+    bounds = (75.0, 42.5, 78.8, 45.2) if not small else (76.5, 43.0, 77.5, 43.8)
+    grid = Grid.covering(crs=KAZAKHSTAN_LCC, bounds=bounds, cell_m=100.0)
+    west, south, east, north = bounds
+    roads = []
+    for _ in range(400):
+        x0, y0 = rng.uniform(west, east), rng.uniform(south, north)
+        steps = rng.normal(0, 0.03, (12, 2)).cumsum(axis=0) + rng.normal(0, 0.05, 2)
+        roads.append((LineString(np.vstack([[x0, y0], [x0, y0] + steps])), float(rng.choice([30, 60, 90]))))
+    lakes = [
+        Point(rng.uniform(west, east), rng.uniform(south, north)).buffer(rng.uniform(0.01, 0.05)) for _ in range(20)
+    ]
+    fac = np.column_stack([rng.uniform(west, east, 40), rng.uniform(south, north, 40)])
+    limit = float(minutes_to_seconds(max(THRESHOLDS_MIN)))
+
+    def ours():
+        fr = friction_surface(grid, off_road_kmh=5.0, roads=roads, barriers=lakes)
+        return accumulated_time(grid, fr, facilities_xy=fac, limit_s=limit)
+
+    t0 = time.perf_counter()
+    tracemalloc.start()
+    res = ours()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    took = time.perf_counter() - t0
+    print(
+        f"(d) region at 100 m: {grid.width} × {grid.height} = {grid.width * grid.height / 1e6:.1f} M cells, 400 roads, "
+        f"40 facilities: {took:.1f} s (under tracemalloc), {res.windows} window(s), halo {res.halo} cells, "
+        f"peak {peak / 2**20:.0f} MiB; {np.isfinite(res.time_s).sum() / 1e6:.2f} M cells within "
+        f"{max(THRESHOLDS_MIN)} min"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small", action="store_true", help="a smaller network and grid for a quick check")
@@ -281,6 +317,7 @@ def main() -> int:
     print(f"cpus: {os.cpu_count()}, numpy {np.__version__}")
     part_a_b(args.small)
     part_c(args.small)
+    part_d(args.small)
     return 0
 
 

@@ -27,10 +27,12 @@ to the limit (beyond it: np.inf). Windows hold about `max_window_cells` cells (4
 ~270 MB inside MCP), but a tile is never narrower than 2 halos (the halo's repeated search would
 cost more than the memory saves) and when a window would hold half the grid the grid is searched
 whole; the whole grid costs 8 bytes per cell besides (float32 friction and float32 time). Peak
-memory is thus ~66 B × the largest window + 8 B × the grid: the national box at ~840 m (9 M cells,
-windows of 2.3 M) measured 0.3 GB; a region at 100 m with a 60-minute limit and 90 km/h roads has a
-halo of ~900 cells (90 km), so a 300 × 300 km region (9 M cells) runs whole (~0.6 GB) and larger
-ones in windows of ~3 600 × 3 600 cells (~0.9 GB). Tiles without a facility within their window are
+memory is thus ~66 B × the largest window + 8 B × the grid (measured by scripts/bench/travel_time.py
+with tracemalloc): the national box at ~840 m (9 M cells, 4 windows of ≤ 2.3 M) peaked at 0.29 GiB,
+against 0.65 GiB for MCP_Geometric over the whole array; a region at 100 m with a 60-minute limit
+and 90 km/h roads has a halo of ~900 cells (90 km), so a 340 × 340 km region (11.5 M cells) runs
+whole (peak 0.96 GiB) and larger ones in windows of ~3 300 × 3 300 cells (~0.8 GiB, at up to ~4 ×
+the search work of one run). Tiles without a facility within their window are
 not searched at all.
 """
 

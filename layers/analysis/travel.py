@@ -17,18 +17,19 @@ off-network speed. No straight off-network stretch is longer than `max_snap_m`: 
 than that from every node (and every facility) is unreachable — counted as not covered, never
 silently attached.
 
-Error of joining at a node rather than at the nearest point of an edge (stated, not corrected):
-the straight line to the nearer end of the nearest edge is longer than the perpendicular to that
-edge by at most half the edge's length, so the off-network time is overstated by at most
-(ℓ/2) / v_off for an edge of length ℓ (e.g. 500 m at 5 km/h: 6 min; a 2 km rural edge at 15 km/h:
-4 min). The error is one-sided (times are never understated by it) and vanishes where the network
-has a node near every settlement, as OSM ways do in villages. Considering several nearest nodes
-(not only the nearest) avoids attaching a settlement to a dead end across a river when a through
-road is nearly as close.
+Error of joining at a node rather than at the nearest point of an edge (stated, not corrected).
+Let P be the point of the nearest edge (length ℓ) nearest to the settlement X, and U that edge's
+nearer end: |XU| ≤ |XP| + |PU| ≤ |XP| + ℓ/2, so going straight to U instead of to P and then along
+the edge overstates the time by at most (ℓ/2) / v_off (e.g. a 500 m edge at 5 km/h: 3 min; a 2 km
+rural edge at 15 km/h: 4 min). The bound holds whenever U is among the point's candidate nodes
+(the `snap_nodes` nearest), the best candidate being no worse than U. The error vanishes where
+the network has a node near every settlement, as OSM ways do in villages. Several candidates (not
+only the nearest node) also avoid attaching a settlement to a dead end across a river when a
+through road is nearly as close.
 
 Boundary. A point reached in exactly the threshold is within it: t ≤ threshold + TIME_TOLERANCE_S
-(float sums of edge costs round at ~1e-12 s per second of travel; 1e-6 s is far above that and
-far below any meaningful time).
+(a float sum of edge costs rounds by ~1e-13 s per edge on an hour's trip; 1e-6 s is far above that
+and far below any meaningful time).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ PO_FILES = sorted(
 
 def test_each_app_with_strings_has_kazakh_and_russian_catalogues():
     apps = {p.parts[len(ROOT.parts)] for p in PO_FILES}
-    assert {"gis_portal", "facilities", "layers", "accounts"} <= apps
+    assert {"gis_portal", "facilities", "layers", "accounts", "roads"} <= apps
     for app in apps:
         for lang in ("kk", "ru"):
             assert (ROOT / app / "locale" / lang / "LC_MESSAGES" / "django.po").exists(), (app, lang)

@@ -18,16 +18,13 @@ from __future__ import annotations
 import math
 
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.utils.translation import gettext
 from rest_framework import exceptions
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import SimpleRateThrottle
 
-from gis_portal.cache import PostgresCache
-
 ANONYMOUS = "anonymous"
-WINDOW_PREFIX = "window_"  # before the cache key of a history counted by PostgresCache.hit_window
 USER = "user"
 TOKEN = "token"
 
@@ -83,36 +80,13 @@ class FairUseThrottle(SimpleRateThrottle):
     def __init__(self):
         # The rate depends on the caller, known only in allow_request (SimpleRateThrottle reads it here).
         self.kind = ANONYMOUS
-        self.window = None  # (times in the window, oldest of them) when counted by PostgresCache.hit_window
 
     def allow_request(self, request, view):
         self.kind = caller_kind(request)
         self.scope = self.kind
         self.rate = _rate(self.kind)
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        shared = caches["default"]
-        if not isinstance(shared, PostgresCache):
-            return super().allow_request(request, view)
-        # The same rule as SimpleRateThrottle.allow_request, decided inside PostgreSQL in one
-        # statement instead of a get and a set of the whole pickled history (gis_portal/cache.py).
-        # Its own key: the row holds times as text, which DRF's path (a process on the other cache
-        # path, e.g. during a rolling deploy) must never try to unpickle.
-        self.key = WINDOW_PREFIX + self.get_cache_key(request, view)
-        self.now = self.timer()
-        allowed, count, oldest = shared.hit_window(
-            self.key, now=self.now, duration=self.duration, limit=self.num_requests
-        )
-        self.window = (count, oldest)
-        return True if allowed else self.throttle_failure()
-
-    def wait(self):
-        """SimpleRateThrottle.wait for a window counted in PostgreSQL (its history is not in Python)."""
-        if self.window is None:
-            return super().wait()
-        count, oldest = self.window
-        remaining = self.duration - (self.now - oldest) if count else self.duration
-        available = self.num_requests - count + 1
-        return remaining / float(available) if available > 0 else None
+        return super().allow_request(request, view)
 
     def get_ident(self, request) -> str:
         return client_address(

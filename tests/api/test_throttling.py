@@ -9,13 +9,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.core.cache import caches
 from django.test import override_settings
 from rest_framework.test import APIClient
 
 from api.throttling import client_address
-from gis_portal.cache import PostgresCache
-from gis_portal.settings.env import CACHE_TABLE
 
 REST = "/api/v1/regions/?limit=1"
 OGC = "/ogc/collections/regions/items?limit=1"
@@ -118,23 +115,3 @@ def test_rest_ogc_and_tiles_share_one_policy(api):
 )
 def test_client_address_follows_the_trusted_proxies(forwarded, trusted, expected):
     assert client_address(remote_addr="192.0.2.1", forwarded_for=forwarded, trusted_proxies=trusted) == expected
-
-
-@override_settings(
-    CACHES={"default": {"BACKEND": "gis_portal.cache.PostgresCache", "LOCATION": CACHE_TABLE}},
-    API_ANON_THROTTLE_RATE="2/min",
-    API_TOKEN_THROTTLE_RATE="3/min",
-)
-def test_in_the_database_cache_the_limits_hold_as_in_any_other(api, token_client, planner):
-    """CACHE_URL=db:// counts in one statement per request (PostgresCache.hit_window): the same limits."""
-    assert isinstance(caches["default"], PostgresCache)
-    caches["default"].clear()
-    assert [allowed(api, REST) for _ in range(3)] == [True, True, False]
-    body = refused(api.get(REST))
-    assert body["limit"] == {"scope": "anonymous", "rate": "2/min", "requests": 2, "seconds": 60}
-    assert int(api.get(REST)["Retry-After"]) <= 60
-    token = token_client(planner)
-    assert [allowed(token, OGC) for _ in range(4)] == [True, True, True, False]
-    assert refused(token.get(TILE))["limit"]["scope"] == "token"
-    caches["default"].clear()
-    assert allowed(api, REST)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.throttling import SimpleRateThrottle
 
-from api.throttling import FairUseThrottle
 from gis_portal import cache as portal_cache
 from gis_portal.cache import PostgresCache
 from gis_portal.settings.env import CACHE_TABLE
@@ -59,63 +56,3 @@ def test_the_table_is_culled_when_over_max_entries(monkeypatch):
         cache.set(f"key{i}", i, 60)
     assert _rows() <= 10 + 5
     assert cache.get("key39") == 39
-
-
-class _ReferenceThrottle(SimpleRateThrottle):
-    """DRF's own sliding window on a process-local cache, with a clock the test sets."""
-
-    cache = LocMemCache("reference-throttle", {})
-    rate = "3/s"  # parsed by DRF; the window below is 3 requests per 10 seconds
-    clock = 0.0
-
-    def __init__(self):
-        super().__init__()
-        self.num_requests, self.duration = 3, 10
-
-    def get_cache_key(self, request, view):
-        return "caller"
-
-    def timer(self):
-        return self.clock
-
-
-def _window_wait(count: int, oldest: float, *, now: float, duration: int, limit: int):
-    throttle = FairUseThrottle()
-    throttle.num_requests, throttle.duration, throttle.now, throttle.window = limit, duration, now, (count, oldest)
-    return throttle.wait()
-
-
-def test_hit_window_decides_as_drf_s_sliding_window():
-    """Same requests at the same times: the same allow/refuse decisions and the same Retry-After as DRF's throttle."""
-    cache = PostgresCache(CACHE_TABLE, {})
-    _ReferenceThrottle.cache.clear()
-    times = [0.0, 1.0, 2.0, 3.0, 9.5, 10.0, 10.5, 11.5, 12.5, 13.0, 30.0, 30.1, 30.2, 30.3, 45.0]
-    for now in times:
-        reference = _ReferenceThrottle()
-        reference.clock = now
-        expected = reference.allow_request(None, None)
-        allowed, count, oldest = cache.hit_window("caller", now=now, duration=10, limit=3)
-        assert allowed == expected, now
-        assert count == len(reference.history), now
-        assert oldest == reference.history[-1], now
-        if not allowed:
-            assert _window_wait(count, oldest, now=now, duration=10, limit=3) == pytest.approx(reference.wait())
-    # A refusal writes nothing: the window still ends with the last allowed request.
-    assert cache.hit_window("other", now=100.0, duration=10, limit=1)[0] is True
-    assert cache.hit_window("other", now=101.0, duration=10, limit=1) == (False, 1, 100.0)
-    assert cache.hit_window("other", now=110.5, duration=10, limit=1) == (True, 1, 110.5)
-
-
-def test_hit_window_is_one_statement_and_an_expired_row_counts_as_none():
-    cache = PostgresCache(CACHE_TABLE, {})
-    cache.hit_window("first", now=1.0, duration=60, limit=5)  # the first write of a process checks the table's size
-    with CaptureQueriesContext(connection) as queries:
-        assert cache.hit_window("k", now=1.0, duration=60, limit=2) == (True, 1, 1.0)
-    assert len(queries.captured_queries) == 1
-    assert cache.hit_window("k", now=2.0, duration=60, limit=2) == (True, 2, 1.0)
-    with connection.cursor() as cursor:  # the row's expiry passes (the times in it would still count)
-        cursor.execute(
-            f"UPDATE \"{CACHE_TABLE}\" SET expires = now() - interval '1 second' WHERE cache_key = %s",  # noqa: S608
-            [cache.make_and_validate_key("k")],
-        )
-    assert cache.hit_window("k", now=3.0, duration=60, limit=2) == (True, 1, 3.0)

@@ -101,11 +101,12 @@ def prepare_database(url: str) -> None:
         conn.execute("TRUNCATE facilities_facility, parcels_parcel CASCADE")
         conn.execute(
             """INSERT INTO facilities_facility (kind_id, measure_id, region_id, name_kk, name_ru, name_en, places,
-                   is_ppp, location, planned_year, is_demo, reference, created_at, updated_at)
+                   is_ppp, location, planned_year, is_demo, reference, funding_source, contractor_name,
+                   contractor_bin, finances_published, created_at, updated_at)
                SELECT q.object_kind_id, q.measure_id, r.id, 'Нысан ' || i, 'Объект ' || i, 'Facility ' || i,
                       50 + (i * 37) % 450, i % 7 = 0,
                       ST_SetSRID(ST_MakePoint(52 + random() * 30, 42 + random() * 12), 4326),
-                      2024 + i % 3, true, '', now(), now()
+                      2024 + i % 3, true, '', '', '', '', false, now(), now()
                FROM generate_series(1, 1000) AS i
                JOIN LATERAL (SELECT * FROM facilities_constructionquota ORDER BY measure_id
                              OFFSET i % 13 LIMIT 1) AS q ON true

@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import translation
 from pyproj import Geod
@@ -46,6 +47,15 @@ def parcel_with_act(facility, *, cadastral_number: str, act_number: str) -> Parc
         act_date=date(2024, 5, 15),
         status="act_issued",
     )
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty cache (the test profile's is the process's memory): fair-use
+    counters, cached pages and map shells of an earlier test must not decide this one's responses."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,18 +1,9 @@
-"""Fixtures of the API tests: a clean throttle cache and a token client per role."""
+"""Fixtures of the API tests: a token client per role (tests/conftest.py empties the cache around each test)."""
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests import clients
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle():
-    """Anonymous throttling counts in the cache; each test starts from zero."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -9,34 +9,26 @@ each must carry a CSP header, report no `securitypolicyviolation` event and log 
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from urllib.parse import urlsplit
-
 import pytest
-from django.db import connections
 
 from facilities.models import Facility
+from tests.browser import watched_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
 PORTS = range(8151, 8160)
 PASSWORD = "csp-admin-pw-12345!"  # the admin committed by tests/hardening/conftest.py
-RECORD_VIOLATIONS = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', e =>
-  window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' '
-                    + (e.sourceFile || '') + ':' + e.lineNumber));
-"""
+
+
+def _unexpected(message, blocked: list[str]) -> str | None:
+    """Every console error but an aborted request to another host (base-map tiles, offline on purpose)."""
+    url = message.location.get("url")
+    if message.text.startswith("Failed to load resource") and url in blocked:
+        return None
+    return f"{message.text} {url}"
 
 
 def test_every_app_page_satisfies_the_content_security_policy(hardening_server):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (Debian package chromium)")
-    from playwright.sync_api import sync_playwright
-
     facility = Facility.objects.filter(location__isnull=False).order_by("pk").first()
     assert facility is not None
     pages = [
@@ -48,65 +40,29 @@ def test_every_app_page_satisfies_the_content_security_policy(hardening_server):
         "/en/accessibility/",
         "/en/maps/public/",
     ]
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop runs in this thread
     problems: dict[str, list[str]] = {}
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-            )
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            blocked: list[str] = []
-
-            def route(r):
-                if urlsplit(r.request.url).hostname == "127.0.0.1":
-                    r.continue_()
-                else:
-                    blocked.append(r.request.url)
-                    r.abort()
-
-            context.route("**/*", route)
-            context.add_init_script(RECORD_VIOLATIONS)
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-            page.on(
-                "console",
-                lambda msg: (
-                    msg.type == "error"
-                    # an aborted request to another host (base-map tiles, offline on purpose) is expected
-                    and not (msg.text.startswith("Failed to load resource") and msg.location.get("url") in blocked)
-                    and errors.append(f"console: {msg.text} {msg.location.get('url')}")
-                ),
-            )
-            page.goto(hardening_server + "/en/admin/login/?next=/en/admin/")
-            page.fill("input[name=username]", "csp_admin")
-            page.fill("input[name=password]", PASSWORD)
-            with page.expect_navigation():
-                page.click("input[type=submit]")
-            assert "/login/" not in page.url
-            for path in pages:
-                errors.clear()
-                response = page.goto(hardening_server + path, wait_until="networkidle")
-                found = []
-                if response.status != 200:
-                    found.append(f"HTTP {response.status}")
-                header = response.headers.get("content-security-policy", "")
-                if "script-src 'self' 'nonce-" not in header:
-                    found.append(f"no nonce-based CSP header: {header!r}")
-                if path.endswith("/change/"):
-                    # the OpenLayers widget really ran (its inline script carries the nonce)
-                    if page.locator(".dj_map .ol-viewport").count() == 0:
-                        found.append("the OpenLayers map widget did not start")
-                found += page.evaluate("window.__csp") + errors
-                if found:
-                    problems[path] = found
-            browser.close()
-            connections.close_all()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with watched_page(console_error=_unexpected) as watched:
+        page = watched.page
+        page.goto(hardening_server + "/en/admin/login/?next=/en/admin/")
+        page.fill("input[name=username]", "csp_admin")
+        page.fill("input[name=password]", PASSWORD)
+        with page.expect_navigation():
+            page.click("input[type=submit]")
+        assert "/login/" not in page.url
+        for path in pages:
+            watched.clear()
+            response = page.goto(hardening_server + path, wait_until="networkidle")
+            found = []
+            if response.status != 200:
+                found.append(f"HTTP {response.status}")
+            header = response.headers.get("content-security-policy", "")
+            if "script-src 'self' 'nonce-" not in header:
+                found.append(f"no nonce-based CSP header: {header!r}")
+            if path.endswith("/change/"):
+                # the OpenLayers widget really ran (its inline script carries the nonce)
+                if page.locator(".dj_map .ol-viewport").count() == 0:
+                    found.append("the OpenLayers map widget did not start")
+            found += watched.problems()
+            if found:
+                problems[path] = found
     assert problems == {}, problems

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accessibility import comparison, geojson, selectors, services
 from accessibility.forms import RasterRegisterForm, RunForm, RunRepeatForm, SettlementImportForm
-from accessibility.headline import capacity_headlines
+from accessibility.headline import capacity_headlines, travel_thresholds
 from accessibility.models import AnalysisRun
 from accessibility.notes import note_text
 from accounts.permissions import user_region_id
@@ -70,6 +70,10 @@ COMPARISON_LABELS = {
     "not_covered": gettext_lazy("not covered"),
     "within_reach": gettext_lazy("within reach (whatever the capacity)"),
     "within_reach_pct": gettext_lazy("within reach, %"),
+    "headline_minutes": gettext_lazy("catchment of the headline, minutes of travel"),
+    "children_not_reachable": gettext_lazy("children not reachable (too far from every road)"),
+    "settlements_not_reachable": gettext_lazy("settlements not reachable (too far from every road)"),
+    "mean_time_min": gettext_lazy("mean travel time to the nearest facility, minutes (children reached)"),
 }
 
 
@@ -160,6 +164,8 @@ def run_detail(request, pk: int):
         "run": run,
         "summary": summary_items(run.summary),
         "headlines": capacity_headlines(kind=run.kind, summary=run.summary),
+        "travel": run.inputs.get("travel"),
+        "travel_thresholds": travel_thresholds(summary=run.summary),
         "notes": [note_text(n) for n in run.notes],
         "kind_shares": selectors.children_kind_shares(run=run),
         "osm_attribution": OSM_ATTRIBUTION,

@@ -74,6 +74,7 @@ class RunForm(forms.Form):
         label=_("Within reach means"),
         choices=[("distance", _("Distance (km radii)"))],
         initial="distance",
+        required=False,  # absent: distance, as before travel time existed
         help_text=_(
             "Travel time needs a road network: an administrator loads one with “manage.py load_roads FILE” (an "
             "OpenStreetMap extract or any line layer; see the README, “Road networks”)."
@@ -227,7 +228,7 @@ class RunForm(forms.Form):
                         "max_snap_m": c["max_snap_m"] if c.get("max_snap_m") is not None else DEFAULT_MAX_SNAP_M,
                     }
                 }
-                if c["reach"].startswith("network:")
+                if str(c.get("reach") or "").startswith("network:")
                 else {}
             ),
         }

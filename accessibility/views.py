@@ -416,6 +416,8 @@ def run_download(request, pk: int, what: str, fmt: str):
         return _geojson_response(f"{stem}.geojson", geojson.areas_geojson(user=request.user, run=run))
     if what == "settlements" and fmt == "csv":
         rows = selectors.point_results(user=request.user, run=run)
+        # A travel-time run adds each settlement's seconds to the nearest facility and whether it reaches a road.
+        travel = bool(run.parameters.get("travel"))
         return _csv_response(
             f"{stem}.csv",
             [
@@ -434,6 +436,7 @@ def run_download(request, pk: int, what: str, fmt: str):
                 "population_kind",
                 "population_source",
                 "attribution",
+                *(["travel_time_s", "reachable"] if travel else []),
             ],
             (
                 [
@@ -453,6 +456,7 @@ def run_download(request, pk: int, what: str, fmt: str):
                     p.settlement.population_kind,
                     p.settlement.population_source,
                     settlement_attribution(source=p.settlement.source),
+                    *([p.travel_time_s, p.reachable] if travel else []),
                 ]
                 for p in rows.iterator()
             ),

@@ -21,6 +21,8 @@ Thresholds [t_B, 30] minutes. Headline: covered 400 (A, B), served 100 (75 / 25 
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
 import pytest
@@ -308,6 +310,10 @@ def test_run_page_and_api_show_minutes_network_and_headline(world, region_a, net
     assert zones[0]["within_minutes"] == [pytest.approx(400.0), pytest.approx(440.0)]
     assert zones[0]["children_not_reachable"] == pytest.approx(20.0)
     assert api.get("/api/v1/accessibility/runs/").json()["results"][0]["travel"]["thresholds_min"][1] == 30
+    csv_text = client.get(f"/en/accessibility/runs/{run.pk}/download/settlements.csv").content.decode("utf-8-sig")
+    table = {r["name"]: r for r in csv.DictReader(io.StringIO(csv_text))}
+    assert float(table["B"]["travel_time_s"]) == pytest.approx(t_b, abs=1e-6)
+    assert (table["S"]["travel_time_s"], table["S"]["reachable"]) == ("", "False")
 
 
 @pytest.mark.parametrize(

@@ -15,15 +15,23 @@ from django.utils.translation import gettext_noop
 from scipy.spatial import cKDTree
 
 from accessibility.demand_classes import class_summary, counting_urban, point_class
-from accessibility.notes import note
+from accessibility.notes import note, plural_note
 from accessibility.run_context import Context, Outcome
 from accessibility.served import ServedPass
 from accessibility.site_candidates import site_candidates
 from layers.analysis.coverage import DISTANCE_BINS_M, Facilities, distance_coverage, two_step_fca
+from layers.analysis.demand import NO_ZONE
 from layers.analysis.geodesy import chord_to_metres, lonlat_to_ecef
 from layers.analysis.hexbin import HexAccumulator, key_polygon
 from layers.analysis.rasterout import GridWriter
 from layers.analysis.siting import coverage_matrix, exact_max_cover, greedy_max_cover_certified
+from layers.analysis.travel import (
+    TIME_TOLERANCE_S,
+    catchment_pairs_time,
+    catchment_times,
+    minutes_to_seconds,
+    travel_time_coverage,
+)
 
 
 def _classes_record(ctx: Context, fac: Facilities, *, out: Outcome, scenario: str, urban, total) -> None:
@@ -155,12 +163,163 @@ def _coverage_pass(
     )
 
 
+def _travel_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: float, out: Outcome) -> dict:
+    """Coverage by travel time on the run's road network (issue 18), capacity first like the distance pass.
+
+    Times are seconds home → facility (layers.analysis.travel). The first of the run's thresholds is the
+    catchment of the served flow and of "covered"; children within every threshold are counted too. A point
+    farther than travel.max_snap_m from every road node and facility is not reachable: not covered, and
+    counted apart. Thresholds are minutes in the parameters and the summary.
+    """
+    minutes = list(ctx.travel["thresholds_min"])
+    headline_s = float(minutes_to_seconds(minutes[0]))
+    graph = ctx.road_graph()
+    fxy = np.column_stack([fac.lon, fac.lat])
+    ctx.progress(lo, f"{scenario}: travel times from {len(fac)} facilities")
+    catch = catchment_times(graph, fxy, limit_s=float(minutes_to_seconds(max(minutes))))
+    flow = ServedPass(fac=fac, n_zones=ctx.n_zones)
+    slots = ctx.n_zones + 1
+    children = np.zeros(slots)
+    within = np.zeros((len(minutes), slots))
+    not_reachable = np.zeros(slots)
+    time_sum = np.zeros(slots)  # children × seconds of those within the largest threshold
+    locations = points_unreachable = 0
+    for chunk in ctx.chunks(progress=lambda f: ctx.progress(lo + (hi - lo) * f, f"{scenario}: travel times")):
+        if not len(chunk):
+            continue
+        snap = graph.snap(chunk.lon, chunk.lat)  # one snap serves the times and the reach pairs
+        slot = np.where(chunk.zone == NO_ZONE, ctx.n_zones, chunk.zone)
+        cov = travel_time_coverage(
+            graph,
+            catch,
+            lon=chunk.lon,
+            lat=chunk.lat,
+            children=chunk.children,
+            thresholds_min=minutes,
+            slot=slot,
+            n_slots=slots,
+            snap=snap,
+        )
+        children += cov.children
+        within += cov.within
+        lost = ~cov.attached
+        not_reachable += np.bincount(slot[lost], weights=chunk.children[lost], minlength=slots)
+        reached = np.isfinite(cov.time_s)
+        time_sum += np.bincount(slot[reached], weights=chunk.children[reached] * cov.time_s[reached], minlength=slots)
+        locations += len(chunk)
+        points_unreachable += int(lost.sum())
+        p, f, _t = catchment_pairs_time(graph, fxy, lon=chunk.lon, lat=chunk.lat, limit_s=headline_s, snap=snap)
+        flow.add_pairs(chunk, point_idx=p, fac_idx=f)
+        covered = cov.time_s <= headline_s + TIME_TOLERANCE_S
+        if chunk.ids is not None:
+            for sid, ch, t, c, a, u in zip(
+                chunk.ids.tolist(),
+                chunk.children.tolist(),
+                cov.time_s.tolist(),
+                covered.tolist(),
+                cov.attached.tolist(),
+                chunk.urban.tolist(),
+                strict=True,
+            ):
+                out.points.append(
+                    {
+                        "scenario": scenario,
+                        "settlement_id": sid,
+                        "children": ch,
+                        "travel_time_s": t if np.isfinite(t) else None,
+                        "reachable": bool(a),
+                        "covered": bool(c),
+                        "urban": bool(u),
+                    }
+                )
+    factors, notes, _report = ctx.factors(children)  # ones for settlement points (raster + travel is refused)
+    out.notes += [n for n in notes if n not in out.notes]
+    covered_slots = within[0] * factors
+    served = flow.solve(factors=factors, covered=covered_slots)
+    ratio = flow.point_ratio()
+    for pt in out.points:
+        if pt["scenario"] == scenario and pt["settlement_id"] in ratio:
+            pt["served"] = pt["children"] * ratio[pt["settlement_id"]] if pt["covered"] else 0.0
+    out.zone_rows += ctx.zone_rows_from(
+        scenario=scenario,
+        children=children * factors,
+        factors=factors,
+        covered=covered_slots,
+        served=served,
+        within_minutes=within * factors,
+        not_reachable=not_reachable * factors,
+    )
+    total = float((children * factors).sum())
+    covered = float(covered_slots.sum())
+    capacity, capacity_notes = flow.summary(total=total, covered=covered, served=float(served.sum()))
+    for n in ctx.capacity_notes + capacity_notes:
+        if n not in out.notes:
+            out.notes.append(n)
+    lost = float((not_reachable * factors).sum())
+    if points_unreachable:
+        n = plural_note(
+            "settlements_not_reachable",
+            n=points_unreachable,
+            children=f"{lost:.0f}",
+            max_snap=f"{ctx.travel['max_snap_m']:.0f}",
+        )
+        if n not in out.notes:
+            out.notes.append(n)
+    reached_children = float((within[int(np.argmax(minutes))] * factors).sum())
+    return {
+        **capacity,
+        "children": total,
+        "covered": covered,
+        "covered_pct": (100 * covered / total) if total else None,
+        "facilities": len(fac),
+        "locations": locations,
+        "headline_minutes": minutes[0],
+        "within_minutes": [
+            {
+                "minutes": m,
+                "children": float((within[i] * factors).sum()),
+                "pct": (100 * float((within[i] * factors).sum()) / total) if total else None,
+            }
+            for i, m in enumerate(minutes)
+        ],
+        "children_not_reachable": lost,
+        "settlements_not_reachable": points_unreachable,
+        "mean_time_min": (float((time_sum * factors).sum()) / reached_children / 60) if reached_children else None,
+    }
+
+
+def _travel_notes(ctx: Context, out: Outcome) -> None:
+    """Where the network came from and what the thresholds mean, once per run."""
+    info = ctx.travel_inputs()
+    out.inputs["travel"] = info
+    net = info["network"]
+    out.notes.append(
+        note(
+            gettext_noop(
+                "travel time on the road network %(name)s (source: %(source)s, dated %(date)s; off the network "
+                "%(off)s km/h in a straight line, at most %(snap)s m); the first threshold, %(minutes)s min, is "
+                "the catchment of the served children; a settlement reached in exactly a threshold is within it"
+            ),
+            name=net["name"],
+            source=net["source_description"] or net["source_file"],
+            date=net["source_date"] or "—",
+            off=f"{info['off_network_kmh']:g}",
+            snap=f"{info['max_snap_m']:.0f}",
+            minutes=f"{info['thresholds_min'][0]:g}",
+        )
+    )
+
+
 def coverage_run(ctx: Context) -> Outcome:
     p = ctx.params
     out = Outcome(notes=ctx.demand_notes())
     fac, info = ctx.facilities(as_of=date.fromisoformat(p["facilities"]["as_of"]), scope=p["facilities"]["scope"])
     out.inputs.update({"demand": ctx.demand_inputs(), "facilities": info})
     out.notes.append(note(gettext_noop("facilities counted: %(rule)s"), rule=info["rule"]))
+    if ctx.travel is not None:
+        _travel_notes(ctx, out)
+        out.summary = _travel_pass(ctx, fac, scenario="current", lo=0.05, hi=0.95, out=out)
+        return out
     _res, _f, summary = _coverage_pass(
         ctx, fac, scenario="current", lo=0.0, hi=0.95, out=out, write_raster=p.get("write_raster", True)
     )
@@ -264,6 +423,20 @@ def roadmap_run(ctx: Context) -> Outcome:
     out.inputs.update({"demand": ctx.demand_inputs(), "facilities_before": info_b, "facilities_after": info_a})
     out.notes.append(note(gettext_noop("before the roadmap: %(rule)s"), rule=info_b["rule"]))
     out.notes.append(note(gettext_noop("with the plan: %(rule)s"), rule=info_a["rule"]))
+    if ctx.travel is not None:
+        _travel_notes(ctx, out)
+        out.notes.append(
+            note(
+                gettext_noop(
+                    "by travel time the roadmap effect shows coverage and served children; places per 1 000 "
+                    "children (2SFCA) by travel time are not computed yet"
+                )
+            )
+        )
+        cov_b = _travel_pass(ctx, fac_b, scenario="before", lo=0.05, hi=0.5, out=out)
+        cov_a = _travel_pass(ctx, fac_a, scenario="after", lo=0.5, hi=0.95, out=out)
+        out.summary = {"before": cov_b, "after": cov_a}
+        return out
     _r, _f, cov_b = _coverage_pass(ctx, fac_b, scenario="before", lo=0.0, hi=0.25, out=out, write_raster=False)
     _r, _f, cov_a = _coverage_pass(ctx, fac_a, scenario="after", lo=0.25, hi=0.5, out=out, write_raster=False)
     fca_b = _fca_pass(ctx, fac_b, scenario="before", lo=0.5, hi=0.72, out=out)

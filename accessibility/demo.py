@@ -27,6 +27,7 @@ from accessibility.services.rasters import population_raster_register
 from accessibility.services.runs import analysis_run_create
 from gis_portal.demo import register
 from layers.models import PopulationFigure
+from roads.models import RoadNetwork
 
 # Fast runs on the demo data (settlements and DEMO facilities); every run is flagged is_demo.
 # A child is served only by a place of the kind in question: recreation and additional education each get
@@ -123,6 +124,18 @@ def demo_runs_create(
         runs.append(
             ("coverage", {"facilities": {"scope": "all"}, "demand": {"source": "raster", "raster_id": raster.pk}})
         )
+    # No road data ships with the repository: travel-time runs only when someone has loaded a network.
+    network = RoadNetwork.objects.order_by("-loaded_at", "-pk").first()
+    if network is None:
+        say("no road network loaded: travel-time runs skipped (load one with manage.py load_roads, see the README)")
+    else:
+        say(
+            f"travel-time runs on the road network {network.name} ({network.source_description or network.source_file})"
+        )
+        runs += [
+            ("coverage", {"facilities": {"scope": "all", "purpose": purpose}, "travel": {"network": network.pk}})
+            for purpose in ("recreation", "education")
+        ]
     done = []
     for kind, params in runs:
         t0 = time.perf_counter()

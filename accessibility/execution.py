@@ -131,6 +131,8 @@ def _results_store(*, run: AnalysisRun, outcome: Outcome) -> None:
             without_access=r.without_access,
             scale_factor=r.scale_factor,
             outside=r.outside,
+            within_minutes=r.within_minutes,
+            not_reachable=r.not_reachable,
         )
         for r in outcome.zone_rows
     )
@@ -185,6 +187,8 @@ def _results_store(*, run: AnalysisRun, outcome: Outcome) -> None:
                 access_per_1000=p.get("access_per_1000"),
                 urban=p.get("urban"),
                 radius_m=p.get("radius_m"),
+                travel_time_s=p.get("travel_time_s"),
+                reachable=p.get("reachable"),
             )
             for p in merged.values()
         ),

@@ -9,10 +9,13 @@ from django.utils.translation import gettext_lazy as _
 from accessibility import selectors
 from accessibility.models import AnalysisRun, PopulationRaster
 from accessibility.services import settlements
+from accessibility.services.parameters import DEFAULT_THRESHOLDS_MIN, MAX_THRESHOLDS, TRAVEL_KINDS
 from facilities.models import FacilityKind
 from gis_portal.units import size_label
+from layers.analysis.travel import DEFAULT_MAX_SNAP_M
 from layers.analysis.urban import DEFAULT_URBAN_MIN_POPULATION
 from layers.models import PopulationFigure, Region
+from roads.models import RoadNetwork
 
 
 class RunForm(forms.Form):
@@ -67,6 +70,33 @@ class RunForm(forms.Form):
     region = forms.ModelChoiceField(
         label=_("Region (empty: whole country)"), queryset=Region.objects.all(), required=False
     )
+    reach = forms.ChoiceField(
+        label=_("Within reach means"),
+        choices=[("distance", _("Distance (km radii)"))],
+        initial="distance",
+        required=False,  # absent: distance, as before travel time existed
+        help_text=_(
+            "Travel time needs a road network: an administrator loads one with “manage.py load_roads FILE” (an "
+            "OpenStreetMap extract or any line layer; see the README, “Road networks”)."
+        ),
+    )
+    thresholds_min = forms.CharField(
+        label=_("Travel time: thresholds, minutes"),
+        initial=", ".join(str(m) for m in DEFAULT_THRESHOLDS_MIN),
+        required=False,
+        help_text=_(
+            "Up to 8 values from 1 to 600, separated by commas. The first is the catchment of the headline (children "
+            "served within capacity); children within each threshold are counted too."
+        ),
+    )
+    max_snap_m = forms.IntegerField(
+        label=_("Travel time: farthest straight stretch to a road, m"),
+        initial=int(DEFAULT_MAX_SNAP_M),
+        min_value=0,
+        max_value=100_000,
+        required=False,
+        help_text=_("A settlement farther than this from every road and facility is not reachable (not covered)."),
+    )
     health_urban_m = forms.IntegerField(label=_("Health centres: urban radius, m"), initial=5_000, min_value=1)
     health_rural_m = forms.IntegerField(label=_("Health centres: rural radius, m"), initial=30_000, min_value=1)
     creative_urban_m = forms.IntegerField(
@@ -107,6 +137,17 @@ class RunForm(forms.Form):
             *self.fields["purpose"].choices,
             *((k.code, _("only: %(kind)s") % {"kind": k.name}) for k in FacilityKind.objects.all()),
         ]
+        networks = list(RoadNetwork.objects.order_by("name"))
+        if networks:
+            # Each network with its label, source and date, so that the planner knows what the times rest on.
+            self.fields["reach"].choices = [
+                *self.fields["reach"].choices,
+                *((f"network:{n.pk}", network_choice_label(n)) for n in networks),
+            ]
+            self.fields["reach"].help_text = _(
+                "Travel time is measured on the chosen road network (2SFCA, best sites and underserved areas by "
+                "travel time come later: choose distance for them)."
+            )
 
     def clean(self):
         c = super().clean()
@@ -123,7 +164,35 @@ class RunForm(forms.Form):
                     "kind of that purpose."
                 ),
             )
+        if str(c.get("reach", "")).startswith("network:"):
+            if c.get("kind") and c["kind"] not in TRAVEL_KINDS:
+                self.add_error(
+                    "reach",
+                    _(
+                        "Travel time is available for coverage and the roadmap effect only, for now: choose distance "
+                        "for this analysis."
+                    ),
+                )
+            if c.get("demand_source") == "raster":
+                self.add_error(
+                    "reach",
+                    _("Travel time with a population raster is not available yet: count children from settlements."),
+                )
+            c["thresholds"] = self._thresholds(c.get("thresholds_min") or "")
         return c
+
+    def _thresholds(self, text: str) -> list[float]:
+        parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            self.add_error("thresholds_min", _("Give minutes as numbers separated by commas, e.g. 15, 30, 45, 60."))
+            return []
+        if not values or len(values) > MAX_THRESHOLDS or any(not 1 <= v <= 600 for v in values):
+            self.add_error("thresholds_min", _("Give 1 to 8 thresholds, each from 1 to 600 minutes."))
+        elif len(set(values)) != len(values):
+            self.add_error("thresholds_min", _("A threshold is repeated."))
+        return [int(v) if v == int(v) else v for v in values]
 
     def parameters(self) -> dict:
         c = self.cleaned_data
@@ -151,7 +220,33 @@ class RunForm(forms.Form):
             "region_ids": [c["region"].pk] if c["region"] else [],
             "sites": {"k": c["k"], "candidates": c["candidates"], "kind": c["site_kind"], "method": c["method"]},
             "underserved": {"hex_size_m": c["hex_size_m"]},
+            **(
+                {
+                    "travel": {
+                        "network": int(c["reach"].split(":", 1)[1]),
+                        "thresholds_min": c["thresholds"],
+                        "max_snap_m": c["max_snap_m"] if c.get("max_snap_m") is not None else DEFAULT_MAX_SNAP_M,
+                    }
+                }
+                if str(c.get("reach") or "").startswith("network:")
+                else {}
+            ),
         }
+
+
+def network_choice_label(network: RoadNetwork) -> str:
+    """“Travel time on road network N (minutes)” with the network's label, source and date."""
+    details = [
+        x
+        for x in (
+            network.label,
+            network.source_description or network.source_file,
+            network.source_date.isoformat() if network.source_date else "",
+        )
+        if x
+    ]
+    name = f"{network.name} ({'; '.join(details)})" if details else network.name
+    return _("Travel time on road network %(name)s (minutes)") % {"name": name}
 
 
 class SettlementImportForm(forms.Form):

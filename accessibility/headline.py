@@ -97,3 +97,19 @@ def capacity_headlines(*, kind: str, summary: dict) -> list[Headline]:
         parts = [("current", summary)]
     headlines = [_scenario_headline(summary=part, scenario=scenario) for scenario, part in parts]
     return [h for h in headlines if h is not None]
+
+
+def travel_thresholds(*, summary: dict) -> list[dict]:
+    """Children within each travel-time threshold, per scenario: [{"minutes", "values": [(children, pct), …]}]
+    in the run's order of thresholds (the first is the headline's catchment); empty for a distance run."""
+    if set(summary) >= {"before", "after"} and isinstance(summary.get("before"), dict):
+        parts = [summary["before"], summary["after"]]
+    else:
+        parts = [summary]
+    lists = [part.get("within_minutes") or [] for part in parts]
+    if not lists[0]:
+        return []
+    return [
+        {"minutes": row["minutes"], "values": [(x[i]["children"], x[i]["pct"]) for x in lists if i < len(x)]}
+        for i, row in enumerate(lists[0])
+    ]

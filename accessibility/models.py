@@ -137,6 +137,12 @@ class ZoneResult(models.Model):
     # The explicit row of demand that lies outside every district (beyond the stated tolerance);
     # region and district are null on it, like the national row, which it is part of.
     outside = models.BooleanField(_("outside every district"), default=False)
+    # Travel-time runs (issue 18): children within each of the run's thresholds (in the order of
+    # parameters.travel.thresholds_min) and those farther than travel.max_snap_m from every road and facility.
+    within_minutes = ArrayField(
+        models.FloatField(), verbose_name=_("children within each travel-time threshold"), null=True, blank=True
+    )
+    not_reachable = models.FloatField(_("children not reachable from the road network"), null=True, blank=True)
 
     class Meta:
         ordering = ["scenario", "outside", "region__kato", "district__kato"]
@@ -162,6 +168,11 @@ class ZoneResult(models.Model):
             models.CheckConstraint(
                 condition=Q(outside=False) | Q(region__isnull=True, district__isnull=True),
                 name="zone_outside_row_has_no_zone",
+            ),
+            models.CheckConstraint(
+                condition=Q(not_reachable__isnull=True)
+                | Q(not_reachable__gte=0, not_reachable__lte=F("children") * 1.000001 + 1e-6),
+                name="zone_not_reachable_within_children",
             ),
         ]
 
@@ -265,8 +276,15 @@ class PointResult(models.Model):
     # the largest radius of the kinds in the run, for the urban or rural class).
     urban = models.BooleanField(null=True)
     radius_m = models.FloatField(null=True, blank=True)
+    # Travel-time runs: seconds to the nearest facility (null beyond the largest threshold or not reachable), and
+    # whether the settlement lies within travel.max_snap_m of a road node or a facility at all.
+    travel_time_s = models.FloatField(null=True, blank=True)
+    reachable = models.BooleanField(null=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["run", "scenario", "settlement"], name="point_result_unique"),
+            models.CheckConstraint(
+                condition=Q(travel_time_s__isnull=True) | Q(travel_time_s__gte=0), name="point_travel_time_not_negative"
+            ),
         ]

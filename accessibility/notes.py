@@ -42,6 +42,13 @@ PLURAL_NOTES = {
         "%(n)s facilities with %(places)s places reach no child: listed, not counted as capacity",
         "n",
     ),
+    "settlements_not_reachable": ngettext_lazy(
+        "%(n)s settlement with %(children)s children lies farther than %(max_snap)s m from every road and "
+        "facility: not reachable, counted as not covered",
+        "%(n)s settlements with %(children)s children lie farther than %(max_snap)s m from every road and "
+        "facility: not reachable, counted as not covered",
+        "n",
+    ),
 }
 
 

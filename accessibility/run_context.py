@@ -22,7 +22,10 @@ from accessibility.notes import note, plural_note, population_kind_notes
 from layers.analysis.coverage import Facilities, Radius
 from layers.analysis.demand import RasterSpec, Zones, points_demand, raster_demand
 from layers.analysis.scaling import zone_factors
+from layers.analysis.travel import RoadGraph
 from layers.analysis.urban import UrbanExtents
+from roads.models import RoadNetwork
+from roads.selectors import road_graph_arrays
 
 Progress = Callable[[float, str], None]
 
@@ -40,6 +43,8 @@ class ZoneRow:
     without_access: float | None = None
     scale_factor: float | None = None
     outside: bool = False  # the demand outside every district (beyond the tolerance): region and district None
+    within_minutes: list[float] | None = None  # travel runs: children within each threshold (parameters' order)
+    not_reachable: float | None = None  # travel runs: children farther than max_snap_m from roads and facilities
 
 
 @dataclass
@@ -73,7 +78,13 @@ class Context:
         # What the latest read of the demand met at the district boundaries (every read sees the same demand).
         self.tally = BoundaryTally(self.n_zones)
         self.last_factors = np.ones(self.n_zones + 1)
-        self.radii = {k: Radius(v["urban_m"], v["rural_m"]) for k, v in params["radii"].items()}
+        # A travel-time run reaches facilities by road and stores no radii (parameters hold only what is read).
+        self.travel = params.get("travel")
+        self.radii = (
+            {k: Radius(v["urban_m"], v["rural_m"]) for k, v in params["radii"].items()} if self.travel is None else {}
+        )
+        self._road_graph: RoadGraph | None = None
+        self.network: RoadNetwork | None = None
         demand = params["demand"]
         self.settlements = None
         self.urban_extents = None
@@ -119,11 +130,14 @@ class Context:
             selectors.purpose_kinds(purpose=purpose) if purpose else None
         )
         f = selectors.facilities_in_scope(as_of=as_of, scope=scope, kinds=kinds)
+        # By travel time no straight-line radius applies: an unbounded one, so that nothing is cut off by distance
+        # (the travel pass never asks the facilities for a radius).
+        radii = self.radii if self.travel is None else {k: Radius(np.inf, np.inf) for k in set(f.kinds)}
         fac = Facilities(
             lon=f.lon,
             lat=f.lat,
             kinds=f.kinds,
-            radii=self.radii,
+            radii=radii,
             capacity=f.places,
             ids=f.ids,
             yearly_capacity=f.capacity,
@@ -150,6 +164,49 @@ class Context:
             "rule": f.note,
         }
         return fac, info
+
+    def road_graph(self) -> RoadGraph:
+        """The run's road network in memory (read once per run), with the run's largest off-network stretch."""
+        if self._road_graph is None:
+            try:
+                self.network = RoadNetwork.objects.get(pk=self.travel["network"])
+            except RoadNetwork.DoesNotExist:
+                raise ValueError(
+                    f"travel.network: the road network {self.travel['network']} no longer exists"
+                ) from None
+            arrays = road_graph_arrays(network=self.network)
+            arrays.pop("edge_length_m")
+            off = arrays.pop("off_network_kmh")
+            if not off > 0:  # nan when the speed table has no off-network row
+                raise ValueError(
+                    "the speed table has no off-network speed: load the defaults (manage.py load_road_speeds)"
+                )
+            self._road_graph = RoadGraph.from_arrays(
+                **arrays, off_network_kmh=off, max_snap_m=float(self.travel["max_snap_m"])
+            )
+        return self._road_graph
+
+    def travel_inputs(self) -> dict:
+        """Where the network came from and what the run used of it (stored with the run's inputs)."""
+        graph = self.road_graph()
+        n = self.network
+        return {
+            "network": {
+                "id": n.pk,
+                "name": n.name,
+                "label": n.label,
+                "source_file": n.source_file,
+                "source_description": n.source_description,
+                "source_date": n.source_date.isoformat() if n.source_date else None,
+                "loaded_at": n.loaded_at.isoformat(),
+                "edges": n.edge_count,
+                "vertices": n.vertex_count,
+                "length_km": n.length_km,
+            },
+            "thresholds_min": list(self.travel["thresholds_min"]),
+            "max_snap_m": float(self.travel["max_snap_m"]),
+            "off_network_kmh": graph.off_network_kmh,
+        }
 
     def chunks(self, *, progress: Callable[[float], None] | None = None, stats: dict | None = None):
         self.tally = BoundaryTally(self.n_zones)
@@ -277,6 +334,8 @@ class Context:
         distance_sum=None,
         weighted_access=None,
         without_access=None,
+        within_minutes=None,
+        not_reachable=None,
     ) -> list[ZoneRow]:
         """District rows, region totals, the outside row and the national total from per-slot arrays.
 
@@ -305,6 +364,8 @@ class Context:
                 without_access=pick(without_access, sl),
                 scale_factor=factor,
                 outside=outside,
+                within_minutes=None if within_minutes is None else [float(np.sum(w[sl])) for w in within_minutes],
+                not_reachable=pick(not_reachable, sl),
             )
 
         scaled = bool(self.official or self.district_official)

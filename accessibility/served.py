@@ -37,7 +37,12 @@ class ServedPass:
         rows = np.nonzero(covered)[0]
         xyz = chunk.xyz[rows] if chunk.xyz is not None else lonlat_to_ecef(chunk.lon[rows], chunk.lat[rows])
         p, f = catchment_pairs(self.fac, xyz, chunk.urban[rows])
-        p = rows[p]
+        self.add_pairs(chunk, point_idx=rows[p], fac_idx=f)
+
+    def add_pairs(self, chunk: DemandChunk, *, point_idx: np.ndarray, fac_idx: np.ndarray) -> None:
+        """Add a chunk with its reach pairs already found (point index in the chunk, facility index): a
+        travel-time pass gives the pairs within its catchment time (layers.analysis.travel)."""
+        p, f = np.asarray(point_idx, dtype=np.int64), np.asarray(fac_idx, dtype=np.int64)
         slot = np.where(chunk.zone == NO_ZONE, self.n_zones, chunk.zone)
         sig = self.flow.add(children=chunk.children, slot=slot, point_idx=p, fac_idx=f)
         if chunk.ids is not None:

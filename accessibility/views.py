@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accessibility import comparison, geojson, selectors, services
 from accessibility.forms import RasterRegisterForm, RunForm, RunRepeatForm, SettlementImportForm
-from accessibility.headline import capacity_headlines
+from accessibility.headline import capacity_headlines, travel_thresholds
 from accessibility.models import AnalysisRun
 from accessibility.notes import note_text
 from accounts.permissions import user_region_id
@@ -70,6 +70,10 @@ COMPARISON_LABELS = {
     "not_covered": gettext_lazy("not covered"),
     "within_reach": gettext_lazy("within reach (whatever the capacity)"),
     "within_reach_pct": gettext_lazy("within reach, %"),
+    "headline_minutes": gettext_lazy("catchment of the headline, minutes of travel"),
+    "children_not_reachable": gettext_lazy("children not reachable (too far from every road)"),
+    "settlements_not_reachable": gettext_lazy("settlements not reachable (too far from every road)"),
+    "mean_time_min": gettext_lazy("mean travel time to the nearest facility, minutes (children reached)"),
 }
 
 
@@ -160,6 +164,8 @@ def run_detail(request, pk: int):
         "run": run,
         "summary": summary_items(run.summary),
         "headlines": capacity_headlines(kind=run.kind, summary=run.summary),
+        "travel": run.inputs.get("travel"),
+        "travel_thresholds": travel_thresholds(summary=run.summary),
         "notes": [note_text(n) for n in run.notes],
         "kind_shares": selectors.children_kind_shares(run=run),
         "osm_attribution": OSM_ATTRIBUTION,
@@ -410,6 +416,8 @@ def run_download(request, pk: int, what: str, fmt: str):
         return _geojson_response(f"{stem}.geojson", geojson.areas_geojson(user=request.user, run=run))
     if what == "settlements" and fmt == "csv":
         rows = selectors.point_results(user=request.user, run=run)
+        # A travel-time run adds each settlement's seconds to the nearest facility and whether it reaches a road.
+        travel = bool(run.parameters.get("travel"))
         return _csv_response(
             f"{stem}.csv",
             [
@@ -428,6 +436,7 @@ def run_download(request, pk: int, what: str, fmt: str):
                 "population_kind",
                 "population_source",
                 "attribution",
+                *(["travel_time_s", "reachable"] if travel else []),
             ],
             (
                 [
@@ -447,6 +456,7 @@ def run_download(request, pk: int, what: str, fmt: str):
                     p.settlement.population_kind,
                     p.settlement.population_source,
                     settlement_attribution(source=p.settlement.source),
+                    *([p.travel_time_s, p.reachable] if travel else []),
                 ]
                 for p in rows.iterator()
             ),

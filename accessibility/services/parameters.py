@@ -14,8 +14,10 @@ from accessibility import selectors
 from accessibility.models import AnalysisRun, PopulationRaster
 from accessibility.services.errors import RunParameterError
 from facilities.models import FacilityKind
+from layers.analysis.travel import DEFAULT_MAX_SNAP_M
 from layers.analysis.urban import DEFAULT_URBAN_MIN_POPULATION
 from layers.models import PopulationFigure, Region
+from roads.models import RoadNetwork
 
 # Default catchment radii (metres), a stated planning assumption editable per run: a health
 # centre serves a wider area than a creative centre or an art school; rural children travel further.
@@ -34,6 +36,11 @@ SCOPES = ("open", "open_or_planned", "all")
 PURPOSES = tuple(selectors.PURPOSE_MEASURES)
 CANDIDATE_SOURCES = ("settlements", "grid", "points", "parcels")
 MAX_CANDIDATES = 20_000
+# Travel time (issue 18): the analyses that take it so far; 2SFCA, best sites and underserved areas by
+# travel time come in a later slice and are refused by name until then.
+TRAVEL_KINDS = ("coverage", "roadmap")
+DEFAULT_THRESHOLDS_MIN = [15, 30, 45, 60]
+MAX_THRESHOLDS = 8
 
 
 def _number(value, name: str, *, low: float, high: float, integer: bool = False):
@@ -62,7 +69,7 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
         raise RunParameterError(f"kind: {kind!r} is not one of {', '.join(AnalysisRun.Kind.values)}")
     if not isinstance(raw, dict):
         raise RunParameterError("parameters must be a JSON object")
-    known = {"demand", "facilities", "radii", "region_ids", "sites", "underserved", "roadmap", "write_raster"}
+    known = {"demand", "facilities", "radii", "region_ids", "sites", "underserved", "roadmap", "write_raster", "travel"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise RunParameterError(f"unknown parameters: {', '.join(unknown)}")
@@ -151,6 +158,7 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
     )
     if region_ids and Region.objects.filter(id__in=region_ids).count() != len(region_ids):
         raise RunParameterError("region_ids: some regions do not exist")
+    travel = _travel(raw.get("travel"), kind=kind, source=source)
     params = {"demand": demand, "facilities": facilities, "radii": radii, "region_ids": region_ids}
     if kind == "coverage" and source == "raster":  # the only run that writes a distance raster
         params["write_raster"] = bool(raw.get("write_raster", True))
@@ -202,6 +210,10 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
     # new sites' kind.
     used = set(kinds or allowed) | ({params["sites"]["kind"]} if "sites" in params else set())
     params["radii"] = {code: r for code, r in radii.items() if code in used}
+    if travel is not None:
+        # Reach is by road time: the radii are not read, so they are not stored.
+        del params["radii"]
+        params["travel"] = travel
     if kind == "underserved":
         u = dict(raw.get("underserved") or {})
         params["underserved"] = {
@@ -212,3 +224,44 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
         r = dict(raw.get("roadmap") or {})
         params["roadmap"] = {"before_date": _date(r.get("before_date", "2023-12-31"), "roadmap.before_date")}
     return params
+
+
+def _travel(raw, *, kind: str, source: str) -> dict | None:
+    """The `travel` block (None: distance radii, as before travel time existed): a road network, thresholds in
+    minutes (the first is the catchment of the served flow; children within each are reported) and the largest
+    straight stretch in metres from a point to the network."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise RunParameterError('travel: must be an object {"network", "thresholds_min", "max_snap_m"}')
+    if kind not in TRAVEL_KINDS:
+        raise RunParameterError(
+            f"travel: travel time is not available for the {kind!r} analysis yet (only "
+            f"{', '.join(TRAVEL_KINDS)}); leave travel out to use distance radii"
+        )
+    if source != "settlements":
+        raise RunParameterError(
+            "travel: travel time with a raster demand is not available yet; use demand.source 'settlements'"
+        )
+    unknown = sorted(set(raw) - {"network", "thresholds_min", "max_snap_m"})
+    if unknown:
+        raise RunParameterError(f"travel: unknown keys {', '.join(unknown)}")
+    if raw.get("network") is None:
+        raise RunParameterError("travel.network: required (the id of a loaded road network)")
+    network = _number(raw["network"], "travel.network", low=1, high=2**62, integer=True)
+    if not RoadNetwork.objects.filter(pk=network).exists():
+        raise RunParameterError(f"travel.network: no road network {network} (load one with manage.py load_roads)")
+    thresholds = raw.get("thresholds_min", DEFAULT_THRESHOLDS_MIN)
+    if not isinstance(thresholds, list | tuple) or not thresholds:
+        raise RunParameterError("travel.thresholds_min: a non-empty list of minutes is required")
+    if len(thresholds) > MAX_THRESHOLDS:
+        raise RunParameterError(f"travel.thresholds_min: at most {MAX_THRESHOLDS} thresholds")
+    minutes = [_number(t, f"travel.thresholds_min[{i}]", low=1, high=600) for i, t in enumerate(thresholds)]
+    minutes = [int(m) if m == int(m) else m for m in minutes]  # 15, not 15.0, on the pages
+    if len(set(minutes)) != len(minutes):
+        raise RunParameterError("travel.thresholds_min: a threshold is repeated")
+    return {
+        "network": network,
+        "thresholds_min": minutes,
+        "max_snap_m": _number(raw.get("max_snap_m", DEFAULT_MAX_SNAP_M), "travel.max_snap_m", low=0, high=100_000),
+    }

@@ -69,6 +69,8 @@ def repeat_parameters(*, run: AnalysisRun, change: dict) -> dict:
     what = given[0]
     if "raster_id" in change and what != "demand_source":
         raise RunParameterError("raster_id: only with demand_source 'raster'")
+    if what in ("radii_factor", "radii") and run.parameters.get("travel"):
+        raise RunParameterError(f"{what}: a travel-time run has no radii (its reach is travel.thresholds_min)")
     params = copy.deepcopy(run.parameters)
     demand = params.setdefault("demand", {})
     if what == "demand_source":

@@ -52,6 +52,7 @@ def _run_data(run: AnalysisRun, *, full: bool) -> dict:
         "raster": run.raster_id,
         "repeat_of": run.repeat_of_id,
         "summary": run.summary,
+        "travel": _travel(run),
     }
     if full:
         data.update(
@@ -64,6 +65,20 @@ def _run_data(run: AnalysisRun, *, full: bool) -> dict:
             }
         )
     return data
+
+
+def _travel(run: AnalysisRun) -> dict | None:
+    """Thresholds in minutes and where the network came from (as stored when the run ran; its id before)."""
+    params = run.parameters.get("travel")
+    if not params:
+        return None
+    stored = (run.inputs or {}).get("travel") or {}
+    return {
+        "thresholds_min": params["thresholds_min"],
+        "max_snap_m": params["max_snap_m"],
+        "network": stored.get("network") or {"id": params["network"]},
+        "off_network_kmh": stored.get("off_network_kmh"),
+    }
 
 
 def _run_detail(run: AnalysisRun) -> dict:
@@ -262,6 +277,8 @@ class RunZonesView(AccessibilityView):
                 "access_per_1000": r.access_per_1000,
                 "without_access": r.without_access,
                 "scale_factor": r.scale_factor,
+                "within_minutes": r.within_minutes,
+                "children_not_reachable": r.not_reachable,
             }
             for r in rows
         ]

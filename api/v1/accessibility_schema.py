@@ -137,6 +137,29 @@ def parameters_schema(*, complete: bool) -> dict:
         required=["hex_size_m", "top"],
     )
     roadmap = obj({"before_date": date}, "the date the 'before' scenario is taken at", required=["before_date"])
+    travel = obj(
+        {
+            "network": {**integer, "minimum": 1, "description": "id of a loaded road network (manage.py load_roads)"},
+            "thresholds_min": {
+                "type": "array",
+                "items": {**number, "minimum": 1, "maximum": 600},
+                "minItems": 1,
+                "maxItems": 8,
+                "description": "travel-time thresholds in minutes, no repeats; the first is the catchment of the "
+                "children served within capacity, children within each are counted",
+            },
+            "max_snap_m": {
+                **number,
+                "minimum": 0,
+                "maximum": 100_000,
+                "description": "a settlement farther than this (metres, straight line) from every road node and "
+                "facility is not reachable",
+            },
+        },
+        "travel time on a road network instead of distance radii (coverage and roadmap effect, settlement demand "
+        "only; absent: distance); a travel-time run stores no radii",
+        required=["network", "thresholds_min", "max_snap_m"],
+    )
     return obj(
         {
             "demand": demand,
@@ -147,10 +170,11 @@ def parameters_schema(*, complete: bool) -> dict:
             "sites": sites,
             "underserved": underserved,
             "roadmap": roadmap,
+            "travel": travel,
         },
         "sites, underserved and roadmap are present for runs of that kind only, write_raster for a coverage run "
         "on a raster; radii of the kinds the run counts",
-        required=["demand", "facilities", "radii", "region_ids"],
+        required=["demand", "facilities", "region_ids"],
     )
 
 
@@ -186,6 +210,11 @@ class AccessibilityRunSerializer(serializers.Serializer):
         allow_null=True, help_text="the run this one repeats with one input changed (compare them)"
     )
     summary = _object("headline figures of a finished run (a roadmap run: {before: {...}, after: {...}})")
+    travel = _object(
+        "travel-time runs: thresholds_min (minutes) and the road network (name, label, source, date) the times "
+        "were measured on; null for a distance run",
+        allow_null=True,
+    )
 
 
 class AccessibilityRunDetailSerializer(AccessibilityRunSerializer):
@@ -288,6 +317,14 @@ class AccessibilityZoneRowSerializer(serializers.Serializer):
     access_per_1000 = serializers.FloatField(allow_null=True)
     without_access = serializers.FloatField(allow_null=True)
     scale_factor = serializers.FloatField(allow_null=True)
+    within_minutes = serializers.ListField(
+        child=serializers.FloatField(),
+        allow_null=True,
+        help_text="travel-time runs: children within each threshold, in the order of parameters.travel.thresholds_min",
+    )
+    children_not_reachable = serializers.FloatField(
+        allow_null=True, help_text="travel-time runs: children farther than travel.max_snap_m from every road"
+    )
 
 
 class AccessibilityZoneResultsSerializer(serializers.Serializer):

@@ -413,6 +413,7 @@ class TravelCoverage:
     unattached: np.ndarray  # per slot: children farther than max_snap_m from the network and every facility
     time_s: np.ndarray  # per point
     facility: np.ndarray  # per point: nearest facility index (−1)
+    attached: np.ndarray  # per point: some node or facility within max_snap_m (False: not reachable at all)
 
 
 def travel_time_coverage(
@@ -463,4 +464,5 @@ def travel_time_coverage(
         unattached=np.bincount(slot[unattached], weights=children[unattached], minlength=n_slots),
         time_s=time,
         facility=fac,
+        attached=attached,
     )

@@ -13,6 +13,8 @@ from accessibility.services import (
     population_raster_register,
     run_parameters_normalise,
 )
+from roads.services import road_network_load
+from tests.roads.conftest import geojson_write, line
 
 COMMON = {"demand", "facilities", "radii", "region_ids"}
 DEMAND = {
@@ -181,3 +183,29 @@ def test_every_stored_parameter_is_read_by_the_run(monkeypatch, astana_settlemen
     assert run.status == AnalysisRun.Status.DONE, run.error
     stored = _leaves(run.parameters)
     assert stored - seen == set()
+
+
+@pytest.mark.parametrize("kind", ["coverage", "roadmap"])
+def test_every_stored_travel_parameter_is_read_by_the_run(monkeypatch, tmp_path, astana_settlements, region_a, kind):
+    """A travel-time run stores travel (no radii) and reads every key of it."""
+    lon, lat = region_a.centre.x, region_a.centre.y
+    network = road_network_load(
+        path=geojson_write(tmp_path / "r.geojson", [line([(lon, lat), (lon + 0.05, lat)], highway="primary")]),
+        name="params",
+    )
+    seen: set = set()
+    made = Context.__init__
+
+    def recording_init(self, *, params, **kw):
+        made(self, params=_Reading(params, "", seen), **kw)
+
+    monkeypatch.setattr(Context, "__init__", recording_init)
+    raw = _raw(kind, "settlements", None) | {"region_ids": [region_a.id], "travel": {"network": network.pk}}
+    run = analysis_run_execute(run_id=analysis_run_create(kind=kind, parameters=raw, enqueue=False).pk)
+    assert run.status == AnalysisRun.Status.DONE, run.error
+    assert "radii" not in run.parameters and set(run.parameters["travel"]) == {
+        "network",
+        "thresholds_min",
+        "max_snap_m",
+    }
+    assert _leaves(run.parameters) - seen == set()

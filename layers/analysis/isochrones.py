@@ -10,20 +10,24 @@ the straight stretch to the road at the off-network speed v_off, never longer th
 the engine's snapping). Also every X within min(T × v_off, max_snap_m) of the facility itself (the
 direct line). A point P inside an edge a → b (the edge drives a → b) at fraction s from b towards
 a has t(P) = t(b) + s × cost(a → b): partial edges are interpolated by the remaining time. This
-lets a family join a road between two nodes, where the engine joins at a node: the isochrone is
-the upper envelope of what the engine counts (the difference is bounded as travel.py states).
+lets a family join a road between two nodes and at any node within reach, where the engine joins at
+one of its `snap_nodes` nearest nodes: the isochrone is the upper envelope of what the engine counts
+(the difference of joining at a node is bounded as travel.py states).
 
 Geometry. Over an edge with the remaining time falling linearly, the union of the reach discs is
 the convex hull of the end discs (a convex combination of two discs is the disc of the combined
 centre and radius); where the max_snap_m cap cuts in, the edge is split at that point so each piece
-is linear. Discs are drawn as circumscribed 64-gons (overstating the radius by at most
-1/cos(π/64) − 1 ≈ 0.12 %), hulls are made and unioned with shapely 2's array functions, in a metric
-CRS: the UTM zone of the facility's longitude (WGS 84, EPSG:326xx north / 327xx south) unless `crs`
-is given. UTM's scale error is ≤ 0.04 % in the zone and ~0.1 % 3° beyond its edge (an hour of road
-reaches ~1°), small beside the tolerance. Each radius is padded by `tolerance_m` and the union then
-simplified (Douglas–Peucker, topology kept) with the same tolerance, so the polygon contains the
-whole area defined above and overstates it by at most 2 × tolerance_m (+ the 0.12 %). Polygons of
-one facility are nested: each is unioned with the one of the next smaller threshold.
+is linear. Each hull is written out directly as a ring (two arcs and the outer common tangents),
+the arcs' vertices placed so that the polygon contains the hull and overstates it by at most
+tolerance_m / 2 (64 vertices per arc at most: beyond a ~10 km radius at the default tolerance, by
+at most 0.13 % of the radius); the rings are built for all pieces at once with numpy and shapely 2's
+array constructors, then unioned (shapely.union_all). All of it in a metric CRS: the UTM zone of
+the facility's longitude (WGS 84, EPSG:326xx north / 327xx south) unless `crs` is given. UTM's scale
+error is ≤ 0.1 % inside the zone (≤ 0.04 % at Kazakhstan's latitudes, 40–56° N) and ~0.25 % 3° beyond
+its edge at 45° N (an hour of road reaches ~1°). Each radius is padded by `tolerance_m` and the union then simplified
+(Douglas–Peucker, topology kept) with the same tolerance, so the polygon contains the whole area
+defined above and overstates it by at most 2.5 × tolerance_m (+ the 0.13 % beyond ~10 km). Polygons
+of one facility are nested: each is unioned with the one of the next smaller threshold.
 A place reached in exactly T is inside (times compared with TIME_TOLERANCE_S, as the engine).
 """
 
@@ -39,10 +43,9 @@ from scipy.sparse.csgraph import dijkstra
 from layers.analysis.travel import _PAIR_BATCH, TIME_TOLERANCE_S, RoadGraph, _with_facilities
 
 DEFAULT_TOLERANCE_M = 25.0
-_CIRCLE_VERTICES = 64
-_ANGLES = np.linspace(0.0, 2.0 * np.pi, _CIRCLE_VERTICES, endpoint=False)
-# Vertices at r / cos(π/n): the polygon's edges touch the circle, so it contains the disc.
-_UNIT_CIRCLE = np.column_stack([np.cos(_ANGLES), np.sin(_ANGLES)]) / np.cos(np.pi / _CIRCLE_VERTICES)
+# Vertices per arc of a hull: enough that the polygon overstates a disc by at most half the tolerance,
+# in steps (pieces of one step share an array), at most 64 (then ≤ 0.13 % of the radius).
+_ARC_VERTICES = (8, 16, 32, 64)
 
 
 def utm_crs(lon: float, lat: float) -> str:
@@ -51,11 +54,50 @@ def utm_crs(lon: float, lat: float) -> str:
     return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
 
 
-def _hulls(c1: np.ndarray, r1: np.ndarray, c2: np.ndarray, r2: np.ndarray) -> np.ndarray:
-    """Convex hulls of pairs of discs (centres (m, 2) metres, radii (m,) metres > 0), as shapely polygons."""
-    ring1 = c1[:, None, :] + r1[:, None, None] * _UNIT_CIRCLE[None]
-    ring2 = c2[:, None, :] + r2[:, None, None] * _UNIT_CIRCLE[None]
-    return shapely.convex_hull(shapely.multipoints(np.concatenate([ring1, ring2], axis=1)))
+def _hull_rings(c1: np.ndarray, r1: np.ndarray, c2: np.ndarray, r2: np.ndarray, n: int) -> np.ndarray:
+    """Closed rings (m, 2n + 1, 2) around the convex hulls of pairs of discs (r1 ≥ r2 > 0, metres).
+
+    The hull is an arc of the larger disc (the side away from the smaller), the outer common tangent,
+    an arc of the smaller disc and the other tangent; the tangent points sit at ±φ from the centre
+    line, cos φ = (r1 − r2) / d. Each arc gets n vertices at r / cos(δ/2) (δ the angular step), so every
+    polygon edge lies outside its circle: the ring contains the hull. A disc inside the other
+    (d ≤ r1 − r2) leaves the larger disc alone.
+    """
+    dx, dy = (c2 - c1).T
+    d = np.hypot(dx, dy)
+    inside = d <= r1 - r2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi = np.where(inside, 0.0, np.arccos(np.clip((r1 - r2) / d, -1.0, 1.0)))
+    c2 = np.where(inside[:, None], c1, c2)
+    r2 = np.where(inside, r1, r2)
+    theta0 = np.arctan2(dy, dx)
+    u = np.linspace(0.0, 1.0, n)[None, :]
+    a1 = theta0[:, None] + phi[:, None] + u * (2.0 * np.pi - 2.0 * phi)[:, None]  # the far side of disc 1
+    a2 = theta0[:, None] - phi[:, None] + u * (2.0 * phi)[:, None]  # the near side of disc 2
+    big1 = r1 / np.cos((np.pi - phi) / (n - 1))
+    big2 = r2 / np.cos(phi / (n - 1))
+    x = np.concatenate([c1[:, :1] + big1[:, None] * np.cos(a1), c2[:, :1] + big2[:, None] * np.cos(a2)], axis=1)
+    y = np.concatenate([c1[:, 1:] + big1[:, None] * np.sin(a1), c2[:, 1:] + big2[:, None] * np.sin(a2)], axis=1)
+    ring = np.stack([x, y], axis=2)
+    return np.concatenate([ring, ring[:, :1]], axis=1)
+
+
+def _hulls(c1: np.ndarray, r1: np.ndarray, c2: np.ndarray, r2: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """Polygons containing the convex hulls of pairs of discs (centres (m, 2), radii (m,) metres > 0),
+    overstating by at most tolerance_m / 2 (or 0.13 % of the radius beyond ~10 km at the default tolerance)."""
+    swap = r2 > r1
+    c1, c2 = np.where(swap[:, None], c2, c1), np.where(swap[:, None], c1, c2)
+    r1, r2 = np.maximum(r1, r2), np.minimum(r1, r2)
+    # The step δ with r (1 / cos(δ/2) − 1) ≤ tolerance / 2, over an arc of up to 2π.
+    step = 2.0 * np.arccos(r1 / (r1 + tolerance_m / 2.0))
+    need = np.ceil(2.0 * np.pi / step) + 1
+    which = np.minimum(np.searchsorted(_ARC_VERTICES, need), len(_ARC_VERTICES) - 1)
+    out = []
+    for b, n in enumerate(_ARC_VERTICES):
+        sel = which == b
+        if sel.any():
+            out.append(shapely.polygons(_hull_rings(c1[sel], r1[sel], c2[sel], r2[sel], n)))
+    return np.concatenate(out) if out else np.empty(0, dtype=object)
 
 
 def _csr_rows(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,6 +193,7 @@ def _facility_isochrones(
     x, y, _h = from_ecef.transform(xyz[:, 0], xyz[:, 1], xyz[:, 2])
     xy = np.column_stack([x, y])
     at = np.searchsorted(nodes, reached)
+    lonely = np.diff(rev.indptr)[reached] == 0  # reached nodes with no edge into them
     ea, eb = xy[np.searchsorted(nodes, a)], xy[np.searchsorted(nodes, b)]
     fx, fy = from_lonlat.transform(fac[0], fac[1])
     fac_xy = np.array([[fx, fy]])
@@ -162,27 +205,31 @@ def _facility_isochrones(
     previous = None
     for k in np.argsort(thr, kind="stable"):
         T = thr[k]
-        pieces = [_hulls(fac_xy, radius(np.array([T])), fac_xy, radius(np.array([T])))]
-        node_ok = t[reached] <= T + TIME_TOLERANCE_S
+        r_fac = radius(np.array([T]))
+        pieces = [_hulls(fac_xy, r_fac, fac_xy, r_fac, pad_m)]
+        # A node's own disc is the first end of the pieces of the edges into it: drawn apart only for a node
+        # with none (its reach is then only its disc).
+        node_ok = lonely & (t[reached] <= T + TIME_TOLERANCE_S)
         if node_ok.any():
             c = xy[at[node_ok]]
             r = radius(T - t[reached[node_ok]])
-            pieces.append(_hulls(c, r, c, r))
+            pieces.append(_hulls(c, r, c, r, pad_m))
         edge_ok = t[b] <= T + TIME_TOLERANCE_S
         if edge_ok.any():
             rem = np.maximum(T - t[b[edge_ok]], 0.0)
             c_e = cost[edge_ok]
             pb, pa = eb[edge_ok], ea[edge_ok]
             with np.errstate(divide="ignore", invalid="ignore"):
-                # Fraction of the edge (from b towards a) reached, and where the reach reaches the cap.
+                # Fraction of the edge (from b towards a) reached, and where the walk falls below the cap.
                 frac = np.where(c_e > 0, np.minimum(1.0, rem / c_e), 1.0)
                 s_cap = np.where(c_e > 0, (rem - cap_m / mps) / c_e, 0.0)
             s_cap = np.clip(s_cap, 0.0, frac)
             p_cap = pb + s_cap[:, None] * (pa - pb)
             p_tip = pb + frac[:, None] * (pa - pb)
             r_b, r_cap, r_tip = radius(rem), radius(rem - s_cap * c_e), radius(rem - frac * c_e)
-            pieces.append(_hulls(pb, r_b, p_cap, r_cap))
-            pieces.append(_hulls(p_cap, r_cap, p_tip, r_tip))
+            capped = s_cap > 0  # the stretch from b where the walk is capped: equal discs at both ends
+            pieces.append(_hulls(pb[capped], r_b[capped], p_cap[capped], r_cap[capped], pad_m))
+            pieces.append(_hulls(p_cap, r_cap, p_tip, r_tip, pad_m))
         area = shapely.union_all(np.concatenate(pieces))
         area = shapely.simplify(area, pad_m, preserve_topology=True)
         if previous is not None:

@@ -23,12 +23,14 @@ PASS/FAIL per goal, in one run.
     greedy / optimum) with times, and the exact MILP on it (time-limited); then on a smaller instance
     of the same generator (120 candidates × 10 000 points) the exact MILP optimum (HiGHS) vs the
     greedy — goal ≥ 0.97.
+(f) isochrones (layers.analysis.isochrones) of the 150 facilities of (a) for [15, 30, 45, 60] min on
+    the same network: time and vertices (no goal in the issue; printed for the record).
 
 The graph is built, and its reversed CSR made, once before timing: a loaded network serves many
 analyses. Times are the best of REPEATS runs (21 for the searches of tens of milliseconds, called in
 turn with their baseline), as the machine is shared.
 
-Run: .venv/bin/python scripts/bench/travel_time.py [--small] [--parts abcde]
+Run: .venv/bin/python scripts/bench/travel_time.py [--small] [--parts abcdef]
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+import shapely
 from pyproj import Transformer
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString, Point
@@ -51,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from layers.analysis.friction import KAZAKHSTAN_LCC, Grid, accumulated_time, friction_surface  # noqa: E402
 from layers.analysis.geodesy import chord_to_metres, lonlat_to_ecef  # noqa: E402
+from layers.analysis.isochrones import DEFAULT_TOLERANCE_M, isochrone_polygons  # noqa: E402
 from layers.analysis.siting import exact_max_cover, greedy_max_cover, lp_upper_bound  # noqa: E402
 from layers.analysis.travel import (  # noqa: E402
     RoadGraph,
@@ -397,10 +401,30 @@ def part_e(small: bool) -> None:
     )
 
 
+def part_f(small: bool) -> None:
+    """Isochrones of 150 facilities (as in (a)) for THRESHOLDS_MIN on the network of (a)."""
+    rng = np.random.default_rng(18)
+    cols, rows = (220, 160) if small else (700, 700)
+    arrays = road_network(rng, cols, rows)
+    g = RoadGraph.from_arrays(**arrays, off_network_kmh=5.0, max_snap_m=10_000.0)
+    _ = g.reverse
+    at = rng.choice(g.n_nodes, 150, replace=False)
+    fac = np.column_stack([arrays["node_lon"][at], arrays["node_lat"][at]]) + rng.normal(0, 0.001, (150, 2))
+    t0 = time.perf_counter()
+    polys = isochrone_polygons(g, fac, minutes_to_seconds(THRESHOLDS_MIN))
+    took = time.perf_counter() - t0
+    vertices = shapely.get_num_coordinates(polys.ravel())
+    print(
+        f"(f) isochrones of 150 facilities × {THRESHOLDS_MIN} min (UTM zone per facility, tolerance "
+        f"{DEFAULT_TOLERANCE_M:.0f} m): {took:.1f} s = {took / polys.size * 1000:.0f} ms per polygon; vertices per "
+        f"polygon median {np.median(vertices):.0f}, max {vertices.max():,}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small", action="store_true", help="a smaller network and grid for a quick check")
-    parser.add_argument("--parts", default="abcde", help="the parts to run, e.g. 'e' (default: all)")
+    parser.add_argument("--parts", default="abcdef", help="the parts to run, e.g. 'ef' (default: all)")
     args = parser.parse_args()
     print(f"cpus: {os.cpu_count()}, numpy {np.__version__}")
     if "a" in args.parts or "b" in args.parts:
@@ -411,6 +435,8 @@ def main() -> int:
         part_d(args.small)
     if "e" in args.parts:
         part_e(args.small)
+    if "f" in args.parts:
+        part_f(args.small)
     return 0
 
 

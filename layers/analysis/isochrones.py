@@ -68,8 +68,6 @@ def _hull_rings(c1: np.ndarray, r1: np.ndarray, c2: np.ndarray, r2: np.ndarray, 
     inside = d <= r1 - r2
     with np.errstate(divide="ignore", invalid="ignore"):
         phi = np.where(inside, 0.0, np.arccos(np.clip((r1 - r2) / d, -1.0, 1.0)))
-    c2 = np.where(inside[:, None], c1, c2)
-    r2 = np.where(inside, r1, r2)
     theta0 = np.arctan2(dy, dx)
     u = np.linspace(0.0, 1.0, n)[None, :]
     a1 = theta0[:, None] + phi[:, None] + u * (2.0 * np.pi - 2.0 * phi)[:, None]  # the far side of disc 1
@@ -78,8 +76,11 @@ def _hull_rings(c1: np.ndarray, r1: np.ndarray, c2: np.ndarray, r2: np.ndarray, 
     big2 = r2 / np.cos(phi / (n - 1))
     x = np.concatenate([c1[:, :1] + big1[:, None] * np.cos(a1), c2[:, :1] + big2[:, None] * np.cos(a2)], axis=1)
     y = np.concatenate([c1[:, 1:] + big1[:, None] * np.sin(a1), c2[:, 1:] + big2[:, None] * np.sin(a2)], axis=1)
-    ring = np.stack([x, y], axis=2)
-    return np.concatenate([ring, ring[:, :1]], axis=1)
+    ring = np.concatenate([np.stack([x, y], axis=2), np.stack([x[:, :1], y[:, :1]], axis=2)], axis=1)
+    # Disc 2 inside disc 1: disc 1 alone, its arc closing at 2π exactly on its first vertex (repeated points,
+    # a valid ring; the rounding of cos(θ + 2π) would leave a sliver crossing itself).
+    ring[inside, n - 1 :] = ring[inside, :1]
+    return ring
 
 
 def _hulls(c1: np.ndarray, r1: np.ndarray, c2: np.ndarray, r2: np.ndarray, tolerance_m: float) -> np.ndarray:
@@ -92,12 +93,12 @@ def _hulls(c1: np.ndarray, r1: np.ndarray, c2: np.ndarray, r2: np.ndarray, toler
     step = 2.0 * np.arccos(r1 / (r1 + tolerance_m / 2.0))
     need = np.ceil(2.0 * np.pi / step) + 1
     which = np.minimum(np.searchsorted(_ARC_VERTICES, need), len(_ARC_VERTICES) - 1)
-    out = []
+    out = np.empty(r1.size, dtype=object)
     for b, n in enumerate(_ARC_VERTICES):
         sel = which == b
         if sel.any():
-            out.append(shapely.polygons(_hull_rings(c1[sel], r1[sel], c2[sel], r2[sel], n)))
-    return np.concatenate(out) if out else np.empty(0, dtype=object)
+            out[sel] = shapely.polygons(_hull_rings(c1[sel], r1[sel], c2[sel], r2[sel], n))
+    return out
 
 
 def _csr_rows(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

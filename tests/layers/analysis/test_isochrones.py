@@ -7,7 +7,7 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import Point
 
-from layers.analysis.isochrones import isochrone_polygons, utm_crs
+from layers.analysis.isochrones import _hulls, isochrone_polygons, utm_crs
 from layers.analysis.travel import RoadGraph
 
 GEOD = Geod(ellps="WGS84")
@@ -181,3 +181,25 @@ def test_utm_zone_and_bad_input():
     lcc = "+proj=lcc +lat_1=43 +lat_2=53 +lat_0=48 +lon_0=67 +ellps=WGS84 +units=m"
     (other,) = isochrone_polygons(g, FAC, [600.0], tolerance_m=TOL_M, crs=lcc)[0]
     assert shapely.symmetric_difference(utm, other).area <= 0.02 * utm.area
+
+
+def test_disc_hulls_contain_the_true_hull_and_overstate_it_by_at_most_half_the_tolerance():
+    rng = np.random.default_rng(11)
+    m = 300
+    c1, c2 = rng.uniform(0, 5_000, (m, 2)), rng.uniform(0, 5_000, (m, 2))
+    r1, r2 = rng.uniform(1, 3_000, m), rng.uniform(1, 3_000, m)
+    c2[:20] = c1[:20]  # concentric pairs, and pairs with one disc inside the other
+    c2[20:40] = c1[20:40] + 1.0
+    tol = 10.0
+    got = _hulls(c1, r1, c2, r2, tol)
+    # Reference: the hull of finely drawn discs (4 096-gons, inside the true discs by < 0.3 mm per km).
+    fine = shapely.convex_hull(
+        shapely.union(
+            shapely.buffer(shapely.points(c1), r1, quad_segs=1024),
+            shapely.buffer(shapely.points(c2), r2, quad_segs=1024),
+        )
+    )
+    assert shapely.is_valid(got).all()
+    # Contains it (the fine polygons' vertices may touch ours where our edges are tangent: compare areas).
+    assert (shapely.area(shapely.difference(fine, got)) <= 1e-6).all()
+    assert (shapely.hausdorff_distance(got, fine) <= tol / 2 + 0.01).all()  # radii ≤ 3 km: within 64 vertices

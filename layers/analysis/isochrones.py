@@ -40,7 +40,7 @@ import shapely
 from pyproj import Transformer
 from scipy.sparse.csgraph import dijkstra
 
-from layers.analysis.travel import _PAIR_BATCH, TIME_TOLERANCE_S, RoadGraph, _with_facilities
+from layers.analysis.travel import PAIR_BATCH, TIME_TOLERANCE_S, RoadGraph, graph_with_facilities
 
 DEFAULT_TOLERANCE_M = 25.0
 # Vertices per arc of a hull: enough that the polygon overstates a disc by at most half the tolerance,
@@ -119,7 +119,7 @@ def isochrone_polygons(
     max_snap_m: float | None = None,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
     crs: str | None = None,
-    batch: int = _PAIR_BATCH,
+    batch: int = PAIR_BATCH,
 ) -> np.ndarray:
     """Isochrone (Multi)Polygons in EPSG:4326, an object array (facilities × thresholds) in the given order.
 
@@ -147,7 +147,7 @@ def isochrone_polygons(
         return out
     limit = float(thr.max()) + TIME_TOLERANCE_S
     fac_snap = graph.snap(fxy[:, 0], fxy[:, 1])
-    g = _with_facilities(graph, fac_snap) if n else None
+    g = graph_with_facilities(graph, fac_snap) if n else None
     rev = graph.reverse  # rev[b, a] = seconds of the road a → b: the edges ending at a reached node b
     transformers: dict[str, tuple[Transformer, Transformer, Transformer]] = {}
     # Facilities in batches: the dense rows of one search (batch × nodes) are all that is held at once.

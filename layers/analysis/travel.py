@@ -52,7 +52,7 @@ DEFAULT_MAX_SNAP_M = 10_000.0
 DEFAULT_SNAP_NODES = 4
 # Facilities searched together in the per-facility pass: the dense result rows (batch × nodes × 8 bytes)
 # stay ~100 MB for a 1 M-node network.
-_PAIR_BATCH = 16
+PAIR_BATCH = 16
 
 
 def minutes_to_seconds(minutes: float | Sequence[float] | np.ndarray) -> np.ndarray:
@@ -221,7 +221,7 @@ def _node_index(ids: np.ndarray, sorted_ids: np.ndarray, order: np.ndarray) -> n
     return order[pos].astype(np.int64)
 
 
-def _with_facilities(graph: RoadGraph, fac_snap: Snap) -> csr_matrix:
+def graph_with_facilities(graph: RoadGraph, fac_snap: Snap) -> csr_matrix:
     """The reversed graph with one extra node per facility (index n + f) joined to its snap nodes.
 
     Rows are appended to the CSR arrays directly (no re-sort of the network's million arcs).
@@ -269,7 +269,7 @@ def catchment_times(graph: RoadGraph, facilities_xy: np.ndarray, *, limit_s: flo
     sources = n + np.nonzero(fac_snap.attached)[0]
     if not sources.size or not n:
         return Catchments(float(limit_s), np.full(n, np.inf), np.full(n, -1, dtype=np.int64), fac_xyz, fac_snap)
-    g = _with_facilities(graph, fac_snap)
+    g = graph_with_facilities(graph, fac_snap)
     dist, _pred, src = dijkstra(
         g, directed=True, indices=sources, limit=limit_s + TIME_TOLERANCE_S, min_only=True, return_predecessors=True
     )
@@ -350,7 +350,7 @@ def catchment_pairs_time(
     lon: np.ndarray,
     lat: np.ndarray,
     limit_s: float,
-    batch: int = _PAIR_BATCH,
+    batch: int = PAIR_BATCH,
     snap: Snap | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All (point, facility) pairs with the facility reached within `limit_s` seconds from the point:
@@ -368,7 +368,7 @@ def catchment_pairs_time(
     pts = np.nonzero(snap.attached)[0]
     live = np.nonzero(fac_snap.attached)[0]
     if pts.size and live.size and n:
-        g = _with_facilities(graph, fac_snap)
+        g = graph_with_facilities(graph, fac_snap)
         node = snap.node[pts]
         has = node >= 0
         node0 = np.where(has, node, 0)

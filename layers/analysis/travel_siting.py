@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from layers.analysis.travel import _PAIR_BATCH, RoadGraph, Snap, catchment_pairs_time
+from layers.analysis.travel import PAIR_BATCH, RoadGraph, Snap, catchment_pairs_time
 
 
 def travel_coverage_matrix(
@@ -25,7 +25,7 @@ def travel_coverage_matrix(
     lat: np.ndarray,
     limit_s: float,
     snap: Snap | None = None,
-    batch: int = _PAIR_BATCH,
+    batch: int = PAIR_BATCH,
 ) -> sparse.csr_matrix:
     """Boolean (candidates × points) CSR matrix of float 1.0: row j, column i when point i reaches
     candidate j within `limit_s` seconds (the same direction and boundary as catchment_pairs_time).

@@ -32,6 +32,8 @@ from layers.analysis.travel import (
     minutes_to_seconds,
     travel_time_coverage,
 )
+from layers.analysis.travel_fca import travel_fca
+from layers.analysis.travel_siting import travel_coverage_matrix
 
 
 def _classes_record(ctx: Context, fac: Facilities, *, out: Outcome, scenario: str, urban, total) -> None:
@@ -163,13 +165,16 @@ def _coverage_pass(
     )
 
 
-def _travel_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: float, out: Outcome) -> dict:
+def _travel_pass(
+    ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: float, out: Outcome, on_chunk=None
+) -> dict:
     """Coverage by travel time on the run's road network (issue 18), capacity first like the distance pass.
 
     Times are seconds home → facility (layers.analysis.travel). The first of the run's thresholds is the
     catchment of the served flow and of "covered"; children within every threshold are counted too. A point
     farther than travel.max_snap_m from every road node and facility is not reachable: not covered, and
-    counted apart. Thresholds are minutes in the parameters and the summary.
+    counted apart. Thresholds are minutes in the parameters and the summary. `on_chunk(chunk, covered)` sees
+    each chunk of the demand with its points covered within the first threshold (best sites keep the rest).
     """
     minutes = list(ctx.travel["thresholds_min"])
     headline_s = float(minutes_to_seconds(minutes[0]))
@@ -211,6 +216,8 @@ def _travel_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi:
         p, f, _t = catchment_pairs_time(graph, fxy, lon=chunk.lon, lat=chunk.lat, limit_s=headline_s, snap=snap)
         flow.add_pairs(chunk, point_idx=p, fac_idx=f)
         covered = cov.time_s <= headline_s + TIME_TOLERANCE_S
+        if on_chunk is not None:
+            on_chunk(chunk, covered)
         if chunk.ids is not None:
             for sid, ch, t, c, a, u in zip(
                 chunk.ids.tolist(),
@@ -288,8 +295,9 @@ def _travel_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi:
     }
 
 
-def _travel_notes(ctx: Context, out: Outcome) -> None:
-    """Where the network came from and what the thresholds mean, once per run."""
+def _travel_notes(ctx: Context, out: Outcome, *, served: bool = True) -> None:
+    """Where the network came from and what the thresholds mean, once per run (`served`: the run counts children
+    served within capacity, whose catchment is the first threshold; 2SFCA says its catchment itself)."""
     info = ctx.travel_inputs()
     out.inputs["travel"] = info
     net = info["network"]
@@ -299,6 +307,12 @@ def _travel_notes(ctx: Context, out: Outcome) -> None:
                 "travel time on the road network %(name)s (source: %(source)s, dated %(date)s; off the network "
                 "%(off)s km/h in a straight line, at most %(snap)s m); the first threshold, %(minutes)s min, is "
                 "the catchment of the served children; a settlement reached in exactly a threshold is within it"
+            )
+            if served
+            else gettext_noop(
+                "travel time on the road network %(name)s (source: %(source)s, dated %(date)s; off the network "
+                "%(off)s km/h in a straight line, at most %(snap)s m); the catchment is the first threshold, "
+                "%(minutes)s min; a settlement reached in exactly that time is within it"
             ),
             name=net["name"],
             source=net["source_description"] or net["source_file"],
@@ -402,12 +416,123 @@ def _fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: fl
     }
 
 
+def _travel_fca_note(ctx: Context) -> dict:
+    """What the catchment and the decay of a travel-time 2SFCA are, in the run's words."""
+    minutes = f"{ctx.travel['thresholds_min'][0]:g}"
+    if ctx.travel["decay"] == "gaussian":
+        return note(
+            gettext_noop(
+                "2SFCA catchments are %(minutes)s min of travel, weighted by the Gaussian distance decay of Dai "
+                "(2010): G(t) = (exp(−½(t/T)²) − exp(−½)) / (1 − exp(−½)), 1 at the door and 0 at T = "
+                "%(minutes)s min"
+            ),
+            minutes=minutes,
+        )
+    return note(
+        gettext_noop("2SFCA catchments are %(minutes)s min of travel, every facility within them counted in full"),
+        minutes=minutes,
+    )
+
+
+def _travel_fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, out: Outcome) -> dict:
+    """2SFCA by travel time (layers.analysis.travel_fca): catchments are the first of the run's thresholds,
+    weighted by travel.decay; places per 1 000 children per settlement, zone and nationally, as by distance.
+
+    Settlement demand only (travel time with a raster is refused), so the reach pairs of all points are held
+    at once (memory ∝ pairs). A settlement farther than travel.max_snap_m from every road node and facility
+    is not reachable: it has no access and is counted apart in a note.
+    """
+    minutes = list(ctx.travel["thresholds_min"])
+    limit_s = float(minutes_to_seconds(minutes[0]))
+    decay = ctx.travel["decay"]
+    graph = ctx.road_graph()
+    fxy = np.column_stack([fac.lon, fac.lat])
+    slots = ctx.n_zones + 1
+    parts: dict[str, list] = {k: [] for k in ("children", "slot", "ids", "urban", "attached", "p", "f", "t")}
+    n = 0
+    ctx.progress(lo, f"{scenario}: 2SFCA by travel time from {len(fac)} facilities")
+    # No urban/rural summary of radii (the travel-time coverage pass has none either): both classes reach the
+    # facilities over the same roads; each settlement's class is still stored with it.
+    for chunk in ctx.chunks():
+        if not len(chunk):
+            continue
+        snap = graph.snap(chunk.lon, chunk.lat)
+        p, f, t = catchment_pairs_time(graph, fxy, lon=chunk.lon, lat=chunk.lat, limit_s=limit_s, snap=snap)
+        parts["p"].append(p + n)
+        parts["f"].append(f)
+        parts["t"].append(t)
+        parts["children"].append(chunk.children)
+        parts["slot"].append(np.where(chunk.zone == NO_ZONE, ctx.n_zones, chunk.zone))
+        parts["ids"].append(chunk.ids)
+        parts["urban"].append(chunk.urban)
+        parts["attached"].append(snap.attached)
+        n += len(chunk)
+    cat = {k: np.concatenate(v) if v else np.empty(0) for k, v in parts.items() if k != "ids"}
+    slot = cat["slot"].astype(np.int64)
+    p, f = cat["p"].astype(np.int64), cat["f"].astype(np.int64)
+    raw = np.bincount(slot, weights=cat["children"], minlength=slots)
+    factors, notes, _report = ctx.factors(raw)  # ones for settlement points (raster + travel is refused)
+    out.notes += [x for x in notes if x not in out.notes]
+    children = cat["children"] * factors[slot]
+    res = travel_fca(
+        point_idx=p, fac_idx=f, seconds=cat["t"], children=children, places=fac.capacity, limit_s=limit_s, decay=decay
+    )
+    nearest = np.full(n, np.inf)
+    np.minimum.at(nearest, p, cat["t"])
+    reachable = cat["attached"].astype(bool) | res.reached
+    rows = ctx.zone_rows_from(
+        scenario=scenario,
+        children=np.bincount(slot, weights=children, minlength=slots),
+        factors=factors,
+        weighted_access=np.bincount(slot, weights=children * res.access, minlength=slots),
+        without_access=np.bincount(slot, weights=np.where(res.reached, 0.0, children), minlength=slots),
+    )
+    out.zone_rows += rows
+    ids = [i for chunk_ids in parts["ids"] if chunk_ids is not None for i in chunk_ids.tolist()]
+    if len(ids) == n:
+        for i, sid in enumerate(ids):
+            out.points.append(
+                {
+                    "scenario": scenario,
+                    "settlement_id": sid,
+                    "children": float(cat["children"][i]),
+                    "access_per_1000": float(res.access[i]),
+                    "travel_time_s": float(nearest[i]) if np.isfinite(nearest[i]) else None,
+                    "reachable": bool(reachable[i]),
+                    "urban": bool(cat["urban"][i]),
+                }
+            )
+    lost = ~reachable
+    if lost.any():
+        msg = plural_note(
+            "settlements_not_reachable",
+            n=int(lost.sum()),
+            children=f"{float(children[lost].sum()):.0f}",
+            max_snap=f"{ctx.travel['max_snap_m']:.0f}",
+        )
+        if msg not in out.notes:
+            out.notes.append(msg)
+    total = float(children.sum())
+    return {
+        "access_per_1000": float((children * res.access).sum() / total) if total else None,
+        "children_without_access": float(children[~res.reached].sum()),
+        "places": float(fac.capacity.sum()),
+        "facilities": len(fac),
+        "headline_minutes": minutes[0],
+    }
+
+
 def fca_run(ctx: Context) -> Outcome:
     p = ctx.params
     out = Outcome(notes=ctx.demand_notes())
     fac, info = ctx.facilities(as_of=date.fromisoformat(p["facilities"]["as_of"]), scope=p["facilities"]["scope"])
     out.inputs.update({"demand": ctx.demand_inputs(), "facilities": info})
     out.notes.append(note(gettext_noop("facilities counted: %(rule)s"), rule=info["rule"]))
+    if ctx.travel is not None:
+        _travel_notes(ctx, out, served=False)
+        out.notes.append(_travel_fca_note(ctx))
+        out.summary = _travel_fca_pass(ctx, fac, scenario="current", lo=0.05, out=out)
+        return out
     out.notes.append(note(gettext_noop("2SFCA catchments are the coverage radii (per facility kind, urban/rural)")))
     out.summary = _fca_pass(ctx, fac, scenario="current", lo=0.0, hi=0.95, out=out)
     return out
@@ -445,15 +570,9 @@ def roadmap_run(ctx: Context) -> Outcome:
     return out
 
 
-def sites_run(ctx: Context) -> Outcome:
-    p = ctx.params
-    s = p["sites"]
-    out = Outcome(notes=ctx.demand_notes())
-    fac, info = ctx.facilities(as_of=date.fromisoformat(p["facilities"]["as_of"]), scope=p["facilities"]["scope"])
-    cands, cand_note = site_candidates(sites=s, region_ids=ctx.region_ids, settlements=ctx.settlements)
-    if not cands:
-        raise ValueError("no candidate sites: none found for the chosen source and regions")
-    radius = ctx.radii[s["kind"]]
+def _distance_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_note, out: Outcome, kind: str):
+    """Coverage by the radii, then the candidate × uncovered-children matrix by the new sites' radii."""
+    radius = ctx.radii[kind]
     c_lon = np.array([c[2] for c in cands])
     c_lat = np.array([c[3] for c in cands])
     # Keep the uncovered children near some candidate (within the largest radius): memory ∝ that, not the raster.
@@ -473,7 +592,7 @@ def sites_run(ctx: Context) -> Outcome:
         kept["urban"].append(chunk.urban[idx])
         kept["zone"].append(chunk.zone[idx])
 
-    res, factors, cov = _coverage_pass(
+    _res, factors, cov = _coverage_pass(
         ctx, fac, scenario="current", lo=0.0, hi=0.7, on_chunk=keep, out=out, write_raster=False
     )
     cat = {k: (np.concatenate(v) if v else np.empty(0)) for k, v in kept.items()}
@@ -489,6 +608,72 @@ def sites_run(ctx: Context) -> Outcome:
         dem_lat=cat["lat"],
         dem_urban=cat["urban"].astype(bool),
     )
+    reach_note = note(
+        gettext_noop(
+            "candidates: %(source)s; radius of the new sites: kind %(kind)s (%(urban)s m urban, %(rural)s m rural)"
+        ),
+        source=cand_note,
+        kind=kind,
+        urban=f"{radius.urban_m:.0f}",
+        rural=f"{radius.rural_m:.0f}",
+    )
+    return m, w, cov, reach_note, {}
+
+
+def _travel_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_note, out: Outcome, kind: str):
+    """Coverage by travel time (the first threshold), then the candidate × uncovered-settlements matrix by the
+    same time over the same network (layers.analysis.travel_siting): a new site covers a settlement whose
+    children reach it within the first threshold, exactly as an existing facility covers one."""
+    limit_s = float(minutes_to_seconds(ctx.travel["thresholds_min"][0]))
+    kept: dict[str, list] = {"lon": [], "lat": [], "w": [], "zone": []}
+
+    def keep(chunk, covered):
+        idx = np.nonzero(~covered)[0]
+        kept["lon"].append(chunk.lon[idx])
+        kept["lat"].append(chunk.lat[idx])
+        kept["w"].append(chunk.children[idx])
+        kept["zone"].append(chunk.zone[idx])
+
+    cov = _travel_pass(ctx, fac, scenario="current", lo=0.0, hi=0.7, out=out, on_chunk=keep)
+    cat = {k: (np.concatenate(v) if v else np.empty(0)) for k, v in kept.items()}
+    zone = cat["zone"].astype(np.int64)
+    # The same factors the pass applied (ones: travel time takes settlement demand only).
+    w = cat["w"] * ctx.last_factors[np.where(zone < 0, ctx.n_zones, zone)] if zone.size else cat["w"]
+    graph = ctx.road_graph()
+    c_lon = np.array([c[2] for c in cands])
+    c_lat = np.array([c[3] for c in cands])
+    ctx.progress(0.75, f"travel times from {len(cands)} candidates")
+    m = travel_coverage_matrix(graph, cand_lon=c_lon, cand_lat=c_lat, lon=cat["lon"], lat=cat["lat"], limit_s=limit_s)
+    off = int((~graph.snap(c_lon, c_lat).attached).sum())
+    reach_note = note(
+        gettext_noop(
+            "candidates: %(source)s; a new site (kind %(kind)s) covers the settlements whose children reach it within "
+            "%(minutes)s min on the road network, as the facilities already there do"
+        ),
+        source=cand_note,
+        kind=kind,
+        minutes=f"{ctx.travel['thresholds_min'][0]:g}",
+    )
+    return m, w, cov, reach_note, {"not_reachable": off}
+
+
+def sites_run(ctx: Context) -> Outcome:
+    p = ctx.params
+    s = p["sites"]
+    out = Outcome(notes=ctx.demand_notes())
+    fac, info = ctx.facilities(as_of=date.fromisoformat(p["facilities"]["as_of"]), scope=p["facilities"]["scope"])
+    cands, cand_note = site_candidates(sites=s, region_ids=ctx.region_ids, settlements=ctx.settlements)
+    if not cands:
+        raise ValueError("no candidate sites: none found for the chosen source and regions")
+    if ctx.travel is not None:
+        _travel_notes(ctx, out)
+        m, w, cov, reach_note, cand_info = _travel_sites_matrix(
+            ctx, fac, cands=cands, cand_note=cand_note, out=out, kind=s["kind"]
+        )
+    else:
+        m, w, cov, reach_note, cand_info = _distance_sites_matrix(
+            ctx, fac, cands=cands, cand_note=cand_note, out=out, kind=s["kind"]
+        )
     ctx.progress(0.85, "choosing sites")
     k = int(s["k"])
     result = (
@@ -518,21 +703,11 @@ def sites_run(ctx: Context) -> Outcome:
         {
             "demand": ctx.demand_inputs(),
             "facilities": info,
-            "candidates": {"source": s["candidates"], "count": len(cands), "note": cand_note},
+            "candidates": {"source": s["candidates"], "count": len(cands), "note": cand_note, **cand_info},
         }
     )
     out.notes.append(note(gettext_noop("facilities already there: %(rule)s"), rule=info["rule"]))
-    out.notes.append(
-        note(
-            gettext_noop(
-                "candidates: %(source)s; radius of the new sites: kind %(kind)s (%(urban)s m urban, %(rural)s m rural)"
-            ),
-            source=cand_note,
-            kind=s["kind"],
-            urban=f"{radius.urban_m:.0f}",
-            rural=f"{radius.rural_m:.0f}",
-        )
-    )
+    out.notes.append(reach_note)
     if result.method == "greedy":
         out.notes.append(
             note(

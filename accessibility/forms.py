@@ -97,6 +97,15 @@ class RunForm(forms.Form):
         required=False,
         help_text=_("A settlement farther than this from every road and facility is not reachable (not covered)."),
     )
+    decay = forms.ChoiceField(
+        label=_("2SFCA by travel time: distance decay"),
+        choices=[
+            ("none", _("none: every facility within the first threshold counts in full")),
+            ("gaussian", _("Gaussian (Dai 2010): full weight at the door, none at the first threshold")),
+        ],
+        initial="none",
+        required=False,  # absent: none
+    )
     health_urban_m = forms.IntegerField(label=_("Health centres: urban radius, m"), initial=5_000, min_value=1)
     health_rural_m = forms.IntegerField(label=_("Health centres: rural radius, m"), initial=30_000, min_value=1)
     creative_urban_m = forms.IntegerField(
@@ -145,8 +154,8 @@ class RunForm(forms.Form):
                 *((f"network:{n.pk}", network_choice_label(n)) for n in networks),
             ]
             self.fields["reach"].help_text = _(
-                "Travel time is measured on the chosen road network (2SFCA, best sites and underserved areas by "
-                "travel time come later: choose distance for them)."
+                "Travel time is measured on the chosen road network (underserved areas by travel time come later: "
+                "choose distance for them)."
             )
 
     def clean(self):
@@ -168,10 +177,7 @@ class RunForm(forms.Form):
             if c.get("kind") and c["kind"] not in TRAVEL_KINDS:
                 self.add_error(
                     "reach",
-                    _(
-                        "Travel time is available for coverage and the roadmap effect only, for now: choose distance "
-                        "for this analysis."
-                    ),
+                    _("Travel time is not available for underserved areas yet: choose distance for this analysis."),
                 )
             if c.get("demand_source") == "raster":
                 self.add_error(
@@ -226,6 +232,7 @@ class RunForm(forms.Form):
                         "network": int(c["reach"].split(":", 1)[1]),
                         "thresholds_min": c["thresholds"],
                         "max_snap_m": c["max_snap_m"] if c.get("max_snap_m") is not None else DEFAULT_MAX_SNAP_M,
+                        "decay": c.get("decay") or "none",  # read by 2SFCA only; the others drop it
                     }
                 }
                 if str(c.get("reach") or "").startswith("network:")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import uuid
 from pathlib import Path
 
@@ -214,9 +215,12 @@ def _run_map(run: AnalysisRun, *, user, nonce: str | None = None):
             style_function=lambda f: {"color": "#c62828", "weight": 1, "fillOpacity": 0.4},
             tooltip=folium.GeoJsonTooltip(fields=["rank", "uncovered"], aliases=[_("Rank"), _("Uncovered children")]),
         ).add_to(m)
-    if run.kind == AnalysisRun.Kind.SITES:
+    sites = geojson.sites_geojson(user=user, run=run, selected_only=True) if run.kind == AnalysisRun.Kind.SITES else ""
+    # No site chosen (every candidate adds nobody, e.g. all beyond the travel time): no layer, whose tooltip
+    # would have no field to show.
+    if sites and json.loads(sites)["features"]:
         folium.GeoJson(
-            geojson.sites_geojson(user=user, run=run, selected_only=True),
+            sites,
             name=_("Recommended sites"),
             marker=folium.CircleMarker(radius=8, color="#6a1b9a", fill=True, fill_opacity=0.9),
             tooltip=folium.GeoJsonTooltip(

@@ -15,6 +15,7 @@ from accessibility.models import AnalysisRun, PopulationRaster
 from accessibility.services.errors import RunParameterError
 from facilities.models import FacilityKind
 from layers.analysis.travel import DEFAULT_MAX_SNAP_M
+from layers.analysis.travel_fca import DECAYS
 from layers.analysis.urban import DEFAULT_URBAN_MIN_POPULATION
 from layers.models import PopulationFigure, Region
 from roads.models import RoadNetwork
@@ -36,9 +37,9 @@ SCOPES = ("open", "open_or_planned", "all")
 PURPOSES = tuple(selectors.PURPOSE_MEASURES)
 CANDIDATE_SOURCES = ("settlements", "grid", "points", "parcels")
 MAX_CANDIDATES = 20_000
-# Travel time (issue 18): the analyses that take it so far; 2SFCA, best sites and underserved areas by
-# travel time come in a later slice and are refused by name until then.
-TRAVEL_KINDS = ("coverage", "roadmap")
+# Travel time (issue 18): the analyses that take it. Underserved areas by travel time (hexagons of children
+# not reached in time) are not built yet and are refused by name.
+TRAVEL_KINDS = ("coverage", "roadmap", "fca", "sites")
 DEFAULT_THRESHOLDS_MIN = [15, 30, 45, 60]
 MAX_THRESHOLDS = 8
 
@@ -228,8 +229,10 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
 
 def _travel(raw, *, kind: str, source: str) -> dict | None:
     """The `travel` block (None: distance radii, as before travel time existed): a road network, thresholds in
-    minutes (the first is the catchment of the served flow; children within each are reported) and the largest
-    straight stretch in metres from a point to the network."""
+    minutes (the first is the catchment of the served flow, of 2SFCA and of new sites; children within each are
+    reported) and the largest straight stretch in metres from a point to the network; for 2SFCA also `decay`,
+    the weight of a facility by travel time within the catchment ("none" or "gaussian",
+    layers.analysis.travel_fca), stored only there."""
     if raw is None:
         return None
     if not isinstance(raw, dict):
@@ -243,7 +246,7 @@ def _travel(raw, *, kind: str, source: str) -> dict | None:
         raise RunParameterError(
             "travel: travel time with a raster demand is not available yet; use demand.source 'settlements'"
         )
-    unknown = sorted(set(raw) - {"network", "thresholds_min", "max_snap_m"})
+    unknown = sorted(set(raw) - {"network", "thresholds_min", "max_snap_m", "decay"})
     if unknown:
         raise RunParameterError(f"travel: unknown keys {', '.join(unknown)}")
     if raw.get("network") is None:
@@ -260,8 +263,14 @@ def _travel(raw, *, kind: str, source: str) -> dict | None:
     minutes = [int(m) if m == int(m) else m for m in minutes]  # 15, not 15.0, on the pages
     if len(set(minutes)) != len(minutes):
         raise RunParameterError("travel.thresholds_min: a threshold is repeated")
-    return {
+    decay = raw.get("decay", "none")
+    if decay not in DECAYS:
+        raise RunParameterError(f"travel.decay: must be one of {', '.join(DECAYS)}")
+    travel = {
         "network": network,
         "thresholds_min": minutes,
         "max_snap_m": _number(raw.get("max_snap_m", DEFAULT_MAX_SNAP_M), "travel.max_snap_m", low=0, high=100_000),
     }
+    if kind == "fca":  # the only analysis that weighs facilities by their time (parameters keep what is read)
+        travel["decay"] = decay
+    return travel

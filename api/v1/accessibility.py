@@ -76,6 +76,7 @@ def _travel(run: AnalysisRun) -> dict | None:
     return {
         "thresholds_min": params["thresholds_min"],
         "max_snap_m": params["max_snap_m"],
+        **({"decay": params["decay"]} if "decay" in params else {}),
         "network": stored.get("network") or {"id": params["network"]},
         "off_network_kmh": stored.get("off_network_kmh"),
     }

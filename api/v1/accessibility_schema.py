@@ -155,9 +155,15 @@ def parameters_schema(*, complete: bool) -> dict:
                 "description": "a settlement farther than this (metres, straight line) from every road node and "
                 "facility is not reachable",
             },
+            "decay": {
+                "type": "string",
+                "enum": ["none", "gaussian"],
+                "description": "2SFCA only (stored only there): weight of a facility by travel time t within the "
+                "catchment T, none (1) or the Gaussian of Dai 2010, (exp(-(t/T)^2/2) - exp(-1/2)) / (1 - exp(-1/2))",
+            },
         },
-        "travel time on a road network instead of distance radii (coverage and roadmap effect, settlement demand "
-        "only; absent: distance); a travel-time run stores no radii",
+        "travel time on a road network instead of distance radii (coverage, roadmap effect, 2SFCA and best sites, "
+        "settlement demand only; absent: distance); a travel-time run stores no radii",
         required=["network", "thresholds_min", "max_snap_m"],
     )
     return obj(

@@ -13,6 +13,9 @@ from accessibility.models import AnalysisRun, PointResult, ZoneResult
 from facilities.models import Facility
 from layers.models import District
 
+# The hand-built road network world of the travel-time tests, offered to every test here.
+from tests.accessibility.travel_world import network, places, t_b, world  # noqa: F401
+
 GEOD = Geod(ellps="WGS84")
 
 

@@ -185,9 +185,9 @@ def test_every_stored_parameter_is_read_by_the_run(monkeypatch, astana_settlemen
     assert stored - seen == set()
 
 
-@pytest.mark.parametrize("kind", ["coverage", "roadmap"])
+@pytest.mark.parametrize("kind", ["coverage", "roadmap", "fca", "sites"])
 def test_every_stored_travel_parameter_is_read_by_the_run(monkeypatch, tmp_path, astana_settlements, region_a, kind):
-    """A travel-time run stores travel (no radii) and reads every key of it."""
+    """A travel-time run stores travel (no radii) and reads every key of it (2SFCA also its decay)."""
     lon, lat = region_a.centre.x, region_a.centre.y
     network = road_network_load(
         path=geojson_write(tmp_path / "r.geojson", [line([(lon, lat), (lon + 0.05, lat)], highway="primary")]),
@@ -207,5 +207,5 @@ def test_every_stored_travel_parameter_is_read_by_the_run(monkeypatch, tmp_path,
         "network",
         "thresholds_min",
         "max_snap_m",
-    }
+    } | ({"decay"} if kind == "fca" else set())
     assert _leaves(run.parameters) - seen == set()

@@ -23,11 +23,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 
 import pytest
-from django.contrib.gis.geos import Point
-from pyproj import Geod
 from rest_framework.test import APIClient
 
 from accessibility import demo
@@ -37,125 +34,12 @@ from accessibility.notes import note_text
 from accessibility.services import (
     RunParameterError,
     analysis_run_create,
-    analysis_run_execute,
     analysis_run_repeat,
     population_raster_register,
     run_parameters_normalise,
 )
-from facilities.models import Facility, FacilityKind, Measure
-from layers.models import Settlement
-from roads.models import RoadEdge, RoadVertex
-from roads.services import road_network_load
-from tests.roads.conftest import geojson_write, length_m, line, seconds
-from tests.roads.test_road_load import vertex_at
-
-GEOD = Geod(ellps="WGS84")
-SOURCE = "test settlements (travel time)"
-SPEED = 30.0  # residential, km/h (roads/data/default_speeds.yaml)
-WALK = 5.0  # off the network, km/h
-CHILDREN = {"A": 300.0, "B": 100.0, "C": 40.0, "R1": 50.0, "S": 20.0}
-
-
-def _at(origin, azimuth, metres):
-    lon, lat, _ = GEOD.fwd(origin[0], origin[1], azimuth, metres)
-    return (lon, lat)
-
-
-@pytest.fixture
-def places(region_a):
-    o = (region_a.centre.x, region_a.centre.y)
-    a = _at(o, 90, 6_000)
-    b = _at(a, 90, 1_500)
-    c = _at(b, 90, 2_000)
-    r1 = _at(o, 0, 3_000)
-    r2 = _at(r1, 90, 1_000)
-    s = _at(o, 180, 8_000)
-    return {"O": o, "A": a, "B": b, "C": c, "R1": r1, "R2": r2, "S": s}
-
-
-@pytest.fixture
-def network(db, tmp_path, places):
-    p = places
-    features = [
-        line([p["O"], p["A"]], highway="residential", oneway="no"),
-        line([p["A"], p["B"]], highway="residential", oneway="no"),
-        line([p["B"], p["C"]], highway="residential", oneway="no"),
-        line([p["R1"], p["R2"]], highway="residential", oneway="no"),
-    ]
-    return road_network_load(
-        path=geojson_write(tmp_path / "travel.geojson", features),
-        name="hand travel",
-        label="summer",
-        source_description="drawn by the test",
-        source_date=date(2026, 6, 1),
-    )
-
-
-@pytest.fixture
-def world(db, region_a, places, network):
-    """Settlements and the facility stand exactly on the loaded vertices (the loader rounds to 1e-7°, ~1 cm), so
-    their off-network stretch is 0 and their times are the stored edge costs exactly."""
-    for name in ("O", "A", "B", "C", "R1"):
-        vertex = RoadVertex.objects.get(pk=vertex_at(network, places[name]))
-        places[name] = (vertex.geom.x, vertex.geom.y)
-    Settlement.objects.filter(region=region_a).delete()
-    Facility.objects.update(location=None)  # the demo facilities do not count here
-    FacilityKind.objects.filter(code="health_centre").update(shifts_per_year=4, shifts_assumed=False)
-    settlements = {}
-    for i, (name, children) in enumerate(CHILDREN.items(), start=1):
-        lon, lat = places[name]
-        settlements[name] = Settlement.objects.create(
-            name=name,
-            population=children * 3,
-            child_population=children,
-            region=region_a,
-            source=SOURCE,
-            source_id=str(i),
-            location=f"SRID=4326;POINT({lon} {lat})",
-        )
-    health = Facility.objects.create(
-        kind_id="health_centre",
-        measure=Measure.objects.get(number=15),
-        region=region_a,
-        name_kk="H",
-        name_ru="H",
-        name_en="H",
-        places=25,
-        planned_year=2025,
-        location=Point(*places["O"], srid=4326),
-    )
-    return settlements, health
-
-
-def _stored_seconds(network, places, *names) -> float:
-    """Seconds along the road through `names` (O, A, B, …), from the stored edge costs (what the run reads)."""
-    total = 0.0
-    for u, v in zip(names, names[1:], strict=False):
-        vu = vertex_at(network, places[u])
-        vv = vertex_at(network, places[v])
-        edge = RoadEdge.objects.get(network=network, source__in=[vu, vv], target__in=[vu, vv])
-        total += edge.cost_s
-    return total
-
-
-@pytest.fixture
-def t_b(network, places) -> float:
-    return _stored_seconds(network, places, "O", "A", "B")
-
-
-def _params(region, network, t_b, **extra) -> dict:
-    return {
-        "region_ids": [region.id],
-        "facilities": {"scope": "all", "purpose": "recreation"},
-        "travel": {"network": network.pk, "thresholds_min": [t_b / 60, 30], "max_snap_m": 5_000},
-        **extra,
-    }
-
-
-def _execute(kind: str, params: dict) -> AnalysisRun:
-    run = analysis_run_execute(run_id=analysis_run_create(kind=kind, parameters=params, enqueue=False).pk)
-    assert run.status == AnalysisRun.Status.DONE, run.error
-    return run
+from tests.accessibility.travel_world import CHILDREN, SPEED, WALK, _execute, _params, _stored_seconds
+from tests.roads.conftest import length_m, seconds
 
 
 def test_hand_computed_times_agree_with_the_stored_network(network, places, t_b):
@@ -327,8 +211,7 @@ def test_run_page_and_api_show_minutes_network_and_headline(world, region_a, net
         ({"thresholds_min": [601]}, "coverage", "travel.thresholds_min[0]", "outside 1–600"),
         ({"max_snap_m": -1}, "coverage", "travel.max_snap_m", "outside"),
         ({"speed": 5}, "coverage", "travel", "unknown keys speed"),
-        ({}, "fca", "travel", "not available for the 'fca' analysis"),
-        ({}, "sites", "travel", "not available for the 'sites' analysis"),
+        ({"decay": "linear"}, "fca", "travel.decay", "must be one of none, gaussian"),
         ({}, "underserved", "travel", "not available for the 'underserved' analysis"),
     ],
 )
@@ -410,8 +293,7 @@ def test_form_with_a_network_queues_a_travel_run(network, client, planner, regio
 @pytest.mark.parametrize(
     ("change", "field", "text"),
     [
-        ({"kind": "fca"}, "reach", "coverage and the roadmap effect only"),
-        ({"kind": "sites"}, "reach", "coverage and the roadmap effect only"),
+        ({"kind": "underserved"}, "reach", "not available for underserved areas yet"),
         ({"demand_source": "raster"}, "reach", "with a population raster is not available"),
         ({"thresholds_min": "15, x"}, "thresholds_min", "numbers separated by commas"),
         ({"thresholds_min": "15, 700"}, "thresholds_min", "1 to 8 thresholds"),

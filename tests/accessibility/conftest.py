@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pytest
 import rasterio
+from django.contrib.gis.geos import Point
 from django.utils import timezone
 from pyproj import Geod
 from rasterio.transform import from_origin
 
 from accessibility.models import AnalysisRun, PointResult, ZoneResult
-from facilities.models import Facility
-from layers.models import District
+from facilities.models import Facility, FacilityKind, Measure
+from layers.models import District, Settlement
+from roads.models import RoadEdge, RoadVertex
+from roads.services import road_network_load
+from tests.roads.conftest import geojson_write, line
+from tests.roads.test_road_load import vertex_at
 
 GEOD = Geod(ellps="WGS84")
 
@@ -199,3 +206,96 @@ def capacity_roadmap_run(region_a, region_b, capacity_districts):
     )
     _zone_rows(run, before_rows + after_rows, region_a=region_a, region_b=region_b, districts=capacity_districts)
     return run
+
+
+# --- the hand-built road world of the travel-time runs (issue 18; drawn in tests/accessibility/test_travel_runs.py) --
+
+TRAVEL_SOURCE = "test settlements (travel time)"
+TRAVEL_CHILDREN = {"A": 300.0, "B": 100.0, "C": 40.0, "R1": 50.0, "S": 20.0}
+
+
+def _at(origin, azimuth, metres):
+    lon, lat, _ = GEOD.fwd(origin[0], origin[1], azimuth, metres)
+    return (lon, lat)
+
+
+@pytest.fixture
+def places(region_a):
+    o = (region_a.centre.x, region_a.centre.y)
+    a = _at(o, 90, 6_000)
+    b = _at(a, 90, 1_500)
+    c = _at(b, 90, 2_000)
+    r1 = _at(o, 0, 3_000)
+    r2 = _at(r1, 90, 1_000)
+    s = _at(o, 180, 8_000)
+    return {"O": o, "A": a, "B": b, "C": c, "R1": r1, "R2": r2, "S": s}
+
+
+@pytest.fixture
+def network(db, tmp_path, places):
+    p = places
+    features = [
+        line([p["O"], p["A"]], highway="residential", oneway="no"),
+        line([p["A"], p["B"]], highway="residential", oneway="no"),
+        line([p["B"], p["C"]], highway="residential", oneway="no"),
+        line([p["R1"], p["R2"]], highway="residential", oneway="no"),
+    ]
+    return road_network_load(
+        path=geojson_write(tmp_path / "travel.geojson", features),
+        name="hand travel",
+        label="summer",
+        source_description="drawn by the test",
+        source_date=date(2026, 6, 1),
+    )
+
+
+@pytest.fixture
+def world(db, region_a, places, network):
+    """Settlements and the facility stand exactly on the loaded vertices (the loader rounds to 1e-7°, ~1 cm), so
+    their off-network stretch is 0 and their times are the stored edge costs exactly."""
+    for name in ("O", "A", "B", "C", "R1"):
+        vertex = RoadVertex.objects.get(pk=vertex_at(network, places[name]))
+        places[name] = (vertex.geom.x, vertex.geom.y)
+    Settlement.objects.filter(region=region_a).delete()
+    Facility.objects.update(location=None)  # the demo facilities do not count here
+    FacilityKind.objects.filter(code="health_centre").update(shifts_per_year=4, shifts_assumed=False)
+    settlements = {}
+    for i, (name, children) in enumerate(TRAVEL_CHILDREN.items(), start=1):
+        lon, lat = places[name]
+        settlements[name] = Settlement.objects.create(
+            name=name,
+            population=children * 3,
+            child_population=children,
+            region=region_a,
+            source=TRAVEL_SOURCE,
+            source_id=str(i),
+            location=f"SRID=4326;POINT({lon} {lat})",
+        )
+    health = Facility.objects.create(
+        kind_id="health_centre",
+        measure=Measure.objects.get(number=15),
+        region=region_a,
+        name_kk="H",
+        name_ru="H",
+        name_en="H",
+        places=25,
+        planned_year=2025,
+        location=Point(*places["O"], srid=4326),
+    )
+    return settlements, health
+
+
+def stored_seconds(network, places, *names) -> float:
+    """Seconds along the road through `names` (O, A, B, …), from the stored edge costs (what the run reads)."""
+    total = 0.0
+    for u, v in zip(names, names[1:], strict=False):
+        vu = vertex_at(network, places[u])
+        vv = vertex_at(network, places[v])
+        edge = RoadEdge.objects.get(network=network, source__in=[vu, vv], target__in=[vu, vv])
+        total += edge.cost_s
+    return total
+
+
+@pytest.fixture
+def t_b(network, places) -> float:
+    return stored_seconds(network, places, "O", "A", "B")

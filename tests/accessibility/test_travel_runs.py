@@ -23,11 +23,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 
 import pytest
-from django.contrib.gis.geos import Point
-from pyproj import Geod
 from rest_framework.test import APIClient
 
 from accessibility import demo
@@ -42,105 +39,11 @@ from accessibility.services import (
     population_raster_register,
     run_parameters_normalise,
 )
-from facilities.models import Facility, FacilityKind, Measure
-from layers.models import Settlement
-from roads.models import RoadEdge, RoadVertex
-from roads.services import road_network_load
-from tests.roads.conftest import geojson_write, length_m, line, seconds
-from tests.roads.test_road_load import vertex_at
+from tests.accessibility.conftest import TRAVEL_CHILDREN, stored_seconds
+from tests.roads.conftest import length_m, seconds
 
-GEOD = Geod(ellps="WGS84")
-SOURCE = "test settlements (travel time)"
 SPEED = 30.0  # residential, km/h (roads/data/default_speeds.yaml)
 WALK = 5.0  # off the network, km/h
-CHILDREN = {"A": 300.0, "B": 100.0, "C": 40.0, "R1": 50.0, "S": 20.0}
-
-
-def _at(origin, azimuth, metres):
-    lon, lat, _ = GEOD.fwd(origin[0], origin[1], azimuth, metres)
-    return (lon, lat)
-
-
-@pytest.fixture
-def places(region_a):
-    o = (region_a.centre.x, region_a.centre.y)
-    a = _at(o, 90, 6_000)
-    b = _at(a, 90, 1_500)
-    c = _at(b, 90, 2_000)
-    r1 = _at(o, 0, 3_000)
-    r2 = _at(r1, 90, 1_000)
-    s = _at(o, 180, 8_000)
-    return {"O": o, "A": a, "B": b, "C": c, "R1": r1, "R2": r2, "S": s}
-
-
-@pytest.fixture
-def network(db, tmp_path, places):
-    p = places
-    features = [
-        line([p["O"], p["A"]], highway="residential", oneway="no"),
-        line([p["A"], p["B"]], highway="residential", oneway="no"),
-        line([p["B"], p["C"]], highway="residential", oneway="no"),
-        line([p["R1"], p["R2"]], highway="residential", oneway="no"),
-    ]
-    return road_network_load(
-        path=geojson_write(tmp_path / "travel.geojson", features),
-        name="hand travel",
-        label="summer",
-        source_description="drawn by the test",
-        source_date=date(2026, 6, 1),
-    )
-
-
-@pytest.fixture
-def world(db, region_a, places, network):
-    """Settlements and the facility stand exactly on the loaded vertices (the loader rounds to 1e-7°, ~1 cm), so
-    their off-network stretch is 0 and their times are the stored edge costs exactly."""
-    for name in ("O", "A", "B", "C", "R1"):
-        vertex = RoadVertex.objects.get(pk=vertex_at(network, places[name]))
-        places[name] = (vertex.geom.x, vertex.geom.y)
-    Settlement.objects.filter(region=region_a).delete()
-    Facility.objects.update(location=None)  # the demo facilities do not count here
-    FacilityKind.objects.filter(code="health_centre").update(shifts_per_year=4, shifts_assumed=False)
-    settlements = {}
-    for i, (name, children) in enumerate(CHILDREN.items(), start=1):
-        lon, lat = places[name]
-        settlements[name] = Settlement.objects.create(
-            name=name,
-            population=children * 3,
-            child_population=children,
-            region=region_a,
-            source=SOURCE,
-            source_id=str(i),
-            location=f"SRID=4326;POINT({lon} {lat})",
-        )
-    health = Facility.objects.create(
-        kind_id="health_centre",
-        measure=Measure.objects.get(number=15),
-        region=region_a,
-        name_kk="H",
-        name_ru="H",
-        name_en="H",
-        places=25,
-        planned_year=2025,
-        location=Point(*places["O"], srid=4326),
-    )
-    return settlements, health
-
-
-def _stored_seconds(network, places, *names) -> float:
-    """Seconds along the road through `names` (O, A, B, …), from the stored edge costs (what the run reads)."""
-    total = 0.0
-    for u, v in zip(names, names[1:], strict=False):
-        vu = vertex_at(network, places[u])
-        vv = vertex_at(network, places[v])
-        edge = RoadEdge.objects.get(network=network, source__in=[vu, vv], target__in=[vu, vv])
-        total += edge.cost_s
-    return total
-
-
-@pytest.fixture
-def t_b(network, places) -> float:
-    return _stored_seconds(network, places, "O", "A", "B")
 
 
 def _params(region, network, t_b, **extra) -> dict:
@@ -163,7 +66,7 @@ def test_hand_computed_times_agree_with_the_stored_network(network, places, t_b)
     p = places
     assert t_b == pytest.approx(seconds(length_m(p["O"], p["A"]) + length_m(p["A"], p["B"]), SPEED), abs=1e-3)
     assert t_b == pytest.approx(900.0, abs=1.0)  # 7.5 km at 30 km/h
-    assert _stored_seconds(network, places, "O", "A") == pytest.approx(720.0, abs=1.0)
+    assert stored_seconds(network, places, "O", "A") == pytest.approx(720.0, abs=1.0)
 
 
 def test_coverage_by_travel_time_three_numbers_thresholds_and_rows(world, region_a, network, places, t_b):
@@ -201,15 +104,15 @@ def test_coverage_by_travel_time_three_numbers_thresholds_and_rows(world, region
 
     # Per settlement: seconds to the nearest facility, covered, served, reachable.
     rows = {r.settlement.name: r for r in PointResult.objects.filter(run=run).select_related("settlement")}
-    t_a = _stored_seconds(network, places, "O", "A")
-    t_c = _stored_seconds(network, places, "O", "A", "B", "C")
+    t_a = stored_seconds(network, places, "O", "A")
+    t_c = stored_seconds(network, places, "O", "A", "B", "C")
     assert rows["A"].travel_time_s == pytest.approx(t_a, abs=1e-6)
     assert rows["B"].travel_time_s == pytest.approx(t_b, abs=1e-6)
     assert rows["C"].travel_time_s == pytest.approx(t_c, abs=1e-6)
     assert t_c / 60 == pytest.approx(19.0, abs=0.05)
     assert rows["R1"].travel_time_s is None and rows["S"].travel_time_s is None
-    assert [rows[n].covered for n in CHILDREN] == [True, True, False, False, False]
-    assert [rows[n].reachable for n in CHILDREN] == [True, True, True, True, False]
+    assert [rows[n].covered for n in TRAVEL_CHILDREN] == [True, True, False, False, False]
+    assert [rows[n].reachable for n in TRAVEL_CHILDREN] == [True, True, True, True, False]
     assert rows["A"].served == pytest.approx(75.0, abs=1e-6)
     assert rows["B"].served == pytest.approx(25.0, abs=1e-6)
     assert rows["C"].served == 0.0 and rows["R1"].served == 0.0
@@ -236,7 +139,7 @@ def test_coverage_by_travel_time_three_numbers_thresholds_and_rows(world, region
     for name, settlement in settlements.items():
         district = ZoneResult.objects.filter(run=run, district__geom__contains=settlement.location).first()
         if district is not None:  # a settlement in a district: its children are in that district's row
-            assert district.children >= CHILDREN[name] - 1e-9
+            assert district.children >= TRAVEL_CHILDREN[name] - 1e-9
 
 
 def test_distance_run_on_the_same_world_is_unchanged(world, region_a):

@@ -152,7 +152,7 @@ def build_isochrones(*, map, request, options):
             "decimals": {"minutes": 1, "area_km2": 1},
         },
     ).add_to(map)
-    return {str(_("within %(minutes)s min")) % {"minutes": k}: c for k, c in colours.items()}
+    return {str(_("within %(minutes)s min")) % {"minutes": f"{m:g}"}: colours[_js_number(m)] for m in minutes}
 
 
 def analysis_layers_register() -> None:

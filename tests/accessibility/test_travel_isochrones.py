@@ -205,5 +205,7 @@ def test_analysis_map_lists_the_isochrone_layer(travel_run, client, planner):
     assert [float(m) for m in minutes[:2]] == [30.0, pytest.approx(first)]
     colours = json.loads(re.search(r'"colors":\s*(\{"[0-9.]+"[^}]*\})', html).group(1))
     assert colours["30"] == "#90caf9" and colours[minutes[1]] == "#0d47a1"
+    # The legend names the thresholds as people read them (t_B ≈ 15.000005 min: 15).
+    assert "within 15 min" in html and "within 30 min" in html
     # A travel-time run has no radii: no straight-line catchment discs.
     assert "Catchments (rural radius)" not in html

@@ -11,7 +11,7 @@ over `region_field`), the rule of the run's zone tables; rows without a region
 (the national total, sites outside every region boundary) are for the ministry only.
 
 Geometry is EPSG:4326: district or region boundaries (MultiPolygon), candidate
-sites and settlements (Point), underserved hexagons (Polygon). Distances are
+sites and settlements (Point), underserved hexagons (Polygon), isochrones (MultiPolygon). Distances are
 metres on the WGS 84 ellipsoid; children counts are floats (raster cells hold
 fractional people).
 """
@@ -22,7 +22,7 @@ from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
 from django.utils.translation import gettext_lazy as _
 
-from accessibility.models import AnalysisRun, AreaResult, PointResult, SiteResult, ZoneResult
+from accessibility.models import AnalysisRun, AreaResult, Isochrone, PointResult, SiteResult, ZoneResult
 from gis_portal.geo.collections import Collection, Filter, ParamError, register
 
 # --- shared pieces ----------------------------------------------------------------------------------------
@@ -48,6 +48,22 @@ def _run_kind_condition(values: list) -> Q:
     return Q(run__kind__in=values)
 
 
+def _minutes_condition(values: list) -> Q:
+    """Whole minutes: a threshold with a fraction of a minute (the API accepts them) matches its nearest whole
+    minute, half a minute rounding up."""
+    condition = Q()
+    for v in values:
+        condition |= Q(minutes__gte=v - 0.5, minutes__lt=v + 0.5)
+    return condition
+
+
+MINUTES_FILTER = Filter(
+    (),
+    "int",
+    _("threshold(s), whole minutes of travel (a threshold with a fraction of a minute matches the nearest)"),
+    condition=_minutes_condition,
+    reads=("minutes",),
+)
 SCENARIO_FILTER = Filter(
     (),
     "code",
@@ -158,6 +174,11 @@ def area_rows() -> QuerySet:
 
 def settlement_rows() -> QuerySet:
     return PointResult.objects.all()
+
+
+def isochrone_rows() -> QuerySet:
+    """Isochrones of the travel-time coverage runs; each belongs to the region of its facility."""
+    return Isochrone.objects.all()
 
 
 # --- the collections -------------------------------------------------------------------------------------------
@@ -374,5 +395,45 @@ def collections_register() -> None:
                 "radius_m": "number",
                 "access_per_1000": "number",
             },
+        )
+    )
+
+    register(
+        Collection(
+            id="accessibility-isochrones",
+            title=_("Isochrones"),
+            description=_(
+                "Per facility and threshold of the travel-time coverage runs, the area from which the facility is "
+                "reached within that many minutes by road (the stretch to the road off the network included), and "
+                "its area in km² (equal-area projection). The polygons of one facility are nested. Signed-in users "
+                "only; akimat users read the isochrones of their own region's facilities."
+            ),
+            selector=isochrone_rows,
+            geometry="geom",
+            geometry_type="MultiPolygon",
+            public=False,
+            region_field="facility__region",
+            public_properties={
+                **RUN_PROPERTIES,
+                "region": "facility__region__kato",
+                "facility": "facility_id",
+                "facility_kind": "facility__kind_id",
+                "name_kk": "facility__name_kk",
+                "name_ru": "facility__name_ru",
+                "name_en": "facility__name_en",
+                "minutes": "minutes",
+                "area_km2": "area_km2",
+            },
+            filters={
+                "run": RUN_FILTER,
+                "facility": Filter(("facility_id",), "int", _("facility id(s)")),
+                "minutes": MINUTES_FILTER,
+                "region": Filter(("facility__region__kato",), "kato", _("region KATO code(s)")),
+                "is_demo": IS_DEMO_FILTER,
+            },
+            ordering={"id": "pk", "run": "run_id", "facility": "facility_id", "minutes": "minutes"},
+            default_ordering="id",
+            updated_field="run__finished_at",
+            property_types={**RUN_TYPES, "facility": "integer", "minutes": "number", "area_km2": "number"},
         )
     )

@@ -4,7 +4,7 @@ Kept outside the accessibility.services package on purpose: the job (accessibili
 module, and the services import the job to enqueue it, so this module must not import the services.
 It is re-exported as accessibility.services.analysis_run_execute.
 
-Results are stored in EPSG:4326 (site points, hexagons); distances are metres.
+Results are stored in EPSG:4326 (site points, hexagons, isochrones); distances are metres.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import shapely
 from django.conf import settings
 from django.contrib.gis.db.models import PointField
-from django.contrib.gis.geos import GEOSGeometry, Point
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
 from django.db import transaction
 from django.db.models import Func, OuterRef, Subquery
 from django.utils import timezone
@@ -28,6 +29,7 @@ from accessibility.models import (
     AnalysisRun,
     AreaResult,
     DistanceBin,
+    Isochrone,
     PointResult,
     SiteResult,
     ZoneResult,
@@ -115,7 +117,7 @@ def _region_containing(point) -> Subquery:
 
 @transaction.atomic
 def _results_store(*, run: AnalysisRun, outcome: Outcome) -> None:
-    for model in (ZoneResult, DistanceBin, SiteResult, AreaResult, PointResult):
+    for model in (ZoneResult, DistanceBin, SiteResult, AreaResult, PointResult, Isochrone):
         model.objects.filter(run=run).delete()
     ZoneResult.objects.bulk_create(
         ZoneResult(
@@ -194,6 +196,13 @@ def _results_store(*, run: AnalysisRun, outcome: Outcome) -> None:
         ),
         batch_size=5000,
     )
+    Isochrone.objects.bulk_create(
+        (
+            Isochrone(run=run, facility_id=i["facility_id"], minutes=i["minutes"], geom=_multipolygon(i["geom"]))
+            for i in outcome.isochrones
+        ),
+        batch_size=500,
+    )
     # A run that counted demo facilities (or used a demo raster) is itself demo: pages label it so.
     uses_demo = any(
         isinstance(v, dict) and v.get("demo") for k, v in outcome.inputs.items() if k.startswith("facilities")
@@ -208,6 +217,12 @@ def _results_store(*, run: AnalysisRun, outcome: Outcome) -> None:
         notes=outcome.notes,
         summary=_jsonable(outcome.summary),
     )
+
+
+def _multipolygon(geom) -> MultiPolygon:
+    """A shapely (Multi)Polygon in EPSG:4326 as the MultiPolygon the isochrone column holds."""
+    g = GEOSGeometry(memoryview(shapely.to_wkb(geom)), srid=4326)
+    return g if isinstance(g, MultiPolygon) else MultiPolygon(g, srid=4326)
 
 
 def _jsonable(value):

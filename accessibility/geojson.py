@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib.gis.db.models import PolygonField
 from django.db.models import Case, F, FilteredRelation, FloatField, Func, Q, Value, When
 from django.db.models.functions import Greatest
@@ -41,6 +43,15 @@ def sites_geojson(*, user, run: AnalysisRun, selected_only: bool = False) -> str
 def settlements_geojson(*, user, run: AnalysisRun, scenario: str = "current") -> str:
     """Settlements of a run (points): children, distance to the nearest facility, covered or not."""
     return run_results_geojson(layer="accessibility-settlements", user=user, run=run, ordering="pk", scenario=scenario)
+
+
+def isochrones_geojson(*, user, run: AnalysisRun) -> str:
+    """Isochrones of a travel-time coverage run, the largest threshold first (so the smaller ones are drawn on
+    top), then by facility."""
+    # The page builder orders by a model field ascending only: the smallest threshold first, then reversed here.
+    fc = json.loads(run_results_geojson(layer="accessibility-isochrones", user=user, run=run, ordering="minutes"))
+    fc["features"].reverse()
+    return json.dumps(fc, ensure_ascii=False)
 
 
 def districts_geojson(*, run: AnalysisRun, scenario: str, region_ids: list[int] | None = None) -> str:

@@ -8,10 +8,13 @@ cells hold fractional people.
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
-from django.db.models import F, Q
+from django.db.models import F, Func, Q, Value
 from django.utils.translation import gettext_lazy as _
 
 from layers.models import District, PopulationFigure, Region
+
+# An equal-area CRS known to PostGIS for areas of polygons anywhere (WGS 84 / NSIDC EASE-Grid 2.0 Global).
+EQUAL_AREA_SRID = 6933
 
 
 class PopulationRaster(models.Model):
@@ -287,4 +290,32 @@ class PointResult(models.Model):
             models.CheckConstraint(
                 condition=Q(travel_time_s__isnull=True) | Q(travel_time_s__gte=0), name="point_travel_time_not_negative"
             ),
+        ]
+
+
+class Isochrone(models.Model):
+    """The area from which a facility is reached within `minutes` of travel (travel-time coverage runs).
+
+    Geometry EPSG:4326 (layers.analysis.isochrones: home → facility over the run's road network, the
+    off-network stretch included, drawn with the tolerance stated in the run's notes). The polygons of one
+    facility are nested: a larger threshold covers the smaller one's. `area_km2` is measured by PostGIS in
+    an equal-area CRS (WGS 84 / NSIDC EASE-Grid 2.0 Global, EPSG:6933), written on every write.
+    """
+
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="isochrones")
+    facility = models.ForeignKey("facilities.Facility", on_delete=models.CASCADE, related_name="+")
+    minutes = models.FloatField(_("minutes of travel"))
+    geom = models.MultiPolygonField(srid=4326)
+    area_km2 = models.GeneratedField(
+        expression=Func(Func(F("geom"), Value(EQUAL_AREA_SRID), function="ST_Transform"), function="ST_Area")
+        / Value(1e6),
+        output_field=models.FloatField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        ordering = ["run", "facility", "-minutes"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "facility", "minutes"], name="isochrone_unique"),
+            models.CheckConstraint(condition=Q(minutes__gt=0), name="isochrone_minutes_positive"),
         ]

@@ -42,6 +42,15 @@ PLURAL_NOTES = {
         "%(n)s facilities with %(places)s places reach no child: listed, not counted as capacity",
         "n",
     ),
+    "isochrones_drawn": ngettext_lazy(
+        "isochrones: %(n)s polygon (facilities × thresholds: %(facilities)s × %(thresholds)s) drawn in %(seconds)s s; "
+        "it contains every place the run counts as reaching its facility within the threshold, its edge drawn up "
+        "to %(overstate)s m beyond (farther where a road can be joined between two of its junctions)",
+        "isochrones: %(n)s polygons (facilities × thresholds: %(facilities)s × %(thresholds)s) drawn in %(seconds)s "
+        "s; each contains every place the run counts as reaching its facility within the threshold, its edge drawn "
+        "up to %(overstate)s m beyond (farther where a road can be joined between two of its junctions)",
+        "n",
+    ),
     "settlements_not_reachable": ngettext_lazy(
         "%(n)s settlement with %(children)s children lies farther than %(max_snap)s m from every road and "
         "facility: not reachable, counted as not covered",

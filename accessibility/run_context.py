@@ -56,6 +56,8 @@ class Outcome:
     points: list[dict] = field(default_factory=list)  # per settlement
     sites: list[dict] = field(default_factory=list)
     areas: list[dict] = field(default_factory=list)
+    # Travel-time coverage, per facility × threshold: {"facility_id", "minutes", "geom"} (shapely, EPSG:4326).
+    isochrones: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     inputs: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)

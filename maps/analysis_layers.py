@@ -1,5 +1,5 @@
 """The accessibility analysis's layers of the analysis map: underserved areas, recommended sites,
-children in settlements and catchments.
+children in settlements, catchments and (travel-time runs) isochrones.
 
 Each reads the run named by ?run=<id> (else the latest finished run of its kind) from the
 analysis results' layers (accessibility/collections.py: the same rows, names and scope as the
@@ -9,6 +9,7 @@ API), and adds a folium layer with GeoJSON built in PostGIS (EPSG:4326).
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accessibility import geojson, selectors
@@ -98,7 +99,8 @@ def build_population(*, map, request, options):
 
 def build_catchments(*, map, request, options):
     run = _run(options, "coverage")
-    if run is None or not selectors.user_can_read(request.user):
+    # A travel-time run has no radii: its catchments are the isochrones (build_isochrones).
+    if run is None or not selectors.user_can_read(request.user) or "radii" not in run.parameters:
         return None
     ids = (run.inputs.get("facilities") or {}).get("ids") or []
     FeatureLayer(
@@ -113,11 +115,52 @@ def build_catchments(*, map, request, options):
     return {str(_("catchment")): "#1e88e5"}
 
 
+# Isochrone fills, the smallest threshold darkest: nested polygons are drawn largest first, each lighter.
+ISOCHRONE_COLOURS = ("#0d47a1", "#1565c0", "#1976d2", "#1e88e5", "#2196f3", "#42a5f5", "#64b5f6", "#90caf9")
+
+
+def _js_number(value: float) -> str:
+    """The text JavaScript gives a number (the key the browser looks a colour up by): 30 for 30.0."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def build_isochrones(*, map, request, options):
+    run = _run(options, "coverage")
+    if run is None or not selectors.user_can_read(request.user) or not run.parameters.get("travel"):
+        return None
+    minutes = sorted(float(m) for m in run.parameters["travel"]["thresholds_min"])
+    # Spread over the ramp: the smallest threshold the darkest, the largest the lightest (at most 8 thresholds).
+    last = len(ISOCHRONE_COLOURS) - 1
+    colours = {
+        _js_number(m): ISOCHRONE_COLOURS[min(last, round(i * last / max(len(minutes) - 1, 1)))]
+        for i, m in enumerate(minutes)
+    }
+    FeatureLayer(
+        data=geojson.isochrones_geojson(user=request.user, run=run),
+        name=str(_("Isochrones (minutes of travel)")),
+        options={
+            "colorBy": "minutes",
+            "colors": colours,
+            "style": {"weight": 1, "fillOpacity": 0.3},
+            "tooltipFromPopup": True,
+            "title": "name",
+            "lang": (get_language() or "kk")[:2],
+            "popupFields": [
+                ["minutes", str(_("minutes of travel"))],
+                ["area_km2", str(_("area, km²"))],
+            ],
+            "decimals": {"minutes": 1, "area_km2": 1},
+        },
+    ).add_to(map)
+    return {str(_("within %(minutes)s min")) % {"minutes": f"{m:g}"}: colours[_js_number(m)] for m in minutes}
+
+
 def analysis_layers_register() -> None:
     register_analysis_layer(
         key="accessibility_population", label=_("Children in settlements"), build=build_population, order=10
     )
     register_analysis_layer(key="accessibility_catchments", label=_("Catchments"), build=build_catchments, order=20)
+    register_analysis_layer(key="accessibility_isochrones", label=_("Isochrones"), build=build_isochrones, order=25)
     register_analysis_layer(
         key="accessibility_underserved", label=_("Underserved areas"), build=build_underserved, order=30
     )

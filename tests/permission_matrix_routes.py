@@ -139,9 +139,9 @@ def _analysis_rows(w) -> dict:
     """One result row of each analysis collection in each region, for the world's run (which is only
     queued): made on first use, by the read test alone (the write test needs an unchanged database)."""
     if "analysis_rows" not in w:
-        from django.contrib.gis.geos import Polygon
+        from django.contrib.gis.geos import MultiPolygon, Polygon
 
-        from accessibility.models import AreaResult, PointResult, SiteResult, ZoneResult
+        from accessibility.models import AreaResult, Isochrone, PointResult, SiteResult, ZoneResult
         from layers.models import Settlement
 
         run, rows = w["run"], {}
@@ -165,6 +165,10 @@ def _analysis_rows(w) -> dict:
                 ).pk,
                 "accessibility-settlements": PointResult.objects.create(
                     run=run, settlement=settlement, children=300.0
+                ).pk,
+                # The region of the facility, as the collection scopes isochrones.
+                "accessibility-isochrones": Isochrone.objects.create(
+                    run=run, facility=w[side].facility, minutes=15.0, geom=MultiPolygon(box, srid=4326)
                 ).pk,
             }
         w["analysis_rows"] = rows
@@ -419,6 +423,12 @@ ROUTES: dict[str, Rule] = {
     "ogc-accessibility-settlements-item": Rule(REGION, variants=_analysis_item("accessibility-settlements")),
     "api-accessibility-settlements-list": Rule(ROLE, variants=_private_items_variants),
     "api-accessibility-settlements-detail": Rule(REGION, variants=_analysis_item("accessibility-settlements")),
+    "ogc-accessibility-isochrones": Rule(ROLE),
+    "ogc-accessibility-isochrones-queryables": Rule(ROLE),
+    "ogc-accessibility-isochrones-items": Rule(ROLE, variants=_private_items_variants),
+    "ogc-accessibility-isochrones-item": Rule(REGION, variants=_analysis_item("accessibility-isochrones")),
+    "api-accessibility-isochrones-list": Rule(ROLE, variants=_private_items_variants),
+    "api-accessibility-isochrones-detail": Rule(REGION, variants=_analysis_item("accessibility-isochrones")),
     "ogc/collections/<str:collection_id>": Rule(NOBODY, kwargs=lambda w, s: {"collection_id": "nope"}),
     "ogc/collections/<str:collection_id>/queryables": Rule(NOBODY, kwargs=lambda w, s: {"collection_id": "nope"}),
     "ogc/collections/<str:collection_id>/items": Rule(NOBODY, kwargs=lambda w, s: {"collection_id": "nope"}),

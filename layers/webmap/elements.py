@@ -72,7 +72,9 @@ class FeatureLayer(PortalLayer):
     by a property; title: property shown bold (``name`` picks name_<lang>); popupFields:
     [[property, label, {value: label}?]]; links: [[URL template with __id__, id property or
     None for the feature id, label]] (or urlTemplate/urlProp/urlLabel for one link);
-    className: CSS class of the popup; lang: language code for ``title``.
+    className: CSS class of the popup; lang: language code for ``title``; decimals: {property:
+    digits} rounding numbers in the popup; tooltipFromPopup: the hover tooltip shows the popup's
+    title and fields (else the title alone).
     """
 
     factory = "featureLayer"

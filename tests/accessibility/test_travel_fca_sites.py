@@ -37,7 +37,7 @@ from facilities.models import Facility, Measure
 from layers.analysis.travel_fca import decay_weight, travel_fca
 from parcels.models import Parcel
 from tests.accessibility.test_travel_runs import FORM
-from tests.accessibility.travel_world import GEOD, _at, _execute, _params, _stored_seconds
+from tests.accessibility.travel_world import GEOD, execute_run, point_at, stored_seconds, travel_params
 
 E_HALF = math.exp(-0.5)
 
@@ -109,7 +109,7 @@ def _fca_access(run) -> dict[str, PointResult]:
 
 
 def test_fca_by_travel_time_without_decay(world, second_centre, region_a, network, places, t_b):
-    run = _execute("fca", _params(region_a, network, t_b))
+    run = execute_run("fca", travel_params(region_a, network, t_b))
     assert run.parameters["travel"]["decay"] == "none" and "radii" not in run.parameters
     rows = _fca_access(run)
     both = 1000 * (25 / 400 + 10 / 440)
@@ -118,7 +118,7 @@ def test_fca_by_travel_time_without_decay(world, second_centre, region_a, networ
     assert rows["C"].access_per_1000 == pytest.approx(1000 * 10 / 440)
     assert rows["R1"].access_per_1000 == 0.0 and rows["S"].access_per_1000 == 0.0
     assert (rows["R1"].reachable, rows["S"].reachable) == (True, False)
-    assert rows["A"].travel_time_s == pytest.approx(_stored_seconds(network, places, "A", "B", "C"), abs=1e-6)
+    assert rows["A"].travel_time_s == pytest.approx(stored_seconds(network, places, "A", "B", "C"), abs=1e-6)
     assert rows["R1"].travel_time_s is None
     s = run.summary
     assert s["access_per_1000"] == pytest.approx(1000 * 35 / 510)
@@ -140,14 +140,14 @@ def test_fca_by_travel_time_without_decay(world, second_centre, region_a, networ
 
 
 def test_fca_by_travel_time_with_gaussian_decay(world, second_centre, region_a, network, places, t_b):
-    params = _params(region_a, network, t_b)
+    params = travel_params(region_a, network, t_b)
     params["travel"]["decay"] = "gaussian"
-    run = _execute("fca", params)
+    run = execute_run("fca", params)
     assert run.parameters["travel"]["decay"] == "gaussian"
     t = {
-        ("A", "H"): _stored_seconds(network, places, "O", "A"),
-        ("A", "F"): _stored_seconds(network, places, "A", "B", "C"),
-        ("B", "F"): _stored_seconds(network, places, "B", "C"),
+        ("A", "H"): stored_seconds(network, places, "O", "A"),
+        ("A", "F"): stored_seconds(network, places, "A", "B", "C"),
+        ("B", "F"): stored_seconds(network, places, "B", "C"),
     }
     r_h = 25 / (_gauss(t[("A", "H")], t_b) * 300)  # B at exactly T weighs 0 for H
     r_f = 10 / (_gauss(t[("A", "F")], t_b) * 300 + _gauss(t[("B", "F")], t_b) * 100 + 40)
@@ -187,12 +187,12 @@ def _parcel(region, lon: float, lat: float) -> Parcel:
 def test_best_sites_by_travel_time_skip_the_candidate_across_the_river(world, region_a, network, places, t_b):
     island = _parcel(region_a, *places["R2"])
     east = _parcel(region_a, *places["C"])
-    bank = _at(places["R1"], 180, 1_500)  # mainland side of the river, 1.5 km from R1's 50 children
+    bank = point_at(places["R1"], 180, 1_500)  # mainland side of the river, 1.5 km from R1's 50 children
     river = _parcel(region_a, *bank)
     assert GEOD.inv(*bank, *places["R1"])[2] == pytest.approx(1_500, abs=1)
-    run = _execute(
+    run = execute_run(
         "sites",
-        _params(region_a, network, t_b)
+        travel_params(region_a, network, t_b)
         | {"sites": {"k": 2, "candidates": "parcels", "kind": "health_centre", "method": "greedy"}},
     )
     assert "radii" not in run.parameters and "decay" not in run.parameters["travel"]
@@ -225,24 +225,26 @@ def test_best_sites_by_travel_time_skip_the_candidate_across_the_river(world, re
 def test_best_sites_by_travel_time_exact_method_agrees(world, region_a, network, places, t_b):
     for name in ("R2", "C"):
         _parcel(region_a, *places[name])
-    _parcel(region_a, *_at(places["R1"], 180, 1_500))
-    run = _execute(
+    _parcel(region_a, *point_at(places["R1"], 180, 1_500))
+    run = execute_run(
         "sites",
-        _params(region_a, network, t_b)
+        travel_params(region_a, network, t_b)
         | {"sites": {"k": 1, "candidates": "parcels", "kind": "health_centre", "method": "exact"}},
     )
     assert run.summary["added"] == pytest.approx(50.0) and run.summary["optimal"] is True
 
 
 def test_travel_fca_and_sites_pages_and_api(world, second_centre, region_a, network, places, t_b, client, planner):
-    fca = _execute("fca", _params(region_a, network, t_b))
-    params = _params(region_a, network, t_b) | {"sites": {"k": 1, "candidates": "parcels", "kind": "health_centre"}}
+    fca = execute_run("fca", travel_params(region_a, network, t_b))
+    params = travel_params(region_a, network, t_b) | {
+        "sites": {"k": 1, "candidates": "parcels", "kind": "health_centre"}
+    }
     useless = _parcel(region_a, *world[1].location.coords)  # at H: adds nobody, so no site is chosen
-    nothing = _execute("sites", params)
+    nothing = execute_run("sites", params)
     assert nothing.summary["selected"] == 0 and nothing.summary["added"] == 0.0
     useless.delete()
     _parcel(region_a, *places["R2"])  # on the island: R1's 50 children (C is F's)
-    sites = _execute("sites", params)
+    sites = execute_run("sites", params)
     assert sites.summary["added"] == pytest.approx(50.0)
     client.force_login(planner)
     for run in (fca, nothing, sites):

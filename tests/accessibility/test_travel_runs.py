@@ -38,7 +38,7 @@ from accessibility.services import (
     population_raster_register,
     run_parameters_normalise,
 )
-from tests.accessibility.travel_world import CHILDREN, SPEED, WALK, _execute, _params, _stored_seconds
+from tests.accessibility.travel_world import SPEED, TRAVEL_CHILDREN, WALK, execute_run, stored_seconds, travel_params
 from tests.roads.conftest import length_m, seconds
 
 
@@ -47,12 +47,12 @@ def test_hand_computed_times_agree_with_the_stored_network(network, places, t_b)
     p = places
     assert t_b == pytest.approx(seconds(length_m(p["O"], p["A"]) + length_m(p["A"], p["B"]), SPEED), abs=1e-3)
     assert t_b == pytest.approx(900.0, abs=1.0)  # 7.5 km at 30 km/h
-    assert _stored_seconds(network, places, "O", "A") == pytest.approx(720.0, abs=1.0)
+    assert stored_seconds(network, places, "O", "A") == pytest.approx(720.0, abs=1.0)
 
 
 def test_coverage_by_travel_time_three_numbers_thresholds_and_rows(world, region_a, network, places, t_b):
     settlements, health = world
-    run = _execute("coverage", _params(region_a, network, t_b))
+    run = execute_run("coverage", travel_params(region_a, network, t_b))
     s = run.summary
     assert s["children_total"] == pytest.approx(510.0)
     assert s["children_served"] == pytest.approx(100.0, abs=1e-6)
@@ -85,15 +85,15 @@ def test_coverage_by_travel_time_three_numbers_thresholds_and_rows(world, region
 
     # Per settlement: seconds to the nearest facility, covered, served, reachable.
     rows = {r.settlement.name: r for r in PointResult.objects.filter(run=run).select_related("settlement")}
-    t_a = _stored_seconds(network, places, "O", "A")
-    t_c = _stored_seconds(network, places, "O", "A", "B", "C")
+    t_a = stored_seconds(network, places, "O", "A")
+    t_c = stored_seconds(network, places, "O", "A", "B", "C")
     assert rows["A"].travel_time_s == pytest.approx(t_a, abs=1e-6)
     assert rows["B"].travel_time_s == pytest.approx(t_b, abs=1e-6)
     assert rows["C"].travel_time_s == pytest.approx(t_c, abs=1e-6)
     assert t_c / 60 == pytest.approx(19.0, abs=0.05)
     assert rows["R1"].travel_time_s is None and rows["S"].travel_time_s is None
-    assert [rows[n].covered for n in CHILDREN] == [True, True, False, False, False]
-    assert [rows[n].reachable for n in CHILDREN] == [True, True, True, True, False]
+    assert [rows[n].covered for n in TRAVEL_CHILDREN] == [True, True, False, False, False]
+    assert [rows[n].reachable for n in TRAVEL_CHILDREN] == [True, True, True, True, False]
     assert rows["A"].served == pytest.approx(75.0, abs=1e-6)
     assert rows["B"].served == pytest.approx(25.0, abs=1e-6)
     assert rows["C"].served == 0.0 and rows["R1"].served == 0.0
@@ -120,13 +120,13 @@ def test_coverage_by_travel_time_three_numbers_thresholds_and_rows(world, region
     for name, settlement in settlements.items():
         district = ZoneResult.objects.filter(run=run, district__geom__contains=settlement.location).first()
         if district is not None:  # a settlement in a district: its children are in that district's row
-            assert district.children >= CHILDREN[name] - 1e-9
+            assert district.children >= TRAVEL_CHILDREN[name] - 1e-9
 
 
 def test_distance_run_on_the_same_world_is_unchanged(world, region_a):
     """5 km radii: R1 (3 km, across the river) is covered by distance; A (6 km, 12 min by road) is not."""
     radius = {"urban_m": 5_000, "rural_m": 5_000}
-    run = _execute(
+    run = execute_run(
         "coverage",
         {
             "region_ids": [region_a.id],
@@ -152,9 +152,9 @@ def test_distance_run_on_the_same_world_is_unchanged(world, region_a):
 
 def test_roadmap_by_travel_time_before_and_after(world, region_a, network, t_b):
     """Before the roadmap (open facilities at 2023-12-31) H is not there; with the plan it is."""
-    run = _execute(
+    run = execute_run(
         "roadmap",
-        {k: v for k, v in _params(region_a, network, t_b).items() if k != "facilities"}
+        {k: v for k, v in travel_params(region_a, network, t_b).items() if k != "facilities"}
         | {"facilities": {"purpose": "recreation"}},
     )
     before, after = run.summary["before"], run.summary["after"]
@@ -175,7 +175,7 @@ def test_roadmap_by_travel_time_before_and_after(world, region_a, network, t_b):
 
 
 def test_run_page_and_api_show_minutes_network_and_headline(world, region_a, network, t_b, client, planner):
-    run = _execute("coverage", _params(region_a, network, t_b))
+    run = execute_run("coverage", travel_params(region_a, network, t_b))
     client.force_login(planner)
     html = client.get(f"/en/accessibility/runs/{run.pk}/").content.decode()
     assert 'id="travel-network"' in html and "hand travel" in html and "drawn by the test" in html
@@ -307,7 +307,7 @@ def test_form_refuses_travel_where_it_does_not_apply(network, change, field, tex
 
 
 def test_repeat_with_radii_is_refused_for_a_travel_run(world, region_a, network, t_b):
-    run = analysis_run_create(kind="coverage", parameters=_params(region_a, network, t_b), enqueue=False)
+    run = analysis_run_create(kind="coverage", parameters=travel_params(region_a, network, t_b), enqueue=False)
     with pytest.raises(RunParameterError, match="^radii_factor: a travel-time run has no radii"):
         analysis_run_repeat(run=run, change={"radii_factor": 2}, enqueue=False)
 

@@ -24,10 +24,10 @@ GEOD = Geod(ellps="WGS84")
 SOURCE = "test settlements (travel time)"
 SPEED = 30.0  # residential, km/h (roads/data/default_speeds.yaml)
 WALK = 5.0  # off the network, km/h
-CHILDREN = {"A": 300.0, "B": 100.0, "C": 40.0, "R1": 50.0, "S": 20.0}
+TRAVEL_CHILDREN = {"A": 300.0, "B": 100.0, "C": 40.0, "R1": 50.0, "S": 20.0}
 
 
-def _at(origin, azimuth, metres):
+def point_at(origin, azimuth, metres):
     lon, lat, _ = GEOD.fwd(origin[0], origin[1], azimuth, metres)
     return (lon, lat)
 
@@ -35,12 +35,12 @@ def _at(origin, azimuth, metres):
 @pytest.fixture
 def places(region_a):
     o = (region_a.centre.x, region_a.centre.y)
-    a = _at(o, 90, 6_000)
-    b = _at(a, 90, 1_500)
-    c = _at(b, 90, 2_000)
-    r1 = _at(o, 0, 3_000)
-    r2 = _at(r1, 90, 1_000)
-    s = _at(o, 180, 8_000)
+    a = point_at(o, 90, 6_000)
+    b = point_at(a, 90, 1_500)
+    c = point_at(b, 90, 2_000)
+    r1 = point_at(o, 0, 3_000)
+    r2 = point_at(r1, 90, 1_000)
+    s = point_at(o, 180, 8_000)
     return {"O": o, "A": a, "B": b, "C": c, "R1": r1, "R2": r2, "S": s}
 
 
@@ -73,7 +73,7 @@ def world(db, region_a, places, network):
     Facility.objects.update(location=None)  # the demo facilities do not count here
     FacilityKind.objects.filter(code="health_centre").update(shifts_per_year=4, shifts_assumed=False)
     settlements = {}
-    for i, (name, children) in enumerate(CHILDREN.items(), start=1):
+    for i, (name, children) in enumerate(TRAVEL_CHILDREN.items(), start=1):
         lon, lat = places[name]
         settlements[name] = Settlement.objects.create(
             name=name,
@@ -98,7 +98,7 @@ def world(db, region_a, places, network):
     return settlements, health
 
 
-def _stored_seconds(network, places, *names) -> float:
+def stored_seconds(network, places, *names) -> float:
     """Seconds along the road through `names` (O, A, B, …), from the stored edge costs (what the run reads)."""
     total = 0.0
     for u, v in zip(names, names[1:], strict=False):
@@ -111,10 +111,10 @@ def _stored_seconds(network, places, *names) -> float:
 
 @pytest.fixture
 def t_b(network, places) -> float:
-    return _stored_seconds(network, places, "O", "A", "B")
+    return stored_seconds(network, places, "O", "A", "B")
 
 
-def _params(region, network, t_b, **extra) -> dict:
+def travel_params(region, network, t_b, **extra) -> dict:
     return {
         "region_ids": [region.id],
         "facilities": {"scope": "all", "purpose": "recreation"},
@@ -123,7 +123,7 @@ def _params(region, network, t_b, **extra) -> dict:
     }
 
 
-def _execute(kind: str, params: dict) -> AnalysisRun:
+def execute_run(kind: str, params: dict) -> AnalysisRun:
     run = analysis_run_execute(run_id=analysis_run_create(kind=kind, parameters=params, enqueue=False).pk)
     assert run.status == AnalysisRun.Status.DONE, run.error
     return run

@@ -56,6 +56,8 @@
     var html = '<div class="map-popup ' + esc(o.className || "") + '">' + (title ? "<strong>" + esc(title) + "</strong>" : "") + "<dl>";
     (o.popupFields || []).forEach(function (field) {
       var v = p[field[0]];
+      /* o.decimals: {property: digits} rounds a number for reading (e.g. an area in km²). */
+      if (o.decimals && o.decimals[field[0]] !== undefined && typeof v === "number") { v = v.toFixed(o.decimals[field[0]]); }
       html += row(field[1], field[2] && field[2][v] !== undefined ? field[2][v] : v);
     });
     html += "</dl>";
@@ -151,6 +153,8 @@
         var html = featurePopup(o, f.properties, f.id);
         if (!html) { return; }
         lyr.bindPopup(html);
+        /* o.tooltipFromPopup: the hover tooltip shows the popup's title and fields, not the title alone. */
+        if (o.tooltipFromPopup) { lyr.bindTooltip(html, {sticky: true}); return; }
         var p = f.properties, title = o.title ? (p[o.title + "_" + o.lang] || p[o.title] || "") : "";
         if (title) { lyr.bindTooltip(esc(title), {sticky: true}); }
       }

@@ -13,6 +13,7 @@ from layers.analysis.travel import (
     point_times,
     travel_time_coverage,
 )
+from tests.layers.analysis.brute_force import all_pairs_seconds
 
 INF = np.inf
 # Hand-built network (ids deliberately not 0..n−1). Road 1–2–3 runs west → east along 45° N;
@@ -195,17 +196,6 @@ def _random_graph(rng, n, m):
     return lon, lat, src, tgt, cost, rcost
 
 
-def _floyd(n, src, tgt, cost, rcost):
-    d = np.full((n, n), INF)
-    np.fill_diagonal(d, 0)
-    for a, b, c, r in zip(src, tgt, cost, rcost, strict=True):
-        d[a, b] = min(d[a, b], c)
-        d[b, a] = min(d[b, a], r)
-    for k in range(n):
-        d = np.minimum(d, d[:, k, None] + d[None, k, :])
-    return d  # d[i, j]: seconds i → j
-
-
 @pytest.mark.parametrize("seed", range(6))
 def test_random_graphs_agree_with_brute_force(seed):
     rng = np.random.default_rng(seed)
@@ -223,7 +213,7 @@ def test_random_graphs_agree_with_brute_force(seed):
         off_network_kmh=5,
         max_snap_m=1.0,
     )
-    d = _floyd(n, src, tgt, cost, rcost)
+    d = all_pairs_seconds(n, src, tgt, cost, rcost)
     fac_nodes = rng.choice(n, 4, replace=False)
     limit = 150.0
     catch = catchment_times(g, np.column_stack([lon[fac_nodes], lat[fac_nodes]]), limit_s=limit)

@@ -9,19 +9,9 @@ from layers.analysis.geodesy import chord_to_metres, lonlat_to_ecef
 from layers.analysis.siting import exact_max_cover, greedy_max_cover, greedy_max_cover_certified
 from layers.analysis.travel import RoadGraph
 from layers.analysis.travel_siting import travel_coverage_matrix
+from tests.layers.analysis.brute_force import all_pairs_seconds
 
 INF = np.inf
-
-
-def _floyd(n, src, tgt, cost, rcost):
-    d = np.full((n, n), INF)
-    np.fill_diagonal(d, 0)
-    for a, b, c, r in zip(src, tgt, cost, rcost, strict=True):
-        d[a, b] = min(d[a, b], c)
-        d[b, a] = min(d[b, a], r)
-    for k in range(n):
-        d = np.minimum(d, d[:, k, None] + d[None, k, :])
-    return d  # d[i, j]: seconds i → j
 
 
 def _metres(lon1, lat1, lon2, lat2):
@@ -62,7 +52,7 @@ def test_matrix_agrees_with_brute_force_on_random_graphs(seed):
 
     # Brute force: best of the point's k nearest nodes (within max_snap) × the candidate's, plus the direct line.
     mps = off_kmh / 3.6
-    d = _floyd(n, src, tgt, cost, rcost)
+    d = all_pairs_seconds(n, src, tgt, cost, rcost)
 
     def offsets(qlon, qlat):
         metres = _metres(qlon, qlat, lon, lat)

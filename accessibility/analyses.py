@@ -790,6 +790,8 @@ def underserved_run(ctx: Context) -> Outcome:
     out = Outcome(notes=ctx.demand_notes())
     fac, info = ctx.facilities(as_of=date.fromisoformat(p["facilities"]["as_of"]), scope=p["facilities"]["scope"])
     acc = HexAccumulator(size_m=float(u["hex_size_m"]), names=("children", "uncovered"))
+    if ctx.travel is not None:
+        return _travel_underserved(ctx, fac, info=info, acc=acc, out=out)
     # Official factors are only known after a pass; a scaled run therefore reads the raster twice
     # (first pass: region totals), an unscaled one once.
     factor_holder = {"f": None}
@@ -812,6 +814,38 @@ def underserved_run(ctx: Context) -> Outcome:
     _res, _f, cov = _coverage_pass(
         ctx, fac, scenario="current", lo=lo, hi=0.9, on_chunk=add, out=out, write_raster=False
     )
+    _underserved_areas(ctx, acc=acc, cov=cov, info=info, out=out)
+    return out
+
+
+def _travel_underserved(ctx: Context, fac: Facilities, *, info: dict, acc: HexAccumulator, out: Outcome) -> Outcome:
+    """Underserved areas by travel time: a settlement is within reach when its children reach a facility in scope
+    within the first of the run's thresholds on the road network; one farther than travel.max_snap_m from every
+    road node and facility is not reachable and counts as not within reach (the pass's note says how many). The
+    hexagons (EPSG:4326 out, equal-area inside) then rank as by distance. Settlement demand only, so no scaling."""
+    _travel_notes(ctx, out)
+
+    def add(chunk, covered):
+        acc.add(chunk.lon, chunk.lat, children=chunk.children, uncovered=np.where(covered, 0.0, chunk.children))
+
+    cov = _travel_pass(ctx, fac, scenario="current", lo=0.0, hi=0.9, out=out, on_chunk=add)
+    out.notes.append(
+        note(
+            gettext_noop(
+                "uncovered children: those not reaching a facility within %(minutes)s min on the road network, "
+                "including those of settlements not reachable from it"
+            ),
+            minutes=f"{ctx.travel['thresholds_min'][0]:g}",
+        )
+    )
+    _underserved_areas(ctx, acc=acc, cov=cov, info=info, out=out)
+    return out
+
+
+def _underserved_areas(ctx: Context, *, acc: HexAccumulator, cov: dict, info: dict, out: Outcome) -> None:
+    """Keep the `top` hexagons with the most uncovered children (polygons EPSG:4326), with the notes and summary
+    shared by the distance and the travel-time runs."""
+    u = ctx.params["underserved"]
     keys, sums = acc.totals()
     order = np.argsort(-sums[:, 1], kind="stable")[: int(u["top"])]
     for rank, i in enumerate(order, start=1):
@@ -832,7 +866,6 @@ def underserved_run(ctx: Context) -> Outcome:
         )
     )
     out.summary = {**cov, "hexagons_with_children": int((sums[:, 0] > 0).sum()), "kept": len(out.areas)}
-    return out
 
 
 def run(ctx: Context, *, kind: str) -> Outcome:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from accessibility import selectors
 from accessibility.models import AnalysisRun, PopulationRaster
 from accessibility.services import settlements
-from accessibility.services.parameters import DEFAULT_THRESHOLDS_MIN, MAX_THRESHOLDS, TRAVEL_KINDS
+from accessibility.services.parameters import DEFAULT_THRESHOLDS_MIN, MAX_THRESHOLDS
 from facilities.models import FacilityKind
 from gis_portal.units import size_label
 from layers.analysis.travel import DEFAULT_MAX_SNAP_M
@@ -153,10 +153,7 @@ class RunForm(forms.Form):
                 *self.fields["reach"].choices,
                 *((f"network:{n.pk}", network_choice_label(n)) for n in networks),
             ]
-            self.fields["reach"].help_text = _(
-                "Travel time is measured on the chosen road network (underserved areas by travel time come later: "
-                "choose distance for them)."
-            )
+            self.fields["reach"].help_text = _("Travel time is measured on the chosen road network.")
 
     def clean(self):
         c = super().clean()
@@ -174,11 +171,6 @@ class RunForm(forms.Form):
                 ),
             )
         if str(c.get("reach", "")).startswith("network:"):
-            if c.get("kind") and c["kind"] not in TRAVEL_KINDS:
-                self.add_error(
-                    "reach",
-                    _("Travel time is not available for underserved areas yet: choose distance for this analysis."),
-                )
             if c.get("demand_source") == "raster":
                 self.add_error(
                     "reach",

@@ -37,9 +37,6 @@ SCOPES = ("open", "open_or_planned", "all")
 PURPOSES = tuple(selectors.PURPOSE_MEASURES)
 CANDIDATE_SOURCES = ("settlements", "grid", "points", "parcels")
 MAX_CANDIDATES = 20_000
-# Travel time (issue 18): the analyses that take it. Underserved areas by travel time (hexagons of children
-# not reached in time) are not built yet and are refused by name.
-TRAVEL_KINDS = ("coverage", "roadmap", "fca", "sites")
 DEFAULT_THRESHOLDS_MIN = [15, 30, 45, 60]
 MAX_THRESHOLDS = 8
 
@@ -229,19 +226,14 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
 
 def _travel(raw, *, kind: str, source: str) -> dict | None:
     """The `travel` block (None: distance radii, as before travel time existed): a road network, thresholds in
-    minutes (the first is the catchment of the served flow, of 2SFCA and of new sites; children within each are
-    reported) and the largest straight stretch in metres from a point to the network; for 2SFCA also `decay`,
-    the weight of a facility by travel time within the catchment ("none" or "gaussian",
-    layers.analysis.travel_fca), stored only there."""
+    minutes (the first is the catchment of the served flow, of 2SFCA, of new sites and of "within reach" in
+    underserved areas; children within each are reported) and the largest straight stretch in metres from a
+    point to the network; for 2SFCA also `decay`, the weight of a facility by travel time within the catchment
+    ("none" or "gaussian", layers.analysis.travel_fca), stored only there."""
     if raw is None:
         return None
     if not isinstance(raw, dict):
         raise RunParameterError('travel: must be an object {"network", "thresholds_min", "max_snap_m"}')
-    if kind not in TRAVEL_KINDS:
-        raise RunParameterError(
-            f"travel: travel time is not available for the {kind!r} analysis yet (only "
-            f"{', '.join(TRAVEL_KINDS)}); leave travel out to use distance radii"
-        )
     if source != "settlements":
         raise RunParameterError(
             "travel: travel time with a raster demand is not available yet; use demand.source 'settlements'"

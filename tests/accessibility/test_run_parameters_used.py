@@ -185,7 +185,7 @@ def test_every_stored_parameter_is_read_by_the_run(monkeypatch, astana_settlemen
     assert stored - seen == set()
 
 
-@pytest.mark.parametrize("kind", ["coverage", "roadmap", "fca", "sites"])
+@pytest.mark.parametrize("kind", ["coverage", "roadmap", "fca", "sites", "underserved"])
 def test_every_stored_travel_parameter_is_read_by_the_run(monkeypatch, tmp_path, astana_settlements, region_a, kind):
     """A travel-time run stores travel (no radii) and reads every key of it (2SFCA also its decay)."""
     lon, lat = region_a.centre.x, region_a.centre.y

@@ -268,13 +268,11 @@ def test_decay_is_stored_for_2sfca_only(network):
     assert fca["travel"]["decay"] == "gaussian" and "radii" not in fca
     default = run_parameters_normalise(kind="fca", raw={"travel": {"network": network.pk}})
     assert default["travel"]["decay"] == "none"
-    for kind in ("coverage", "sites", "roadmap"):
+    for kind in ("coverage", "sites", "roadmap", "underserved"):
         params = run_parameters_normalise(kind=kind, raw={"travel": {"network": network.pk, "decay": "gaussian"}})
         assert "decay" not in params["travel"] and "radii" not in params
     with pytest.raises(RunParameterError, match=r"^travel\.decay: must be one of none, gaussian"):
         run_parameters_normalise(kind="fca", raw={"travel": {"network": network.pk, "decay": 1}})
-    with pytest.raises(RunParameterError, match=r"^travel: travel time is not available for the 'underserved'"):
-        run_parameters_normalise(kind="underserved", raw={"travel": {"network": network.pk}})
 
 
 @pytest.mark.parametrize(("kind", "decay"), [("fca", "gaussian"), ("sites", "none")])

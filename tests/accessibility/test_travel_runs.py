@@ -212,7 +212,6 @@ def test_run_page_and_api_show_minutes_network_and_headline(world, region_a, net
         ({"max_snap_m": -1}, "coverage", "travel.max_snap_m", "outside"),
         ({"speed": 5}, "coverage", "travel", "unknown keys speed"),
         ({"decay": "linear"}, "fca", "travel.decay", "must be one of none, gaussian"),
-        ({}, "underserved", "travel", "not available for the 'underserved' analysis"),
     ],
 )
 def test_travel_parameters_are_checked_by_name(network, region_a, planner, travel, kind, field, text):
@@ -293,7 +292,7 @@ def test_form_with_a_network_queues_a_travel_run(network, client, planner, regio
 @pytest.mark.parametrize(
     ("change", "field", "text"),
     [
-        ({"kind": "underserved"}, "reach", "not available for underserved areas yet"),
+        ({"kind": "underserved", "demand_source": "raster"}, "reach", "with a population raster is not available"),
         ({"demand_source": "raster"}, "reach", "with a population raster is not available"),
         ({"thresholds_min": "15, x"}, "thresholds_min", "numbers separated by commas"),
         ({"thresholds_min": "15, 700"}, "thresholds_min", "1 to 8 thresholds"),

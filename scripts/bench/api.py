@@ -14,9 +14,10 @@ address and token never reach (api_settings.py). Measures over HTTP, as a planne
   worker counts, the parcels collection's columns as properties, the same bbox and limits:
   tipg (uvicorn, 2 workers) and pygeoapi (PostgreSQL provider, config and OpenAPI document
   written to a temporary folder, gunicorn gthread 2 x 4). They are installed from PyPI, pinned
-  in peers-requirements.txt, into the bench's own virtualenv .bench-peers/ (gitignored; created
-  on first use), never into the portal's requirements. Every server must return the same
-  feature ids for the bbox query, else the bench stops. Then, in one run: bbox latency over
+  in peers-requirements.txt, into the bench's own virtualenv ~/.cache/gis_portal/bench-peers/
+  (outside the repository, BENCH_PEERS_VENV moves it; created on first use), never into the
+  portal's requirements. Every server must return the same feature ids for the bbox query,
+  else the bench stops. Then, in one run: bbox latency over
   interleaved rounds (--rounds, default 51) of ours, tipg, pygeoapi and the raw SQL reading
   the stored GeoJSON column; --clients x --load-seconds of load on the bbox query each (errors
   counted); the whole collection in pages of 1 000 following next links. Prints the figures,
@@ -355,7 +356,12 @@ def load(port: int, path: str, *, seconds: float, clients: int) -> dict:
 
 # --- Peers: what a ministry would otherwise deploy over the same table ------------------------------
 
-PEERS_VENV = ROOT / ".bench-peers"  # gitignored; never the portal's .venv
+# Outside the repository: third-party code (and its own references to paths beside it) stays out of the
+# project's tree; BENCH_PEERS_VENV moves it. Never the portal's .venv.
+PEERS_VENV = Path(
+    os.environ.get("BENCH_PEERS_VENV")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gis_portal" / "bench-peers"
+)
 PEERS_REQUIREMENTS = BENCH_DIR / "peers-requirements.txt"
 # The parcels collection's properties (api catalogue, `parcels`) as the table's own columns: the peers
 # serve one table, so region and district are their ids where the API writes their KATO codes.
@@ -372,7 +378,7 @@ def peers_python() -> Path:
     wanted = PEERS_REQUIREMENTS.read_text()
     if python.exists() and stamp.exists() and stamp.read_text() == wanted:
         return python
-    print(f"creating {PEERS_VENV.relative_to(ROOT)}/ from {PEERS_REQUIREMENTS.relative_to(ROOT)} (once)", flush=True)
+    print(f"creating {PEERS_VENV}/ from {PEERS_REQUIREMENTS.relative_to(ROOT)} (once)", flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)  # noqa: S603 - fixed argv
     subprocess.run(  # noqa: S603 - fixed argv
         [str(python), "-m", "pip", "install", "-q", "-r", str(PEERS_REQUIREMENTS)], check=True

@@ -14,7 +14,7 @@ from facilities.models import Facility
 from layers.models import District
 
 # The hand-built road network world of the travel-time tests, offered to every test here.
-from tests.accessibility.travel_world import network, places, t_b, world  # noqa: F401
+from tests.accessibility.travel_world import network, places, second_centre, t_b, world  # noqa: F401
 
 GEOD = Geod(ellps="WGS84")
 

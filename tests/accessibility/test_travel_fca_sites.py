@@ -26,14 +26,13 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+from django.contrib.gis.geos import MultiPolygon, Polygon
 from rest_framework.test import APIClient
 
 from accessibility.forms import RunForm
 from accessibility.models import AnalysisRun, PointResult, SiteResult, ZoneResult
 from accessibility.notes import note_text
 from accessibility.services import RunParameterError, run_parameters_normalise
-from facilities.models import Facility, Measure
 from layers.analysis.travel_fca import decay_weight, travel_fca
 from parcels.models import Parcel
 from tests.accessibility.test_travel_runs import FORM
@@ -87,21 +86,6 @@ def test_travel_fca_two_facilities_by_hand_with_and_without_decay():
 
 
 # --- runs on the hand-built network -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def second_centre(world, places, region_a):
-    return Facility.objects.create(
-        kind_id="health_centre",
-        measure=Measure.objects.get(number=15),
-        region=region_a,
-        name_kk="F",
-        name_ru="F",
-        name_en="F",
-        places=10,
-        planned_year=2025,
-        location=Point(*places["C"], srid=4326),
-    )
 
 
 def _fca_access(run) -> dict[str, PointResult]:

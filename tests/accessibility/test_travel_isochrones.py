@@ -14,38 +14,23 @@ import re
 
 import pytest
 import shapely
-from django.contrib.gis.geos import GEOSGeometry, Point
+from django.contrib.gis.geos import GEOSGeometry
 from django.db.models import Exists, OuterRef
 from pyproj import Geod
 
 from accessibility.models import AnalysisRun, Isochrone, PointResult
 from accessibility.notes import note_text
-from accessibility.services import analysis_run_create, analysis_run_execute
-from facilities.models import Facility, Measure
-from tests.accessibility.travel_world import TRAVEL_CHILDREN
+from accessibility.services import analysis_run_execute
+from tests.accessibility.travel_world import TRAVEL_CHILDREN, execute_run, travel_params
 from tests.clients import problem_fields
 from tests.clients import token_client as _client
 
 GEOD = Geod(ellps="WGS84")
 
 
-def _params(region, network, t_b) -> dict:
-    return {
-        "region_ids": [region.id],
-        "facilities": {"scope": "all", "purpose": "recreation"},
-        "travel": {"network": network.pk, "thresholds_min": [t_b / 60, 30], "max_snap_m": 5_000},
-    }
-
-
-def _execute(kind: str, params: dict, echo=None) -> AnalysisRun:
-    run = analysis_run_execute(run_id=analysis_run_create(kind=kind, parameters=params, enqueue=False).pk, echo=echo)
-    assert run.status == AnalysisRun.Status.DONE, run.error
-    return run
-
-
 @pytest.fixture
 def travel_run(world, region_a, network, t_b):
-    return _execute("coverage", _params(region_a, network, t_b))
+    return execute_run("coverage", travel_params(region_a, network, t_b))
 
 
 def _covered_by(run, minutes: float, point) -> bool:
@@ -56,7 +41,9 @@ def _covered_by(run, minutes: float, point) -> bool:
 def test_isochrones_stored_per_facility_and_threshold_nested(world, region_a, network, t_b):
     settlements, health = world
     progress = []
-    run = _execute("coverage", _params(region_a, network, t_b), echo=lambda f, text: progress.append((f, text)))
+    run = execute_run(
+        "coverage", travel_params(region_a, network, t_b), echo=lambda f, text: progress.append((f, text))
+    )
     rows = list(Isochrone.objects.filter(run=run).order_by("minutes"))
     assert [(r.facility_id, r.minutes) for r in rows] == [(health.pk, pytest.approx(t_b / 60)), (health.pk, 30.0)]
     small, large = rows
@@ -98,20 +85,10 @@ def test_isochrones_stored_per_facility_and_threshold_nested(world, region_a, ne
     assert any(re.match(drawn, n) for n in notes)
 
 
-def test_isochrones_of_two_facilities_and_repeats_replace_them(world, region_a, network, places, t_b):
+def test_isochrones_of_two_facilities_and_repeats_replace_them(world, second_centre, region_a, network, places, t_b):
     settlements, health = world
-    second = Facility.objects.create(
-        kind_id="health_centre",
-        measure=Measure.objects.get(number=15),
-        region=region_a,
-        name_kk="K",
-        name_ru="K",
-        name_en="K",
-        places=10,
-        planned_year=2025,
-        location=Point(*places["C"], srid=4326),
-    )
-    run = _execute("coverage", _params(region_a, network, t_b))
+    second = second_centre
+    run = execute_run("coverage", travel_params(region_a, network, t_b))
     assert Isochrone.objects.filter(run=run).count() == 4
     assert set(Isochrone.objects.filter(run=run).values_list("facility_id", flat=True)) == {health.pk, second.pk}
     # C is reached at once from K: inside the union of the first threshold's isochrones, though not in H's.
@@ -129,7 +106,7 @@ def test_isochrones_of_two_facilities_and_repeats_replace_them(world, region_a, 
 
 def test_distance_runs_store_no_isochrones(world, region_a):
     radius = {"urban_m": 5_000, "rural_m": 5_000}
-    run = _execute(
+    run = execute_run(
         "coverage",
         {
             "region_ids": [region_a.id],

@@ -98,6 +98,22 @@ def world(db, region_a, places, network):
     return settlements, health
 
 
+@pytest.fixture
+def second_centre(world, places, region_a):
+    """A second health centre F (10 places) at C, beside H of the world."""
+    return Facility.objects.create(
+        kind_id="health_centre",
+        measure=Measure.objects.get(number=15),
+        region=region_a,
+        name_kk="F",
+        name_ru="F",
+        name_en="F",
+        places=10,
+        planned_year=2025,
+        location=Point(*places["C"], srid=4326),
+    )
+
+
 def stored_seconds(network, places, *names) -> float:
     """Seconds along the road through `names` (O, A, B, …), from the stored edge costs (what the run reads)."""
     total = 0.0
@@ -123,7 +139,8 @@ def travel_params(region, network, t_b, **extra) -> dict:
     }
 
 
-def execute_run(kind: str, params: dict) -> AnalysisRun:
-    run = analysis_run_execute(run_id=analysis_run_create(kind=kind, parameters=params, enqueue=False).pk)
+def execute_run(kind: str, params: dict, *, echo=None) -> AnalysisRun:
+    """Create and execute a run at once (`echo` receives its progress); it must end done."""
+    run = analysis_run_execute(run_id=analysis_run_create(kind=kind, parameters=params, enqueue=False).pk, echo=echo)
     assert run.status == AnalysisRun.Status.DONE, run.error
     return run

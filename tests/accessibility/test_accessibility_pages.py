@@ -11,6 +11,7 @@ from django.utils import translation
 from accessibility.models import AnalysisRun
 from accessibility.services import analysis_run_create, analysis_run_execute
 from layers.models import Settlement
+from tests.accessibility.run_form import RUN_FORM
 
 
 @pytest.fixture
@@ -40,23 +41,11 @@ def test_anonymous_is_sent_to_login_and_akimat_sees_no_form(client, akimat_a):
 
 def test_form_queues_a_run(client, planner, region_a):
     client.force_login(planner)
-    data = {
-        "kind": "coverage",
-        "demand_source": "settlements",
-        "indicator": "children_0_17",
-        "as_of": "2025-12-31",
+    data = RUN_FORM | {
         "scope": "open_or_planned",
         "purpose": "art_school",
         "region": region_a.pk,
-        "health_urban_m": 5000,
-        "health_rural_m": 30000,
-        "creative_urban_m": 3000,
-        "creative_rural_m": 15000,
-        "k": 5,
-        "candidates": "settlements",
         "site_kind": "art_school",
-        "method": "greedy",
-        "hex_size_m": 5000,
     }
     resp = client.post("/en/accessibility/", data)
     run = AnalysisRun.objects.get()
@@ -139,23 +128,7 @@ def test_best_sites_form_refuses_a_new_kind_of_another_purpose(client, planner):
     form = client.get("/en/accessibility/").content.decode()
     # The defaults go together: recreation children, new health centres.
     assert '<option value="health_centre" selected>' in form and '<option value="recreation" selected>' in form
-    data = {
-        "kind": "sites",
-        "demand_source": "settlements",
-        "indicator": "children_0_17",
-        "as_of": "2025-12-31",
-        "scope": "all",
-        "purpose": "recreation",
-        "health_urban_m": 5000,
-        "health_rural_m": 30000,
-        "creative_urban_m": 3000,
-        "creative_rural_m": 15000,
-        "k": 5,
-        "candidates": "settlements",
-        "site_kind": "art_school",
-        "method": "greedy",
-        "hex_size_m": 5000,
-    }
+    data = RUN_FORM | {"kind": "sites", "site_kind": "art_school"}
     resp = client.post("/en/accessibility/", data)
     assert resp.status_code == 200 and not AnalysisRun.objects.exists()
     assert "does not serve the children chosen in" in resp.content.decode()

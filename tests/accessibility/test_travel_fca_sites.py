@@ -35,7 +35,7 @@ from accessibility.notes import note_text
 from accessibility.services import RunParameterError, run_parameters_normalise
 from layers.analysis.travel_fca import decay_weight, travel_fca
 from parcels.models import Parcel
-from tests.accessibility.test_travel_runs import FORM
+from tests.accessibility.run_form import RUN_FORM
 from tests.accessibility.travel_world import GEOD, execute_run, point_at, stored_seconds, travel_params
 
 E_HALF = math.exp(-0.5)
@@ -262,7 +262,7 @@ def test_decay_is_stored_for_2sfca_only(network):
 @pytest.mark.parametrize(("kind", "decay"), [("fca", "gaussian"), ("sites", "none")])
 def test_form_queues_travel_fca_and_sites(network, client, planner, region_a, kind, decay):
     client.force_login(planner)
-    data = FORM | {
+    data = RUN_FORM | {
         "kind": kind,
         "region": region_a.pk,
         "reach": f"network:{network.pk}",

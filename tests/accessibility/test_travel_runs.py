@@ -38,6 +38,7 @@ from accessibility.services import (
     population_raster_register,
     run_parameters_normalise,
 )
+from tests.accessibility.run_form import RUN_FORM
 from tests.accessibility.travel_world import SPEED, TRAVEL_CHILDREN, WALK, execute_run, stored_seconds, travel_params
 from tests.roads.conftest import length_m, seconds
 
@@ -244,25 +245,6 @@ def test_travel_parameters_defaults_and_storage(network):
     assert roadmap["travel"]["thresholds_min"] == [30, 15] and "radii" not in roadmap
 
 
-FORM = {
-    "kind": "coverage",
-    "demand_source": "settlements",
-    "indicator": "children_0_17",
-    "as_of": "2025-12-31",
-    "scope": "all",
-    "purpose": "recreation",
-    "health_urban_m": 5000,
-    "health_rural_m": 30000,
-    "creative_urban_m": 3000,
-    "creative_rural_m": 15000,
-    "k": 5,
-    "candidates": "settlements",
-    "site_kind": "health_centre",
-    "method": "greedy",
-    "hex_size_m": 5000,
-}
-
-
 def test_form_without_a_network_offers_distance_only_and_says_how_to_load(db, client, planner):
     form = RunForm()
     assert [v for v, _label in form.fields["reach"].choices] == ["distance"]
@@ -276,7 +258,7 @@ def test_form_with_a_network_queues_a_travel_run(network, client, planner, regio
     label = str(choices[f"network:{network.pk}"])
     assert label == "Travel time on road network hand travel (summer; drawn by the test; 2026-06-01) (minutes)"
     client.force_login(planner)
-    data = FORM | {
+    data = RUN_FORM | {
         "region": region_a.pk,
         "reach": f"network:{network.pk}",
         "thresholds_min": "30, 15",
@@ -300,7 +282,7 @@ def test_form_with_a_network_queues_a_travel_run(network, client, planner, regio
     ],
 )
 def test_form_refuses_travel_where_it_does_not_apply(network, change, field, text):
-    form = RunForm(data=FORM | {"reach": f"network:{network.pk}", "thresholds_min": "15, 30"} | change)
+    form = RunForm(data=RUN_FORM | {"reach": f"network:{network.pk}", "thresholds_min": "15, 30"} | change)
     assert not form.is_valid()
     assert any(text in e for e in form.errors[field]), form.errors
 

@@ -21,7 +21,7 @@ from accessibility.forms import RunForm
 from accessibility.models import AnalysisRun, AreaResult, PointResult
 from accessibility.notes import note_text
 from accessibility.services import RunParameterError, population_raster_register, run_parameters_normalise
-from tests.accessibility.test_travel_runs import FORM
+from tests.accessibility.run_form import RUN_FORM
 from tests.accessibility.travel_world import execute_run, travel_params
 
 HEX = {"hex_size_m": 500, "top": 50}
@@ -152,14 +152,18 @@ def test_underserved_takes_travel_but_not_with_a_raster(network, region_a, plann
 
 
 def test_form_offers_travel_for_underserved(network, client, planner, region_a):
-    form = RunForm(data=FORM | {"kind": "underserved", "reach": f"network:{network.pk}", "thresholds_min": "20, 40"})
+    form = RunForm(
+        data=RUN_FORM | {"kind": "underserved", "reach": f"network:{network.pk}", "thresholds_min": "20, 40"}
+    )
     assert form.is_valid(), form.errors
     assert "come later" not in str(RunForm().fields["reach"].help_text)
-    raster = RunForm(data=FORM | {"kind": "underserved", "demand_source": "raster", "reach": f"network:{network.pk}"})
+    raster = RunForm(
+        data=RUN_FORM | {"kind": "underserved", "demand_source": "raster", "reach": f"network:{network.pk}"}
+    )
     assert not raster.is_valid()
     assert any("with a population raster is not available" in e for e in raster.errors["reach"])
     client.force_login(planner)
-    data = FORM | {
+    data = RUN_FORM | {
         "kind": "underserved",
         "region": region_a.pk,
         "reach": f"network:{network.pk}",

@@ -128,6 +128,17 @@ def reference_data_load(*, path: Path = ROADMAP_JSON) -> dict[str, int]:
     }
 
 
+# The optional finances of a facility (never required) and their empty values; the ministry edits them
+# like the plan data.
+FINANCE_DEFAULTS = {
+    "budget_kzt": None,
+    "funding_source": "",
+    "contractor_name": "",
+    "contractor_bin": "",
+    "finances_published": False,
+}
+FINANCE_FIELDS = tuple(FINANCE_DEFAULTS)
+
 # The facility's own data a restore brings back; is_demo and the time stamps stay as they are.
 FACILITY_RESTORED_FIELDS = [
     "kind_id",
@@ -141,11 +152,7 @@ FACILITY_RESTORED_FIELDS = [
     "is_ppp",
     "location",
     "planned_year",
-    "budget_kzt",
-    "funding_source",
-    "contractor_name",
-    "contractor_bin",
-    "finances_published",
+    *FINANCE_FIELDS,
 ]
 
 
@@ -222,15 +229,6 @@ def facility_restore(*, user, facility_id: int, event_id: int, expected_head: in
 # Create and update (the facility pages and the admin)
 # ---------------------------------------------------------------------------
 
-# The optional finances of a facility (never required); the ministry edits them like the plan data.
-FINANCE_FIELDS = ("budget_kzt", "funding_source", "contractor_name", "contractor_bin", "finances_published")
-FINANCE_DEFAULTS = {
-    "budget_kzt": None,
-    "funding_source": "",
-    "contractor_name": "",
-    "contractor_bin": "",
-    "finances_published": False,
-}
 # Weights of the BIN's check digit (the 12th), a second pass when the first gives 10 (then: no valid BIN).
 BIN_WEIGHTS = (tuple(range(1, 12)), (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2))
 

@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from accounts import layer_access
 from accounts.permissions import Action, can, scope_queryset, user_role
+from facilities.collections import FACILITY_FINANCES_PUBLIC
 from facilities.models import Facility, FacilityKind, FundingSource
 from facilities.selectors import facility_list
 from gis_portal.geo.collections import collection_get
@@ -139,7 +140,7 @@ def facility_statuses(*, as_of: date, facility_ids: list[int]) -> dict[int, str]
 
 
 # The facility's optional finances, in the names of the facilities collection's properties.
-FINANCE_NAMES = ("budget_kzt", "funding_source", "contractor_name", "contractor_bin")
+FINANCE_NAMES = tuple(FACILITY_FINANCES_PUBLIC)
 
 
 @dataclass(frozen=True)

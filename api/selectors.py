@@ -199,6 +199,7 @@ def items_page(
         reverse=bool(query.cursor and not query.cursor.forward),
         check_more=not known,
         stored=collection.stored_geojson,
+        stored_properties=collection.stored_properties,
         stamps=_stamps(collection),
     )
     if known:

@@ -11,39 +11,13 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from gis_portal.geo.collections import Collection, Filter, register
-from parcels.models import InfrastructureLink, Parcel
+from parcels.models import LINK_STORED_PROPERTIES, PARCEL_STORED_PROPERTIES, InfrastructureLink, Parcel
 
 DEMO_FILTER_HELP = _("demo rows only (true) or official rows only (false)")
 
-PARCEL_PROPERTIES = {
-    "facility": "facility_id",
-    "region": "region__kato",
-    "district": "district__kato",
-    "cadastral_number": "cadastral_number",
-    "status": "status",
-    "declared_area_ha": "declared_area_ha",
-    "computed_area_ha": "computed_area_ha",
-    "land_category": "land_category",
-    "right_type": "right_type",
-    "act_number": "act_number",
-    "act_date": "act_date",
-    "is_demo": "is_demo",
-    "version": "version",
-    "updated_at": "updated_at",
-}
-LINK_PROPERTIES = {
-    "parcel": "parcel_id",
-    "utility": "utility_id",
-    "region": "region__kato",
-    "required": "required",
-    "status": "status",
-    "route_length_m": "route_length_m",
-    "planned_connection_date": "planned_connection_date",
-    "actual_connection_date": "actual_connection_date",
-    "is_demo": "is_demo",
-    "version": "version",
-    "updated_at": "updated_at",
-}
+# The region's and district's KATO codes are read with each page; the rest is stored with the row.
+PARCEL_PROPERTIES = {**PARCEL_STORED_PROPERTIES.members, "region": "region__kato", "district": "district__kato"}
+LINK_PROPERTIES = {**LINK_STORED_PROPERTIES.members, "region": "region__kato"}
 
 
 def _parcels():
@@ -64,6 +38,7 @@ def collections_register() -> None:
             geometry="geom",
             geometry_type="MultiPolygon",
             stored_geojson="geom_geojson",
+            stored_properties=PARCEL_STORED_PROPERTIES,
             public=False,
             region_field="region",
             public_properties=PARCEL_PROPERTIES,
@@ -99,6 +74,7 @@ def collections_register() -> None:
             geometry="route",
             geometry_type="LineString",
             stored_geojson="route_geojson",
+            stored_properties=LINK_STORED_PROPERTIES,
             public=False,
             region_field="region",
             public_properties=LINK_PROPERTIES,

@@ -23,13 +23,49 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from facilities.models import Facility
-from gis_portal.geo.geojson import stored_geojson
+from gis_portal.geo.geojson import StoredProperties, stored_geojson
 from gis_portal.i18n import LocalizedNameMixin
 from layers.models import District, Region
 
 # Kazakh cadastral number: region (2 digits) - district (3) - cadastral quarter (3) - parcel (3 or 4),
 # e.g. 21-320-101-1234 (Land Code of the RK, art. 152; format of the Unified State Real Estate Cadastre).
 CADASTRAL_REGEX = r"^[0-9]{2}-[0-9]{3}-[0-9]{3}-[0-9]{3,4}$"
+
+# The properties of the parcels and links layers (parcels.collections) that are the row's own
+# columns, kept as JSON text by PostgreSQL on every write (StoredProperties): a page of the
+# layer reads them as one text. The layers add their region's (and district's) KATO code at read.
+PARCEL_STORED_PROPERTIES = StoredProperties(
+    column="properties_json",
+    members={
+        "facility": "facility_id",
+        "cadastral_number": "cadastral_number",
+        "status": "status",
+        "declared_area_ha": "declared_area_ha",
+        "computed_area_ha": "computed_area_ha",
+        "land_category": "land_category",
+        "right_type": "right_type",
+        "act_number": "act_number",
+        "act_date": "act_date",
+        "is_demo": "is_demo",
+        "version": "version",
+        "updated_at": "updated_at",
+    },
+)
+LINK_STORED_PROPERTIES = StoredProperties(
+    column="properties_json",
+    members={
+        "parcel": "parcel_id",
+        "utility": "utility_id",
+        "required": "required",
+        "status": "status",
+        "route_length_m": "route_length_m",
+        "planned_connection_date": "planned_connection_date",
+        "actual_connection_date": "actual_connection_date",
+        "is_demo": "is_demo",
+        "version": "version",
+        "updated_at": "updated_at",
+    },
+)
 
 # The attributes of a parcel that its writers (forms, API, imports) set; the rest is derived.
 PARCEL_FIELDS = [
@@ -90,7 +126,7 @@ ROW_CHANGED = pgtrigger.Condition("OLD.* IS DISTINCT FROM NEW.*")
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(condition=ROW_CHANGED),
     pghistory.DeleteEvent(),
-    exclude=["geom_geojson"],
+    exclude=["geom_geojson", "properties_json"],
 )
 class Parcel(models.Model):
     """A land parcel allocated (or proposed) for one facility.
@@ -132,6 +168,10 @@ class Parcel(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The layer's own-column properties as JSON text (PARCEL_STORED_PROPERTIES), written by PostgreSQL.
+    properties_json = models.GeneratedField(
+        expression=PARCEL_STORED_PROPERTIES.expression(), output_field=models.TextField(), db_persist=True
+    )
 
     class Meta:
         ordering = ["region__kato", "facility_id", "id"]
@@ -221,7 +261,7 @@ class LinkStatus(models.TextChoices):
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(condition=ROW_CHANGED),
     pghistory.DeleteEvent(),
-    exclude=["route_geojson"],
+    exclude=["route_geojson", "properties_json"],
 )
 class InfrastructureLink(models.Model):
     """How one utility reaches one parcel. The route runs from the network's connection point to the parcel."""
@@ -250,6 +290,10 @@ class InfrastructureLink(models.Model):
     is_demo = models.BooleanField(_("demo data"), default=False)
     version = models.PositiveIntegerField(default=1, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # The layer's own-column properties as JSON text (LINK_STORED_PROPERTIES), written by PostgreSQL.
+    properties_json = models.GeneratedField(
+        expression=LINK_STORED_PROPERTIES.expression(), output_field=models.TextField(), db_persist=True
+    )
 
     class Meta:
         ordering = ["parcel_id", "utility__sort_order"]

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, replace
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from gis_portal.geo.geojson import STORED_PROPERTY_TYPES, StoredProperties
+
 KATO_RE = re.compile(r"^[0-9]{9}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
 
@@ -138,6 +140,8 @@ class Collection:
     property_types: dict[str, str] = field(default_factory=dict)  # name → JSON schema type (docs, HTML)
     # Generated column with the default GeoJSON geometry (gis_portal.geo.geojson.stored_geojson), if the model has one.
     stored_geojson: str | None = None
+    # Generated column with the JSON text of the properties that are the row's own columns (StoredProperties).
+    stored_properties: StoredProperties | None = None
 
     @property
     def title_text(self) -> str:
@@ -187,6 +191,21 @@ def _check(collection: Collection) -> None:
             raise ValueError(f"{collection.id}: ordering {name!r} is not a declared property")
     if collection.updated_field and collection.updated_property is None:
         raise ValueError(f"{collection.id}: the time field {collection.updated_field!r} is no declared property")
+    if collection.stored_properties is not None:
+        _check_stored(collection, collection.stored_properties)
+
+
+def _check_stored(collection: Collection, stored: StoredProperties) -> None:
+    """Stored members must be public properties read from the same own field, of a type printed alike everywhere."""
+    if not stored.covers(collection.public_properties):
+        raise ValueError(f"{collection.id}: stored properties {sorted(stored.members)} are not all public, as declared")
+    model = collection.selector().model
+    for name, field_name in stored.members.items():
+        field = model._meta.get_field(field_name)
+        while field.is_relation:
+            field = field.target_field  # a foreign key's value is its target's
+        if field.get_internal_type() not in STORED_PROPERTY_TYPES:
+            raise ValueError(f"{collection.id}: stored property {name!r} is a {field.get_internal_type()}")
 
 
 def register(collection: Collection) -> Collection:

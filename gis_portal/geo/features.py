@@ -47,6 +47,7 @@ def collection_feature_collection(
         simplify_m=simplify_m,
         multi=collection.geometry_type.startswith("Multi"),
         stored=collection.stored_geojson,
+        stored_properties=collection.stored_properties,
     )
     head = json.dumps({"type": "FeatureCollection", **(members or {})}, ensure_ascii=False)
     return head[:-1] + ', "features": ' + page.features.decode() + "}"

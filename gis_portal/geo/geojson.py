@@ -97,6 +97,70 @@ def stored_geojson(field: str, *, multi: bool = False) -> Func:
     return Func(oriented, Value(DEFAULT_PRECISION), function="ST_AsGeoJSON", output_field=TextField())
 
 
+# Types whose PostgreSQL text cast is already their JSON text (integers; booleans cast to
+# true/false). Everything else goes through to_json(), which quotes and escapes.
+_JSON_AS_TEXT_TYPES = {
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveBigIntegerField",
+    "PositiveSmallIntegerField",
+    "BooleanField",
+}
+
+
+# The SQL function a StoredProperties column calls (created by parcels migration 0011): the
+# JSON text of a value, 'null' for NULL. to_json() is STABLE, as PostgreSQL must assume of some
+# types (a timestamptz prints in the session's time zone, a float by extra_float_digits); this
+# one is IMMUTABLE, as a generated column requires, and true to it for the types of
+# STORED_PROPERTY_TYPES: timestamptz has an overload that prints UTC, date one that keeps
+# PostgreSQL from casting a date to timestamptz to call the former.
+JSON_TEXT_FUNCTION = "portal_json_text"
+# Model fields whose JSON text depends on no session setting (a timestamptz is printed in UTC,
+# as Django's connections, whose time zone is UTC, print it when reading).
+STORED_PROPERTY_TYPES = {
+    *_JSON_AS_TEXT_TYPES,
+    "CharField",
+    "TextField",
+    "DecimalField",
+    "DateField",
+    "DateTimeField",
+}
+
+
+@dataclass(frozen=True)
+class StoredProperties:
+    """A generated column holding the JSON members (`"name": value, ...`, without braces) of the
+    properties that are a row's own columns, written by PostgreSQL on every write.
+
+    A page's properties are then read as one text instead of being printed and concatenated
+    member by member on every read: for the parcels that was about half of a bbox page's SQL
+    (scripts/bench/api.py). Properties of related rows (a region's KATO code) are not stored:
+    they would go stale when the related row changes, so feature_page appends them at read.
+    `members` maps each output name to the model's own field (attname, e.g. `facility_id`),
+    exactly as the collection declares it (checked when the collection registers).
+    """
+
+    column: str
+    members: dict[str, str]
+
+    def expression(self) -> Func:
+        """The generated column's expression: the members' JSON text, in `members` order."""
+        parts = []
+        for i, (name, field) in enumerate(self.members.items()):
+            parts.append(Value(f"{', ' if i else ''}{_json_key(name)}: "))
+            parts.append(Func(F(field), function=JSON_TEXT_FUNCTION, output_field=TextField()))
+        return Func(*parts, template="(%(expressions)s)", arg_joiner=" || ", output_field=TextField())
+
+    def covers(self, properties: dict) -> bool:
+        """Are all stored members among `properties`, read from the same fields?"""
+        return all(properties.get(name) == field for name, field in self.members.items())
+
+
 def stored_applies(
     stored: str | None, *, precision: int, simplify_m: float | None, srid: int = WGS84, flip_axes: bool = False
 ) -> bool:
@@ -185,46 +249,36 @@ class FeaturePage:
     newest: dt.datetime | None = None  # latest of the `stamps` columns over the page's rows
 
 
-# Types whose PostgreSQL text cast is already their JSON text (integers; booleans cast to
-# true/false). Everything else goes through to_json(), which quotes and escapes.
-_JSON_AS_TEXT = {
-    "AutoField",
-    "BigAutoField",
-    "SmallAutoField",
-    "IntegerField",
-    "BigIntegerField",
-    "SmallIntegerField",
-    "PositiveIntegerField",
-    "PositiveBigIntegerField",
-    "PositiveSmallIntegerField",
-    "BooleanField",
-}
-
-
 def _json_value_sql(column: str, field) -> str:
     """SQL of the JSON text of `column` (never NULL: 'null'), by the model field it reads."""
     while field is not None and field.is_relation and getattr(field, "target_field", None) is not None:
         field = field.target_field  # a foreign key's value is its target's (an integer id)
-    if field is not None and field.get_internal_type() in _JSON_AS_TEXT:
+    if field is not None and field.get_internal_type() in _JSON_AS_TEXT_TYPES:
         return f"COALESCE({column}::text, 'null')"
     return f"COALESCE(to_json({column})::text, 'null')"
 
 
-def _object_sql(members: list[tuple[str, str]]) -> str:
+def _json_key(name: str) -> str:
+    """`name` as a JSON string, to be written inside an SQL string literal."""
+    key = json.dumps(name, ensure_ascii=False)
+    if "'" in key:
+        raise ValueError(f"property name {name!r} cannot hold a quote")
+    return key
+
+
+def _object_sql(members: list[tuple[str, str]], *, stored: str | None = None) -> str:
     """SQL concatenating a JSON object's text from (name, JSON-text SQL) pairs.
 
     Written as text rather than json_build_object: that variadic function looks up
     the output function of every argument on every row, which made the properties
-    the largest part of a page's cost (≈40 %, scripts/bench/api.py).
+    the largest part of a page's cost (≈40 %, scripts/bench/api.py). `stored` is the SQL
+    of a StoredProperties column, whose members come first.
     """
-    if not members:
+    parts = [] if stored is None else [f"'{{' || {stored}"]
+    for name, value in members:
+        parts.append(f"'{', ' if parts else '{'}{_json_key(name)}: ' || {value}")
+    if not parts:
         return "'{}'"
-    parts = []
-    for i, (name, value) in enumerate(members):
-        key = json.dumps(name, ensure_ascii=False)
-        if "'" in key:
-            raise ValueError(f"property name {name!r} cannot hold a quote")
-        parts.append(f"'{'{' if i == 0 else ', '}{key}: ' || {value}")
     return " || ".join(parts) + " || '}'"
 
 
@@ -271,6 +325,7 @@ def feature_page(
     reverse: bool = False,
     check_more: bool = True,
     stored: str | None = None,
+    stored_properties: StoredProperties | None = None,
     stamps: tuple[str, ...] = (),
 ) -> FeaturePage:
     """Read one page of GeoJSON features built in one SQL statement.
@@ -290,6 +345,8 @@ def feature_page(
     `"geometry": null` (non-spatial resources). `stored` names the generated column
     (stored_geojson) holding the default output, read as it is when the request asks for
     that default: EPSG:4326, longitude first, 6 decimals, not simplified.
+    `stored_properties` (StoredProperties) is read for the members it holds when `properties`
+    has them all, from the same fields; those members come first in each feature's properties.
     `stamps` are timestamp lookups (or expressions) whose latest value over the page comes back as `newest`.
 
     The statement joins the page's keys (what the request filters, compiled per request)
@@ -305,6 +362,10 @@ def feature_page(
         select["_g"] = F(stored)
     elif geometry:
         select["_g"] = F(geometry)
+    from_stored = stored_properties is not None and stored_properties.covers(properties)
+    if from_stored:
+        select["_s"] = F(stored_properties.column)
+        properties = {name: lookup for name, lookup in properties.items() if name not in stored_properties.members}
     public_cols = {}
     for i, (name, lookup) in enumerate(properties.items()):
         select[f"_p{i}"] = as_expression(lookup)
@@ -348,9 +409,10 @@ def feature_page(
     geom = f"COALESCE({geom}, 'null')" if geometry else "'null'"
     public = [(name, _json_value_sql(f'p."{col}"', fields.get(col))) for name, col in public_cols.items()]
     private = [(name, _json_value_sql(f'p."{col}"', fields.get(col))) for name, col in private_cols.items()]
-    props = _object_sql(public + private)
+    head = 'p."_s"' if from_stored else None
+    props = _object_sql(public + private, stored=head)
     if private and private_condition:
-        props = f'CASE WHEN p."_priv" THEN {props} ELSE {_object_sql(public)} END'
+        props = f'CASE WHEN p."_priv" THEN {props} ELSE {_object_sql(public, stored=head)} END'
     feature = (
         f"""'{{"type": "Feature", "id": ' || p."_pk"::text || ', "geometry": ' || {geom}"""
         f""" || ', "properties": ' || {props} || '}}'"""

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.gis.geos import GEOSGeometry, LineString, MultiPolygon
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.db import connection
 from django.db.models import GeneratedField
 
 from facilities.models import Facility
 from gis_portal.geo.collections import collections_all
 from gis_portal.geo.geojson import feature_collection, feature_page
-from parcels.models import InfrastructureLink, Parcel, Utility
-from parcels.services import link_create
-from tests.parcels.conftest import base_data, facility_in, square
+from parcels.models import InfrastructureLink, Parcel
+from tests.parcels.conftest import base_data, facility_in
 
 pytestmark = pytest.mark.django_db
 
@@ -25,29 +24,6 @@ def _ring_orientation_ccw(ring: list) -> bool:
     """Shoelace sign in lon/lat: positive area = counter-clockwise."""
     area = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False))
     return area > 0
-
-
-@pytest.fixture
-def parcels_and_links(admin_user_role, region_a, region_b):
-    from parcels.services import parcel_create
-
-    made = []
-    for region in (region_a, region_b):
-        facility = facility_in(region)
-        parcel = parcel_create(
-            user=admin_user_role, facility=facility, geom=square(facility.location, 150), data=base_data()
-        ).obj
-        start = facility.location.transform(4326, clone=True)
-        route = LineString((start.x - 0.01, start.y - 0.01), (start.x, start.y), srid=4326)
-        link_create(
-            user=admin_user_role,
-            parcel=parcel,
-            utility=Utility.objects.get(code="water"),
-            data={"required": True, "status": "planned"},
-            route=route,
-        )
-        made.append(parcel)
-    return made
 
 
 def test_every_served_layer_with_a_geometry_has_its_stored_column():

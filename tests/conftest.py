@@ -24,6 +24,7 @@ from accessibility.models import AnalysisRun
 from accessibility.services import analysis_run_create, analysis_run_execute
 from accounts.models import Membership
 from accounts.services import user_with_role_ensure
+from api import throttling
 from layers.models import Region, Settlement
 from parcels.models import Parcel
 from tracking.demo import demo_plans_build_and_approve
@@ -52,10 +53,13 @@ def parcel_with_act(facility, *, cadastral_number: str, act_number: str) -> Parc
 @pytest.fixture(autouse=True)
 def fresh_cache():
     """Each test starts with an empty cache (the test profile's is the process's memory): fair-use
-    counters, cached pages and map shells of an earlier test must not decide this one's responses."""
+    counters, cached pages and map shells of an earlier test must not decide this one's responses.
+    The fair-use throttle also keeps its counts in the process (api.throttling.counter): emptied too."""
     cache.clear()
+    throttling.counter.clear()
     yield
     cache.clear()
+    throttling.counter.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -73,3 +73,54 @@ def test_values_are_compressed_with_lz4_where_the_server_has_it():
     history = [1_700_000_000.0 + i / 7 for i in range(5_000)]  # a window's request times, as DRF stores them
     cache.set("history", history, 60)
     assert cache.get("history") == history
+
+
+def _expires(key: str) -> object:
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT expires FROM "{CACHE_TABLE}" WHERE cache_key = %s', [key])  # noqa: S608 - constant name
+        return cursor.fetchone()[0]
+
+
+def test_add_is_one_statement_and_writes_only_over_a_missing_or_expired_row():
+    cache = PostgresCache(CACHE_TABLE, {})
+    cache.set("first", 0, 60)  # the first write of a process checks the table's size
+    cache.set("expired", "old", -1)
+    with CaptureQueriesContext(connection) as queries:
+        assert cache.add("new", 1, 60) is True
+        assert cache.add("new", 2, 60) is False  # a live row stays
+        assert cache.add("expired", "fresh", 60) is True  # as Django's add: an expired row is gone
+    assert len(queries.captured_queries) == 3
+    assert (cache.get("new"), cache.get("expired")) == (1, "fresh")
+
+
+def test_incr_is_atomic_keeps_the_expiry_and_refuses_a_missing_key():
+    cache = PostgresCache(CACHE_TABLE, {})
+    cache.set("count", 1, 60)
+    expires = _expires(cache.make_key("count"))
+    with CaptureQueriesContext(connection) as queries:
+        assert cache.incr("count", 4) == 5
+    assert len(queries.captured_queries) == 2
+    assert _expires(cache.make_key("count")) == expires
+    with pytest.raises(ValueError, match="not found"):
+        cache.incr("missing")
+    cache.set("gone", 1, -1)
+    with pytest.raises(ValueError, match="not found"):
+        cache.incr("gone")
+
+
+def test_incr_loses_no_increment_of_another_writer_between_its_read_and_its_write():
+    """Another process adds 10 after incr read the count: Django's get-then-set would write 2 over it."""
+    cache = PostgresCache(CACHE_TABLE, {})
+    other = PostgresCache(CACHE_TABLE, {})
+    cache.set("count", 1, 60)
+    raced = []
+
+    def another_writer_first(execute, sql, params, many, context):
+        if sql.startswith("UPDATE") and not raced:
+            raced.append(sql)
+            other.incr("count", 10)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(another_writer_first):
+        assert cache.incr("count", 1) == 12
+    assert raced and cache.get("count") == 12

@@ -31,9 +31,9 @@ How it counts (issue 21: the check runs on every API request, so it must cost ne
 - The trade-off. This is fair use, not billing: across P processes (gunicorn workers × nodes) a
   caller can get at most about P × batch_size(limit) requests over the limit per window (each
   process lets through at most that many hits the others have not seen yet; fewer when the caller
-  sends fewer than that in SYNC_SECONDS), i.e. at most P × 5 % of it. Within one process the limit
-  is exact (a limit of N lets exactly N through in a fresh window), and near the limit refusals are
-  as exact as the shared cache is.
+  sends fewer than that in SYNC_SECONDS), i.e. at most P × 5 % of it, and none for limits under 20
+  a period. Within one process the limit is exact (a limit of N lets exactly N through in a fresh
+  window), and near the limit refusals are as exact as the shared cache is.
 """
 
 from __future__ import annotations
@@ -111,11 +111,13 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def batch_size(limit: int) -> int:
-    """Hits a process may let through unwritten: 5 % of the limit, at least 1, at most MAX_BATCH.
+    """Hits a process may let through unwritten: 5 % of the limit, at most MAX_BATCH.
 
-    Proportional so that the overshoot bound (module docstring) is a small share of any limit.
+    Proportional so that the overshoot bound (module docstring) is a small share of any limit; 0
+    (every request syncs, the limit is exact across processes) for limits under 20 a period,
+    where even one unseen hit per process would be a large share.
     """
-    return max(1, min(MAX_BATCH, limit // 20))
+    return min(MAX_BATCH, limit // 20)
 
 
 class Verdict(NamedTuple):

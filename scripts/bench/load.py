@@ -151,10 +151,10 @@ def load(base: str, path: str, *, duration: float, connections: int, addresses: 
 
 def throttle_allowance(limit: int, *, seconds: int, workers: int, elapsed: float) -> int:
     """Requests beyond `limit` the fair-use throttle may let through (api/throttling.py, module docstring):
-    each gunicorn worker process may hold back a batch of unwritten hits (5 % of the limit, 1 to 100),
+    each gunicorn worker process may hold back a batch of unwritten hits (5 % of the limit, at most 100),
     and the sliding window's estimate lets through the share of the previous window that has slid out
     during the probe (at most limit × elapsed / seconds)."""
-    batch = max(1, min(100, limit // 20))
+    batch = min(100, limit // 20)
     return workers * batch + math.ceil(limit * elapsed / seconds)
 
 

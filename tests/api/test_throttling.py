@@ -207,6 +207,18 @@ def test_two_processes_stay_within_the_documented_bound_and_both_refuse_at_the_l
     assert not second.hit(scope="token:7", limit=limit, seconds=60).allowed
 
 
+def test_a_limit_under_20_is_exact_across_processes():
+    """Such a limit has no batch (batch_size 0): every hit syncs, as the two-node test over HTTP relies on."""
+    shared, clock = CountingCache("small-limit"), Clock(600.0)
+    counters = [FairUseCounter(cache=shared, clock=clock) for _ in range(4)]
+    assert batch_size(12) == 0
+    allowed = []
+    for n in range(40):
+        clock.now += 0.001
+        allowed.append(counters[n % 4].hit(scope="anonymous:192.0.2.9", limit=12, seconds=60).allowed)
+    assert allowed == [True] * 12 + [False] * 28
+
+
 def test_a_process_that_has_not_seen_a_caller_refuses_once_the_shared_count_is_at_the_limit():
     shared, clock = CountingCache("late-process"), Clock(600.0)
     first, second = FairUseCounter(cache=shared, clock=clock), FairUseCounter(cache=shared, clock=clock)

@@ -59,7 +59,7 @@ def test_the_table_is_culled_when_over_max_entries(monkeypatch):
 
 
 def test_values_are_compressed_with_lz4_where_the_server_has_it():
-    """Each request rewrites a history of tens of kB here; lz4 writes it faster than pglz (accounts 0005)."""
+    """Large values (cached API pages) are written faster with lz4 than pglz (accounts 0005)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
         has_lz4 = cursor.fetchone()[0]

@@ -378,6 +378,19 @@ def coverage_run(ctx: Context) -> Outcome:
     return out
 
 
+def _access_rows_merge(out: Outcome, rows: list) -> None:
+    """Add a 2SFCA pass's zone rows, merged into the coverage rows of the same scenario and zone (a roadmap
+    run has both) or appended."""
+    existing = {(r.scenario, r.region_id, r.district_id, r.outside): r for r in out.zone_rows}
+    for r in rows:
+        key = (r.scenario, r.region_id, r.district_id, r.outside)
+        if key in existing:
+            existing[key].access_per_1000 = r.access_per_1000
+            existing[key].without_access = r.without_access
+        else:
+            out.zone_rows.append(r)
+
+
 def _fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: float, out: Outcome) -> dict:
     calls = {"n": 0}
     holder: dict = {}
@@ -420,14 +433,7 @@ def _fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: fl
         weighted_access=res.weighted_access,
         without_access=res.without_access,
     )
-    existing = {(r.scenario, r.region_id, r.district_id, r.outside): r for r in out.zone_rows}
-    for r in rows:
-        key = (r.scenario, r.region_id, r.district_id, r.outside)
-        if key in existing:  # merge with the coverage row of the same zone
-            existing[key].access_per_1000 = r.access_per_1000
-            existing[key].without_access = r.without_access
-        else:
-            out.zone_rows.append(r)
+    _access_rows_merge(out, rows)
     if res.point_access:
         by_id = {(pt["scenario"], pt["settlement_id"]): pt for pt in out.points}
         for sid, a in res.point_access.items():
@@ -524,7 +530,7 @@ def _travel_fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float,
         weighted_access=np.bincount(slot, weights=children * res.access, minlength=slots),
         without_access=np.bincount(slot, weights=np.where(res.reached, 0.0, children), minlength=slots),
     )
-    out.zone_rows += rows
+    _access_rows_merge(out, rows)
     ids = [i for chunk_ids in parts["ids"] if chunk_ids is not None for i in chunk_ids.tolist()]
     if len(ids) == n:
         for i, sid in enumerate(ids):
@@ -587,17 +593,12 @@ def roadmap_run(ctx: Context) -> Outcome:
     out.notes.append(note(gettext_noop("with the plan: %(rule)s"), rule=info_a["rule"]))
     if ctx.travel is not None:
         _travel_notes(ctx, out)
-        out.notes.append(
-            note(
-                gettext_noop(
-                    "by travel time the roadmap effect shows coverage and served children; places per 1 000 "
-                    "children (2SFCA) by travel time are not computed yet"
-                )
-            )
-        )
-        cov_b = _travel_pass(ctx, fac_b, scenario="before", lo=0.05, hi=0.5, out=out)
-        cov_a = _travel_pass(ctx, fac_a, scenario="after", lo=0.5, hi=0.95, out=out)
-        out.summary = {"before": cov_b, "after": cov_a}
+        out.notes.append(_travel_fca_note(ctx))
+        cov_b = _travel_pass(ctx, fac_b, scenario="before", lo=0.05, hi=0.3, out=out)
+        cov_a = _travel_pass(ctx, fac_a, scenario="after", lo=0.3, hi=0.55, out=out)
+        fca_b = _travel_fca_pass(ctx, fac_b, scenario="before", lo=0.55, out=out)
+        fca_a = _travel_fca_pass(ctx, fac_a, scenario="after", lo=0.75, out=out)
+        out.summary = {"before": {**cov_b, **fca_b}, "after": {**cov_a, **fca_a}}
         return out
     _r, _f, cov_b = _coverage_pass(ctx, fac_b, scenario="before", lo=0.0, hi=0.25, out=out, write_raster=False)
     _r, _f, cov_a = _coverage_pass(ctx, fac_a, scenario="after", lo=0.25, hi=0.5, out=out, write_raster=False)

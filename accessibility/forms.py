@@ -224,7 +224,7 @@ class RunForm(forms.Form):
                         "network": int(c["reach"].split(":", 1)[1]),
                         "thresholds_min": c["thresholds"],
                         "max_snap_m": c["max_snap_m"] if c.get("max_snap_m") is not None else DEFAULT_MAX_SNAP_M,
-                        "decay": c.get("decay") or "none",  # read by 2SFCA only; the others drop it
+                        "decay": c.get("decay") or "none",  # read by 2SFCA and the roadmap effect; the others drop it
                     }
                 }
                 if str(c.get("reach") or "").startswith("network:")

@@ -228,8 +228,9 @@ def _travel(raw, *, kind: str, source: str) -> dict | None:
     """The `travel` block (None: distance radii, as before travel time existed): a road network, thresholds in
     minutes (the first is the catchment of the served flow, of 2SFCA, of new sites and of "within reach" in
     underserved areas; children within each are reported) and the largest straight stretch in metres from a
-    point to the network; for 2SFCA also `decay`, the weight of a facility by travel time within the catchment
-    ("none" or "gaussian", layers.analysis.travel_fca), stored only there."""
+    point to the network; for the runs that compute 2SFCA (2SFCA, roadmap effect) also `decay`, the weight of a
+    facility by travel time within the catchment ("none" or "gaussian", layers.analysis.travel_fca), stored only
+    there."""
     if raw is None:
         return None
     if not isinstance(raw, dict):
@@ -263,6 +264,6 @@ def _travel(raw, *, kind: str, source: str) -> dict | None:
         "thresholds_min": minutes,
         "max_snap_m": _number(raw.get("max_snap_m", DEFAULT_MAX_SNAP_M), "travel.max_snap_m", low=0, high=100_000),
     }
-    if kind == "fca":  # the only analysis that weighs facilities by their time (parameters keep what is read)
+    if kind in ("fca", "roadmap"):  # the analyses that weigh facilities by their time (parameters keep what is read)
         travel["decay"] = decay
     return travel

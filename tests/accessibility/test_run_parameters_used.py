@@ -207,5 +207,5 @@ def test_every_stored_travel_parameter_is_read_by_the_run(monkeypatch, tmp_path,
         "network",
         "thresholds_min",
         "max_snap_m",
-    } | ({"decay"} if kind == "fca" else set())
+    } | ({"decay"} if kind in ("fca", "roadmap") else set())
     assert _leaves(run.parameters) - seen == set()

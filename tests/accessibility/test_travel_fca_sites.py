@@ -247,12 +247,13 @@ def test_travel_fca_and_sites_pages_and_api(world, second_centre, region_a, netw
 # --- parameters and form ------------------------------------------------------------------------------------------
 
 
-def test_decay_is_stored_for_2sfca_only(network):
-    fca = run_parameters_normalise(kind="fca", raw={"travel": {"network": network.pk, "decay": "gaussian"}})
-    assert fca["travel"]["decay"] == "gaussian" and "radii" not in fca
-    default = run_parameters_normalise(kind="fca", raw={"travel": {"network": network.pk}})
-    assert default["travel"]["decay"] == "none"
-    for kind in ("coverage", "sites", "roadmap", "underserved"):
+def test_decay_is_stored_for_the_runs_that_compute_2sfca_only(network):
+    for kind in ("fca", "roadmap"):
+        fca = run_parameters_normalise(kind=kind, raw={"travel": {"network": network.pk, "decay": "gaussian"}})
+        assert fca["travel"]["decay"] == "gaussian" and "radii" not in fca
+        default = run_parameters_normalise(kind=kind, raw={"travel": {"network": network.pk}})
+        assert default["travel"]["decay"] == "none"
+    for kind in ("coverage", "sites", "underserved"):
         params = run_parameters_normalise(kind=kind, raw={"travel": {"network": network.pk, "decay": "gaussian"}})
         assert "decay" not in params["travel"] and "radii" not in params
     with pytest.raises(RunParameterError, match=r"^travel\.decay: must be one of none, gaussian"):

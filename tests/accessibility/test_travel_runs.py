@@ -173,6 +173,18 @@ def test_roadmap_by_travel_time_before_and_after(world, region_a, network, t_b):
     assert a.covered and a.travel_time_s == pytest.approx(720.0, abs=1.0)
     nat_after = ZoneResult.objects.get(run=run, scenario="after", region__isnull=True, outside=False)
     assert nat_after.within_minutes == [pytest.approx(400.0), pytest.approx(440.0)]
+    # 2SFCA by travel time, catchments of the headline t_B: H's 25 places over the 400 children of A and B
+    # within it = 62.5 places per 1 000 children each; C, R1 and S have none. Before the roadmap: no places.
+    assert after["access_per_1000"] == pytest.approx(400 * 62.5 / 510)
+    assert after["children_without_access"] == pytest.approx(110.0)
+    assert before["access_per_1000"] == pytest.approx(0.0) and before["children_without_access"] == pytest.approx(510.0)
+    assert nat_after.access_per_1000 == pytest.approx(400 * 62.5 / 510) and nat_after.without_access == pytest.approx(
+        110.0
+    )
+    # One zone row per scenario and zone: the 2SFCA pass merged into the coverage pass's rows.
+    assert ZoneResult.objects.filter(run=run, scenario="after", region__isnull=True, outside=False).count() == 1
+    assert a.access_per_1000 == pytest.approx(62.5) and b.access_per_1000 == pytest.approx(0.0)
+    assert PointResult.objects.get(run=run, scenario="after", settlement__name="C").access_per_1000 == 0.0
 
 
 def test_run_page_and_api_show_minutes_network_and_headline(world, region_a, network, t_b, client, planner):

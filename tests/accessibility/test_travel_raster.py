@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 import rasterio
 from django.contrib.gis.geos import Point
-from pyproj import Transformer
+from pyproj import CRS, Transformer
 from rasterio.transform import from_origin
 from rest_framework.test import APIClient
 
@@ -75,6 +75,20 @@ def hand_cells():
 
 def hand_within(limit_s: float) -> float:
     return sum(ch for ch, t in hand_cells() if t <= limit_s)
+
+
+@pytest.mark.parametrize(
+    ("crs", "pixel", "cell_m"),
+    [
+        # 30″ at 51° N: 585 m east–west (111.3 km × cos 51° / 120) by 927 m north–south: √(585 × 927) = 736 m.
+        ("EPSG:4326", (1 / 120, 1 / 120), 736.0),
+        ("EPSG:32642", (100.0, 100.0), 100.0),  # metres as they are
+        ("EPSG:32642", (90.0, 160.0), 120.0),  # not square: the side of the square of the same area
+    ],
+)
+def test_friction_cell_is_the_side_of_the_raster_cell_area(crs, pixel, cell_m):
+    raster = SimpleNamespace(crs_wkt=CRS.from_user_input(crs).to_wkt(), pixel_size_x=pixel[0], pixel_size_y=-pixel[1])
+    assert friction_grid.raster_cell_m(raster=raster, lat=51.0) == cell_m
 
 
 def test_hand_figures_are_what_the_docstring_says():

@@ -9,6 +9,7 @@ the run's parameters ask for it (and then the notes say so).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -16,12 +17,14 @@ from django.utils.translation import gettext_noop
 from scipy.spatial import cKDTree
 
 from accessibility.demand_classes import class_summary, counting_urban, point_class
+from accessibility.friction_grid import RASTER_TRAVEL_REFUSED
 from accessibility.notes import note, plural_note
 from accessibility.run_context import Context, Outcome
 from accessibility.served import ServedPass
 from accessibility.site_candidates import site_candidates
 from layers.analysis.coverage import DISTANCE_BINS_M, Facilities, distance_coverage, two_step_fca
 from layers.analysis.demand import NO_ZONE
+from layers.analysis.friction import accumulated_time, catchment_cells, pairs_of_cells
 from layers.analysis.geodesy import chord_to_metres, lonlat_to_ecef
 from layers.analysis.hexbin import HexAccumulator, key_polygon
 from layers.analysis.isochrones import DEFAULT_TOLERANCE_M, isochrone_polygons
@@ -167,6 +170,22 @@ def _coverage_pass(
     )
 
 
+@dataclass
+class _TravelTally:
+    """What a travel-time coverage pass counts per zone slot (raw children, before scaling)."""
+
+    children: np.ndarray
+    within: np.ndarray  # (thresholds, slots): children within each threshold
+    not_reachable: np.ndarray
+    time_sum: np.ndarray  # children × seconds of those within the largest threshold
+    locations: int = 0  # settlements or populated cells
+    points_unreachable: int = 0  # settlements or cells not reachable
+
+    @classmethod
+    def zeros(cls, *, thresholds: int, slots: int) -> _TravelTally:
+        return cls(np.zeros(slots), np.zeros((thresholds, slots)), np.zeros(slots), np.zeros(slots))
+
+
 def _travel_pass(
     ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: float, out: Outcome, on_chunk=None
 ) -> dict:
@@ -177,7 +196,10 @@ def _travel_pass(
     farther than travel.max_snap_m from every road node and facility is not reachable: not covered, and
     counted apart. Thresholds are minutes in the parameters and the summary. `on_chunk(chunk, covered)` sees
     each chunk of the demand with its points covered within the first threshold (best sites keep the rest).
+    With a population raster the times are accumulated over a friction grid instead (_travel_raster_pass).
     """
+    if ctx.settlements is None:
+        return _travel_raster_pass(ctx, fac, scenario=scenario, lo=lo, hi=hi, out=out, on_chunk=on_chunk)
     minutes = list(ctx.travel["thresholds_min"])
     headline_s = float(minutes_to_seconds(minutes[0]))
     graph = ctx.road_graph()
@@ -186,11 +208,7 @@ def _travel_pass(
     catch = catchment_times(graph, fxy, limit_s=float(minutes_to_seconds(max(minutes))))
     flow = ServedPass(fac=fac, n_zones=ctx.n_zones)
     slots = ctx.n_zones + 1
-    children = np.zeros(slots)
-    within = np.zeros((len(minutes), slots))
-    not_reachable = np.zeros(slots)
-    time_sum = np.zeros(slots)  # children × seconds of those within the largest threshold
-    locations = points_unreachable = 0
+    tally = _TravelTally.zeros(thresholds=len(minutes), slots=slots)
     for chunk in ctx.chunks(progress=lambda f: ctx.progress(lo + (hi - lo) * f, f"{scenario}: travel times")):
         if not len(chunk):
             continue
@@ -207,14 +225,16 @@ def _travel_pass(
             n_slots=slots,
             snap=snap,
         )
-        children += cov.children
-        within += cov.within
+        tally.children += cov.children
+        tally.within += cov.within
         lost = ~cov.attached
-        not_reachable += np.bincount(slot[lost], weights=chunk.children[lost], minlength=slots)
+        tally.not_reachable += np.bincount(slot[lost], weights=chunk.children[lost], minlength=slots)
         reached = np.isfinite(cov.time_s)
-        time_sum += np.bincount(slot[reached], weights=chunk.children[reached] * cov.time_s[reached], minlength=slots)
-        locations += len(chunk)
-        points_unreachable += int(lost.sum())
+        tally.time_sum += np.bincount(
+            slot[reached], weights=chunk.children[reached] * cov.time_s[reached], minlength=slots
+        )
+        tally.locations += len(chunk)
+        tally.points_unreachable += int(lost.sum())
         p, f, _t = catchment_pairs_time(graph, fxy, lon=chunk.lon, lat=chunk.lat, limit_s=headline_s, snap=snap)
         flow.add_pairs(chunk, point_idx=p, fac_idx=f)
         covered = cov.time_s <= headline_s + TIME_TOLERANCE_S
@@ -241,8 +261,79 @@ def _travel_pass(
                         "urban": bool(u),
                     }
                 )
-    factors, notes, _report = ctx.factors(children)  # ones for settlement points (raster + travel is refused)
+    return _travel_record(ctx, fac, flow=flow, tally=tally, scenario=scenario, out=out)
+
+
+def _travel_raster_pass(
+    ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: float, out: Outcome, on_chunk=None
+) -> dict:
+    """Coverage by travel time with a population raster: cost-distance over the run's friction grid
+    (accessibility.friction_grid; AccessMod's method, issue 18 item 2).
+
+    The accumulated time from the facilities (exact up to the largest threshold) is read at each populated
+    cell's centre; a cell is within threshold t when its time ≤ t (boundary included). The served flow's
+    pairs are the cells within the first threshold of each facility (one search per facility). A cell outside
+    the grid (beyond the zones and their margin) is not reachable. Figures, rows and notes as the settlement pass.
+    """
+    minutes = list(ctx.travel["thresholds_min"])
+    seconds = minutes_to_seconds(minutes)
+    # The surface is float32: compare it with the thresholds rounded to float32. Rounding is monotonic, so a cell
+    # reached within t (float64) stays within it; one up to half a float32 step beyond (~3e-5 s at 15 min) may too.
+    limits32 = (seconds + TIME_TOLERANCE_S).astype(np.float32)
+    fg = ctx.friction_grid()
+    grid = fg.grid
+    fxy = np.column_stack([fac.lon, fac.lat])
+    ctx.progress(lo, f"{scenario}: travel times over a {grid.width} × {grid.height} friction grid")
+    surface = accumulated_time(grid, fg.friction, facilities_xy=fxy, limit_s=float(np.max(seconds)))
+    catchment = catchment_cells(
+        grid, fg.friction, facilities_xy=fxy, limit_s=float(seconds[0]), nearest_s=surface.time_s
+    )
+    flow = ServedPass(fac=fac, n_zones=ctx.n_zones)
+    slots = ctx.n_zones + 1
+    tally = _TravelTally.zeros(thresholds=len(minutes), slots=slots)
+    stats: dict = {}
+    for chunk in ctx.chunks(
+        progress=lambda f: ctx.progress(lo + (hi - lo) * f, f"{scenario}: travel times"), stats=stats
+    ):
+        if not len(chunk):
+            continue
+        row, col = grid.cells_of(chunk.lon, chunk.lat)
+        on = row >= 0
+        flat = np.where(on, row * grid.width + col, -1)
+        time_s = np.full(len(chunk), np.inf, dtype=np.float32)
+        time_s[on] = surface.time_s[row[on], col[on]]
+        slot = np.where(chunk.zone == NO_ZONE, ctx.n_zones, chunk.zone)
+        tally.children += np.bincount(slot, weights=chunk.children, minlength=slots)
+        for i, limit in enumerate(limits32):
+            inside = time_s <= limit
+            tally.within[i] += np.bincount(slot[inside], weights=chunk.children[inside], minlength=slots)
+        tally.not_reachable += np.bincount(slot[~on], weights=chunk.children[~on], minlength=slots)
+        reached = np.isfinite(time_s)
+        tally.time_sum += np.bincount(
+            slot[reached], weights=chunk.children[reached] * time_s[reached].astype(np.float64), minlength=slots
+        )
+        tally.locations += len(chunk)
+        tally.points_unreachable += int((~on).sum())
+        p, f = pairs_of_cells(catchment, flat)
+        flow.add_pairs(chunk, point_idx=p, fac_idx=f)
+        if on_chunk is not None:
+            on_chunk(chunk, time_s <= limits32[0])
+    if stats:
+        out.inputs.setdefault("raster_stats", stats)
+    return _travel_record(ctx, fac, flow=flow, tally=tally, scenario=scenario, out=out)
+
+
+def _travel_record(
+    ctx: Context, fac: Facilities, *, flow: ServedPass, tally: _TravelTally, scenario: str, out: Outcome
+) -> dict:
+    """Scale, solve the served flow and record a travel-time pass: zone rows, notes, the summary (settlements or
+    raster cells alike)."""
+    minutes = list(ctx.travel["thresholds_min"])
+    children, within, not_reachable = tally.children, tally.within, tally.not_reachable
+    factors, notes, report = ctx.factors(children)
     out.notes += [n for n in notes if n not in out.notes]
+    if report:
+        out.inputs["scaling"] = report
     covered_slots = within[0] * factors
     served = flow.solve(factors=factors, covered=covered_slots)
     ratio = flow.point_ratio()
@@ -265,12 +356,16 @@ def _travel_pass(
         if n not in out.notes:
             out.notes.append(n)
     lost = float((not_reachable * factors).sum())
-    if points_unreachable:
-        n = plural_note(
-            "settlements_not_reachable",
-            n=points_unreachable,
-            children=f"{lost:.0f}",
-            max_snap=f"{ctx.travel['max_snap_m']:.0f}",
+    if tally.points_unreachable:
+        n = (
+            plural_note(
+                "settlements_not_reachable",
+                n=tally.points_unreachable,
+                children=f"{lost:.0f}",
+                max_snap=f"{ctx.travel['max_snap_m']:.0f}",
+            )
+            if ctx.settlements is not None
+            else plural_note("cells_off_the_friction_grid", n=tally.points_unreachable, children=f"{lost:.0f}")
         )
         if n not in out.notes:
             out.notes.append(n)
@@ -281,7 +376,7 @@ def _travel_pass(
         "covered": covered,
         "covered_pct": (100 * covered / total) if total else None,
         "facilities": len(fac),
-        "locations": locations,
+        "locations": tally.locations,
         "headline_minutes": minutes[0],
         "within_minutes": [
             {
@@ -292,8 +387,13 @@ def _travel_pass(
             for i, m in enumerate(minutes)
         ],
         "children_not_reachable": lost,
-        "settlements_not_reachable": points_unreachable,
-        "mean_time_min": (float((time_sum * factors).sum()) / reached_children / 60) if reached_children else None,
+        # Settlements beyond max_snap_m; with a raster, populated cells off the friction grid.
+        ("settlements_not_reachable" if ctx.settlements is not None else "cells_not_reachable"): (
+            tally.points_unreachable
+        ),
+        "mean_time_min": (float((tally.time_sum * factors).sum()) / reached_children / 60)
+        if reached_children
+        else None,
     }
 
 
@@ -303,6 +403,36 @@ def _travel_notes(ctx: Context, out: Outcome, *, served: bool = True) -> None:
     info = ctx.travel_inputs()
     out.inputs["travel"] = info
     net = info["network"]
+    if ctx.settlements is None:
+        fg = ctx.friction_grid()
+        info["friction_grid"] = {
+            "method": "cost-distance (MCP_Geometric, 8 neighbours)",
+            "crs": fg.grid.crs,
+            "cell_m": fg.cell_m,
+            "width": fg.grid.width,
+            "height": fg.grid.height,
+            "margin_m": fg.margin_m,
+            "fastest_kmh": fg.fastest_kmh,
+            "road_edges": fg.roads,
+        }
+        out.notes.append(
+            note(
+                gettext_noop(
+                    "travel time by cost-distance (AccessMod's method) on a friction grid of %(cell)s m cells from "
+                    "the road network %(name)s (source: %(source)s, dated %(date)s): roads at their speeds, off the "
+                    "roads %(off)s km/h in any direction; each populated cell takes the time at its centre; the "
+                    "first threshold, %(minutes)s min, is the catchment of the served children; a cell reached in "
+                    "exactly a threshold is within it"
+                ),
+                cell=f"{fg.cell_m:.0f}",
+                name=net["name"],
+                source=net["source_description"] or net["source_file"],
+                date=net["source_date"] or "—",
+                off=f"{fg.off_network_kmh:g}",
+                minutes=f"{info['thresholds_min'][0]:g}",
+            )
+        )
+        return
     out.notes.append(
         note(
             gettext_noop(
@@ -368,6 +498,11 @@ def coverage_run(ctx: Context) -> Outcome:
     out.notes.append(note(gettext_noop("facilities counted: %(rule)s"), rule=info["rule"]))
     if ctx.travel is not None:
         _travel_notes(ctx, out)
+        if ctx.settlements is None:
+            # Isochrones are drawn from the road graph (straight stretches to the roads), not the friction grid:
+            # they would not contain what a cost-distance run counts.
+            out.summary = _travel_pass(ctx, fac, scenario="current", lo=0.05, hi=0.95, out=out)
+            return out
         out.summary = _travel_pass(ctx, fac, scenario="current", lo=0.05, hi=0.8, out=out)
         _isochrones_pass(ctx, fac, lo=0.8, hi=0.95, out=out)
         return out
@@ -572,6 +707,8 @@ def fca_run(ctx: Context) -> Outcome:
     out.inputs.update({"demand": ctx.demand_inputs(), "facilities": info})
     out.notes.append(note(gettext_noop("facilities counted: %(rule)s"), rule=info["rule"]))
     if ctx.travel is not None:
+        if ctx.settlements is None:
+            raise ValueError(RASTER_TRAVEL_REFUSED)
         _travel_notes(ctx, out, served=False)
         out.notes.append(_travel_fca_note(ctx))
         out.summary = _travel_fca_pass(ctx, fac, scenario="current", lo=0.05, out=out)
@@ -593,6 +730,20 @@ def roadmap_run(ctx: Context) -> Outcome:
     out.notes.append(note(gettext_noop("with the plan: %(rule)s"), rule=info_a["rule"]))
     if ctx.travel is not None:
         _travel_notes(ctx, out)
+        if ctx.settlements is None:
+            # 2SFCA by travel time takes settlement demand only (RASTER_TRAVEL_REFUSED): coverage and served.
+            out.notes.append(
+                note(
+                    gettext_noop(
+                        "with a population raster the roadmap effect by travel time shows coverage and served "
+                        "children; places per 1 000 children (2SFCA) by travel time need settlement demand"
+                    )
+                )
+            )
+            cov_b = _travel_pass(ctx, fac_b, scenario="before", lo=0.05, hi=0.5, out=out)
+            cov_a = _travel_pass(ctx, fac_a, scenario="after", lo=0.5, hi=0.95, out=out)
+            out.summary = {"before": cov_b, "after": cov_a}
+            return out
         out.notes.append(_travel_fca_note(ctx))
         cov_b = _travel_pass(ctx, fac_b, scenario="before", lo=0.05, hi=0.3, out=out)
         cov_a = _travel_pass(ctx, fac_a, scenario="after", lo=0.3, hi=0.55, out=out)
@@ -696,6 +847,8 @@ def _travel_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_not
 
 
 def sites_run(ctx: Context) -> Outcome:
+    if ctx.travel is not None and ctx.settlements is None:
+        raise ValueError(RASTER_TRAVEL_REFUSED)
     p = ctx.params
     s = p["sites"]
     out = Outcome(notes=ctx.demand_notes())
@@ -793,24 +946,12 @@ def underserved_run(ctx: Context) -> Outcome:
     acc = HexAccumulator(size_m=float(u["hex_size_m"]), names=("children", "uncovered"))
     if ctx.travel is not None:
         return _travel_underserved(ctx, fac, info=info, acc=acc, out=out)
-    # Official factors are only known after a pass; a scaled run therefore reads the raster twice
-    # (first pass: region totals), an unscaled one once.
-    factor_holder = {"f": None}
-
-    def factor_now(slot):
-        return np.ones(slot.size) if factor_holder["f"] is None else factor_holder["f"][slot]
+    factors = _hexagon_factors(ctx)
 
     def add(chunk, _dist, covered):
-        f = factor_now(np.where(chunk.zone < 0, ctx.n_zones, chunk.zone))
+        f = factors[np.where(chunk.zone < 0, ctx.n_zones, chunk.zone)]
         acc.add(chunk.lon, chunk.lat, children=chunk.children * f, uncovered=np.where(covered, 0.0, chunk.children) * f)
 
-    if ctx.official:
-        raw = np.zeros(ctx.n_zones + 1)
-        for chunk in ctx.chunks(progress=lambda f: ctx.progress(0.45 * f, "region totals for scaling")):
-            raw += np.bincount(
-                np.where(chunk.zone < 0, ctx.n_zones, chunk.zone), weights=chunk.children, minlength=ctx.n_zones + 1
-            )
-        factor_holder["f"] = ctx.factors(raw)[0]
     lo = 0.45 if ctx.official else 0.0
     _res, _f, cov = _coverage_pass(
         ctx, fac, scenario="current", lo=lo, hi=0.9, on_chunk=add, out=out, write_raster=False
@@ -819,22 +960,44 @@ def underserved_run(ctx: Context) -> Outcome:
     return out
 
 
+def _hexagon_factors(ctx: Context) -> np.ndarray:
+    """Per-zone-slot factors for the hexagons of underserved areas. Official factors are only known after a pass
+    and the hexagons are filled during the coverage pass: a scaled run therefore reads the raster twice (first
+    pass: region totals, progress 0–0.45), an unscaled one once (ones)."""
+    if not ctx.official:
+        return np.ones(ctx.n_zones + 1)
+    raw = np.zeros(ctx.n_zones + 1)
+    for chunk in ctx.chunks(progress=lambda f: ctx.progress(0.45 * f, "region totals for scaling")):
+        raw += np.bincount(
+            np.where(chunk.zone < 0, ctx.n_zones, chunk.zone), weights=chunk.children, minlength=ctx.n_zones + 1
+        )
+    return ctx.factors(raw)[0]
+
+
 def _travel_underserved(ctx: Context, fac: Facilities, *, info: dict, acc: HexAccumulator, out: Outcome) -> Outcome:
-    """Underserved areas by travel time: a settlement is within reach when its children reach a facility in scope
-    within the first of the run's thresholds on the road network; one farther than travel.max_snap_m from every
-    road node and facility is not reachable and counts as not within reach (the pass's note says how many). The
-    hexagons (EPSG:4326 out, equal-area inside) then rank as by distance. Settlement demand only, so no scaling."""
+    """Underserved areas by travel time: a settlement (or populated cell) is within reach when its children reach
+    a facility in scope within the first of the run's thresholds (on the road network; with a raster, over the
+    friction grid); a settlement farther than travel.max_snap_m from every road node and facility is not
+    reachable and counts as not within reach (the pass's note says how many). The hexagons (EPSG:4326 out,
+    equal-area inside) then rank as by distance, scaled as the distance run scales them."""
     _travel_notes(ctx, out)
+    factors = _hexagon_factors(ctx)
 
     def add(chunk, covered):
-        acc.add(chunk.lon, chunk.lat, children=chunk.children, uncovered=np.where(covered, 0.0, chunk.children))
+        f = factors[np.where(chunk.zone < 0, ctx.n_zones, chunk.zone)]
+        acc.add(chunk.lon, chunk.lat, children=chunk.children * f, uncovered=np.where(covered, 0.0, chunk.children) * f)
 
-    cov = _travel_pass(ctx, fac, scenario="current", lo=0.0, hi=0.9, out=out, on_chunk=add)
+    lo = 0.45 if ctx.official else 0.0
+    cov = _travel_pass(ctx, fac, scenario="current", lo=lo, hi=0.9, out=out, on_chunk=add)
     out.notes.append(
         note(
             gettext_noop(
                 "uncovered children: those not reaching a facility within %(minutes)s min on the road network, "
                 "including those of settlements not reachable from it"
+            )
+            if ctx.settlements is not None
+            else gettext_noop(
+                "uncovered children: those not reaching a facility within %(minutes)s min over the friction grid"
             ),
             minutes=f"{ctx.travel['thresholds_min'][0]:g}",
         )

@@ -51,6 +51,13 @@ PLURAL_NOTES = {
         "up to %(overstate)s m beyond (farther where a road can be joined between two of its junctions)",
         "n",
     ),
+    "cells_off_the_friction_grid": ngettext_lazy(
+        "%(n)s populated cell with %(children)s children lies outside the friction grid (the run's districts and "
+        "their margin): not reachable, counted as not covered",
+        "%(n)s populated cells with %(children)s children lie outside the friction grid (the run's districts and "
+        "their margin): not reachable, counted as not covered",
+        "n",
+    ),
     "settlements_not_reachable": ngettext_lazy(
         "%(n)s settlement with %(children)s children lies farther than %(max_snap)s m from every road and "
         "facility: not reachable, counted as not covered",

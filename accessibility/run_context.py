@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 
 from accessibility import selectors
 from accessibility.boundaries import BoundaryTally, boundary_notes, inside_zones, tallied
+from accessibility.friction_grid import FrictionGrid, friction_grid_build
 from accessibility.models import PopulationRaster
 from accessibility.notes import note, plural_note, population_kind_notes
 from layers.analysis.coverage import Facilities, Radius
@@ -25,9 +26,16 @@ from layers.analysis.scaling import zone_factors
 from layers.analysis.travel import RoadGraph
 from layers.analysis.urban import UrbanExtents
 from roads.models import RoadNetwork
-from roads.selectors import road_graph_arrays
+from roads.selectors import off_network_speed_kmh, road_graph_arrays
 
 Progress = Callable[[float, str], None]
+
+
+def _checked_off_network(kmh: float) -> float:
+    """The speed table's off-network speed, km/h, or a ValueError saying how to load it (nan: no row)."""
+    if not kmh > 0:
+        raise ValueError("the speed table has no off-network speed: load the defaults (manage.py load_road_speeds)")
+    return kmh
 
 
 @dataclass
@@ -86,6 +94,7 @@ class Context:
             {k: Radius(v["urban_m"], v["rural_m"]) for k, v in params["radii"].items()} if self.travel is None else {}
         )
         self._road_graph: RoadGraph | None = None
+        self._friction_grid: FrictionGrid | None = None
         self.network: RoadNetwork | None = None
         demand = params["demand"]
         self.settlements = None
@@ -170,28 +179,43 @@ class Context:
     def road_graph(self) -> RoadGraph:
         """The run's road network in memory (read once per run), with the run's largest off-network stretch."""
         if self._road_graph is None:
+            arrays = road_graph_arrays(network=self._network_row())
+            arrays.pop("edge_length_m")
+            off = _checked_off_network(arrays.pop("off_network_kmh"))
+            self._road_graph = RoadGraph.from_arrays(
+                **arrays, off_network_kmh=off, max_snap_m=float(self.travel["max_snap_m"])
+            )
+        return self._road_graph
+
+    def _network_row(self) -> RoadNetwork:
+        if self.network is None:
             try:
                 self.network = RoadNetwork.objects.get(pk=self.travel["network"])
             except RoadNetwork.DoesNotExist:
                 raise ValueError(
                     f"travel.network: the road network {self.travel['network']} no longer exists"
                 ) from None
-            arrays = road_graph_arrays(network=self.network)
-            arrays.pop("edge_length_m")
-            off = arrays.pop("off_network_kmh")
-            if not off > 0:  # nan when the speed table has no off-network row
-                raise ValueError(
-                    "the speed table has no off-network speed: load the defaults (manage.py load_road_speeds)"
-                )
-            self._road_graph = RoadGraph.from_arrays(
-                **arrays, off_network_kmh=off, max_snap_m=float(self.travel["max_snap_m"])
+        return self.network
+
+    def friction_grid(self) -> FrictionGrid:
+        """The run's friction raster for travel time with a population raster (accessibility.friction_grid), built
+        once per run: the roadmap's two scenarios share it."""
+        if self._friction_grid is None:
+            self._friction_grid = friction_grid_build(
+                network=self._network_row(),
+                raster=self.raster,
+                zone_geoms=self.zoneset.geoms,
+                thresholds_min=list(self.travel["thresholds_min"]),
+                off_network_kmh=_checked_off_network(off_network_speed_kmh()),
             )
-        return self._road_graph
+        return self._friction_grid
 
     def travel_inputs(self) -> dict:
-        """Where the network came from and what the run used of it (stored with the run's inputs)."""
-        graph = self.road_graph()
-        n = self.network
+        """Where the network came from and what the run used of it (stored with the run's inputs; max_snap_m is
+        stored for every run but only settlements use it: a raster's cells walk the friction grid)."""
+        n = self._network_row()
+        grid_or_graph = self.road_graph() if self.settlements is not None else self.friction_grid()
+        off = grid_or_graph.off_network_kmh
         return {
             "network": {
                 "id": n.pk,
@@ -207,7 +231,7 @@ class Context:
             },
             "thresholds_min": list(self.travel["thresholds_min"]),
             "max_snap_m": float(self.travel["max_snap_m"]),
-            "off_network_kmh": graph.off_network_kmh,
+            "off_network_kmh": off,
         }
 
     def chunks(self, *, progress: Callable[[float], None] | None = None, stats: dict | None = None):

@@ -54,6 +54,7 @@ SUMMARY_LABELS = {
     "candidates": gettext_lazy("candidates"),
     "hexagons_with_children": gettext_lazy("hexagons with children"),
     "kept": gettext_lazy("hexagons kept"),
+    "cells_not_reachable": gettext_lazy("populated cells not reachable (outside the friction grid)"),
 }
 
 # The numbers of the comparison page (accessibility.comparison): headline keys and zone keys.

@@ -7,7 +7,9 @@ lengths metres on the WGS 84 spheroid; speeds km/h.
 from __future__ import annotations
 
 import numpy as np
+import shapely
 from django.db import connection
+from django.db.models import Max
 from psycopg import sql
 
 from roads.models import RoadEdge, RoadNetwork, RoadSpeed, RoadVertex
@@ -41,7 +43,7 @@ def road_graph_arrays(*, network: RoadNetwork) -> dict:
             [network.pk],
         )
         edges = cursor.fetchall()
-    off = RoadSpeed.objects.filter(kind=RoadSpeed.Kind.OFF_NETWORK).values_list("speed_kmh", flat=True).first()
+    off = off_network_speed_kmh()
     node_ids = np.array([row[0] for row in nodes], dtype=np.int64)
     node_xy = np.array([row[1:] for row in nodes], dtype=np.float64).reshape(-1, 2)
     edge_ids = np.array([row[:2] for row in edges], dtype=np.int64).reshape(-1, 2)
@@ -55,8 +57,35 @@ def road_graph_arrays(*, network: RoadNetwork) -> dict:
         "edge_cost_s": np.ascontiguousarray(edge_values[:, 0]),
         "edge_reverse_cost_s": np.ascontiguousarray(edge_values[:, 1]),
         "edge_length_m": np.ascontiguousarray(edge_values[:, 2]),
-        "off_network_kmh": float(off) if off is not None else float("nan"),
+        "off_network_kmh": off,
     }
+
+
+def off_network_speed_kmh() -> float:
+    """The speed table's off-network speed, km/h (nan when the table has none)."""
+    off = RoadSpeed.objects.filter(kind=RoadSpeed.Kind.OFF_NETWORK).values_list("speed_kmh", flat=True).first()
+    return float(off) if off is not None else float("nan")
+
+
+def road_fastest_kmh(*, network: RoadNetwork) -> float | None:
+    """The highest speed used on any edge of the network, km/h (None for a network without edges)."""
+    return RoadEdge.objects.filter(network=network).aggregate(v=Max("speed_kmh"))["v"]
+
+
+def road_edge_speeds(*, network: RoadNetwork, bounds: tuple[float, float, float, float]) -> list[tuple[object, float]]:
+    """(line geometry, speed km/h) of the network's edges whose box meets lon/lat `bounds` (west, south, east,
+    north; EPSG:4326): what a friction raster burns in (layers.analysis.friction). Geometries are shapely,
+    EPSG:4326; speeds are those the loader used for the edge's cost (class, surface, speed limit)."""
+    west, south, east, north = (float(v) for v in bounds)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL(
+                "select st_asbinary(geom), speed_kmh from {t} "
+                "where network_id = %s and geom && st_makeenvelope(%s, %s, %s, %s, 4326) order by id"
+            ).format(t=sql.Identifier(RoadEdge._meta.db_table)),
+            [network.pk, west, south, east, north],
+        )
+        return [(shapely.from_wkb(bytes(wkb)), float(speed)) for wkb, speed in cursor.fetchall()]
 
 
 def road_route_seconds(*, network: RoadNetwork, source_vertex: int, target_vertices: list[int]) -> dict[int, float]:

@@ -245,3 +245,79 @@ def accumulated_time(
         out[r0:r1, c0:c1] = np.where(part <= limit_s + TIME_TOLERANCE_S, part, np.inf)
         windows += 1
     return CostDistance(out, np.column_stack([rows, cols]), placed, windows, halo)
+
+
+def catchment_cells(
+    grid: Grid,
+    friction: np.ndarray,
+    *,
+    facilities_xy: np.ndarray,
+    limit_s: float,
+    nearest_s: np.ndarray | None = None,
+    src_crs: str = "EPSG:4326",
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cell, facility) pairs: every cell within `limit_s` seconds of each facility, one search per facility.
+
+    `accumulated_time` gives each cell its nearest facility only; the served flow needs every facility
+    reaching a cell. Each facility is searched alone in the window of `limit_s` / fastest friction metres
+    around it (the same halo argument: a path within the limit stays in that disc), so the work is
+    ∝ facilities × (2 halo)² cells and memory ∝ the pairs. `nearest_s`, the time to the nearest facility
+    (`accumulated_time(...).time_s` with a limit ≥ `limit_s`), cuts that down: every cell of a path within
+    the limit from a facility is itself within the limit of it, so cells beyond `limit_s` of every facility
+    are left out (impassable) and the window shrinks to the box of the cells kept — the same pairs, found
+    in the roads' corridors rather than in the whole disc. Cells are flat indices (row × width + col),
+    sorted ascending (facility index ascending within a cell); a facility off the grid or on an
+    impassable cell reaches nothing. The limit is inclusive (TIME_TOLERANCE_S), compared in float64.
+    """
+    if friction.shape != grid.shape:
+        raise ValueError("friction must have the grid's shape")
+    fxy = np.asarray(facilities_xy, dtype=np.float64).reshape(-1, 2)
+    rows, cols = grid.cells_of(fxy[:, 0], fxy[:, 1], src_crs=src_crs)
+    finite = friction[np.isfinite(friction) & (friction > 0)]
+    empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+    if not finite.size:
+        return empty
+    dy, dx = grid.cell_size
+    halo = int(math.ceil(limit_s / float(finite.min()) / min(dx, dy))) + 1
+    cells: list[np.ndarray] = []
+    facs: list[np.ndarray] = []
+    for i, (r, c) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
+        if r < 0 or not np.isfinite(friction[r, c]):
+            continue
+        wr0, wr1 = max(0, r - halo), min(grid.height, r + halo + 1)
+        wc0, wc1 = max(0, c - halo), min(grid.width, c + halo + 1)
+        costs = friction[wr0:wr1, wc0:wc1].astype(np.float64)
+        if nearest_s is not None:
+            # float32 times: a cell at exactly the limit may read up to half a float32 step above it.
+            keep = nearest_s[wr0:wr1, wc0:wc1] <= np.nextafter(np.float32(limit_s + TIME_TOLERANCE_S), np.inf)
+            rows_kept, cols_kept = np.nonzero(keep.any(axis=1))[0], np.nonzero(keep.any(axis=0))[0]
+            costs[~keep] = np.inf
+            # The box of the cells kept (the facility's own cell is among them when it is placed).
+            b0, b1, a0, a1 = rows_kept[0], rows_kept[-1] + 1, cols_kept[0], cols_kept[-1] + 1
+            costs = costs[b0:b1, a0:a1]
+            wr0, wc0 = wr0 + b0, wc0 + a0
+        mcp = MCP_Geometric(costs, sampling=(dy, dx))
+        cum, _traceback = mcp.find_costs([(r - wr0, c - wc0)])
+        rr, cc = np.nonzero(cum <= limit_s + TIME_TOLERANCE_S)
+        cells.append((rr + wr0).astype(np.int64) * grid.width + (cc + wc0))
+        facs.append(np.full(rr.size, i, dtype=np.int64))
+    if not cells:
+        return empty
+    cell = np.concatenate(cells)
+    fac = np.concatenate(facs)
+    order = np.lexsort((fac, cell))
+    return cell[order], fac[order]
+
+
+def pairs_of_cells(catchment: tuple[np.ndarray, np.ndarray], cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index into `cells`, facility) pairs for flat cell indices `cells` (−1: off the grid, no pair), looked up
+    in the sorted pairs of `catchment_cells`."""
+    cell_sorted, fac = catchment
+    cells = np.asarray(cells, dtype=np.int64)
+    lo = np.searchsorted(cell_sorted, cells, side="left")
+    hi = np.searchsorted(cell_sorted, cells, side="right")
+    counts = np.where(cells >= 0, hi - lo, 0)
+    point_idx = np.repeat(np.arange(cells.size, dtype=np.int64), counts)
+    # Positions lo[i], lo[i] + 1, … hi[i] − 1 for each point, without a Python loop.
+    starts = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    return point_idx, fac[starts + np.arange(point_idx.size, dtype=np.int64)]

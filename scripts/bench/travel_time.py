@@ -15,7 +15,8 @@ PASS/FAIL per goal, in one run.
     bounding box holds ~9 M cells as the issue's (the 100 m bench grid coarsened), and the windowed
     accumulated time from 150 facilities vs MCP_Geometric alone on the whole friction array —
     goal ≤ 2 ×; peak memory of both (tracemalloc, in separate runs).
-(d) a region at 100 m (~300 × 300 km around Almaty, 9 M cells): time, windows and peak memory.
+(d) a region at 100 m (~300 × 300 km around Almaty, 9 M cells): time, windows and peak memory; then
+    the (cell, facility) pairs within the first threshold that a raster run's served flow needs.
 (e) best sites by travel time (threshold 30 min, k = 20 new sites) on the network of (a): 500
     candidates × 100 000 demand points clustered in 40 towns of southern Kazakhstan, the candidates
     near the demand: the coverage matrix (layers.analysis.travel_siting, one limited search per
@@ -52,7 +53,13 @@ from skimage.graph import MCP_Geometric
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from layers.analysis.friction import KAZAKHSTAN_LCC, Grid, accumulated_time, friction_surface  # noqa: E402
+from layers.analysis.friction import (  # noqa: E402
+    KAZAKHSTAN_LCC,
+    Grid,
+    accumulated_time,
+    catchment_cells,
+    friction_surface,
+)
 from layers.analysis.geodesy import chord_to_metres, lonlat_to_ecef  # noqa: E402
 from layers.analysis.isochrones import DEFAULT_TOLERANCE_M, isochrone_polygons  # noqa: E402
 from layers.analysis.siting import exact_max_cover, greedy_max_cover, lp_upper_bound  # noqa: E402
@@ -311,11 +318,11 @@ def part_d(small: bool) -> None:
 
     def ours():
         fr = friction_surface(grid, off_road_kmh=5.0, roads=roads, barriers=lakes)
-        return accumulated_time(grid, fr, facilities_xy=fac, limit_s=limit)
+        return fr, accumulated_time(grid, fr, facilities_xy=fac, limit_s=limit)
 
     t0 = time.perf_counter()
     tracemalloc.start()
-    res = ours()
+    friction, res = ours()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     took = time.perf_counter() - t0
@@ -324,6 +331,14 @@ def part_d(small: bool) -> None:
         f"40 facilities: {took:.1f} s (under tracemalloc), {res.windows} window(s), halo {res.halo} cells, "
         f"peak {peak / 2**20:.0f} MiB; {np.isfinite(res.time_s).sum() / 1e6:.2f} M cells within "
         f"{max(THRESHOLDS_MIN)} min"
+    )
+    # The served flow of a raster run by travel time: every facility's cells within the first threshold.
+    first = float(minutes_to_seconds(min(THRESHOLDS_MIN)))
+    t0 = time.perf_counter()
+    cells, _fac = catchment_cells(grid, friction, facilities_xy=fac, limit_s=first, nearest_s=res.time_s)
+    print(
+        f"    (cell, facility) pairs within {min(THRESHOLDS_MIN)} min, one search per facility in the cells within "
+        f"it of some facility: {time.perf_counter() - t0:.1f} s, {cells.size / 1e6:.2f} M pairs"
     )
 
 

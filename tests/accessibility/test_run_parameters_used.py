@@ -185,8 +185,16 @@ def test_every_stored_parameter_is_read_by_the_run(monkeypatch, astana_settlemen
     assert stored - seen == set()
 
 
-@pytest.mark.parametrize("kind", ["coverage", "roadmap", "fca", "sites", "underserved"])
-def test_every_stored_travel_parameter_is_read_by_the_run(monkeypatch, tmp_path, astana_settlements, region_a, kind):
+@pytest.mark.parametrize(
+    ("kind", "source"),
+    [
+        *((kind, "settlements") for kind in ["coverage", "roadmap", "fca", "sites", "underserved"]),
+        *((kind, "raster") for kind in ["coverage", "roadmap", "underserved"]),
+    ],
+)
+def test_every_stored_travel_parameter_is_read_by_the_run(
+    monkeypatch, tmp_path, astana_settlements, region_a, kind, source, raster_id
+):
     """A travel-time run stores travel (no radii) and reads every key of it (2SFCA also its decay)."""
     lon, lat = region_a.centre.x, region_a.centre.y
     network = road_network_load(
@@ -200,12 +208,14 @@ def test_every_stored_travel_parameter_is_read_by_the_run(monkeypatch, tmp_path,
         made(self, params=_Reading(params, "", seen), **kw)
 
     monkeypatch.setattr(Context, "__init__", recording_init)
-    raw = _raw(kind, "settlements", None) | {"region_ids": [region_a.id], "travel": {"network": network.pk}}
+    raw = _raw(kind, source, raster_id if source == "raster" else None)
+    raw |= {"region_ids": [region_a.id], "travel": {"network": network.pk, "max_snap_m": 3_000}}
     run = analysis_run_execute(run_id=analysis_run_create(kind=kind, parameters=raw, enqueue=False).pk)
+    seen |= {"demand.raster_id"} if source == "raster" else set()
     assert run.status == AnalysisRun.Status.DONE, run.error
-    assert "radii" not in run.parameters and set(run.parameters["travel"]) == {
-        "network",
-        "thresholds_min",
-        "max_snap_m",
-    } | ({"decay"} if kind in ("fca", "roadmap") else set())
+    assert "radii" not in run.parameters and "write_raster" not in run.parameters
+    # max_snap_m is stored for a raster run too (the API's run detail shows it), though its cells walk the grid.
+    assert set(run.parameters["travel"]) == {"network", "thresholds_min", "max_snap_m"} | (
+        {"decay"} if kind in ("fca", "roadmap") else set()
+    )
     assert _leaves(run.parameters) - seen == set()

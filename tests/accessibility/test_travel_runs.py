@@ -239,11 +239,12 @@ def test_travel_parameters_are_checked_by_name(network, region_a, planner, trave
     assert field in response.content.decode()
 
 
-def test_travel_with_a_raster_is_refused(network, region_a, utm_raster):
+@pytest.mark.parametrize("kind", ["fca", "sites"])
+def test_travel_with_a_raster_is_refused_for_2sfca_and_sites(network, region_a, utm_raster, kind):
     rid = population_raster_register(path=utm_raster, name="r", bands=[1], year=2024, source="test").pk
-    with pytest.raises(RunParameterError, match=r"^travel: travel time with a raster demand is not available yet"):
+    with pytest.raises(RunParameterError, match=r"^travel: with a raster demand, travel time serves coverage, the"):
         run_parameters_normalise(
-            kind="coverage", raw={"demand": {"source": "raster", "raster_id": rid}, "travel": {"network": network.pk}}
+            kind=kind, raw={"demand": {"source": "raster", "raster_id": rid}, "travel": {"network": network.pk}}
         )
 
 
@@ -286,8 +287,8 @@ def test_form_with_a_network_queues_a_travel_run(network, client, planner, regio
 @pytest.mark.parametrize(
     ("change", "field", "text"),
     [
-        ({"kind": "underserved", "demand_source": "raster"}, "reach", "with a population raster is not available"),
-        ({"demand_source": "raster"}, "reach", "with a population raster is not available"),
+        ({"kind": "fca", "demand_source": "raster"}, "reach", "for 2SFCA and best sites count children from"),
+        ({"kind": "sites", "demand_source": "raster"}, "reach", "for 2SFCA and best sites count children from"),
         ({"thresholds_min": "15, x"}, "thresholds_min", "numbers separated by commas"),
         ({"thresholds_min": "15, 700"}, "thresholds_min", "1 to 8 thresholds"),
         ({"thresholds_min": "15, 15"}, "thresholds_min", "repeated"),

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 from accessibility.forms import RunForm
 from accessibility.models import AnalysisRun, AreaResult, PointResult
 from accessibility.notes import note_text
-from accessibility.services import RunParameterError, population_raster_register, run_parameters_normalise
+from accessibility.services import population_raster_register, run_parameters_normalise
 from tests.accessibility.run_form import RUN_FORM
 from tests.accessibility.travel_world import execute_run, travel_params
 
@@ -137,18 +137,18 @@ def test_travel_underserved_page_map_downloads_and_api(world, region_a, network,
     assert AnalysisRun.objects.get(pk=response.json()["id"]).parameters["travel"]["max_snap_m"] == 5_000
 
 
-def test_underserved_takes_travel_but_not_with_a_raster(network, region_a, planner, utm_raster):
+def test_underserved_takes_travel_with_settlements_or_a_raster(network, region_a, planner, utm_raster):
     params = run_parameters_normalise(kind="underserved", raw={"travel": {"network": network.pk, "decay": "gaussian"}})
     assert params["travel"] == {"network": network.pk, "thresholds_min": [15, 30, 45, 60], "max_snap_m": 10_000.0}
     assert "radii" not in params and params["underserved"] == {"hex_size_m": 5_000.0, "top": 200}
     rid = population_raster_register(path=utm_raster, name="r", bands=[1], year=2024, source="test").pk
     raw = {"demand": {"source": "raster", "raster_id": rid}, "travel": {"network": network.pk}}
-    with pytest.raises(RunParameterError, match=r"^travel: travel time with a raster demand is not available yet"):
-        run_parameters_normalise(kind="underserved", raw=raw)
+    # With a raster, time is accumulated over a friction grid (tests/accessibility/test_travel_raster.py).
+    assert run_parameters_normalise(kind="underserved", raw=raw)["travel"]["network"] == network.pk
     api = APIClient()
     api.force_authenticate(planner)
     response = api.post("/api/v1/accessibility/runs/", {"kind": "underserved", "parameters": raw}, format="json")
-    assert response.status_code == 400 and "travel" in response.content.decode()
+    assert response.status_code == 201, response.content.decode()
 
 
 def test_form_offers_travel_for_underserved(network, client, planner, region_a):
@@ -161,7 +161,7 @@ def test_form_offers_travel_for_underserved(network, client, planner, region_a):
         data=RUN_FORM | {"kind": "underserved", "demand_source": "raster", "reach": f"network:{network.pk}"}
     )
     assert not raster.is_valid()
-    assert any("with a population raster is not available" in e for e in raster.errors["reach"])
+    assert "reach" not in raster.errors, raster.errors  # the raster itself is missing, travel is fine
     client.force_login(planner)
     data = RUN_FORM | {
         "kind": "underserved",

@@ -7,7 +7,14 @@ import pytest
 from affine import Affine
 from shapely.geometry import LineString, box, mapping
 
-from layers.analysis.friction import KAZAKHSTAN_LCC, Grid, accumulated_time, friction_surface
+from layers.analysis.friction import (
+    KAZAKHSTAN_LCC,
+    Grid,
+    accumulated_time,
+    catchment_cells,
+    friction_surface,
+    pairs_of_cells,
+)
 
 CELL = 100.0  # metres
 SPEED = 36.0  # km/h = 10 m/s: 10 s per 100 m cell
@@ -133,3 +140,34 @@ def test_grid_covering_lon_lat_bounds_in_the_conformal_projection():
     r, c = g.cells_of(np.array([71.45, 200.0]), np.array([51.17, 0.0]))  # Astana; a point off the grid
     assert 0 <= r[0] < g.height and 0 <= c[0] < g.width
     assert r[1] == -1 and c[1] == -1
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_catchment_cells_are_each_facility_alone_within_the_limit(seed):
+    rng = np.random.default_rng(seed)
+    g = _grid(h=80, w=90)
+    fr = rng.uniform(0.02, 0.06, g.shape).astype(np.float32)
+    fr[rng.random(g.shape) < 0.1] = np.inf
+    cells = [(int(r), int(c)) for r, c in zip(rng.integers(0, 80, 6), rng.integers(0, 90, 6), strict=True)]
+    fr[cells[-1]] = np.inf  # the last facility stands on an impassable cell: it reaches nothing
+    xy = np.array([_centre(g, r, c) for r, c in cells] + [(-500.0, -500.0)])  # and one off the grid
+    limit = 30.0
+    cell, fac = catchment_cells(g, fr, facilities_xy=xy, limit_s=limit, src_crs=g.crs)
+    assert np.all(np.diff(cell) >= 0)
+    for i, rc in enumerate(cells[:-1]):
+        alone = _run(g, fr, [rc], limit_s=limit).time_s  # the whole grid, one facility
+        expected = np.flatnonzero(np.isfinite(alone))
+        assert expected.size > 10
+        np.testing.assert_array_equal(np.sort(cell[fac == i]), expected)
+    assert not np.isin(fac, [len(cells) - 1, len(cells)]).any()
+    # Leaving out the cells beyond the limit of every facility (and shrinking the windows) finds the same pairs.
+    nearest = accumulated_time(g, fr, facilities_xy=xy, limit_s=2 * limit, src_crs=g.crs).time_s
+    cut = catchment_cells(g, fr, facilities_xy=xy, limit_s=limit, nearest_s=nearest, src_crs=g.crs)
+    np.testing.assert_array_equal(cut[0], cell)
+    np.testing.assert_array_equal(cut[1], fac)
+    # Looking the pairs up: every facility of each asked cell, none for a cell off the grid (−1).
+    ask = np.array([cell[0], -1, cell[-1], cell[0]])
+    p, f = pairs_of_cells((cell, fac), ask)
+    for j, flat in enumerate(ask.tolist()):
+        assert sorted(f[p == j].tolist()) == (sorted(fac[cell == flat].tolist()) if flat >= 0 else [])
+    assert pairs_of_cells((cell, fac), np.empty(0, dtype=np.int64))[0].size == 0

@@ -32,6 +32,7 @@ from layers.analysis.rasterout import GridWriter
 from layers.analysis.siting import coverage_matrix, exact_max_cover, greedy_max_cover_certified
 from layers.analysis.travel import (
     TIME_TOLERANCE_S,
+    Snap,
     catchment_pairs_time,
     catchment_times,
     minutes_to_seconds,
@@ -212,7 +213,7 @@ def _travel_pass(
     for chunk in ctx.chunks(progress=lambda f: ctx.progress(lo + (hi - lo) * f, f"{scenario}: travel times")):
         if not len(chunk):
             continue
-        snap = graph.snap(chunk.lon, chunk.lat)  # one snap serves the times and the reach pairs
+        snap = ctx.road_snap(chunk.lon, chunk.lat)  # one snap serves the times and the reach pairs
         slot = np.where(chunk.zone == NO_ZONE, ctx.n_zones, chunk.zone)
         cov = travel_time_coverage(
             graph,
@@ -634,7 +635,7 @@ def _travel_fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float,
     for chunk in ctx.chunks():
         if not len(chunk):
             continue
-        snap = graph.snap(chunk.lon, chunk.lat)
+        snap = ctx.road_snap(chunk.lon, chunk.lat)
         p, f, t = catchment_pairs_time(graph, fxy, lon=chunk.lon, lat=chunk.lat, limit_s=limit_s, snap=snap)
         parts["p"].append(p + n)
         parts["f"].append(f)
@@ -814,7 +815,7 @@ def _travel_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_not
     same time over the same network (layers.analysis.travel_siting): a new site covers a settlement whose
     children reach it within the first threshold, exactly as an existing facility covers one."""
     limit_s = float(minutes_to_seconds(ctx.travel["thresholds_min"][0]))
-    kept: dict[str, list] = {"lon": [], "lat": [], "w": [], "zone": []}
+    kept: dict[str, list] = {"lon": [], "lat": [], "w": [], "zone": [], "snap": []}
 
     def keep(chunk, covered):
         idx = np.nonzero(~covered)[0]
@@ -822,8 +823,11 @@ def _travel_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_not
         kept["lat"].append(chunk.lat[idx])
         kept["w"].append(chunk.children[idx])
         kept["zone"].append(chunk.zone[idx])
+        kept["snap"].append(ctx.road_snap(chunk.lon, chunk.lat).take(idx))  # the pass's snap, not a new one
 
     cov = _travel_pass(ctx, fac, scenario="current", lo=0.0, hi=0.7, out=out, on_chunk=keep)
+    snaps = kept.pop("snap")
+    snap = Snap.concat(snaps) if snaps else None
     cat = {k: (np.concatenate(v) if v else np.empty(0)) for k, v in kept.items()}
     zone = cat["zone"].astype(np.int64)
     # The same factors the pass applied (ones: travel time takes settlement demand only).
@@ -832,7 +836,9 @@ def _travel_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_not
     c_lon = np.array([c[2] for c in cands])
     c_lat = np.array([c[3] for c in cands])
     ctx.progress(0.75, f"travel times from {len(cands)} candidates")
-    m = travel_coverage_matrix(graph, cand_lon=c_lon, cand_lat=c_lat, lon=cat["lon"], lat=cat["lat"], limit_s=limit_s)
+    m = travel_coverage_matrix(
+        graph, cand_lon=c_lon, cand_lat=c_lat, lon=cat["lon"], lat=cat["lat"], limit_s=limit_s, snap=snap
+    )
     off = int((~graph.snap(c_lon, c_lat).attached).sum())
     reach_note = note(
         gettext_noop(

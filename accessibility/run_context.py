@@ -7,6 +7,7 @@ settlement counts, scaled to official totals only when the run's parameters ask 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,7 +24,7 @@ from accessibility.notes import note, plural_note, population_kind_notes
 from layers.analysis.coverage import Facilities, Radius
 from layers.analysis.demand import RasterSpec, Zones, points_demand, raster_demand
 from layers.analysis.scaling import zone_factors
-from layers.analysis.travel import RoadGraph
+from layers.analysis.travel import RoadGraph, Snap
 from layers.analysis.urban import UrbanExtents
 from roads.models import RoadNetwork
 from roads.selectors import off_network_speed_kmh, road_graph_arrays
@@ -94,6 +95,7 @@ class Context:
             {k: Radius(v["urban_m"], v["rural_m"]) for k, v in params["radii"].items()} if self.travel is None else {}
         )
         self._road_graph: RoadGraph | None = None
+        self._road_snaps: dict[bytes, Snap] = {}  # road_snap's, by the points' digest
         self._friction_grid: FrictionGrid | None = None
         self.network: RoadNetwork | None = None
         demand = params["demand"]
@@ -186,6 +188,21 @@ class Context:
                 **arrays, off_network_kmh=off, max_snap_m=float(self.travel["max_snap_m"])
             )
         return self._road_graph
+
+    def road_snap(self, lon: np.ndarray, lat: np.ndarray) -> Snap:
+        """graph.snap(lon, lat) of the run's road graph, made once per run for a set of points.
+
+        A roadmap run's four passes (coverage and 2SFCA, before and after) and a best-sites run's coverage
+        pass and candidate matrix read the same settlements: the nearest-node search over the network is
+        the same each time (it depends on the network, max_snap_m and the points only).
+        """
+        lon = np.ascontiguousarray(lon, dtype=np.float64)
+        lat = np.ascontiguousarray(lat, dtype=np.float64)
+        key = hashlib.blake2b(lon.tobytes() + b"|" + lat.tobytes(), digest_size=16).digest()
+        snap = self._road_snaps.get(key)
+        if snap is None:
+            snap = self._road_snaps[key] = self.road_graph().snap(lon, lat)
+        return snap
 
     def _network_row(self) -> RoadNetwork:
         if self.network is None:

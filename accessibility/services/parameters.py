@@ -265,6 +265,8 @@ def _travel(raw, *, kind: str, source: str) -> dict | None:
         # Read by settlement runs only (a raster's cells walk the friction grid); the API's run detail shows it.
         "max_snap_m": _number(raw.get("max_snap_m", DEFAULT_MAX_SNAP_M), "travel.max_snap_m", low=0, high=100_000),
     }
-    if kind in ("fca", "roadmap"):  # the analyses that weigh facilities by their time (parameters keep what is read)
+    # The analyses that weigh facilities by their time (parameters keep what is read): 2SFCA, and the roadmap
+    # effect's 2SFCA, which takes settlement demand only.
+    if kind == "fca" or (kind == "roadmap" and source == "settlements"):
         travel["decay"] = decay
     return travel

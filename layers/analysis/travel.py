@@ -76,6 +76,31 @@ class Snap:
         """True for the points with at least one node within the maximum snap distance."""
         return np.isfinite(self.distance_m)
 
+    def take(self, idx: np.ndarray) -> Snap:
+        """The snap of the points `idx` (indices into this one's points), as graph.snap of those points gives."""
+        xyz = self.xyz[idx]
+        return Snap(
+            node=self.node[idx],
+            offset_s=self.offset_s[idx],
+            distance_m=self.distance_m[idx],
+            xyz=xyz,
+            tree=cKDTree(xyz) if len(xyz) else None,
+        )
+
+    @staticmethod
+    def concat(snaps: list[Snap]) -> Snap:
+        """One snap of the points of `snaps` (at least one, all made by one graph), in order."""
+        if len(snaps) == 1:
+            return snaps[0]
+        xyz = np.concatenate([s.xyz for s in snaps])
+        return Snap(
+            node=np.concatenate([s.node for s in snaps]),
+            offset_s=np.concatenate([s.offset_s for s in snaps]),
+            distance_m=np.concatenate([s.distance_m for s in snaps]),
+            xyz=xyz,
+            tree=cKDTree(xyz) if len(xyz) else None,
+        )
+
 
 class RoadGraph:
     """A directed road network in memory: `forward[i, j]` is the seconds of travelling node i → node j.

@@ -33,10 +33,18 @@ from accessibility.forms import RunForm
 from accessibility.models import AnalysisRun, PointResult, SiteResult, ZoneResult
 from accessibility.notes import note_text
 from accessibility.services import RunParameterError, run_parameters_normalise
+from layers.analysis.travel import RoadGraph
 from layers.analysis.travel_fca import decay_weight, travel_fca
 from parcels.models import Parcel
 from tests.accessibility.run_form import RUN_FORM
-from tests.accessibility.travel_world import GEOD, execute_run, point_at, stored_seconds, travel_params
+from tests.accessibility.travel_world import (
+    GEOD,
+    TRAVEL_CHILDREN,
+    execute_run,
+    point_at,
+    stored_seconds,
+    travel_params,
+)
 
 E_HALF = math.exp(-0.5)
 
@@ -277,3 +285,29 @@ def test_form_queues_travel_fca_and_sites(network, client, planner, region_a, ki
     run = AnalysisRun.objects.get()
     expected = {"network": network.pk, "thresholds_min": [20], "max_snap_m": 3000}
     assert run.parameters["travel"] == expected | ({"decay": decay} if kind == "fca" else {})
+
+
+@pytest.mark.parametrize("run_kind", ["roadmap", "sites"])
+def test_a_run_snaps_its_settlements_to_the_network_once(world, region_a, network, places, t_b, monkeypatch, run_kind):
+    """A roadmap run reads the settlements in four passes (coverage and 2SFCA, before and after), a best-sites run
+    in its coverage pass and its candidate matrix: the nearest-node search of the five settlements runs once."""
+    sizes = []
+    snap = RoadGraph.snap
+
+    def counting(self, lon, lat):
+        sizes.append(len(lon))
+        return snap(self, lon, lat)
+
+    monkeypatch.setattr(RoadGraph, "snap", counting)
+    _parcel(region_a, *places["R2"])
+    params = travel_params(region_a, network, t_b)
+    if run_kind == "sites":
+        params |= {"sites": {"k": 1, "candidates": "parcels", "kind": "health_centre", "method": "greedy"}}
+    else:
+        params["facilities"] = {"purpose": "recreation"}
+    run = execute_run(run_kind, params)
+    assert sizes.count(len(TRAVEL_CHILDREN)) == 1, sizes
+    if run_kind == "sites":  # and still the right answer from the pass's snap: the island's 50 children
+        assert run.summary["added"] == pytest.approx(50.0)
+    else:
+        assert run.summary["after"]["access_per_1000"] == pytest.approx(400 * 62.5 / 510)

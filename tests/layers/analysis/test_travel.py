@@ -8,6 +8,7 @@ from pyproj import Geod
 from layers.analysis.capacity import CapacityFlow
 from layers.analysis.travel import (
     RoadGraph,
+    Snap,
     catchment_pairs_time,
     catchment_times,
     point_times,
@@ -247,6 +248,37 @@ def test_random_graphs_agree_with_brute_force(seed):
     np.testing.assert_array_equal(again.within, cov.within)
     with pytest.raises(ValueError, match="snap"):
         travel_time_coverage(g, catch, lon=lon[:3], lat=lat[:3], children=w[:3], thresholds_min=[1], snap=snap)
+
+
+def test_a_snap_taken_and_concatenated_equals_the_snap_of_those_points():
+    rng = np.random.default_rng(7)
+    lon, lat, src, tgt, cost, rcost = _random_graph(rng, 30, 60)
+    g = RoadGraph.from_arrays(
+        node_id=np.arange(30),
+        node_lon=lon,
+        node_lat=lat,
+        edge_source=src,
+        edge_target=tgt,
+        edge_cost_s=cost,
+        edge_reverse_cost_s=rcost,
+        off_network_kmh=5,
+        max_snap_m=800.0,
+    )
+    # Points near the nodes and some far from all of them (not attached).
+    p_lon = np.concatenate([lon + rng.uniform(-0.004, 0.004, 30), [70.0, 71.0]])
+    p_lat = np.concatenate([lat + rng.uniform(-0.004, 0.004, 30), [50.0, 51.0]])
+    whole = g.snap(p_lon, p_lat)
+    idx = np.array([31, 2, 5, 30, 17])
+    parts = [whole.take(idx[:2]), whole.take(idx[2:])]
+    for got in (whole.take(idx), Snap.concat(parts)):
+        want = g.snap(p_lon[idx], p_lat[idx])
+        np.testing.assert_array_equal(got.node, want.node)
+        np.testing.assert_array_equal(got.offset_s, want.offset_s)
+        np.testing.assert_array_equal(got.distance_m, want.distance_m)
+        np.testing.assert_array_equal(got.xyz, want.xyz)
+        np.testing.assert_array_equal(got.attached, [False, True, True, False, True])
+        assert got.tree.n == len(idx)
+    assert Snap.concat([whole]) is whole
 
 
 def test_pairs_feed_the_capacity_flow():

@@ -354,12 +354,18 @@ def _snap_of(graph: RoadGraph, lon: np.ndarray, lat: np.ndarray, snap: Snap | No
 
 def _point_times(graph: RoadGraph, catch: Catchments, snap: Snap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(seconds, facility index, attached) per point; attached: some node or facility within max_snap_m."""
-    # A missing candidate has node −1 and offset np.inf: any node index stands in for it, the sum stays np.inf.
-    node0 = np.maximum(snap.node, 0)
-    total = snap.offset_s + catch.node_time_s[node0]
-    best = np.argmin(total, axis=1)[:, None]
-    time = np.take_along_axis(total, best, axis=1)[:, 0]
-    fac = np.where(np.isfinite(time), catch.node_facility[np.take_along_axis(node0, best, axis=1)[:, 0]], -1)
+    # A missing candidate has node −1 and offset np.inf: it reads the last node's time, the sum stays np.inf.
+    node = snap.node
+    total = snap.offset_s + catch.node_time_s[node]
+    # The best of the k candidates column by column: numpy's argmin/take_along_axis along a short axis
+    # cost more than the gathers (scripts/bench/travel_time.py part b: the assignment must be nearly free).
+    time = total[:, 0].copy()
+    best_node = node[:, 0].copy()
+    for j in range(1, node.shape[1]):
+        better = total[:, j] < time
+        np.copyto(time, total[:, j], where=better)
+        np.copyto(best_node, node[:, j], where=better)
+    fac = np.where(np.isfinite(time), catch.node_facility[best_node], -1)
     direct_t, direct_f = _direct_nearest(catch, snap, graph.max_snap_m, graph.off_network_mps)
     use_direct = direct_t < time
     time = np.where(use_direct, direct_t, time)

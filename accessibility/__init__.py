@@ -4,8 +4,9 @@ Inputs: official figures (layers.PopulationFigure), settlements (layers.Settleme
 `manage.py import_settlements FILE --source ...` or the page /<lang>/accessibility/settlements/import/)
 and population GeoTIFFs (`manage.py register_population_raster FILE --bands 1,2 --year Y --source ...`).
 
-Analyses (accessibility.analyses, pure maths in layers.analysis): coverage, fca (2SFCA), roadmap,
-sites (maximal covering), underserved (hexagons). Each run stores its complete parameters
+Analyses (accessibility.analyses; travel-time passes in accessibility.travel_passes; pure maths in
+layers.analysis): coverage, fca (2SFCA), roadmap, sites (maximal covering), underserved (hexagons).
+Each run stores its complete parameters
 (GET /api/v1/accessibility/parameters/?kind=... shows the defaults), inputs, notes, times, status
 and progress. Runs queued from the pages or POST /api/v1/accessibility/runs/ are executed by the
 django-tasks database worker: `manage.py db_worker` (started by scripts/run). From the command

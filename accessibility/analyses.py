@@ -3,13 +3,12 @@
 Nothing here writes to the database; accessibility.execution stores what these
 functions return. Distances are metres on the WGS 84 ellipsoid; children are
 raster units (people) or settlement counts, scaled to official totals only when
-the run's parameters ask for it (and then the notes say so).
+the run's parameters ask for it (and then the notes say so). The runners and the
+distance passes are here; the travel-time passes are in accessibility.travel_passes.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -18,28 +17,24 @@ from scipy.spatial import cKDTree
 
 from accessibility.demand_classes import class_summary, counting_urban, point_class
 from accessibility.friction_grid import RASTER_TRAVEL_REFUSED
-from accessibility.notes import note, plural_note
+from accessibility.notes import note
+from accessibility.passes_common import access_rows_merge
 from accessibility.run_context import Context, Outcome
 from accessibility.served import ServedPass
 from accessibility.site_candidates import site_candidates
+from accessibility.travel_passes import (
+    isochrones_pass,
+    travel_fca_note,
+    travel_fca_pass,
+    travel_notes,
+    travel_pass,
+    travel_sites_matrix,
+)
 from layers.analysis.coverage import DISTANCE_BINS_M, Facilities, distance_coverage, two_step_fca
-from layers.analysis.demand import NO_ZONE
-from layers.analysis.friction import accumulated_time, catchment_cells, pairs_of_cells
 from layers.analysis.geodesy import chord_to_metres, lonlat_to_ecef
 from layers.analysis.hexbin import HexAccumulator, key_polygon
-from layers.analysis.isochrones import DEFAULT_TOLERANCE_M, isochrone_polygons
 from layers.analysis.rasterout import GridWriter
 from layers.analysis.siting import coverage_matrix, exact_max_cover, greedy_max_cover_certified
-from layers.analysis.travel import (
-    TIME_TOLERANCE_S,
-    Snap,
-    catchment_pairs_time,
-    catchment_times,
-    minutes_to_seconds,
-    travel_time_coverage,
-)
-from layers.analysis.travel_fca import travel_fca
-from layers.analysis.travel_siting import travel_coverage_matrix
 
 
 def _classes_record(ctx: Context, fac: Facilities, *, out: Outcome, scenario: str, urban, total) -> None:
@@ -171,326 +166,6 @@ def _coverage_pass(
     )
 
 
-@dataclass
-class _TravelTally:
-    """What a travel-time coverage pass counts per zone slot (raw children, before scaling)."""
-
-    children: np.ndarray
-    within: np.ndarray  # (thresholds, slots): children within each threshold
-    not_reachable: np.ndarray
-    time_sum: np.ndarray  # children × seconds of those within the largest threshold
-    locations: int = 0  # settlements or populated cells
-    points_unreachable: int = 0  # settlements or cells not reachable
-
-    @classmethod
-    def zeros(cls, *, thresholds: int, slots: int) -> _TravelTally:
-        return cls(np.zeros(slots), np.zeros((thresholds, slots)), np.zeros(slots), np.zeros(slots))
-
-
-def _travel_pass(
-    ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: float, out: Outcome, on_chunk=None
-) -> dict:
-    """Coverage by travel time on the run's road network (issue 18), capacity first like the distance pass.
-
-    Times are seconds home → facility (layers.analysis.travel). The first of the run's thresholds is the
-    catchment of the served flow and of "covered"; children within every threshold are counted too. A point
-    farther than travel.max_snap_m from every road node and facility is not reachable: not covered, and
-    counted apart. Thresholds are minutes in the parameters and the summary. `on_chunk(chunk, covered)` sees
-    each chunk of the demand with its points covered within the first threshold (best sites keep the rest).
-    With a population raster the times are accumulated over a friction grid instead (_travel_raster_pass).
-    """
-    if ctx.settlements is None:
-        return _travel_raster_pass(ctx, fac, scenario=scenario, lo=lo, hi=hi, out=out, on_chunk=on_chunk)
-    minutes = list(ctx.travel["thresholds_min"])
-    headline_s = float(minutes_to_seconds(minutes[0]))
-    graph = ctx.road_graph()
-    fxy = np.column_stack([fac.lon, fac.lat])
-    ctx.progress(lo, f"{scenario}: travel times from {len(fac)} facilities")
-    catch = catchment_times(graph, fxy, limit_s=float(minutes_to_seconds(max(minutes))))
-    flow = ServedPass(fac=fac, n_zones=ctx.n_zones)
-    slots = ctx.n_zones + 1
-    tally = _TravelTally.zeros(thresholds=len(minutes), slots=slots)
-    for chunk in ctx.chunks(progress=lambda f: ctx.progress(lo + (hi - lo) * f, f"{scenario}: travel times")):
-        if not len(chunk):
-            continue
-        snap = ctx.road_snap(chunk.lon, chunk.lat)  # one snap serves the times and the reach pairs
-        slot = np.where(chunk.zone == NO_ZONE, ctx.n_zones, chunk.zone)
-        cov = travel_time_coverage(
-            graph,
-            catch,
-            lon=chunk.lon,
-            lat=chunk.lat,
-            children=chunk.children,
-            thresholds_min=minutes,
-            slot=slot,
-            n_slots=slots,
-            snap=snap,
-        )
-        tally.children += cov.children
-        tally.within += cov.within
-        lost = ~cov.attached
-        tally.not_reachable += np.bincount(slot[lost], weights=chunk.children[lost], minlength=slots)
-        reached = np.isfinite(cov.time_s)
-        tally.time_sum += np.bincount(
-            slot[reached], weights=chunk.children[reached] * cov.time_s[reached], minlength=slots
-        )
-        tally.locations += len(chunk)
-        tally.points_unreachable += int(lost.sum())
-        p, f, _t = catchment_pairs_time(graph, fxy, lon=chunk.lon, lat=chunk.lat, limit_s=headline_s, snap=snap)
-        flow.add_pairs(chunk, point_idx=p, fac_idx=f)
-        covered = cov.time_s <= headline_s + TIME_TOLERANCE_S
-        if on_chunk is not None:
-            on_chunk(chunk, covered)
-        if chunk.ids is not None:
-            for sid, ch, t, c, a, u in zip(
-                chunk.ids.tolist(),
-                chunk.children.tolist(),
-                cov.time_s.tolist(),
-                covered.tolist(),
-                cov.attached.tolist(),
-                chunk.urban.tolist(),
-                strict=True,
-            ):
-                out.points.append(
-                    {
-                        "scenario": scenario,
-                        "settlement_id": sid,
-                        "children": ch,
-                        "travel_time_s": t if np.isfinite(t) else None,
-                        "reachable": bool(a),
-                        "covered": bool(c),
-                        "urban": bool(u),
-                    }
-                )
-    return _travel_record(ctx, fac, flow=flow, tally=tally, scenario=scenario, out=out)
-
-
-def _travel_raster_pass(
-    ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: float, out: Outcome, on_chunk=None
-) -> dict:
-    """Coverage by travel time with a population raster: cost-distance over the run's friction grid
-    (accessibility.friction_grid; AccessMod's method, issue 18 item 2).
-
-    The accumulated time from the facilities (exact up to the largest threshold) is read at each populated
-    cell's centre; a cell is within threshold t when its time ≤ t (boundary included). The served flow's
-    pairs are the cells within the first threshold of each facility (one search per facility). A cell outside
-    the grid (beyond the zones and their margin) is not reachable. Figures, rows and notes as the settlement pass.
-    """
-    minutes = list(ctx.travel["thresholds_min"])
-    seconds = minutes_to_seconds(minutes)
-    # The surface is float32: compare it with the thresholds rounded to float32. Rounding is monotonic, so a cell
-    # reached within t (float64) stays within it; one up to half a float32 step beyond (~3e-5 s at 15 min) may too.
-    limits32 = (seconds + TIME_TOLERANCE_S).astype(np.float32)
-    fg = ctx.friction_grid()
-    grid = fg.grid
-    fxy = np.column_stack([fac.lon, fac.lat])
-    ctx.progress(lo, f"{scenario}: travel times over a {grid.width} × {grid.height} friction grid")
-    surface = accumulated_time(grid, fg.friction, facilities_xy=fxy, limit_s=float(np.max(seconds)))
-    catchment = catchment_cells(
-        grid, fg.friction, facilities_xy=fxy, limit_s=float(seconds[0]), nearest_s=surface.time_s
-    )
-    flow = ServedPass(fac=fac, n_zones=ctx.n_zones)
-    slots = ctx.n_zones + 1
-    tally = _TravelTally.zeros(thresholds=len(minutes), slots=slots)
-    stats: dict = {}
-    for chunk in ctx.chunks(
-        progress=lambda f: ctx.progress(lo + (hi - lo) * f, f"{scenario}: travel times"), stats=stats
-    ):
-        if not len(chunk):
-            continue
-        row, col = grid.cells_of(chunk.lon, chunk.lat)
-        on = row >= 0
-        flat = np.where(on, row * grid.width + col, -1)
-        time_s = np.full(len(chunk), np.inf, dtype=np.float32)
-        time_s[on] = surface.time_s[row[on], col[on]]
-        slot = np.where(chunk.zone == NO_ZONE, ctx.n_zones, chunk.zone)
-        tally.children += np.bincount(slot, weights=chunk.children, minlength=slots)
-        for i, limit in enumerate(limits32):
-            inside = time_s <= limit
-            tally.within[i] += np.bincount(slot[inside], weights=chunk.children[inside], minlength=slots)
-        tally.not_reachable += np.bincount(slot[~on], weights=chunk.children[~on], minlength=slots)
-        reached = np.isfinite(time_s)
-        tally.time_sum += np.bincount(
-            slot[reached], weights=chunk.children[reached] * time_s[reached].astype(np.float64), minlength=slots
-        )
-        tally.locations += len(chunk)
-        tally.points_unreachable += int((~on).sum())
-        p, f = pairs_of_cells(catchment, flat)
-        flow.add_pairs(chunk, point_idx=p, fac_idx=f)
-        if on_chunk is not None:
-            on_chunk(chunk, time_s <= limits32[0])
-    if stats:
-        out.inputs.setdefault("raster_stats", stats)
-    return _travel_record(ctx, fac, flow=flow, tally=tally, scenario=scenario, out=out)
-
-
-def _travel_record(
-    ctx: Context, fac: Facilities, *, flow: ServedPass, tally: _TravelTally, scenario: str, out: Outcome
-) -> dict:
-    """Scale, solve the served flow and record a travel-time pass: zone rows, notes, the summary (settlements or
-    raster cells alike)."""
-    minutes = list(ctx.travel["thresholds_min"])
-    children, within, not_reachable = tally.children, tally.within, tally.not_reachable
-    factors, notes, report = ctx.factors(children)
-    out.notes += [n for n in notes if n not in out.notes]
-    if report:
-        out.inputs["scaling"] = report
-    covered_slots = within[0] * factors
-    served = flow.solve(factors=factors, covered=covered_slots)
-    ratio = flow.point_ratio()
-    for pt in out.points:
-        if pt["scenario"] == scenario and pt["settlement_id"] in ratio:
-            pt["served"] = pt["children"] * ratio[pt["settlement_id"]] if pt["covered"] else 0.0
-    out.zone_rows += ctx.zone_rows_from(
-        scenario=scenario,
-        children=children * factors,
-        factors=factors,
-        covered=covered_slots,
-        served=served,
-        within_minutes=within * factors,
-        not_reachable=not_reachable * factors,
-    )
-    total = float((children * factors).sum())
-    covered = float(covered_slots.sum())
-    capacity, capacity_notes = flow.summary(total=total, covered=covered, served=float(served.sum()))
-    for n in ctx.capacity_notes + capacity_notes:
-        if n not in out.notes:
-            out.notes.append(n)
-    lost = float((not_reachable * factors).sum())
-    if tally.points_unreachable:
-        n = (
-            plural_note(
-                "settlements_not_reachable",
-                n=tally.points_unreachable,
-                children=f"{lost:.0f}",
-                max_snap=f"{ctx.travel['max_snap_m']:.0f}",
-            )
-            if ctx.settlements is not None
-            else plural_note("cells_off_the_friction_grid", n=tally.points_unreachable, children=f"{lost:.0f}")
-        )
-        if n not in out.notes:
-            out.notes.append(n)
-    reached_children = float((within[int(np.argmax(minutes))] * factors).sum())
-    return {
-        **capacity,
-        "children": total,
-        "covered": covered,
-        "covered_pct": (100 * covered / total) if total else None,
-        "facilities": len(fac),
-        "locations": tally.locations,
-        "headline_minutes": minutes[0],
-        "within_minutes": [
-            {
-                "minutes": m,
-                "children": float((within[i] * factors).sum()),
-                "pct": (100 * float((within[i] * factors).sum()) / total) if total else None,
-            }
-            for i, m in enumerate(minutes)
-        ],
-        "children_not_reachable": lost,
-        # Settlements beyond max_snap_m; with a raster, populated cells off the friction grid.
-        ("settlements_not_reachable" if ctx.settlements is not None else "cells_not_reachable"): (
-            tally.points_unreachable
-        ),
-        "mean_time_min": (float((tally.time_sum * factors).sum()) / reached_children / 60)
-        if reached_children
-        else None,
-    }
-
-
-def _travel_notes(ctx: Context, out: Outcome, *, served: bool = True) -> None:
-    """Where the network came from and what the thresholds mean, once per run (`served`: the run counts children
-    served within capacity, whose catchment is the first threshold; 2SFCA says its catchment itself)."""
-    info = ctx.travel_inputs()
-    out.inputs["travel"] = info
-    net = info["network"]
-    if ctx.settlements is None:
-        fg = ctx.friction_grid()
-        info["friction_grid"] = {
-            "method": "cost-distance (MCP_Geometric, 8 neighbours)",
-            "crs": fg.grid.crs,
-            "cell_m": fg.cell_m,
-            "width": fg.grid.width,
-            "height": fg.grid.height,
-            "margin_m": fg.margin_m,
-            "fastest_kmh": fg.fastest_kmh,
-            "road_edges": fg.roads,
-        }
-        out.notes.append(
-            note(
-                gettext_noop(
-                    "travel time by cost-distance (AccessMod's method) on a friction grid of %(cell)s m cells from "
-                    "the road network %(name)s (source: %(source)s, dated %(date)s): roads at their speeds, off the "
-                    "roads %(off)s km/h in any direction; each populated cell takes the time at its centre; the "
-                    "first threshold, %(minutes)s min, is the catchment of the served children; a cell reached in "
-                    "exactly a threshold is within it"
-                ),
-                cell=f"{fg.cell_m:.0f}",
-                name=net["name"],
-                source=net["source_description"] or net["source_file"],
-                date=net["source_date"] or "—",
-                off=f"{fg.off_network_kmh:g}",
-                minutes=f"{info['thresholds_min'][0]:g}",
-            )
-        )
-        return
-    out.notes.append(
-        note(
-            gettext_noop(
-                "travel time on the road network %(name)s (source: %(source)s, dated %(date)s; off the network "
-                "%(off)s km/h in a straight line, at most %(snap)s m); the first threshold, %(minutes)s min, is "
-                "the catchment of the served children; a settlement reached in exactly a threshold is within it"
-            )
-            if served
-            else gettext_noop(
-                "travel time on the road network %(name)s (source: %(source)s, dated %(date)s; off the network "
-                "%(off)s km/h in a straight line, at most %(snap)s m); the catchment is the first threshold, "
-                "%(minutes)s min; a settlement reached in exactly that time is within it"
-            ),
-            name=net["name"],
-            source=net["source_description"] or net["source_file"],
-            date=net["source_date"] or "—",
-            off=f"{info['off_network_kmh']:g}",
-            snap=f"{info['max_snap_m']:.0f}",
-            minutes=f"{info['thresholds_min'][0]:g}",
-        )
-    )
-
-
-# Facilities per call of the isochrone engine: progress is reported between calls (a polygon takes ~0.1 s).
-ISOCHRONE_BATCH = 25
-
-
-def _isochrones_pass(ctx: Context, fac: Facilities, *, lo: float, hi: float, out: Outcome) -> None:
-    """The isochrone of every facility × threshold of the run (layers.analysis.isochrones), EPSG:4326.
-
-    Same graph, off-network speed and max_snap_m as the travel pass; the time it took goes into the notes.
-    """
-    minutes = [float(m) for m in ctx.travel["thresholds_min"]]
-    graph = ctx.road_graph()
-    fxy = np.column_stack([fac.lon, fac.lat])
-    started = time.monotonic()
-    n_fac = len(fxy)
-    for start in range(0, n_fac, ISOCHRONE_BATCH):
-        ctx.progress(lo + (hi - lo) * start / n_fac, f"isochrones: facility {start + 1} of {n_fac}")
-        stop = min(start + ISOCHRONE_BATCH, n_fac)
-        polygons = isochrone_polygons(graph, fxy[start:stop], minutes_to_seconds(minutes))
-        for row, facility_id in enumerate(fac.ids[start:stop].tolist()):
-            out.isochrones += [
-                {"facility_id": int(facility_id), "minutes": m, "geom": polygons[row, k]} for k, m in enumerate(minutes)
-            ]
-    out.notes.append(
-        plural_note(
-            "isochrones_drawn",
-            n=len(out.isochrones),
-            facilities=n_fac,
-            thresholds=len(minutes),
-            seconds=f"{time.monotonic() - started:.1f}",
-            overstate=f"{2.5 * DEFAULT_TOLERANCE_M:.0f}",
-        )
-    )
-
-
 def coverage_run(ctx: Context) -> Outcome:
     p = ctx.params
     out = Outcome(notes=ctx.demand_notes())
@@ -498,33 +173,20 @@ def coverage_run(ctx: Context) -> Outcome:
     out.inputs.update({"demand": ctx.demand_inputs(), "facilities": info})
     out.notes.append(note(gettext_noop("facilities counted: %(rule)s"), rule=info["rule"]))
     if ctx.travel is not None:
-        _travel_notes(ctx, out)
+        travel_notes(ctx, out)
         if ctx.settlements is None:
             # Isochrones are drawn from the road graph (straight stretches to the roads), not the friction grid:
             # they would not contain what a cost-distance run counts.
-            out.summary = _travel_pass(ctx, fac, scenario="current", lo=0.05, hi=0.95, out=out)
+            out.summary = travel_pass(ctx, fac, scenario="current", lo=0.05, hi=0.95, out=out)
             return out
-        out.summary = _travel_pass(ctx, fac, scenario="current", lo=0.05, hi=0.8, out=out)
-        _isochrones_pass(ctx, fac, lo=0.8, hi=0.95, out=out)
+        out.summary = travel_pass(ctx, fac, scenario="current", lo=0.05, hi=0.8, out=out)
+        isochrones_pass(ctx, fac, lo=0.8, hi=0.95, out=out)
         return out
     _res, _f, summary = _coverage_pass(
         ctx, fac, scenario="current", lo=0.0, hi=0.95, out=out, write_raster=p.get("write_raster", True)
     )
     out.summary = summary
     return out
-
-
-def _access_rows_merge(out: Outcome, rows: list) -> None:
-    """Add a 2SFCA pass's zone rows, merged into the coverage rows of the same scenario and zone (a roadmap
-    run has both) or appended."""
-    existing = {(r.scenario, r.region_id, r.district_id, r.outside): r for r in out.zone_rows}
-    for r in rows:
-        key = (r.scenario, r.region_id, r.district_id, r.outside)
-        if key in existing:
-            existing[key].access_per_1000 = r.access_per_1000
-            existing[key].without_access = r.without_access
-        else:
-            out.zone_rows.append(r)
 
 
 def _fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: float, out: Outcome) -> dict:
@@ -569,7 +231,7 @@ def _fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: fl
         weighted_access=res.weighted_access,
         without_access=res.without_access,
     )
-    _access_rows_merge(out, rows)
+    access_rows_merge(out, rows)
     if res.point_access:
         by_id = {(pt["scenario"], pt["settlement_id"]): pt for pt in out.points}
         for sid, a in res.point_access.items():
@@ -595,112 +257,6 @@ def _fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: fl
     }
 
 
-def _travel_fca_note(ctx: Context) -> dict:
-    """What the catchment and the decay of a travel-time 2SFCA are, in the run's words."""
-    minutes = f"{ctx.travel['thresholds_min'][0]:g}"
-    if ctx.travel["decay"] == "gaussian":
-        return note(
-            gettext_noop(
-                "2SFCA catchments are %(minutes)s min of travel, weighted by the Gaussian distance decay of Dai "
-                "(2010): G(t) = (exp(−½(t/T)²) − exp(−½)) / (1 − exp(−½)), 1 at the door and 0 at T = "
-                "%(minutes)s min"
-            ),
-            minutes=minutes,
-        )
-    return note(
-        gettext_noop("2SFCA catchments are %(minutes)s min of travel, every facility within them counted in full"),
-        minutes=minutes,
-    )
-
-
-def _travel_fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, out: Outcome) -> dict:
-    """2SFCA by travel time (layers.analysis.travel_fca): catchments are the first of the run's thresholds,
-    weighted by travel.decay; places per 1 000 children per settlement, zone and nationally, as by distance.
-
-    Settlement demand only (travel time with a raster is refused), so the reach pairs of all points are held
-    at once (memory ∝ pairs). A settlement farther than travel.max_snap_m from every road node and facility
-    is not reachable: it has no access and is counted apart in a note.
-    """
-    minutes = list(ctx.travel["thresholds_min"])
-    limit_s = float(minutes_to_seconds(minutes[0]))
-    decay = ctx.travel["decay"]
-    graph = ctx.road_graph()
-    fxy = np.column_stack([fac.lon, fac.lat])
-    slots = ctx.n_zones + 1
-    parts: dict[str, list] = {k: [] for k in ("children", "slot", "ids", "urban", "attached", "p", "f", "t")}
-    n = 0
-    ctx.progress(lo, f"{scenario}: 2SFCA by travel time from {len(fac)} facilities")
-    # No urban/rural summary of radii (the travel-time coverage pass has none either): both classes reach the
-    # facilities over the same roads; each settlement's class is still stored with it.
-    for chunk in ctx.chunks():
-        if not len(chunk):
-            continue
-        snap = ctx.road_snap(chunk.lon, chunk.lat)
-        p, f, t = catchment_pairs_time(graph, fxy, lon=chunk.lon, lat=chunk.lat, limit_s=limit_s, snap=snap)
-        parts["p"].append(p + n)
-        parts["f"].append(f)
-        parts["t"].append(t)
-        parts["children"].append(chunk.children)
-        parts["slot"].append(np.where(chunk.zone == NO_ZONE, ctx.n_zones, chunk.zone))
-        parts["ids"].append(chunk.ids)
-        parts["urban"].append(chunk.urban)
-        parts["attached"].append(snap.attached)
-        n += len(chunk)
-    cat = {k: np.concatenate(v) if v else np.empty(0) for k, v in parts.items() if k != "ids"}
-    slot = cat["slot"].astype(np.int64)
-    p, f = cat["p"].astype(np.int64), cat["f"].astype(np.int64)
-    raw = np.bincount(slot, weights=cat["children"], minlength=slots)
-    factors, notes, _report = ctx.factors(raw)  # ones for settlement points (raster + travel is refused)
-    out.notes += [x for x in notes if x not in out.notes]
-    children = cat["children"] * factors[slot]
-    res = travel_fca(
-        point_idx=p, fac_idx=f, seconds=cat["t"], children=children, places=fac.capacity, limit_s=limit_s, decay=decay
-    )
-    nearest = np.full(n, np.inf)
-    np.minimum.at(nearest, p, cat["t"])
-    reachable = cat["attached"].astype(bool) | res.reached
-    rows = ctx.zone_rows_from(
-        scenario=scenario,
-        children=np.bincount(slot, weights=children, minlength=slots),
-        factors=factors,
-        weighted_access=np.bincount(slot, weights=children * res.access, minlength=slots),
-        without_access=np.bincount(slot, weights=np.where(res.reached, 0.0, children), minlength=slots),
-    )
-    _access_rows_merge(out, rows)
-    ids = [i for chunk_ids in parts["ids"] if chunk_ids is not None for i in chunk_ids.tolist()]
-    if len(ids) == n:
-        for i, sid in enumerate(ids):
-            out.points.append(
-                {
-                    "scenario": scenario,
-                    "settlement_id": sid,
-                    "children": float(cat["children"][i]),
-                    "access_per_1000": float(res.access[i]),
-                    "travel_time_s": float(nearest[i]) if np.isfinite(nearest[i]) else None,
-                    "reachable": bool(reachable[i]),
-                    "urban": bool(cat["urban"][i]),
-                }
-            )
-    lost = ~reachable
-    if lost.any():
-        msg = plural_note(
-            "settlements_not_reachable",
-            n=int(lost.sum()),
-            children=f"{float(children[lost].sum()):.0f}",
-            max_snap=f"{ctx.travel['max_snap_m']:.0f}",
-        )
-        if msg not in out.notes:
-            out.notes.append(msg)
-    total = float(children.sum())
-    return {
-        "access_per_1000": float((children * res.access).sum() / total) if total else None,
-        "children_without_access": float(children[~res.reached].sum()),
-        "places": float(fac.capacity.sum()),
-        "facilities": len(fac),
-        "headline_minutes": minutes[0],
-    }
-
-
 def fca_run(ctx: Context) -> Outcome:
     p = ctx.params
     out = Outcome(notes=ctx.demand_notes())
@@ -710,9 +266,9 @@ def fca_run(ctx: Context) -> Outcome:
     if ctx.travel is not None:
         if ctx.settlements is None:
             raise ValueError(RASTER_TRAVEL_REFUSED)
-        _travel_notes(ctx, out, served=False)
-        out.notes.append(_travel_fca_note(ctx))
-        out.summary = _travel_fca_pass(ctx, fac, scenario="current", lo=0.05, out=out)
+        travel_notes(ctx, out, served=False)
+        out.notes.append(travel_fca_note(ctx))
+        out.summary = travel_fca_pass(ctx, fac, scenario="current", lo=0.05, out=out)
         return out
     out.notes.append(note(gettext_noop("2SFCA catchments are the coverage radii (per facility kind, urban/rural)")))
     out.summary = _fca_pass(ctx, fac, scenario="current", lo=0.0, hi=0.95, out=out)
@@ -730,7 +286,7 @@ def roadmap_run(ctx: Context) -> Outcome:
     out.notes.append(note(gettext_noop("before the roadmap: %(rule)s"), rule=info_b["rule"]))
     out.notes.append(note(gettext_noop("with the plan: %(rule)s"), rule=info_a["rule"]))
     if ctx.travel is not None:
-        _travel_notes(ctx, out)
+        travel_notes(ctx, out)
         if ctx.settlements is None:
             # 2SFCA by travel time takes settlement demand only (RASTER_TRAVEL_REFUSED): coverage and served.
             out.notes.append(
@@ -741,15 +297,15 @@ def roadmap_run(ctx: Context) -> Outcome:
                     )
                 )
             )
-            cov_b = _travel_pass(ctx, fac_b, scenario="before", lo=0.05, hi=0.5, out=out)
-            cov_a = _travel_pass(ctx, fac_a, scenario="after", lo=0.5, hi=0.95, out=out)
+            cov_b = travel_pass(ctx, fac_b, scenario="before", lo=0.05, hi=0.5, out=out)
+            cov_a = travel_pass(ctx, fac_a, scenario="after", lo=0.5, hi=0.95, out=out)
             out.summary = {"before": cov_b, "after": cov_a}
             return out
-        out.notes.append(_travel_fca_note(ctx))
-        cov_b = _travel_pass(ctx, fac_b, scenario="before", lo=0.05, hi=0.3, out=out)
-        cov_a = _travel_pass(ctx, fac_a, scenario="after", lo=0.3, hi=0.55, out=out)
-        fca_b = _travel_fca_pass(ctx, fac_b, scenario="before", lo=0.55, out=out)
-        fca_a = _travel_fca_pass(ctx, fac_a, scenario="after", lo=0.75, out=out)
+        out.notes.append(travel_fca_note(ctx))
+        cov_b = travel_pass(ctx, fac_b, scenario="before", lo=0.05, hi=0.3, out=out)
+        cov_a = travel_pass(ctx, fac_a, scenario="after", lo=0.3, hi=0.55, out=out)
+        fca_b = travel_fca_pass(ctx, fac_b, scenario="before", lo=0.55, out=out)
+        fca_a = travel_fca_pass(ctx, fac_a, scenario="after", lo=0.75, out=out)
         out.summary = {"before": {**cov_b, **fca_b}, "after": {**cov_a, **fca_a}}
         return out
     _r, _f, cov_b = _coverage_pass(ctx, fac_b, scenario="before", lo=0.0, hi=0.25, out=out, write_raster=False)
@@ -810,48 +366,6 @@ def _distance_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_n
     return m, w, cov, reach_note, {}
 
 
-def _travel_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_note, out: Outcome, kind: str):
-    """Coverage by travel time (the first threshold), then the candidate × uncovered-settlements matrix by the
-    same time over the same network (layers.analysis.travel_siting): a new site covers a settlement whose
-    children reach it within the first threshold, exactly as an existing facility covers one."""
-    limit_s = float(minutes_to_seconds(ctx.travel["thresholds_min"][0]))
-    kept: dict[str, list] = {"lon": [], "lat": [], "w": [], "zone": [], "snap": []}
-
-    def keep(chunk, covered):
-        idx = np.nonzero(~covered)[0]
-        kept["lon"].append(chunk.lon[idx])
-        kept["lat"].append(chunk.lat[idx])
-        kept["w"].append(chunk.children[idx])
-        kept["zone"].append(chunk.zone[idx])
-        kept["snap"].append(ctx.road_snap(chunk.lon, chunk.lat).take(idx))  # the pass's snap, not a new one
-
-    cov = _travel_pass(ctx, fac, scenario="current", lo=0.0, hi=0.7, out=out, on_chunk=keep)
-    snaps = kept.pop("snap")
-    snap = Snap.concat(snaps) if snaps else None
-    cat = {k: (np.concatenate(v) if v else np.empty(0)) for k, v in kept.items()}
-    zone = cat["zone"].astype(np.int64)
-    # The same factors the pass applied (ones: travel time takes settlement demand only).
-    w = cat["w"] * ctx.last_factors[np.where(zone < 0, ctx.n_zones, zone)] if zone.size else cat["w"]
-    graph = ctx.road_graph()
-    c_lon = np.array([c[2] for c in cands])
-    c_lat = np.array([c[3] for c in cands])
-    ctx.progress(0.75, f"travel times from {len(cands)} candidates")
-    m = travel_coverage_matrix(
-        graph, cand_lon=c_lon, cand_lat=c_lat, lon=cat["lon"], lat=cat["lat"], limit_s=limit_s, snap=snap
-    )
-    off = int((~graph.snap(c_lon, c_lat).attached).sum())
-    reach_note = note(
-        gettext_noop(
-            "candidates: %(source)s; a new site (kind %(kind)s) covers the settlements whose children reach it within "
-            "%(minutes)s min on the road network, as the facilities already there do"
-        ),
-        source=cand_note,
-        kind=kind,
-        minutes=f"{ctx.travel['thresholds_min'][0]:g}",
-    )
-    return m, w, cov, reach_note, {"not_reachable": off}
-
-
 def sites_run(ctx: Context) -> Outcome:
     if ctx.travel is not None and ctx.settlements is None:
         raise ValueError(RASTER_TRAVEL_REFUSED)
@@ -863,8 +377,8 @@ def sites_run(ctx: Context) -> Outcome:
     if not cands:
         raise ValueError("no candidate sites: none found for the chosen source and regions")
     if ctx.travel is not None:
-        _travel_notes(ctx, out)
-        m, w, cov, reach_note, cand_info = _travel_sites_matrix(
+        travel_notes(ctx, out)
+        m, w, cov, reach_note, cand_info = travel_sites_matrix(
             ctx, fac, cands=cands, cand_note=cand_note, out=out, kind=s["kind"]
         )
     else:
@@ -986,7 +500,7 @@ def _travel_underserved(ctx: Context, fac: Facilities, *, info: dict, acc: HexAc
     friction grid); a settlement farther than travel.max_snap_m from every road node and facility is not
     reachable and counts as not within reach (the pass's note says how many). The hexagons (EPSG:4326 out,
     equal-area inside) then rank as by distance, scaled as the distance run scales them."""
-    _travel_notes(ctx, out)
+    travel_notes(ctx, out)
     factors = _hexagon_factors(ctx)
 
     def add(chunk, covered):
@@ -994,7 +508,7 @@ def _travel_underserved(ctx: Context, fac: Facilities, *, info: dict, acc: HexAc
         acc.add(chunk.lon, chunk.lat, children=chunk.children * f, uncovered=np.where(covered, 0.0, chunk.children) * f)
 
     lo = 0.45 if ctx.official else 0.0
-    cov = _travel_pass(ctx, fac, scenario="current", lo=lo, hi=0.9, out=out, on_chunk=add)
+    cov = travel_pass(ctx, fac, scenario="current", lo=lo, hi=0.9, out=out, on_chunk=add)
     out.notes.append(
         note(
             gettext_noop(

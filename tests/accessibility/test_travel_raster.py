@@ -30,7 +30,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import rasterio
-from django.contrib.gis.geos import Point
 from pyproj import CRS, Transformer
 from rasterio.transform import from_origin
 from rest_framework.test import APIClient
@@ -40,12 +39,12 @@ from accessibility.forms import RunForm
 from accessibility.models import AnalysisRun, AreaResult, Isochrone, ZoneResult
 from accessibility.notes import note_text
 from accessibility.services import analysis_run_execute, population_raster_register, run_parameters_normalise
-from facilities.models import Facility, FacilityKind, Measure
+from facilities.models import Facility, FacilityKind
 from layers.analysis.friction import KAZAKHSTAN_LCC
 from roads.models import RoadSpeed
 from roads.services import road_network_load
 from tests.accessibility.run_form import RUN_FORM
-from tests.accessibility.travel_world import execute_run
+from tests.accessibility.travel_world import execute_run, health_centre
 from tests.roads.conftest import geojson_write, line
 
 CELL = 500.0  # metres, the raster's and the friction grid's
@@ -139,17 +138,7 @@ def raster_world(db, tmp_path, region_a):
 
     Facility.objects.update(location=None)  # the demo facilities do not count here
     FacilityKind.objects.filter(code="health_centre").update(shifts_per_year=SHIFTS, shifts_assumed=False)
-    health = Facility.objects.create(
-        kind_id="health_centre",
-        measure=Measure.objects.get(number=15),
-        region=region_a,
-        name_kk="H",
-        name_ru="H",
-        name_en="H",
-        places=PLACES,
-        planned_year=2025,
-        location=Point(*west, srid=4326),
-    )
+    health = health_centre("H", region=region_a, places=PLACES, at=west)
     return SimpleNamespace(network=network, raster=raster, health=health)
 
 

@@ -84,33 +84,28 @@ def world(db, region_a, places, network):
             source_id=str(i),
             location=f"SRID=4326;POINT({lon} {lat})",
         )
-    health = Facility.objects.create(
-        kind_id="health_centre",
-        measure=Measure.objects.get(number=15),
-        region=region_a,
-        name_kk="H",
-        name_ru="H",
-        name_en="H",
-        places=25,
-        planned_year=2025,
-        location=Point(*places["O"], srid=4326),
-    )
+    health = health_centre("H", region=region_a, places=25, at=places["O"])
     return settlements, health
 
 
 @pytest.fixture
 def second_centre(world, places, region_a):
     """A second health centre F (10 places) at C, beside H of the world."""
+    return health_centre("F", region=region_a, places=10, at=places["C"])
+
+
+def health_centre(name: str, *, region, places: int, at: tuple[float, float]) -> Facility:
+    """A children's health centre of measure 15, planned in 2025, at `at` (lon, lat in EPSG:4326)."""
     return Facility.objects.create(
         kind_id="health_centre",
         measure=Measure.objects.get(number=15),
-        region=region_a,
-        name_kk="F",
-        name_ru="F",
-        name_en="F",
-        places=10,
+        region=region,
+        name_kk=name,
+        name_ru=name,
+        name_en=name,
+        places=places,
         planned_year=2025,
-        location=Point(*places["C"], srid=4326),
+        location=Point(*at, srid=4326),
     )
 
 

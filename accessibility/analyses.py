@@ -175,9 +175,9 @@ def coverage_run(ctx: Context) -> Outcome:
     if ctx.travel is not None:
         travel_notes(ctx, out)
         if ctx.settlements is None:
-            # Isochrones are drawn from the road graph (straight stretches to the roads), not the friction grid:
-            # they would not contain what a cost-distance run counts.
-            out.summary = travel_pass(ctx, fac, scenario="current", lo=0.05, hi=0.95, out=out)
+            # Isochrones from the friction grid the pass times over (the road graph's would not contain what a
+            # cost-distance run counts), drawn inside the pass to reuse its grid and nearest-facility surface.
+            out.summary = travel_pass(ctx, fac, scenario="current", lo=0.05, hi=0.8, out=out, isochrones=True)
             return out
         out.summary = travel_pass(ctx, fac, scenario="current", lo=0.05, hi=0.8, out=out)
         isochrones_pass(ctx, fac, lo=0.8, hi=0.95, out=out)

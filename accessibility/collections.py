@@ -404,9 +404,10 @@ def collections_register() -> None:
             title=_("Isochrones"),
             description=_(
                 "Per facility and threshold of the travel-time coverage runs, the area from which the facility is "
-                "reached within that many minutes by road (the stretch to the road off the network included), and "
-                "its area in km² (equal-area projection). The polygons of one facility are nested. Signed-in users "
-                "only; akimat users read the isochrones of their own region's facilities."
+                "reached within that many minutes by road (the stretch to the road off the network included; with a "
+                "population raster, the friction grid's cells), and its area in km² (equal-area projection). The "
+                "polygons of one facility are nested. Signed-in users only; akimat users read the isochrones of "
+                "their own region's facilities."
             ),
             selector=isochrone_rows,
             geometry="geom",

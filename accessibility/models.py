@@ -297,9 +297,10 @@ class Isochrone(models.Model):
     """The area from which a facility is reached within `minutes` of travel (travel-time coverage runs).
 
     Geometry EPSG:4326 (layers.analysis.isochrones: home → facility over the run's road network, the
-    off-network stretch included, drawn with the tolerance stated in the run's notes). The polygons of one
-    facility are nested: a larger threshold covers the smaller one's. `area_km2` is measured by PostGIS in
-    an equal-area CRS (WGS 84 / NSIDC EASE-Grid 2.0 Global, EPSG:6933), written on every write.
+    off-network stretch included, drawn with the tolerance stated in the run's notes; with a population raster,
+    layers.analysis.friction_isochrones: the friction grid's cells within the threshold, along their edges). The
+    polygons of one facility are nested: a larger threshold covers the smaller one's. `area_km2` is measured by
+    PostGIS in an equal-area CRS (WGS 84 / NSIDC EASE-Grid 2.0 Global, EPSG:6933), written on every write.
     """
 
     run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="isochrones")

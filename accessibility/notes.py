@@ -51,6 +51,15 @@ PLURAL_NOTES = {
         "up to %(overstate)s m beyond (farther where a road can be joined between two of its junctions)",
         "n",
     ),
+    "isochrones_drawn_on_the_friction_grid": ngettext_lazy(
+        "isochrones: %(n)s polygon (facilities × thresholds: %(facilities)s × %(thresholds)s) drawn in %(seconds)s s "
+        "from the friction grid: it is the %(cell)s m cells the run counts as reaching its facility within the "
+        "threshold, drawn along the cells' edges",
+        "isochrones: %(n)s polygons (facilities × thresholds: %(facilities)s × %(thresholds)s) drawn in %(seconds)s "
+        "s from the friction grid: each is the %(cell)s m cells the run counts as reaching its facility within the "
+        "threshold, drawn along the cells' edges",
+        "n",
+    ),
     "cells_off_the_friction_grid": ngettext_lazy(
         "%(n)s populated cell with %(children)s children lies outside the friction grid (the run's districts and "
         "their margin): not reachable, counted as not covered",

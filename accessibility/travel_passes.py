@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.utils.translation import gettext_noop
 
+from accessibility.friction_grid import FrictionGrid
 from accessibility.notes import note, plural_note
 from accessibility.passes_common import access_rows_merge
 from accessibility.run_context import Context, Outcome
@@ -22,6 +23,7 @@ from accessibility.served import ServedPass
 from layers.analysis.coverage import Facilities
 from layers.analysis.demand import NO_ZONE
 from layers.analysis.friction import accumulated_time, catchment_cells, pairs_of_cells
+from layers.analysis.friction_isochrones import friction_isochrones
 from layers.analysis.isochrones import DEFAULT_TOLERANCE_M, isochrone_polygons
 from layers.analysis.travel import (
     TIME_TOLERANCE_S,
@@ -52,7 +54,15 @@ class _TravelTally:
 
 
 def travel_pass(
-    ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: float, out: Outcome, on_chunk=None
+    ctx: Context,
+    fac: Facilities,
+    *,
+    scenario: str,
+    lo: float,
+    hi: float,
+    out: Outcome,
+    on_chunk=None,
+    isochrones: bool = False,
 ) -> dict:
     """Coverage by travel time on the run's road network (issue 18), capacity first like the distance pass.
 
@@ -61,10 +71,14 @@ def travel_pass(
     farther than travel.max_snap_m from every road node and facility is not reachable: not covered, and
     counted apart. Thresholds are minutes in the parameters and the summary. `on_chunk(chunk, covered)` sees
     each chunk of the demand with its points covered within the first threshold (best sites keep the rest).
-    With a population raster the times are accumulated over a friction grid instead (_travel_raster_pass).
+    With a population raster the times are accumulated over a friction grid instead (_travel_raster_pass), which
+    also draws the isochrones from that grid when `isochrones` is set (settlement runs draw them from the road graph
+    in isochrones_pass; `isochrones` is ignored there).
     """
     if ctx.settlements is None:
-        return _travel_raster_pass(ctx, fac, scenario=scenario, lo=lo, hi=hi, out=out, on_chunk=on_chunk)
+        return _travel_raster_pass(
+            ctx, fac, scenario=scenario, lo=lo, hi=hi, out=out, on_chunk=on_chunk, isochrones=isochrones
+        )
     minutes = list(ctx.travel["thresholds_min"])
     headline_s = float(minutes_to_seconds(minutes[0]))
     graph = ctx.road_graph()
@@ -130,7 +144,15 @@ def travel_pass(
 
 
 def _travel_raster_pass(
-    ctx: Context, fac: Facilities, *, scenario: str, lo: float, hi: float, out: Outcome, on_chunk=None
+    ctx: Context,
+    fac: Facilities,
+    *,
+    scenario: str,
+    lo: float,
+    hi: float,
+    out: Outcome,
+    on_chunk=None,
+    isochrones: bool = False,
 ) -> dict:
     """Coverage by travel time with a population raster: cost-distance over the run's friction grid
     (accessibility.friction_grid; AccessMod's method, issue 18 item 2).
@@ -139,6 +161,8 @@ def _travel_raster_pass(
     cell's centre; a cell is within threshold t when its time ≤ t (boundary included). The served flow's
     pairs are the cells within the first threshold of each facility (one search per facility). A cell outside
     the grid (beyond the zones and their margin) is not reachable. Figures, rows and notes as the settlement pass.
+    With `isochrones`, the isochrone of every facility × threshold from the same grid, friction and surface
+    (_raster_isochrones), into `out.isochrones`.
     """
     minutes = list(ctx.travel["thresholds_min"])
     seconds = minutes_to_seconds(minutes)
@@ -185,7 +209,45 @@ def _travel_raster_pass(
             on_chunk(chunk, time_s <= limits32[0])
     if stats:
         out.inputs.setdefault("raster_stats", stats)
+    if isochrones:
+        _raster_isochrones(ctx, fac, fg=fg, nearest_s=surface.time_s, at=hi, out=out)
     return _travel_record(ctx, fac, flow=flow, tally=tally, scenario=scenario, out=out)
+
+
+def _raster_isochrones(
+    ctx: Context, fac: Facilities, *, fg: FrictionGrid, nearest_s: np.ndarray, at: float, out: Outcome
+) -> None:
+    """The isochrone of every facility × threshold over the run's friction grid (layers.analysis.friction_isochrones):
+    the cells the pass counts as within each threshold of the facility, drawn along their edges; EPSG:4326. A
+    facility off the grid (it reaches no cell) has none; the time it took goes into the notes."""
+    minutes = [float(m) for m in ctx.travel["thresholds_min"]]
+    started = time.monotonic()
+    ctx.progress(at, f"isochrones: {len(fac)} facilities over the friction grid")
+    polygons = friction_isochrones(
+        fg.grid,
+        fg.friction,
+        facilities_xy=np.column_stack([fac.lon, fac.lat]),
+        thresholds_s=minutes_to_seconds(minutes),
+        nearest_s=nearest_s,
+    )
+    drawn = 0
+    for row, facility_id in enumerate(fac.ids.tolist()):
+        if polygons[row, 0] is None:
+            continue
+        drawn += 1
+        out.isochrones += [
+            {"facility_id": int(facility_id), "minutes": m, "geom": polygons[row, k]} for k, m in enumerate(minutes)
+        ]
+    out.notes.append(
+        plural_note(
+            "isochrones_drawn_on_the_friction_grid",
+            n=drawn * len(minutes),
+            facilities=drawn,
+            thresholds=len(minutes),
+            seconds=f"{time.monotonic() - started:.1f}",
+            cell=f"{fg.cell_m:.0f}",
+        )
+    )
 
 
 def _travel_record(

@@ -39,7 +39,7 @@ not searched at all.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -247,7 +247,18 @@ def accumulated_time(
     return CostDistance(out, np.column_stack([rows, cols]), placed, windows, halo)
 
 
-def catchment_cells(
+@dataclass(frozen=True)
+class FacilityWindow:
+    """One facility's search: `time_s` (float64 seconds from each cell to the facility alone, np.inf where not
+    reached; finite values may exceed the limit) over the window whose top-left cell is (`row0`, `col0`)."""
+
+    facility: int  # index into facilities_xy
+    row0: int
+    col0: int
+    time_s: np.ndarray
+
+
+def facility_windows(
     grid: Grid,
     friction: np.ndarray,
     *,
@@ -255,32 +266,25 @@ def catchment_cells(
     limit_s: float,
     nearest_s: np.ndarray | None = None,
     src_crs: str = "EPSG:4326",
-) -> tuple[np.ndarray, np.ndarray]:
-    """(cell, facility) pairs: every cell within `limit_s` seconds of each facility, one search per facility.
+) -> Iterator[FacilityWindow]:
+    """Each facility searched alone, in the window of `limit_s` / fastest friction metres around it (a path within
+    the limit stays in that disc), one window at a time (memory ∝ one window); exact up to `limit_s`.
 
-    `accumulated_time` gives each cell its nearest facility only; the served flow needs every facility
-    reaching a cell. Each facility is searched alone in the window of `limit_s` / fastest friction metres
-    around it (the same halo argument: a path within the limit stays in that disc), so the work is
-    ∝ facilities × (2 halo)² cells and memory ∝ the pairs. `nearest_s`, the time to the nearest facility
-    (`accumulated_time(...).time_s` with a limit ≥ `limit_s`), cuts that down: every cell of a path within
-    the limit from a facility is itself within the limit of it, so cells beyond `limit_s` of every facility
-    are left out (impassable) and the window shrinks to the box of the cells kept — the same pairs, found
-    in the roads' corridors rather than in the whole disc. Cells are flat indices (row × width + col),
-    sorted ascending (facility index ascending within a cell); a facility off the grid or on an
-    impassable cell reaches nothing. The limit is inclusive (TIME_TOLERANCE_S), compared in float64.
+    `nearest_s`, the time to the nearest facility (`accumulated_time(...).time_s` with a limit ≥ `limit_s`), cuts
+    the work down: every cell of a path within the limit from a facility is itself within the limit of it, so cells
+    beyond `limit_s` of every facility are left out (impassable) and the window shrinks to the box of the cells
+    kept — the same times up to the limit, found in the roads' corridors rather than in the whole disc. A facility
+    off the grid or on an impassable cell yields no window.
     """
     if friction.shape != grid.shape:
         raise ValueError("friction must have the grid's shape")
     fxy = np.asarray(facilities_xy, dtype=np.float64).reshape(-1, 2)
     rows, cols = grid.cells_of(fxy[:, 0], fxy[:, 1], src_crs=src_crs)
     finite = friction[np.isfinite(friction) & (friction > 0)]
-    empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
     if not finite.size:
-        return empty
+        return
     dy, dx = grid.cell_size
     halo = int(math.ceil(limit_s / float(finite.min()) / min(dx, dy))) + 1
-    cells: list[np.ndarray] = []
-    facs: list[np.ndarray] = []
     for i, (r, c) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
         if r < 0 or not np.isfinite(friction[r, c]):
             continue
@@ -298,11 +302,38 @@ def catchment_cells(
             wr0, wc0 = wr0 + b0, wc0 + a0
         mcp = MCP_Geometric(costs, sampling=(dy, dx))
         cum, _traceback = mcp.find_costs([(r - wr0, c - wc0)])
-        rr, cc = np.nonzero(cum <= limit_s + TIME_TOLERANCE_S)
-        cells.append((rr + wr0).astype(np.int64) * grid.width + (cc + wc0))
-        facs.append(np.full(rr.size, i, dtype=np.int64))
+        del mcp, _traceback
+        yield FacilityWindow(facility=i, row0=int(wr0), col0=int(wc0), time_s=cum)
+
+
+def catchment_cells(
+    grid: Grid,
+    friction: np.ndarray,
+    *,
+    facilities_xy: np.ndarray,
+    limit_s: float,
+    nearest_s: np.ndarray | None = None,
+    src_crs: str = "EPSG:4326",
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cell, facility) pairs: every cell within `limit_s` seconds of each facility, one search per facility
+    (`facility_windows`, `nearest_s` as there).
+
+    `accumulated_time` gives each cell its nearest facility only; the served flow needs every facility
+    reaching a cell. The work is ∝ facilities × (2 halo)² cells (less with `nearest_s`) and memory ∝ the pairs.
+    Cells are flat indices (row × width + col), sorted ascending (facility index ascending within a cell); a
+    facility off the grid or on an impassable cell reaches nothing. The limit is inclusive (TIME_TOLERANCE_S),
+    compared in float64.
+    """
+    cells: list[np.ndarray] = []
+    facs: list[np.ndarray] = []
+    for win in facility_windows(
+        grid, friction, facilities_xy=facilities_xy, limit_s=limit_s, nearest_s=nearest_s, src_crs=src_crs
+    ):
+        rr, cc = np.nonzero(win.time_s <= limit_s + TIME_TOLERANCE_S)
+        cells.append((rr + win.row0).astype(np.int64) * grid.width + (cc + win.col0))
+        facs.append(np.full(rr.size, win.facility, dtype=np.int64))
     if not cells:
-        return empty
+        return (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
     cell = np.concatenate(cells)
     fac = np.concatenate(facs)
     order = np.lexsort((fac, cell))

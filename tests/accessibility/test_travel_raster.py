@@ -19,6 +19,13 @@ H and k rows off the road is reached along the road to column n and then straigh
 Within 15 min (900 s): k = 0 n ≤ 28 (29 cells), |k| = 1 n ≤ 20 (21), |k| = 2 n ≤ 4 (5): 81 cells.
 Within 30 min (1800 s): k = 0, |k| = 1, |k| = 2 all 30 columns, |k| = 3 n ≤ 17 (18), |k| = 4 n ≤ 1 (2): 190 cells.
 Boundary: 14.84375 min = 890.625 s is exactly the time of the cells (|k| = 1, n = 20) and (|k| = 2, n = 4).
+
+The isochrones take every cell of the friction grid, populated or not: also the cells west of H, reached off the
+road from H's cell (its first step 265.625 s straight, 265.625 √2 = 375.66 s diagonal, then 500 s straight and
+707.11 s diagonal steps): one column west 265.625 s, (−1, ±1) 375.66 s, (−2, 0) 765.625 s, (−2, ±1) and (−1, ±2)
+875.66 s; the next ones take more than 1 000 s. Within 5 min (300 s): k = 0 n ≤ 9 (10), |k| = 1 n ≤ 1 (4) and
+one cell west: 15 cells. Within 14.84375 min: the 81 cells above and the 8 west of H: 89 (85 without the 4 cells
+at exactly the threshold).
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import rasterio
-from pyproj import CRS, Transformer
+import shapely
+from pyproj import CRS, Proj, Transformer
 from rasterio.transform import from_origin
 from rest_framework.test import APIClient
 
@@ -74,6 +82,17 @@ def hand_cells():
 
 def hand_within(limit_s: float) -> float:
     return sum(ch for ch, t in hand_cells() if t <= limit_s)
+
+
+# Seconds from H to the friction cells west of it within 1 000 s (the module's docstring).
+WEST_OF_H = [265.625, 765.625] + [265.625 * math.sqrt(2)] * 2 + [265.625 * math.sqrt(2) + 500.0] * 4
+
+
+def hand_grid_cells(limit_s: float) -> int:
+    """Friction cells (populated or not) within `limit_s` of H, for limits below 906.25 s (29 road cells: all of
+    them within the raster's columns, no cell 3 rows off the road)."""
+    assert limit_s < 29 * ROAD_CELL_S
+    return sum(1 for _ch, t in hand_cells() if t <= limit_s) + sum(1 for t in WEST_OF_H if t <= limit_s)
 
 
 @pytest.mark.parametrize(
@@ -183,7 +202,9 @@ def test_coverage_with_a_raster_by_cost_distance(region_a, raster_world):
         for n in notes
     ), notes
     assert not any("in a straight line, at most" in n for n in notes)  # the settlement path's note
-    assert not Isochrone.objects.filter(run=run).exists()  # drawn from the road graph: not for this method
+    # Drawn from the friction grid, not the road graph (test_isochrones_of_a_raster_run_are_the_cells_within_them).
+    assert Isochrone.objects.filter(run=run).count() == 2
+    assert any("isochrones: 2 polygons (facilities × thresholds: 1 × 2)" in n for n in notes), notes
 
     nat = ZoneResult.objects.get(run=run, region__isnull=True, district__isnull=True, outside=False)
     assert (nat.children, nat.covered, nat.served) == (
@@ -203,6 +224,38 @@ def test_a_cell_reached_in_exactly_the_threshold_is_within_it(region_a, raster_w
     assert within == pytest.approx(hand_within(890.625))
     # The cells at exactly 890.625 s are counted: without them 4 cells (|k| = 1, n = 20 and |k| = 2, n = 4) fewer.
     assert within - hand_within(890.625 - 1e-3) == pytest.approx(2 * hand_children(0, 20) + 2 * hand_children(0, 4))
+
+
+def test_hand_cells_of_the_isochrones():
+    assert (hand_grid_cells(300.0), hand_grid_cells(890.625), hand_grid_cells(890.625 - 1e-3)) == (15, 89, 85)
+    assert hand_grid_cells(900.0) == 89
+
+
+@pytest.mark.parametrize("minutes", [[5, 14.84375], [14.84375, 5]])
+def test_isochrones_of_a_raster_run_are_the_cells_within_them(region_a, raster_world, minutes):
+    """One polygon per facility and threshold, nested, its area the hand count of friction cells within the
+    threshold (a cell at exactly the threshold inside), measured by PostGIS in EPSG:6933 (equal-area): the LCC
+    grid's cells are 500 m on the map, so their true area is 0.25 km² / the projection's areal scale there."""
+    run = execute_run("coverage", raster_params(region_a, raster_world, minutes))
+    isochrones = {i.minutes: i for i in Isochrone.objects.filter(run=run)}
+    assert sorted(isochrones) == [5.0, 14.84375]
+    assert {i.facility_id for i in isochrones.values()} == {raster_world.health.pk}
+    at = raster_world.health.location
+    scale = Proj(KAZAKHSTAN_LCC).get_factors(at.x, at.y).areal_scale
+    cell_km2 = (CELL / 1000) ** 2 / scale
+    assert isochrones[5.0].area_km2 == pytest.approx(hand_grid_cells(300.0) * cell_km2, rel=1e-4)
+    assert isochrones[14.84375].area_km2 == pytest.approx(hand_grid_cells(890.625) * cell_km2, rel=1e-4)
+    small, large = (shapely.from_wkb(bytes(isochrones[m].geom.wkb)) for m in (5.0, 14.84375))
+    assert large.buffer(1e-9).covers(small) and large.area > small.area
+    assert large.buffer(1e-9).covers(shapely.Point(at.x, at.y))
+    notes = [note_text(n) for n in run.notes]
+    assert any(
+        "isochrones: 2 polygons (facilities × thresholds: 1 × 2) drawn in" in n
+        and "from the friction grid: each is the 500 m cells the run counts as reaching its facility within the "
+        "threshold, drawn along the cells' edges"
+        in n
+        for n in notes
+    ), notes
 
 
 def test_roadmap_with_a_raster_before_and_after(region_a, raster_world):
@@ -303,3 +356,8 @@ def test_run_page_and_api_of_a_raster_travel_run(region_a, raster_world, client,
     body = api.get(f"/api/v1/accessibility/runs/{run.pk}/").json()
     assert body["summary"]["children_served"] == pytest.approx(40.0, abs=1e-6)
     assert body["summary"]["cells_not_reachable"] == 0
+    # Its isochrones (from the friction grid): the collection and a layer of the analysis map.
+    iso = api.get("/api/v1/accessibility-isochrones/", {"run": run.pk}).json()
+    assert sorted(f["properties"]["minutes"] for f in iso["features"]) == [15, 30]
+    assert {f["geometry"]["type"] for f in iso["features"]} == {"MultiPolygon"}
+    assert "Isochrones (minutes of travel)" in client.get("/en/maps/analysis/", {"run": run.pk}).content.decode()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from gis_portal.geo.geojson import STORED_PROPERTY_TYPES, StoredProperties
+from gis_portal.geo.geojson import STORED_PROPERTY_TYPES, StoredProperties, value_field
 
 KATO_RE = re.compile(r"^[0-9]{9}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
@@ -201,9 +201,7 @@ def _check_stored(collection: Collection, stored: StoredProperties) -> None:
         raise ValueError(f"{collection.id}: stored properties {sorted(stored.members)} are not all public, as declared")
     model = collection.selector().model
     for name, field_name in stored.members.items():
-        field = model._meta.get_field(field_name)
-        while field.is_relation:
-            field = field.target_field  # a foreign key's value is its target's
+        field = value_field(model._meta.get_field(field_name))
         if field.get_internal_type() not in STORED_PROPERTY_TYPES:
             raise ValueError(f"{collection.id}: stored property {name!r} is a {field.get_internal_type()}")
 

@@ -249,10 +249,16 @@ class FeaturePage:
     newest: dt.datetime | None = None  # latest of the `stamps` columns over the page's rows
 
 
+def value_field(field):
+    """The field whose value a column of `field` holds: a foreign key's is its target's (an id), else `field`."""
+    while field is not None and field.is_relation and getattr(field, "target_field", None) is not None:
+        field = field.target_field
+    return field
+
+
 def _json_value_sql(column: str, field) -> str:
     """SQL of the JSON text of `column` (never NULL: 'null'), by the model field it reads."""
-    while field is not None and field.is_relation and getattr(field, "target_field", None) is not None:
-        field = field.target_field  # a foreign key's value is its target's (an integer id)
+    field = value_field(field)
     if field is not None and field.get_internal_type() in _JSON_AS_TEXT_TYPES:
         return f"COALESCE({column}::text, 'null')"
     return f"COALESCE(to_json({column})::text, 'null')"

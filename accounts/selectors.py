@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import threading
+import time
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework.authtoken.models import Token
@@ -29,18 +32,59 @@ def _token_user_sql() -> str:
     return f'SELECT {columns} FROM {tables} WHERE t."{Token._meta.pk.column}" = %s'  # noqa: S608
 
 
+# Token rows read in the last API_TOKEN_CACHE_SECONDS, per process: key -> (read at, row). The row, not
+# model instances: every request builds its own user, so no object is shared between threads.
+_token_rows: dict[str, tuple[float, tuple]] = {}
+_token_rows_lock = threading.Lock()
+_TOKEN_ROWS_MAX = 10_000
+_clock = time.monotonic  # tests move it
+
+
+def _token_row(key: str) -> tuple | None:
+    """The token → user → membership row of `key`, from this process's cache when read recently.
+
+    A revoked token, a deactivated user or a changed role is seen within API_TOKEN_CACHE_SECONDS
+    (default 1 s) by every process: the bound the cache keeps, documented in the README. Unknown keys
+    are never cached (a token made a moment ago works at once).
+    """
+    seconds = settings.API_TOKEN_CACHE_SECONDS
+    now = _clock()
+    if seconds > 0:
+        cached = _token_rows.get(key)
+        if cached is not None and now - cached[0] < seconds:
+            return cached[1]
+    with prepared_cursor() as cursor:
+        cursor.execute(_token_user_sql(), [key])
+        row = cursor.fetchone()
+    if row is not None and seconds > 0:
+        with _token_rows_lock:
+            if len(_token_rows) >= _TOKEN_ROWS_MAX:
+                for stale in [k for k, (at, _row) in _token_rows.items() if now - at >= seconds]:
+                    del _token_rows[stale]
+                if len(_token_rows) >= _TOKEN_ROWS_MAX:
+                    _token_rows.clear()
+            _token_rows[key] = (now, tuple(row))
+    return row
+
+
+def token_rows_forget() -> None:
+    """Drop this process's cached token rows (tests; a process that must see a revocation at once)."""
+    with _token_rows_lock:
+        _token_rows.clear()
+
+
 def token_user_get(*, key: str) -> tuple | None:
     """(user, token) for an API token key, the user's Membership (or its absence) loaded; None if unknown.
 
     The same rows as Token.objects.select_related("user", "user__membership").get(key=key),
     read with SQL written once from the models' metadata: the ORM compiled that three-table
     join anew on every API request, which cost more than running it (scripts/bench/api.py).
+    The row is reused for API_TOKEN_CACHE_SECONDS (_token_row): under load the round trip to
+    the database was the dearest part of a request's fixed cost (issue 21, py-spy of the bench).
     """
     user_model = get_user_model()
     models = (Token, user_model, Membership)
-    with prepared_cursor() as cursor:
-        cursor.execute(_token_user_sql(), [key])
-        row = cursor.fetchone()
+    row = _token_row(key)
     if row is None:
         return None
     instances = []

@@ -23,6 +23,7 @@ from pyproj import Geod
 from accessibility.models import AnalysisRun
 from accessibility.services import analysis_run_create, analysis_run_execute
 from accounts.models import Membership
+from accounts.selectors import token_rows_forget
 from accounts.services import user_with_role_ensure
 from api import throttling
 from layers.models import Region, Settlement
@@ -54,12 +55,15 @@ def parcel_with_act(facility, *, cadastral_number: str, act_number: str) -> Parc
 def fresh_cache():
     """Each test starts with an empty cache (the test profile's is the process's memory): fair-use
     counters, cached pages and map shells of an earlier test must not decide this one's responses.
-    The fair-use throttle also keeps its counts in the process (api.throttling.counter): emptied too."""
+    The fair-use throttle also keeps its counts in the process (api.throttling.counter), and token
+    authentication its recently read rows (accounts.selectors._token_rows): emptied too."""
     cache.clear()
     throttling.counter.clear()
+    token_rows_forget()
     yield
     cache.clear()
     throttling.counter.clear()
+    token_rows_forget()
 
 
 @pytest.fixture(autouse=True)

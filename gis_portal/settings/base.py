@@ -236,6 +236,9 @@ API_DOWNLOAD_MAX = int(os.environ.get("API_DOWNLOAD_MAX", "100000"))  # features
 API_ANON_THROTTLE_RATE = os.environ.get("API_ANON_THROTTLE_RATE") or "600/min"
 API_USER_THROTTLE_RATE = os.environ.get("API_USER_THROTTLE_RATE") or "3000/min"
 API_TOKEN_THROTTLE_RATE = os.environ.get("API_TOKEN_THROTTLE_RATE") or "6000/min"
+# Each process reuses an API token's user and role for this long (accounts.selectors._token_row): a revoked
+# token, a deactivated user or a changed role takes effect within it on every node. 0: read on every request.
+API_TOKEN_CACHE_SECONDS = float(os.environ.get("API_TOKEN_CACHE_SECONDS") or "1")
 # Proxies in front of the portal whose X-Forwarded-For is trusted to name the client (DRF's
 # NUM_PROXIES rule). 0: the connection's address, X-Forwarded-For ignored (a client could forge it).
 # Production defaults to 1 when BEHIND_TLS (a TLS proxy in front, which must append X-Forwarded-For).

@@ -66,6 +66,13 @@ def fresh_cache():
     token_rows_forget()
 
 
+@pytest.fixture
+def no_token_cache(settings):
+    """Every request reads its API token (API_TOKEN_CACHE_SECONDS=0): for tests that count a request's
+    queries, the token's one included, whatever an earlier request of the test read."""
+    settings.API_TOKEN_CACHE_SECONDS = 0
+
+
 @pytest.fixture(autouse=True)
 def english_unless_asked():
     """Each test starts in English, whatever an earlier test's request activated (LocaleMiddleware leaves its

@@ -282,6 +282,7 @@ def test_last_modified_is_the_runs_finish_and_csv_download(planner, runs):
     assert {r["label"] for r in rows} == set(SiteResult.objects.filter(run=run).values_list("label", flat=True))
 
 
+@pytest.mark.usefixtures("no_token_cache")
 def test_query_count_does_not_grow_with_the_page(planner, runs):
     client = _client(planner)
     counts = []

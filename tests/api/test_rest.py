@@ -246,6 +246,7 @@ def test_constant_query_count(api, django_assert_num_queries):
         assert api.get("/api/v1/regions/?limit=20&simplify=2000").status_code == 200
 
 
+@pytest.mark.usefixtures("no_token_cache")
 def test_constant_query_count_for_a_signed_in_user(token_client, planner, django_assert_num_queries):
     client = token_client(planner)
     client.get("/api/v1/facilities/?limit=2")  # warm the per-process caches (content types)

@@ -267,6 +267,7 @@ def test_unknown_format_and_unacceptable_accept_are_as_documented(planner, plans
 # --- query counts ---------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("no_token_cache")
 def test_stage_records_cost_the_same_queries_whatever_the_page_size(
     tracked_a, tracked_b, record, planner, akimat_a, django_assert_num_queries
 ):
@@ -285,6 +286,7 @@ def test_stage_records_cost_the_same_queries_whatever_the_page_size(
     assert _client(planner).get(STAGES).json()["count"] == StageRecord.objects.count() == 11
 
 
+@pytest.mark.usefixtures("no_token_cache")
 def test_plans_cost_the_same_queries_whatever_the_page_size(plans, planner, akimat_a, django_assert_num_queries):
     for extra in range(3):
         plan_create(plan_measure=12 + extra % 2, user=planner, copy_from=plans[12 + extra % 2])

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accessibility.models import AnalysisRun, AreaResult, Isochrone, PointResult, SiteResult, ZoneResult
@@ -36,7 +37,9 @@ def _scenario_condition(values: list) -> Q:
     unknown = [v for v in values if v not in ZoneResult.Scenario.values]
     if unknown:
         raise ParamError(
-            "scenario", f"{unknown[0]!r} is not a scenario; use one of {', '.join(ZoneResult.Scenario.values)}"
+            "scenario",
+            gettext("%(value)r is not a scenario; use one of %(allowed)s")
+            % {"value": unknown[0], "allowed": ", ".join(ZoneResult.Scenario.values)},
         )
     return Q(scenario__in=values)
 
@@ -44,7 +47,11 @@ def _scenario_condition(values: list) -> Q:
 def _run_kind_condition(values: list) -> Q:
     unknown = [v for v in values if v not in AnalysisRun.Kind.values]
     if unknown:
-        raise ParamError("kind", f"{unknown[0]!r} is not an analysis; use one of {', '.join(AnalysisRun.Kind.values)}")
+        raise ParamError(
+            "kind",
+            gettext("%(value)r is not an analysis; use one of %(allowed)s")
+            % {"value": unknown[0], "allowed": ", ".join(AnalysisRun.Kind.values)},
+        )
     return Q(run__kind__in=values)
 
 

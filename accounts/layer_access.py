@@ -18,6 +18,7 @@ them to the declarations, for the API, the tiles, the maps and the exports alike
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext
 
 from accounts.permissions import Action, can, scope_queryset, user_role
 from gis_portal.geo.collections import Collection, ParamError
@@ -85,7 +86,7 @@ def _reveal(collection: Collection, queryset: QuerySet, names, *, user, param: s
         return queryset
     rows = private_rows(collection, queryset, user=user)
     if rows is False:
-        raise ParamError(param, "filters on a property you may not read")
+        raise ParamError(param, gettext("filters on a property you may not read"))
     if rows is True:
         return queryset
     return queryset.filter(rows)
@@ -120,7 +121,10 @@ def ordering_check(collection: Collection, queryset: QuerySet, *, user, ordering
     """Refuse a sort order on a property that `user` may not read on every row."""
     names = collection.ordering_reads(ordering.lstrip("+-"))
     if collection.private_names(names) and private_rows(collection, queryset, user=user) is not True:
-        raise ParamError(param, f"{ordering!r}: you may not sort on a property you cannot read on every row")
+        raise ParamError(
+            param,
+            gettext("%(value)r: you may not sort on a property you cannot read on every row") % {"value": ordering},
+        )
 
 
 def time_readable(collection: Collection, queryset: QuerySet, *, user) -> bool:

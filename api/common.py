@@ -21,6 +21,7 @@ from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
@@ -260,7 +261,11 @@ def download_response(collection: Collection, queryset, *, query: ItemsQuery, us
     """All filtered rows as a GeoJSON, CSV or GeoPackage file (no paging)."""
     cap = settings.API_DOWNLOAD_MAX
     if matched > cap:
-        raise ParamError("format", f"{matched} features match; downloads are limited to {cap}: narrow the filters")
+        raise ParamError(
+            "format",
+            _("%(matched)d features match; downloads are limited to %(cap)d: narrow the filters")
+            % {"matched": matched, "cap": cap},
+        )
     stamp = timezone.now().strftime("%Y%m%d")
     name = f"{collection.id}-{stamp}"
     if query.download == "csv":
@@ -337,7 +342,9 @@ def item_response(request, collection: Collection, *, pk: int, links: list | Non
         if key == "format":  # a download is of a whole collection, not of one item
             raise ParamError(key, downloads_elsewhere(collection))
         if key not in ("crs", "precision", "simplify"):
-            raise ParamError(key, "unknown parameter; allowed: crs, precision, simplify, f")
+            raise ParamError(
+                key, _("unknown parameter; allowed: %(allowed)s") % {"allowed": "crs, precision, simplify, f"}
+            )
     query = items_query_parse(params, collection, default_limit=1, allow_download=False)
     if not 0 < pk < 2**63:  # beyond bigint no row exists; the ORM would fail on it (found by scripts/fuzz)
         raise Http404("no such feature")

@@ -12,6 +12,7 @@ import json
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import translation
+from django.utils.translation import gettext as _
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -80,7 +81,7 @@ def wants_html(request) -> bool:
     f = request.query_params.get("f")
     if f is not None:
         if f not in ("json", "html", "geojson"):
-            raise ParamError("f", "must be json, geojson or html")
+            raise ParamError("f", _("must be json, geojson or html"))
         return f == "html"
     accept = request.headers.get("Accept", "")
     return HTML in accept and "json" not in accept
@@ -89,7 +90,7 @@ def wants_html(request) -> bool:
 def _only_f(request) -> None:
     for key in request.query_params:
         if key != "f":
-            raise ParamError(key, "unknown parameter; allowed: f")
+            raise ParamError(key, _("unknown parameter; allowed: %(allowed)s") % {"allowed": "f"})
 
 
 class OgcView(ApiView):

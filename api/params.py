@@ -55,11 +55,11 @@ def check_metacharacters(params) -> None:
     for key in params:
         if _SQL_META.search(key):
             raise ParamError(
-                key[:40], "parameter names may not contain quotes, ';', '\\', comments or control characters"
+                key[:40], _("parameter names may not contain quotes, ';', '\\', comments or control characters")
             )
         for value in params.getlist(key):
             if _SQL_META.search(value):
-                raise ParamError(key, "may not contain quotes, ';', '\\', SQL comments or control characters")
+                raise ParamError(key, _("may not contain quotes, ';', '\\', SQL comments or control characters"))
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,11 @@ def crs_parse(name: str, raw: str | None) -> CRS:
     text = raw.strip()
     match = re.fullmatch(r"(?:http://www\.opengis\.net/def/crs/EPSG/0/|EPSG:)([0-9]{4,5})", text)
     if not match or int(match.group(1)) not in SUPPORTED_SRIDS:
-        raise ParamError(name, f"unsupported CRS {text!r}; supported: {', '.join(SUPPORTED_CRS)}")
+        raise ParamError(
+            name,
+            _("unsupported CRS %(crs)r; supported: %(supported)s")
+            % {"crs": text, "supported": ", ".join(SUPPORTED_CRS)},
+        )
     srid = int(match.group(1))
     return CRS(srid, EPSG_URI.format(srid), srid == 4326)
 
@@ -87,24 +91,24 @@ def crs_parse(name: str, raw: str | None) -> CRS:
 def bbox_parse(raw: str, crs: CRS) -> Polygon:
     parts = raw.split(",")
     if len(parts) not in (4, 6):
-        raise ParamError("bbox", "must be 4 (or 6) comma-separated numbers: minx,miny,maxx,maxy")
+        raise ParamError("bbox", _("must be 4 (or 6) comma-separated numbers: minx,miny,maxx,maxy"))
     try:
         numbers = [float(p) for p in parts]
     except ValueError:
-        raise ParamError("bbox", "must contain numbers only") from None
+        raise ParamError("bbox", _("must contain numbers only")) from None
     if not all(math.isfinite(n) for n in numbers):
-        raise ParamError("bbox", "numbers must be finite")
+        raise ParamError("bbox", _("numbers must be finite"))
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     x1, y1, x2, y2 = numbers
     if crs.flip_axes:  # EPSG:4326 in authority order: lat,lon
         x1, y1, x2, y2 = y1, x1, y2, x2
     if x1 > x2 or y1 > y2:
-        raise ParamError("bbox", "the lower corner must come first (minx <= maxx, miny <= maxy)")
+        raise ParamError("bbox", _("the lower corner must come first (minx <= maxx, miny <= maxy)"))
     if crs.srid == 4326 and not (-180 <= x1 <= 180 and -180 <= x2 <= 180 and -90 <= y1 <= 90 and -90 <= y2 <= 90):
-        raise ParamError("bbox", "longitudes must be within ±180 and latitudes within ±90")
+        raise ParamError("bbox", _("longitudes must be within ±180 and latitudes within ±90"))
     if crs.srid != 4326 and not all(abs(n) <= 2.1e7 for n in numbers):
-        raise ParamError("bbox", "coordinates out of range for the bbox CRS")
+        raise ParamError("bbox", _("coordinates out of range for the bbox CRS"))
     return Polygon.from_bbox((x1, y1, x2, y2)) if crs.srid == 4326 else _srid_box(x1, y1, x2, y2, crs.srid)
 
 
@@ -122,16 +126,16 @@ def _instant(name: str, text: str) -> dt.datetime:
         value = parse_datetime(text)
         day = parse_date(text) if value is None and len(text) == 10 else None
     except ValueError:
-        raise ParamError(name, f"{text!r} is not a valid date-time") from None
+        raise ParamError(name, _("%(value)r is not a valid date-time") % {"value": text}) from None
     if value is None:
         if day is None:
-            raise ParamError(name, f"{text!r} is not an RFC 3339 date-time or date")
+            raise ParamError(name, _("%(value)r is not an RFC 3339 date-time or date") % {"value": text})
         value = dt.datetime.combine(day, dt.time.min)
     if timezone.is_naive(value):
         value = timezone.make_aware(value, dt.UTC)
     elif abs(value.utcoffset()) > MAX_UTC_OFFSET:
         # PostgreSQL refuses offsets beyond ±15:59 (DataError, a 500 before; found by scripts/fuzz).
-        raise ParamError(name, f"{text!r}: the UTC offset must be within ±14:00")
+        raise ParamError(name, _("%(value)r: the UTC offset must be within ±14:00") % {"value": text})
     return value
 
 
@@ -143,24 +147,24 @@ def datetime_parse(name: str, raw: str) -> tuple[dt.datetime | None, dt.datetime
             lo = None if start in ("", "..") else _instant(name, start)
             hi = None if end in ("", "..") else _instant(name, end)
             if lo is None and hi is None:
-                raise ParamError(name, "an interval needs at least one end")
+                raise ParamError(name, _("an interval needs at least one end"))
             if lo and hi and lo > hi:
-                raise ParamError(name, "the interval's start is after its end")
+                raise ParamError(name, _("the interval's start is after its end"))
             return lo, hi
         value = _instant(name, raw)
         return value, value
     except (ValueError, OverflowError) as exc:
         if isinstance(exc, ParamError):
             raise
-        raise ParamError(name, f"{raw!r} is not a valid date-time") from None
+        raise ParamError(name, _("%(value)r is not a valid date-time") % {"value": raw}) from None
 
 
 def _int(name: str, raw: str, lo: int, hi: int) -> int:
     if not raw.isdigit() or len(raw) > 9:
-        raise ParamError(name, f"must be a whole number between {lo} and {hi}")
+        raise ParamError(name, _("must be a whole number between %(lo)d and %(hi)d") % {"lo": lo, "hi": hi})
     value = int(raw)
     if not lo <= value <= hi:
-        raise ParamError(name, f"must be between {lo} and {hi}")
+        raise ParamError(name, _("must be between %(lo)d and %(hi)d") % {"lo": lo, "hi": hi})
     return value
 
 
@@ -180,11 +184,11 @@ class Cursor:
             data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
             key, direction, ordering = data["k"], data["d"], data["o"]
         except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
-            raise ParamError("cursor", "is not a cursor given by a next/prev link") from None
+            raise ParamError("cursor", _("is not a cursor given by a next/prev link")) from None
         if not (isinstance(key, list) and len(key) == 2 and direction in ("n", "p") and isinstance(ordering, str)):
-            raise ParamError("cursor", "is not a cursor given by a next/prev link")
+            raise ParamError("cursor", _("is not a cursor given by a next/prev link"))
         if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in key):
-            raise ParamError("cursor", "is not a cursor given by a next/prev link")
+            raise ParamError("cursor", _("is not a cursor given by a next/prev link"))
         return cls(key=key, forward=direction == "n", ordering=ordering)
 
 
@@ -223,15 +227,17 @@ def items_query_parse(params, collection: Collection, *, default_limit: int, all
     allowed = COMMON_PARAMS | set(collection.filters)
     for key in params:
         if key not in allowed:
-            raise ParamError(key, f"unknown parameter; allowed: {', '.join(sorted(allowed))}")
+            raise ParamError(
+                key, _("unknown parameter; allowed: %(allowed)s") % {"allowed": ", ".join(sorted(allowed))}
+            )
         if len(params.getlist(key)) > 1:
-            raise ParamError(key, "given more than once")
+            raise ParamError(key, _("given more than once"))
     max_limit = settings.API_MAX_LIMIT
     limit = _int("limit", params["limit"], 1, max_limit) if "limit" in params else default_limit
     offset = _int("offset", params["offset"], 0, 10_000_000) if "offset" in params else 0
 
     if "ordering" in params and "sortby" in params:
-        raise ParamError("sortby", "give either ordering or sortby")
+        raise ParamError("sortby", _("give either ordering or sortby"))
     # An empty value is refused like any other unknown key, not read as "the default".
     ordering_param = "ordering" if "ordering" in params else "sortby"
     ordering = params.get("ordering", params.get("sortby", collection.default_ordering))
@@ -239,8 +245,8 @@ def items_query_parse(params, collection: Collection, *, default_limit: int, all
     if "," in ordering or name not in collection.ordering:
         raise ParamError(
             ordering_param,
-            f"{ordering!r} is not allowed; use one of {', '.join(sorted(collection.ordering))}"
-            " ('-' first for descending)",
+            _("%(value)r is not allowed; use one of %(allowed)s ('-' first for descending)")
+            % {"value": ordering, "allowed": ", ".join(sorted(collection.ordering))},
         )
     descending = ordering.startswith("-")
 
@@ -253,16 +259,16 @@ def items_query_parse(params, collection: Collection, *, default_limit: int, all
             % {"param": ordering_param},
         )
     if cursor and "offset" in params:
-        raise ParamError("offset", "give either offset or cursor")
+        raise ParamError("offset", _("give either offset or cursor"))
 
     crs = crs_parse("crs", params.get("crs"))
     bbox_crs = crs_parse("bbox-crs", params.get("bbox-crs"))
     if "bbox-crs" in params and "bbox" not in params:
-        raise ParamError("bbox-crs", "only makes sense with bbox")
+        raise ParamError("bbox-crs", _("only makes sense with bbox"))
     bbox = None
     if "bbox" in params:
         if not collection.geometry:
-            raise ParamError("bbox", "this collection has no geometry")
+            raise ParamError("bbox", _("this collection has no geometry"))
         bbox = bbox_parse(params["bbox"], bbox_crs)
 
     dt_range = None

@@ -20,6 +20,7 @@ from django.contrib.gis.db.models import Extent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connections
 from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from accounts import layer_access
 from accounts.permissions import user_role
@@ -147,7 +148,7 @@ def _cursor_key(queryset: QuerySet, query: ItemsQuery) -> tuple:
     try:
         return _model_field(model, query.order_field).to_python(value), model._meta.pk.to_python(pk)
     except (DjangoValidationError, ValueError, TypeError):
-        raise ParamError("cursor", "is not a cursor given by a next/prev link") from None
+        raise ParamError("cursor", _("is not a cursor given by a next/prev link")) from None
 
 
 def _keyset(queryset: QuerySet, *, query: ItemsQuery) -> QuerySet:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -37,16 +38,16 @@ class TileView(ApiView):
     def get(self, request, layer: str, z: int, x: int, y: int):
         check_metacharacters(request.query_params)
         if request.query_params:
-            raise ParamError(next(iter(request.query_params)), "tiles take no parameters")
+            raise ParamError(next(iter(request.query_params)), _("tiles take no parameters"))
         collection = collection_get(layer)
         if collection is None or not collection.tiles:
             raise Http404("no such tile layer")
         if not layer_access.collection_visible(collection, user=request.user):
             raise exceptions.NotAuthenticated()
         if not 0 <= z <= MAX_ZOOM:
-            raise ParamError("z", f"zoom must be between 0 and {MAX_ZOOM}")
+            raise ParamError("z", _("zoom must be between 0 and %(max)d") % {"max": MAX_ZOOM})
         if not (0 <= x < 2**z and 0 <= y < 2**z):
-            raise ParamError("x", f"x and y must be between 0 and {2**z - 1} at zoom {z}")
+            raise ParamError("x", _("x and y must be between 0 and %(max)d at zoom %(z)d") % {"max": 2**z - 1, "z": z})
         queryset = layer_access.collection_queryset(collection, user=request.user)
         meta = selectors.items_meta(collection, queryset, user=request.user)
         etag = None

@@ -9,6 +9,7 @@ and ETag.
 from __future__ import annotations
 
 from django.db.models import Case, CharField, Q, Value, When
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from gis_portal.geo.collections import Filter, ParamError, extend
@@ -40,7 +41,11 @@ def stage_reached_condition(stage: str) -> Q:
 def _stage_filter(values: list) -> Q:
     unknown = [v for v in values if v not in STAGE_ORDER]
     if unknown:
-        raise ParamError("stage", f"{unknown[0]!r} is not a stage; use one of {', '.join(STAGE_ORDER)}")
+        raise ParamError(
+            "stage",
+            gettext("%(value)r is not a stage; use one of %(allowed)s")
+            % {"value": unknown[0], "allowed": ", ".join(STAGE_ORDER)},
+        )
     condition = Q(pk__in=[])
     for value in values:
         condition |= stage_reached_condition(value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -148,18 +149,24 @@ class PlainListView(ApiView):
         allowed = {"limit", "offset", "ordering", "f"} | set(resource.filters)
         for key in params:
             if key not in allowed:
-                raise ParamError(key, f"unknown parameter; allowed: {', '.join(sorted(allowed))}")
+                raise ParamError(
+                    key, _("unknown parameter; allowed: %(allowed)s") % {"allowed": ", ".join(sorted(allowed))}
+                )
         if params.get("f", "json") != "json":
-            raise ParamError("f", "must be json")
+            raise ParamError("f", _("must be json"))
         for name, hi in (("limit", MAX_LIMIT), ("offset", 1_000_000)):
             raw = params.get(name)
             if raw is not None and not (
                 raw.isdigit() and len(raw) <= 9 and (name == "offset" or int(raw) >= 1) and int(raw) <= hi
             ):
-                raise ParamError(name, f"must be a whole number up to {hi}")
+                raise ParamError(name, _("must be a whole number up to %(max)d") % {"max": hi})
         ordering = params.get("ordering", resource.default_ordering)
         if ordering.lstrip("-") not in resource.ordering:
-            raise ParamError("ordering", f"{ordering!r} is not allowed; use one of {', '.join(resource.ordering)}")
+            raise ParamError(
+                "ordering",
+                _("%(value)r is not allowed; use one of %(allowed)s")
+                % {"value": ordering, "allowed": ", ".join(resource.ordering)},
+            )
         field_name = resource.ordering[ordering.lstrip("-")]
         queryset = resource.selector()
         for name, spec in resource.filters.items():

@@ -10,6 +10,7 @@ import hashlib
 import json
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
@@ -42,7 +43,11 @@ class Oc4idsView(ApiView):
         """The facilities of the current approved plans as OC4IDS projects (one per facility)."""
         language = request.query_params.get("lang") or oc4ids.DEFAULT_LANGUAGE
         if language not in oc4ids.LANGUAGES:
-            raise ParamError("lang", f"{language!r} is not a language; use one of {', '.join(oc4ids.LANGUAGES)}")
+            raise ParamError(
+                "lang",
+                _("%(value)r is not a language; use one of %(allowed)s")
+                % {"value": language, "allowed": ", ".join(oc4ids.LANGUAGES)},
+            )
         base = request.build_absolute_uri("/").rstrip("/")
         uri = request.build_absolute_uri(reverse("api-open-data-oc4ids") + f"?lang={language}")
         package = oc4ids.oc4ids_package(language=language, uri=uri, base_url=base)

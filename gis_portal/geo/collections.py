@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from gis_portal.geo.geojson import STORED_PROPERTY_TYPES, StoredProperties, value_field
@@ -63,29 +64,32 @@ class Filter:
         if self.kind == "text":
             value = raw.strip()
             if not 1 <= len(value) <= 100:
-                raise ParamError(name, "must be 1 to 100 characters long")
+                raise ParamError(name, gettext("must be 1 to 100 characters long"))
             return value
         values = [v.strip() for v in raw.split(",")]
         if not values or len(values) > 50 or any(not v for v in values):
-            raise ParamError(name, "must be a value or a comma-separated list of up to 50 values")
+            raise ParamError(name, gettext("must be a value or a comma-separated list of up to 50 values"))
         parsed = []
         for value in values:
             if self.kind == "kato":
                 if not KATO_RE.match(value):
-                    raise ParamError(name, f"{value!r} is not a 9-digit KATO code")
+                    raise ParamError(name, gettext("%(value)r is not a 9-digit KATO code") % {"value": value})
                 parsed.append(value)
             elif self.kind == "int":
                 if not value.isdigit() or len(value) > 9:
-                    raise ParamError(name, f"{value!r} is not a whole number")
+                    raise ParamError(name, gettext("%(value)r is not a whole number") % {"value": value})
                 parsed.append(int(value))
             elif self.kind == "code":
                 if not CODE_RE.match(value):
-                    raise ParamError(name, f"{value!r} is not a valid code (letters, digits, _ and - only)")
+                    raise ParamError(
+                        name,
+                        gettext("%(value)r is not a valid code (letters, digits, _ and - only)") % {"value": value},
+                    )
                 parsed.append(value)
             elif self.kind == "bool":
                 # 1/0 too: GDAL's OAPIF driver sends `-where "is_demo=1"` on a boolean field as `is_demo=1`.
                 if value.lower() not in ("true", "false", "1", "0"):
-                    raise ParamError(name, f"{value!r} is not true or false")
+                    raise ParamError(name, gettext("%(value)r is not true or false") % {"value": value})
                 parsed.append(value.lower() in ("true", "1"))
             else:  # pragma: no cover - registry error
                 raise ValueError(f"unknown filter kind {self.kind}")

@@ -118,3 +118,22 @@ def test_a_server_error_under_the_api_is_a_problem_document(db, monkeypatch):
     body = problem(response)
     assert "simulated" not in response.content.decode(), "internals are never shown"
     assert body["instance"] == "/api/v1/measures/"
+
+
+@pytest.mark.parametrize(
+    ("language", "url", "field", "message"),
+    [
+        ("en", "/api/v1/facilities/?bbox=1,2", "bbox", "must be 4 (or 6) comma-separated numbers"),
+        ("ru", "/api/v1/facilities/?bbox=1,2", "bbox", "должно быть 4 (или 6) числа через запятую"),
+        ("kk", "/api/v1/facilities/?bbox=1,2", "bbox", "үтірмен бөлінген 4 (немесе 6) сан болуы керек"),
+        ("ru", "/ogc/collections/facilities/items?limit=0", "limit", "должно быть от 1 до"),
+        ("kk", "/api/v1/facilities/?region=12", "region", "'12' — 9 таңбалы ӘАОЖ (КАТО) коды емес"),
+        ("ru", "/api/v1/facilities/?colour=red", "colour", "неизвестный параметр; допустимые: "),
+        ("ru", "/tiles/facilities/1/5/5.pbf", "x", "на масштабе 1 x и y должны быть от 0 до 1"),
+    ],
+)
+def test_parameter_errors_speak_the_language_asked_for(db, language, url, field, message):
+    """A query parameter's error is in the client's language, like the framework's own errors."""
+    body = problem(APIClient().get(url, HTTP_ACCEPT_LANGUAGE=language))
+    assert body["errors"][0]["field"] == field
+    assert message in body["errors"][0]["message"], body

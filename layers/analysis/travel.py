@@ -34,7 +34,9 @@ and far below any meaningful time).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +55,11 @@ DEFAULT_SNAP_NODES = 4
 # Facilities searched together in the per-facility pass: the dense result rows (batch × nodes × 8 bytes)
 # stay ~100 MB for a 1 M-node network.
 PAIR_BATCH = 16
+# Virtual-source rows kept free after the reversed graph's arcs (see RoadGraph.joined): a run writes only its
+# facilities' rows and arcs there; more facilities than that grow the room (twice what the run needs).
+JOIN_SPARE_ROWS = 256
+# Points snapped in one thread: a k-d tree query from a few points costs less than starting worker threads.
+SNAP_ONE_WORKER_BELOW = 2_000
 
 
 def minutes_to_seconds(minutes: float | Sequence[float] | np.ndarray) -> np.ndarray:
@@ -132,6 +139,9 @@ class RoadGraph:
         self.snap_nodes = max(1, int(snap_nodes))
         self.tree = cKDTree(node_xyz) if len(node_xyz) else None
         self._reverse: csr_matrix | None = None
+        self._join: _JoinRoom | None = None
+        # One run at a time writes its facilities into the shared room; a concurrent one makes its own copy.
+        self._join_lock = threading.Lock()
 
     @classmethod
     def from_arrays(
@@ -202,10 +212,43 @@ class RoadGraph:
 
     @property
     def reverse(self) -> csr_matrix:
-        """`reverse[j, i]` = seconds of travelling i → j: searches from facilities over it give home → facility."""
+        """`reverse[j, i]` = seconds of travelling i → j: searches from facilities over it give home → facility.
+
+        Its arrays are the head of the room that `joined` writes facilities after (made once, with it).
+        """
         if self._reverse is None:
-            self._reverse = self.forward.T.tocsr()
+            self._join = _JoinRoom(self.forward.T.tocsr(), rows=JOIN_SPARE_ROWS, k=self._snap_k)
+            self._reverse = self._join.head()
         return self._reverse
+
+    @property
+    def _snap_k(self) -> int:
+        """Columns of a snap by this graph (candidate nodes per point)."""
+        return max(min(self.snap_nodes, self.n_nodes), 1)
+
+    @contextmanager
+    def joined(self, fac_snap: Snap) -> Iterator[csr_matrix]:
+        """The reversed graph with one extra node per facility (index n + f) joined to its snap nodes, valid
+        inside the `with` block only.
+
+        The same arcs as `graph_with_facilities` in the same order (so the same search results), without
+        copying the network: the reversed graph's arrays have free rows and arcs after them, a run writes its
+        facilities' rows there and the matrix handed out is a view (scipy's csr_matrix takes an index pointer
+        ending before the arrays' end and keeps views of them; csgraph's dijkstra takes float64 data and int32
+        indices as they are). One `with` block at a time uses that room (a lock); a block entered while another
+        holds it gets its own copy (graph_with_facilities), the same arcs.
+        """
+        if not self._join_lock.acquire(blocking=False):
+            yield graph_with_facilities(self, fac_snap)
+            return
+        try:
+            _ = self.reverse
+            if not self._join.fits(fac_snap):
+                self._join = self._join.grown(fac_snap)
+                self._reverse = self._join.head()
+            yield self._join.write(fac_snap)
+        finally:
+            self._join_lock.release()
 
     def snap(self, lon: np.ndarray, lat: np.ndarray) -> Snap:
         """Candidate nodes (the `snap_nodes` nearest within `max_snap_m`) of points in EPSG:4326 degrees."""
@@ -221,7 +264,10 @@ class RoadGraph:
                 tree=cKDTree(xyz) if n else None,
             )
         chord, idx = self.tree.query(
-            xyz, k=k, distance_upper_bound=metres_to_chord(self.max_snap_m) * (1 + 1e-12) + 1e-6, workers=-1
+            xyz,
+            k=k,
+            distance_upper_bound=metres_to_chord(self.max_snap_m) * (1 + 1e-12) + 1e-6,
+            workers=1 if n < SNAP_ONE_WORKER_BELOW else -1,
         )
         chord = np.asarray(chord, dtype=np.float64).reshape(n, k)
         idx = np.asarray(idx).reshape(n, k)
@@ -246,8 +292,59 @@ def _node_index(ids: np.ndarray, sorted_ids: np.ndarray, order: np.ndarray) -> n
     return order[pos].astype(np.int64)
 
 
+class _JoinRoom:
+    """The reversed graph's CSR arrays followed by free room: `rows` virtual-source rows and `rows × k` arcs.
+
+    The head (the first n + 1 pointers, the first nnz arcs) is the reversed graph and is never written after
+    it is made; `write` fills the room with one run's facilities (RoadGraph.joined holds the lock).
+    """
+
+    def __init__(self, rev: csr_matrix, *, rows: int, k: int):
+        self.n = rev.shape[0]
+        self.nnz = int(rev.indptr[-1])
+        self.rows = rows
+        self.k = k
+        self.arcs = rows * k
+        self.indptr = np.empty(self.n + rows + 1, dtype=rev.indptr.dtype)
+        self.indptr[: self.n + 1] = rev.indptr
+        self.indices = np.empty(self.nnz + self.arcs, dtype=rev.indices.dtype)
+        self.indices[: self.nnz] = rev.indices[: self.nnz]
+        self.data = np.empty(self.nnz + self.arcs, dtype=np.float64)
+        self.data[: self.nnz] = rev.data[: self.nnz]
+
+    def head(self) -> csr_matrix:
+        """The reversed graph over the head of the arrays (views, no copy)."""
+        return csr_matrix(
+            (self.data[: self.nnz], self.indices[: self.nnz], self.indptr[: self.n + 1]), shape=(self.n, self.n)
+        )
+
+    def fits(self, fac_snap: Snap) -> bool:
+        return fac_snap.node.shape[0] <= self.rows and fac_snap.node.size <= self.arcs
+
+    def grown(self, fac_snap: Snap) -> _JoinRoom:
+        """A room for twice the facilities of `fac_snap` (the network's arrays copied once)."""
+        n_fac, k = fac_snap.node.shape
+        return _JoinRoom(self.head(), rows=max(self.rows, 2 * n_fac), k=max(self.k, k))
+
+    def write(self, fac_snap: Snap) -> csr_matrix:
+        """The facilities' rows and arcs written in the room; the (n + facilities)² matrix over the arrays."""
+        n, nnz = self.n, self.nnz
+        n_fac = fac_snap.node.shape[0]
+        ok = fac_snap.node >= 0
+        counts = ok.sum(axis=1)
+        arcs = int(counts.sum())
+        self.indptr[n + 1 : n + 1 + n_fac] = nnz + np.cumsum(counts)
+        self.indices[nnz : nnz + arcs] = fac_snap.node[ok]
+        self.data[nnz : nnz + arcs] = fac_snap.offset_s[ok]
+        m = n + n_fac
+        # indptr[m] = nnz + arcs ≤ the arrays' length: csr_matrix keeps views of the first nnz + arcs (no copy
+        # while the room is smaller than the network, scipy's _prune_array copying only a view of less than half).
+        return csr_matrix((self.data, self.indices, self.indptr[: m + 1]), shape=(m, m))
+
+
 def graph_with_facilities(graph: RoadGraph, fac_snap: Snap) -> csr_matrix:
-    """The reversed graph with one extra node per facility (index n + f) joined to its snap nodes.
+    """The reversed graph with one extra node per facility (index n + f) joined to its snap nodes: a copy of
+    the network's arrays (RoadGraph.joined gives the same matrix without it).
 
     Rows are appended to the CSR arrays directly (no re-sort of the network's million arcs).
     """
@@ -268,15 +365,23 @@ def graph_with_facilities(graph: RoadGraph, fac_snap: Snap) -> csr_matrix:
 class Catchments:
     """Time from every node to its nearest facility (home → facility), within `limit_s` seconds.
 
-    `node_time_s` is np.inf beyond the limit or where no facility is reached; `node_facility` is
-    the index of that nearest facility (−1 where none).
+    `node_time_s` is np.inf beyond the limit or where no facility is reached; `node_source` is the
+    search's source per node as csgraph gives it (n + the facility's index; meaningful where the time
+    is finite); `node_facility` the index of that nearest facility (−1 where none).
     """
 
     limit_s: float
     node_time_s: np.ndarray
-    node_facility: np.ndarray
+    node_source: np.ndarray
     fac_xyz: np.ndarray
     fac_snap: Snap
+
+    @property
+    def node_facility(self) -> np.ndarray:
+        """Per node, the index of its nearest facility (−1 where none within the limit): made when asked, as
+        the coverage reads it at the points' nodes only."""
+        n = self.node_time_s.size
+        return np.where(np.isfinite(self.node_time_s), self.node_source.astype(np.int64) - n, -1)
 
 
 def catchment_times(graph: RoadGraph, facilities_xy: np.ndarray, *, limit_s: float) -> Catchments:
@@ -294,13 +399,11 @@ def catchment_times(graph: RoadGraph, facilities_xy: np.ndarray, *, limit_s: flo
     sources = n + np.nonzero(fac_snap.attached)[0]
     if not sources.size or not n:
         return Catchments(float(limit_s), np.full(n, np.inf), np.full(n, -1, dtype=np.int64), fac_xyz, fac_snap)
-    g = graph_with_facilities(graph, fac_snap)
-    dist, _pred, src = dijkstra(
-        g, directed=True, indices=sources, limit=limit_s + TIME_TOLERANCE_S, min_only=True, return_predecessors=True
-    )
-    node_time = dist[:n]
-    node_fac = np.where(np.isfinite(node_time), src[:n].astype(np.int64) - n, -1)
-    return Catchments(float(limit_s), node_time, node_fac, fac_xyz, fac_snap)
+    with graph.joined(fac_snap) as g:
+        dist, _pred, src = dijkstra(
+            g, directed=True, indices=sources, limit=limit_s + TIME_TOLERANCE_S, min_only=True, return_predecessors=True
+        )
+    return Catchments(float(limit_s), dist[:n], src[:n], fac_xyz, fac_snap)
 
 
 def _direct_pairs(snap: Snap, fac_xyz: np.ndarray, reach_m: float, mps: float) -> tuple[np.ndarray, ...]:
@@ -365,7 +468,8 @@ def _point_times(graph: RoadGraph, catch: Catchments, snap: Snap) -> tuple[np.nd
         better = total[:, j] < time
         np.copyto(time, total[:, j], where=better)
         np.copyto(best_node, node[:, j], where=better)
-    fac = np.where(np.isfinite(time), catch.node_facility[best_node], -1)
+    # The facility at the chosen node only (a reached node's source is n + its facility's index).
+    fac = np.where(np.isfinite(time), catch.node_source[best_node].astype(np.int64) - catch.node_time_s.size, -1)
     direct_t, direct_f = _direct_nearest(catch, snap, graph.max_snap_m, graph.off_network_mps)
     use_direct = direct_t < time
     time = np.where(use_direct, direct_t, time)
@@ -399,20 +503,20 @@ def catchment_pairs_time(
     pts = np.nonzero(snap.attached)[0]
     live = np.nonzero(fac_snap.attached)[0]
     if pts.size and live.size and n:
-        g = graph_with_facilities(graph, fac_snap)
         node = snap.node[pts]
         has = node >= 0
         node0 = np.where(has, node, 0)
         offset = snap.offset_s[pts]
-        for start in range(0, live.size, max(1, batch)):
-            facs = live[start : start + batch]
-            dist = dijkstra(g, directed=True, indices=n + facs, limit=limit_s + TIME_TOLERANCE_S)
-            # (batch, points, k) → best over the point's candidate nodes.
-            t = np.where(has[None], dist[:, node0] + offset[None], np.inf).min(axis=2)
-            fi, pi = np.nonzero(t <= limit_s + TIME_TOLERANCE_S)
-            out_p.append(pts[pi])
-            out_f.append(facs[fi])
-            out_t.append(t[fi, pi])
+        with graph.joined(fac_snap) as g:
+            for start in range(0, live.size, max(1, batch)):
+                facs = live[start : start + batch]
+                dist = dijkstra(g, directed=True, indices=n + facs, limit=limit_s + TIME_TOLERANCE_S)
+                # (batch, points, k) → best over the point's candidate nodes.
+                t = np.where(has[None], dist[:, node0] + offset[None], np.inf).min(axis=2)
+                fi, pi = np.nonzero(t <= limit_s + TIME_TOLERANCE_S)
+                out_p.append(pts[pi])
+                out_f.append(facs[fi])
+                out_t.append(t[fi, pi])
     if n_fac and len(snap.xyz):
         # Direct off-network line: every facility within min(max_snap_m, limit × off-network speed).
         reach_m = min(graph.max_snap_m, (limit_s + TIME_TOLERANCE_S) * graph.off_network_mps)

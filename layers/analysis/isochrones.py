@@ -146,7 +146,7 @@ def isochrone_polygons(
     if not n_fac:
         return out
     limit = float(thr.max()) + TIME_TOLERANCE_S
-    fac_snap = graph.snap(fxy[:, 0], fxy[:, 1])
+    fac_snap = graph.snap(fxy[:, 0], fxy[:, 1], rank=False)
     rev = graph.reverse  # rev[b, a] = seconds of the road a → b: the edges ending at a reached node b
     transformers: dict[str, tuple[Transformer, Transformer, Transformer]] = {}
     # Facilities in batches: the dense rows of one search (batch × nodes) are all that is held at once.

@@ -37,7 +37,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -58,6 +58,8 @@ PAIR_BATCH = 16
 # Virtual-source rows kept free after the reversed graph's arcs (see RoadGraph.joined): a run writes only its
 # facilities' rows and arcs there; more facilities than that grow the room (twice what the run needs).
 JOIN_SPARE_ROWS = 256
+# A candidate column read for every point once more than this share of them may win (else for those only).
+DENSE_COLUMN_SHARE = 0.5
 # Points snapped in one thread: a k-d tree query from a few points costs less than starting worker threads.
 SNAP_ONE_WORKER_BELOW = 2_000
 
@@ -70,13 +72,39 @@ def minutes_to_seconds(minutes: float | Sequence[float] | np.ndarray) -> np.ndar
 @dataclass(frozen=True)
 class Snap:
     """How points join the network: per point, `k` candidate node indices and the off-network seconds
-    to each (−1 and np.inf where the node is farther than the maximum snap distance)."""
+    to each (−1 and np.inf where the node is farther than the maximum snap distance).
+
+    `may_win[i, j]` is False where an earlier candidate of point i always reaches every facility strictly
+    sooner than candidate j, whatever the facilities: an arc from the earlier node to node j is shorter than
+    the difference of their off-network times (+ TIME_TOLERANCE_S, far above rounding), so going to node j
+    never beats going to the earlier node and driving that arc (a search's time at the earlier node is at most
+    its time at node j plus the arc). The coverage reads no time for those; None: every candidate may win.
+    """
 
     node: np.ndarray  # (n, k) int64
     offset_s: np.ndarray  # (n, k) float64 seconds
     distance_m: np.ndarray  # (n,) metres to the nearest node (np.inf when none within max snap)
     xyz: np.ndarray  # (n, 3) ECEF metres of the points
     tree: cKDTree | None  # over xyz: facilities within a straight-line reach are found from the facility side
+    may_win: np.ndarray | None = None  # (n, k) bool
+    # Per candidate after the first: (points whose candidate may win or None for all, their nodes, their seconds).
+    columns: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        # Column-major (the same values): each candidate's column is contiguous, and the coverage reads the
+        # nodes' times one column at a time.
+        node = np.asfortranarray(self.node)
+        offset = np.asfortranarray(self.offset_s)
+        object.__setattr__(self, "node", node)
+        object.__setattr__(self, "offset_s", offset)
+        columns = []
+        for j in range(1, node.shape[1]):
+            if self.may_win is None or self.may_win[:, j].mean() > DENSE_COLUMN_SHARE:
+                columns.append((None, node[:, j], offset[:, j]))
+            else:
+                idx = np.flatnonzero(self.may_win[:, j])
+                columns.append((idx, node[idx, j], offset[idx, j]))
+        object.__setattr__(self, "columns", tuple(columns))
 
     @property
     def attached(self) -> np.ndarray:
@@ -92,6 +120,7 @@ class Snap:
             distance_m=self.distance_m[idx],
             xyz=xyz,
             tree=cKDTree(xyz) if len(xyz) else None,
+            may_win=None if self.may_win is None else self.may_win[idx],
         )
 
     @staticmethod
@@ -106,6 +135,7 @@ class Snap:
             distance_m=np.concatenate([s.distance_m for s in snaps]),
             xyz=xyz,
             tree=cKDTree(xyz) if len(xyz) else None,
+            may_win=None if any(s.may_win is None for s in snaps) else np.concatenate([s.may_win for s in snaps]),
         )
 
 
@@ -250,8 +280,10 @@ class RoadGraph:
         finally:
             self._join_lock.release()
 
-    def snap(self, lon: np.ndarray, lat: np.ndarray) -> Snap:
-        """Candidate nodes (the `snap_nodes` nearest within `max_snap_m`) of points in EPSG:4326 degrees."""
+    def snap(self, lon: np.ndarray, lat: np.ndarray, *, rank: bool = True) -> Snap:
+        """Candidate nodes (the `snap_nodes` nearest within `max_snap_m`) of points in EPSG:4326 degrees;
+        `rank`: work out which candidates may win (Snap.may_win, what the coverage of these points reads;
+        a facilities' snap, only joined to the graph, needs none)."""
         xyz = lonlat_to_ecef(lon, lat)
         n = len(xyz)
         k = min(self.snap_nodes, self.n_nodes)
@@ -281,7 +313,42 @@ class RoadGraph:
             distance_m=np.where(ok[:, 0], metres[:, 0], np.inf),
             xyz=xyz,
             tree=cKDTree(xyz),
+            may_win=self._may_win(node, offset) if rank else None,
         )
+
+    def _may_win(self, node: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        """Snap.may_win of candidates `node` (−1: none) at `offset` seconds: False where an earlier candidate's
+        node has an arc to this one shorter than the difference of their seconds by TIME_TOLERANCE_S."""
+        may_win = node >= 0
+        pairs = [(i, j) for j in range(1, node.shape[1]) for i in range(j)]
+        if not pairs or not node.shape[0]:
+            return may_win
+        # Every (earlier, later) pair of columns in one walk over the arcs.
+        earlier = np.array([i for i, _ in pairs])
+        later = np.array([j for _, j in pairs])
+        arc = self.arc_seconds(node[:, earlier].T.ravel(), node[:, later].T.ravel()).reshape(len(pairs), -1).T
+        beaten = offset[:, earlier] + arc + TIME_TOLERANCE_S <= offset[:, later]
+        for col, j in enumerate(later):
+            may_win[:, j] &= ~beaten[:, col]
+        return may_win
+
+    def arc_seconds(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Seconds of the arc u → v per pair of node indices (np.inf where there is none or an index is −1):
+        a walk along row u of the forward graph, a few arcs per node."""
+        fw = self.forward
+        out = np.full(np.shape(u), np.inf)
+        act = np.flatnonzero((u >= 0) & (v >= 0))
+        pos = fw.indptr[u[act]].astype(np.int64)
+        end = fw.indptr[u[act] + 1].astype(np.int64)
+        target = v[act]
+        while act.size:
+            live = pos < end
+            act, pos, end, target = act[live], pos[live], end[live], target[live]
+            hit = fw.indices[pos] == target
+            out[act[hit]] = fw.data[pos[hit]]
+            miss = ~hit
+            act, pos, end, target = act[miss], pos[miss] + 1, end[miss], target[miss]
+        return out
 
 
 def _node_index(ids: np.ndarray, sorted_ids: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -394,7 +461,7 @@ def catchment_times(graph: RoadGraph, facilities_xy: np.ndarray, *, limit_s: flo
     if not limit_s >= 0:
         raise ValueError("limit_s must be zero or more seconds")
     n = graph.n_nodes
-    fac_snap = graph.snap(fxy[:, 0], fxy[:, 1])
+    fac_snap = graph.snap(fxy[:, 0], fxy[:, 1], rank=False)
     fac_xyz = lonlat_to_ecef(fxy[:, 0], fxy[:, 1])
     sources = n + np.nonzero(fac_snap.attached)[0]
     if not sources.size or not n:
@@ -422,20 +489,17 @@ def _direct_pairs(snap: Snap, fac_xyz: np.ndarray, reach_m: float, mps: float) -
     return p[ok], f[ok], metres[ok] / mps
 
 
-def _direct_nearest(catch: Catchments, snap: Snap, max_snap_m: float, mps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Seconds and index of the nearest facility over the straight line at the off-network speed
-    (np.inf / −1 beyond max_snap_m)."""
-    n = snap.xyz.shape[0]
-    best_t, best_f = np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+def _direct_nearest(catch: Catchments, snap: Snap, max_snap_m: float, mps: float) -> tuple[np.ndarray, ...]:
+    """(point_idx, fac_idx, seconds) of each point with a facility within max_snap_m over the straight line at
+    the off-network speed: its nearest one (ties: the lower facility index). Points without one are left out."""
     p, f, t = _direct_pairs(snap, catch.fac_xyz, max_snap_m, mps)
-    if p.size:
-        o = np.lexsort((t, p))
-        p, f, t = p[o], f[o], t[o]
-        first = np.ones(p.size, dtype=bool)
-        first[1:] = p[1:] != p[:-1]  # per point, its shortest
-        best_t[p[first]] = t[first]
-        best_f[p[first]] = f[first]
-    return best_t, best_f
+    if not p.size:
+        return p, f, t
+    o = np.lexsort((t, p))
+    p, f, t = p[o], f[o], t[o]
+    first = np.ones(p.size, dtype=bool)
+    first[1:] = p[1:] != p[:-1]  # per point, its shortest
+    return p[first], f[first], t[first]
 
 
 def point_times(
@@ -457,25 +521,41 @@ def _snap_of(graph: RoadGraph, lon: np.ndarray, lat: np.ndarray, snap: Snap | No
 
 def _point_times(graph: RoadGraph, catch: Catchments, snap: Snap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(seconds, facility index, attached) per point; attached: some node or facility within max_snap_m."""
-    # A missing candidate has node −1 and offset np.inf: it reads the last node's time, the sum stays np.inf.
-    node = snap.node
-    total = snap.offset_s + catch.node_time_s[node]
-    # The best of the k candidates column by column: numpy's argmin/take_along_axis along a short axis
-    # cost more than the gathers (scripts/bench/travel_time.py part b: the assignment must be nearly free).
-    time = total[:, 0].copy()
+    node, offset, node_time = snap.node, snap.offset_s, catch.node_time_s
+    # The best of the k candidates column by column (Snap keeps its columns contiguous): one gather of the
+    # nodes' times per column, the first of equal times kept. A missing candidate has node −1 and offset
+    # np.inf: it reads the last node's time and its sum stays np.inf.
+    time = offset[:, 0] + node_time.take(node[:, 0])
     best_node = node[:, 0].copy()
-    for j in range(1, node.shape[1]):
-        better = total[:, j] < time
-        np.copyto(time, total[:, j], where=better)
-        np.copyto(best_node, node[:, j], where=better)
-    # The facility at the chosen node only (a reached node's source is n + its facility's index).
-    fac = np.where(np.isfinite(time), catch.node_source[best_node].astype(np.int64) - catch.node_time_s.size, -1)
-    direct_t, direct_f = _direct_nearest(catch, snap, graph.max_snap_m, graph.off_network_mps)
-    use_direct = direct_t < time
-    time = np.where(use_direct, direct_t, time)
-    fac = np.where(use_direct, direct_f, fac)
-    within = time <= catch.limit_s + TIME_TOLERANCE_S
-    return np.where(within, time, np.inf), np.where(within, fac, -1), snap.attached | np.isfinite(direct_t)
+    # Later candidates: only those that may win (Snap.may_win; the others are never strictly sooner).
+    for idx, node_j, offset_j in snap.columns:
+        t_j = offset_j + node_time.take(node_j)
+        if idx is None:
+            better = t_j < time
+            np.copyto(time, t_j, where=better)
+            np.copyto(best_node, node_j, where=better)
+        else:
+            better = t_j < time[idx]
+            won = idx[better]
+            time[won] = t_j[better]
+            best_node[won] = node_j[better]
+    # The direct line, where some facility is within max_snap_m (few points): it wins when strictly shorter.
+    near, f, t = _direct_nearest(catch, snap, graph.max_snap_m, graph.off_network_mps)
+    direct = t < time[near]
+    p, f = near[direct], f[direct]
+    time[p] = t[direct]
+    over = time > catch.limit_s + TIME_TOLERANCE_S
+    time[over] = np.inf
+    # The facility read at the chosen node of the points within the limit only (a reached node's source is
+    # n + its facility's index), then the direct line's where it won.
+    fac = np.full(time.size, -1, dtype=np.int64)
+    within = np.flatnonzero(~over)
+    fac[within] = catch.node_source.take(best_node[within]) - node_time.size
+    keep = ~over[p]
+    fac[p[keep]] = f[keep]
+    attached = snap.attached.copy()
+    attached[near] = True
+    return time, fac, attached
 
 
 def catchment_pairs_time(
@@ -498,7 +578,7 @@ def catchment_pairs_time(
     n = graph.n_nodes
     n_fac = len(fxy)
     snap = _snap_of(graph, lon, lat, snap)
-    fac_snap = graph.snap(fxy[:, 0], fxy[:, 1])
+    fac_snap = graph.snap(fxy[:, 0], fxy[:, 1], rank=False)
     out_p, out_f, out_t = [], [], []
     pts = np.nonzero(snap.attached)[0]
     live = np.nonzero(fac_snap.attached)[0]
@@ -577,16 +657,20 @@ def travel_time_coverage(
     if np.any(thr_s > catch.limit_s + TIME_TOLERANCE_S):
         raise ValueError("a threshold exceeds the catchments' limit_s: search with the largest threshold")
     children = np.asarray(children, dtype=np.float64)
-    slot = np.zeros(children.size, dtype=np.int64) if slot is None else np.asarray(slot, dtype=np.int64)
+    by_slot = slot is not None
+    slot = np.asarray(slot, dtype=np.int64) if by_slot else np.zeros(children.size, dtype=np.intp)
     time, fac, attached = _point_times(graph, catch, _snap_of(graph, lon, lat, snap))
     # Smallest threshold each point is within (position in the sorted list; len = none), then a cumulative sum.
+    # The position is the count of thresholds below the point's time (a pass per threshold: they are few).
     order = np.argsort(thr_s, kind="stable")
     sorted_thr = thr_s[order] + TIME_TOLERANCE_S
-    first = np.searchsorted(sorted_thr, time, side="left")
+    first = (time > sorted_thr[0]).astype(np.intp)
+    for t in sorted_thr[1:]:
+        first += time > t
     n_t = thr_s.size
-    hist = np.bincount(first * n_slots + slot, weights=children, minlength=(n_t + 1) * n_slots).reshape(
-        n_t + 1, n_slots
-    )
+    hist = np.bincount(
+        first * n_slots + slot if by_slot else first, weights=children, minlength=(n_t + 1) * n_slots
+    ).reshape(n_t + 1, n_slots)
     cum = np.cumsum(hist[:n_t], axis=0)
     within = np.empty_like(cum)
     within[order] = cum

@@ -462,7 +462,7 @@ def catchment_times(graph: RoadGraph, facilities_xy: np.ndarray, *, limit_s: flo
         raise ValueError("limit_s must be zero or more seconds")
     n = graph.n_nodes
     fac_snap = graph.snap(fxy[:, 0], fxy[:, 1], rank=False)
-    fac_xyz = lonlat_to_ecef(fxy[:, 0], fxy[:, 1])
+    fac_xyz = fac_snap.xyz
     sources = n + np.nonzero(fac_snap.attached)[0]
     if not sources.size or not n:
         return Catchments(float(limit_s), np.full(n, np.inf), np.full(n, -1, dtype=np.int64), fac_xyz, fac_snap)
@@ -489,10 +489,10 @@ def _direct_pairs(snap: Snap, fac_xyz: np.ndarray, reach_m: float, mps: float) -
     return p[ok], f[ok], metres[ok] / mps
 
 
-def _direct_nearest(catch: Catchments, snap: Snap, max_snap_m: float, mps: float) -> tuple[np.ndarray, ...]:
-    """(point_idx, fac_idx, seconds) of each point with a facility within max_snap_m over the straight line at
-    the off-network speed: its nearest one (ties: the lower facility index). Points without one are left out."""
-    p, f, t = _direct_pairs(snap, catch.fac_xyz, max_snap_m, mps)
+def _direct_nearest(catch: Catchments, snap: Snap, reach_m: float, mps: float) -> tuple[np.ndarray, ...]:
+    """(point_idx, fac_idx, seconds) of each point with a facility within `reach_m` over the straight line at
+    `mps`: its nearest one (ties: the lower facility index). Points without one are left out."""
+    p, f, t = _direct_pairs(snap, catch.fac_xyz, reach_m, mps)
     if not p.size:
         return p, f, t
     o = np.lexsort((t, p))
@@ -500,6 +500,23 @@ def _direct_nearest(catch: Catchments, snap: Snap, max_snap_m: float, mps: float
     first = np.ones(p.size, dtype=bool)
     first[1:] = p[1:] != p[:-1]  # per point, its shortest
     return p[first], f[first], t[first]
+
+
+def _near_a_facility(catch: Catchments, xyz: np.ndarray, reach_m: float) -> np.ndarray:
+    """True for the points `xyz` (ECEF metres) with a facility within `reach_m` over the straight line."""
+    near = np.zeros(len(xyz), dtype=bool)
+    if not len(xyz) or not len(catch.fac_xyz):
+        return near
+    lists = cKDTree(catch.fac_xyz).query_ball_point(xyz, metres_to_chord(reach_m) + 1e-6)
+    counts = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+    if not counts.sum():
+        return near
+    p = np.repeat(np.arange(len(xyz)), counts)
+    f = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists if x])
+    # The same metres as _direct_pairs gives the pair.
+    ok = chord_to_metres(np.linalg.norm(xyz[p] - catch.fac_xyz[f], axis=1)) <= reach_m
+    near[p[ok]] = True
+    return near
 
 
 def point_times(
@@ -540,11 +557,15 @@ def _point_times(graph: RoadGraph, catch: Catchments, snap: Snap) -> tuple[np.nd
             time[won] = t_j[better]
             best_node[won] = node_j[better]
     # The direct line, where some facility is within max_snap_m (few points): it wins when strictly shorter.
-    near, f, t = _direct_nearest(catch, snap, graph.max_snap_m, graph.off_network_mps)
+    # Looked for within the limit's reach only (a longer line ends beyond the limit: the point is not within
+    # it either way); the reach widened by far more than rounding so that no line within the limit is missed.
+    limit = catch.limit_s + TIME_TOLERANCE_S
+    reach_m = min(graph.max_snap_m, limit * graph.off_network_mps * (1 + 1e-9) + 1e-6)
+    near, f, t = _direct_nearest(catch, snap, reach_m, graph.off_network_mps)
     direct = t < time[near]
     p, f = near[direct], f[direct]
     time[p] = t[direct]
-    over = time > catch.limit_s + TIME_TOLERANCE_S
+    over = time > limit
     time[over] = np.inf
     # The facility read at the chosen node of the points within the limit only (a reached node's source is
     # n + its facility's index), then the direct line's where it won.
@@ -555,6 +576,10 @@ def _point_times(graph: RoadGraph, catch: Catchments, snap: Snap) -> tuple[np.nd
     fac[p[keep]] = f[keep]
     attached = snap.attached.copy()
     attached[near] = True
+    if reach_m < graph.max_snap_m:
+        # The points with no node within max_snap_m (few) may still have a facility within it, beyond the limit.
+        lost = np.flatnonzero(~attached)
+        attached[lost] = _near_a_facility(catch, snap.xyz[lost], graph.max_snap_m)
     return time, fac, attached
 
 

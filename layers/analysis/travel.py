@@ -99,7 +99,7 @@ class Snap:
         object.__setattr__(self, "offset_s", offset)
         columns = []
         for j in range(1, node.shape[1]):
-            if self.may_win is None or self.may_win[:, j].mean() > DENSE_COLUMN_SHARE:
+            if self.may_win is None or self.may_win[:, j].sum() > DENSE_COLUMN_SHARE * len(node):
                 columns.append((None, node[:, j], offset[:, j]))
             else:
                 idx = np.flatnonzero(self.may_win[:, j])

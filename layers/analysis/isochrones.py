@@ -40,7 +40,7 @@ import shapely
 from pyproj import Transformer
 from scipy.sparse.csgraph import dijkstra
 
-from layers.analysis.travel import PAIR_BATCH, TIME_TOLERANCE_S, RoadGraph, graph_with_facilities
+from layers.analysis.travel import PAIR_BATCH, TIME_TOLERANCE_S, RoadGraph
 
 DEFAULT_TOLERANCE_M = 25.0
 # Vertices per arc of a hull: enough that the polygon overstates a disc by at most half the tolerance,
@@ -146,8 +146,7 @@ def isochrone_polygons(
     if not n_fac:
         return out
     limit = float(thr.max()) + TIME_TOLERANCE_S
-    fac_snap = graph.snap(fxy[:, 0], fxy[:, 1])
-    g = graph_with_facilities(graph, fac_snap) if n else None
+    fac_snap = graph.snap(fxy[:, 0], fxy[:, 1], rank=False)
     rev = graph.reverse  # rev[b, a] = seconds of the road a → b: the edges ending at a reached node b
     transformers: dict[str, tuple[Transformer, Transformer, Transformer]] = {}
     # Facilities in batches: the dense rows of one search (batch × nodes) are all that is held at once.
@@ -156,7 +155,9 @@ def isochrone_polygons(
         times = np.full((facs.size, n), np.inf)
         live = fac_snap.attached[facs]
         if live.any() and n:
-            times[live] = dijkstra(g, directed=True, indices=n + facs[live], limit=limit)[:, :n]
+            # The joined graph is held for the search only (the polygons below take long; other runs may join).
+            with graph.joined(fac_snap) as g:
+                times[live] = dijkstra(g, directed=True, indices=n + facs[live], limit=limit)[:, :n]
         for row, i in enumerate(facs):
             metric = crs or utm_crs(fxy[i, 0], fxy[i, 1])
             if metric not in transformers:

@@ -34,8 +34,10 @@ and far below any meaningful time).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -53,6 +55,13 @@ DEFAULT_SNAP_NODES = 4
 # Facilities searched together in the per-facility pass: the dense result rows (batch × nodes × 8 bytes)
 # stay ~100 MB for a 1 M-node network.
 PAIR_BATCH = 16
+# Virtual-source rows kept free after the reversed graph's arcs (see RoadGraph.joined): a run writes only its
+# facilities' rows and arcs there; more facilities than that grow the room (twice what the run needs).
+JOIN_SPARE_ROWS = 256
+# A candidate column read for every point once more than this share of them may win (else for those only).
+DENSE_COLUMN_SHARE = 0.5
+# Points snapped in one thread: a k-d tree query from a few points costs less than starting worker threads.
+SNAP_ONE_WORKER_BELOW = 2_000
 
 
 def minutes_to_seconds(minutes: float | Sequence[float] | np.ndarray) -> np.ndarray:
@@ -63,13 +72,39 @@ def minutes_to_seconds(minutes: float | Sequence[float] | np.ndarray) -> np.ndar
 @dataclass(frozen=True)
 class Snap:
     """How points join the network: per point, `k` candidate node indices and the off-network seconds
-    to each (−1 and np.inf where the node is farther than the maximum snap distance)."""
+    to each (−1 and np.inf where the node is farther than the maximum snap distance).
+
+    `may_win[i, j]` is False where an earlier candidate of point i always reaches every facility strictly
+    sooner than candidate j, whatever the facilities: an arc from the earlier node to node j is shorter than
+    the difference of their off-network times (+ TIME_TOLERANCE_S, far above rounding), so going to node j
+    never beats going to the earlier node and driving that arc (a search's time at the earlier node is at most
+    its time at node j plus the arc). The coverage reads no time for those; None: every candidate may win.
+    """
 
     node: np.ndarray  # (n, k) int64
     offset_s: np.ndarray  # (n, k) float64 seconds
     distance_m: np.ndarray  # (n,) metres to the nearest node (np.inf when none within max snap)
     xyz: np.ndarray  # (n, 3) ECEF metres of the points
     tree: cKDTree | None  # over xyz: facilities within a straight-line reach are found from the facility side
+    may_win: np.ndarray | None = None  # (n, k) bool
+    # Per candidate after the first: (points whose candidate may win or None for all, their nodes, their seconds).
+    columns: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        # Column-major (the same values): each candidate's column is contiguous, and the coverage reads the
+        # nodes' times one column at a time.
+        node = np.asfortranarray(self.node)
+        offset = np.asfortranarray(self.offset_s)
+        object.__setattr__(self, "node", node)
+        object.__setattr__(self, "offset_s", offset)
+        columns = []
+        for j in range(1, node.shape[1]):
+            if self.may_win is None or self.may_win[:, j].sum() > DENSE_COLUMN_SHARE * len(node):
+                columns.append((None, node[:, j], offset[:, j]))
+            else:
+                idx = np.flatnonzero(self.may_win[:, j])
+                columns.append((idx, node[idx, j], offset[idx, j]))
+        object.__setattr__(self, "columns", tuple(columns))
 
     @property
     def attached(self) -> np.ndarray:
@@ -85,6 +120,7 @@ class Snap:
             distance_m=self.distance_m[idx],
             xyz=xyz,
             tree=cKDTree(xyz) if len(xyz) else None,
+            may_win=None if self.may_win is None else self.may_win[idx],
         )
 
     @staticmethod
@@ -99,6 +135,7 @@ class Snap:
             distance_m=np.concatenate([s.distance_m for s in snaps]),
             xyz=xyz,
             tree=cKDTree(xyz) if len(xyz) else None,
+            may_win=None if any(s.may_win is None for s in snaps) else np.concatenate([s.may_win for s in snaps]),
         )
 
 
@@ -132,6 +169,9 @@ class RoadGraph:
         self.snap_nodes = max(1, int(snap_nodes))
         self.tree = cKDTree(node_xyz) if len(node_xyz) else None
         self._reverse: csr_matrix | None = None
+        self._join: _JoinRoom | None = None
+        # One run at a time writes its facilities into the shared room; a concurrent one makes its own copy.
+        self._join_lock = threading.Lock()
 
     @classmethod
     def from_arrays(
@@ -202,13 +242,48 @@ class RoadGraph:
 
     @property
     def reverse(self) -> csr_matrix:
-        """`reverse[j, i]` = seconds of travelling i → j: searches from facilities over it give home → facility."""
+        """`reverse[j, i]` = seconds of travelling i → j: searches from facilities over it give home → facility.
+
+        Its arrays are the head of the room that `joined` writes facilities after (made once, with it).
+        """
         if self._reverse is None:
-            self._reverse = self.forward.T.tocsr()
+            self._join = _JoinRoom(self.forward.T.tocsr(), rows=JOIN_SPARE_ROWS, k=self._snap_k)
+            self._reverse = self._join.head()
         return self._reverse
 
-    def snap(self, lon: np.ndarray, lat: np.ndarray) -> Snap:
-        """Candidate nodes (the `snap_nodes` nearest within `max_snap_m`) of points in EPSG:4326 degrees."""
+    @property
+    def _snap_k(self) -> int:
+        """Columns of a snap by this graph (candidate nodes per point)."""
+        return max(min(self.snap_nodes, self.n_nodes), 1)
+
+    @contextmanager
+    def joined(self, fac_snap: Snap) -> Iterator[csr_matrix]:
+        """The reversed graph with one extra node per facility (index n + f) joined to its snap nodes, valid
+        inside the `with` block only.
+
+        The same arcs as `graph_with_facilities` in the same order (so the same search results), without
+        copying the network: the reversed graph's arrays have free rows and arcs after them, a run writes its
+        facilities' rows there and the matrix handed out is a view (scipy's csr_matrix takes an index pointer
+        ending before the arrays' end and keeps views of them; csgraph's dijkstra takes float64 data and int32
+        indices as they are). One `with` block at a time uses that room (a lock); a block entered while another
+        holds it gets its own copy (graph_with_facilities), the same arcs.
+        """
+        if not self._join_lock.acquire(blocking=False):
+            yield graph_with_facilities(self, fac_snap)
+            return
+        try:
+            _ = self.reverse
+            if not self._join.fits(fac_snap):
+                self._join = self._join.grown(fac_snap)
+                self._reverse = self._join.head()
+            yield self._join.write(fac_snap)
+        finally:
+            self._join_lock.release()
+
+    def snap(self, lon: np.ndarray, lat: np.ndarray, *, rank: bool = True) -> Snap:
+        """Candidate nodes (the `snap_nodes` nearest within `max_snap_m`) of points in EPSG:4326 degrees;
+        `rank`: work out which candidates may win (Snap.may_win, what the coverage of these points reads;
+        a facilities' snap, only joined to the graph, needs none)."""
         xyz = lonlat_to_ecef(lon, lat)
         n = len(xyz)
         k = min(self.snap_nodes, self.n_nodes)
@@ -221,7 +296,10 @@ class RoadGraph:
                 tree=cKDTree(xyz) if n else None,
             )
         chord, idx = self.tree.query(
-            xyz, k=k, distance_upper_bound=metres_to_chord(self.max_snap_m) * (1 + 1e-12) + 1e-6, workers=-1
+            xyz,
+            k=k,
+            distance_upper_bound=metres_to_chord(self.max_snap_m) * (1 + 1e-12) + 1e-6,
+            workers=1 if n < SNAP_ONE_WORKER_BELOW else -1,
         )
         chord = np.asarray(chord, dtype=np.float64).reshape(n, k)
         idx = np.asarray(idx).reshape(n, k)
@@ -235,7 +313,42 @@ class RoadGraph:
             distance_m=np.where(ok[:, 0], metres[:, 0], np.inf),
             xyz=xyz,
             tree=cKDTree(xyz),
+            may_win=self._may_win(node, offset) if rank else None,
         )
+
+    def _may_win(self, node: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        """Snap.may_win of candidates `node` (−1: none) at `offset` seconds: False where an earlier candidate's
+        node has an arc to this one shorter than the difference of their seconds by TIME_TOLERANCE_S."""
+        may_win = node >= 0
+        pairs = [(i, j) for j in range(1, node.shape[1]) for i in range(j)]
+        if not pairs or not node.shape[0]:
+            return may_win
+        # Every (earlier, later) pair of columns in one walk over the arcs.
+        earlier = np.array([i for i, _ in pairs])
+        later = np.array([j for _, j in pairs])
+        arc = self.arc_seconds(node[:, earlier].T.ravel(), node[:, later].T.ravel()).reshape(len(pairs), -1).T
+        beaten = offset[:, earlier] + arc + TIME_TOLERANCE_S <= offset[:, later]
+        for col, j in enumerate(later):
+            may_win[:, j] &= ~beaten[:, col]
+        return may_win
+
+    def arc_seconds(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Seconds of the arc u → v per pair of node indices (np.inf where there is none or an index is −1):
+        a walk along row u of the forward graph, a few arcs per node."""
+        fw = self.forward
+        out = np.full(np.shape(u), np.inf)
+        act = np.flatnonzero((u >= 0) & (v >= 0))
+        pos = fw.indptr[u[act]].astype(np.int64)
+        end = fw.indptr[u[act] + 1].astype(np.int64)
+        target = v[act]
+        while act.size:
+            live = pos < end
+            act, pos, end, target = act[live], pos[live], end[live], target[live]
+            hit = fw.indices[pos] == target
+            out[act[hit]] = fw.data[pos[hit]]
+            miss = ~hit
+            act, pos, end, target = act[miss], pos[miss] + 1, end[miss], target[miss]
+        return out
 
 
 def _node_index(ids: np.ndarray, sorted_ids: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -246,8 +359,59 @@ def _node_index(ids: np.ndarray, sorted_ids: np.ndarray, order: np.ndarray) -> n
     return order[pos].astype(np.int64)
 
 
+class _JoinRoom:
+    """The reversed graph's CSR arrays followed by free room: `rows` virtual-source rows and `rows × k` arcs.
+
+    The head (the first n + 1 pointers, the first nnz arcs) is the reversed graph and is never written after
+    it is made; `write` fills the room with one run's facilities (RoadGraph.joined holds the lock).
+    """
+
+    def __init__(self, rev: csr_matrix, *, rows: int, k: int):
+        self.n = rev.shape[0]
+        self.nnz = int(rev.indptr[-1])
+        self.rows = rows
+        self.k = k
+        self.arcs = rows * k
+        self.indptr = np.empty(self.n + rows + 1, dtype=rev.indptr.dtype)
+        self.indptr[: self.n + 1] = rev.indptr
+        self.indices = np.empty(self.nnz + self.arcs, dtype=rev.indices.dtype)
+        self.indices[: self.nnz] = rev.indices[: self.nnz]
+        self.data = np.empty(self.nnz + self.arcs, dtype=np.float64)
+        self.data[: self.nnz] = rev.data[: self.nnz]
+
+    def head(self) -> csr_matrix:
+        """The reversed graph over the head of the arrays (views, no copy)."""
+        return csr_matrix(
+            (self.data[: self.nnz], self.indices[: self.nnz], self.indptr[: self.n + 1]), shape=(self.n, self.n)
+        )
+
+    def fits(self, fac_snap: Snap) -> bool:
+        return fac_snap.node.shape[0] <= self.rows and fac_snap.node.size <= self.arcs
+
+    def grown(self, fac_snap: Snap) -> _JoinRoom:
+        """A room for twice the facilities of `fac_snap` (the network's arrays copied once)."""
+        n_fac, k = fac_snap.node.shape
+        return _JoinRoom(self.head(), rows=max(self.rows, 2 * n_fac), k=max(self.k, k))
+
+    def write(self, fac_snap: Snap) -> csr_matrix:
+        """The facilities' rows and arcs written in the room; the (n + facilities)² matrix over the arrays."""
+        n, nnz = self.n, self.nnz
+        n_fac = fac_snap.node.shape[0]
+        ok = fac_snap.node >= 0
+        counts = ok.sum(axis=1)
+        arcs = int(counts.sum())
+        self.indptr[n + 1 : n + 1 + n_fac] = nnz + np.cumsum(counts)
+        self.indices[nnz : nnz + arcs] = fac_snap.node[ok]
+        self.data[nnz : nnz + arcs] = fac_snap.offset_s[ok]
+        m = n + n_fac
+        # indptr[m] = nnz + arcs ≤ the arrays' length: csr_matrix keeps views of the first nnz + arcs (no copy
+        # while the room is smaller than the network, scipy's _prune_array copying only a view of less than half).
+        return csr_matrix((self.data, self.indices, self.indptr[: m + 1]), shape=(m, m))
+
+
 def graph_with_facilities(graph: RoadGraph, fac_snap: Snap) -> csr_matrix:
-    """The reversed graph with one extra node per facility (index n + f) joined to its snap nodes.
+    """The reversed graph with one extra node per facility (index n + f) joined to its snap nodes: a copy of
+    the network's arrays (RoadGraph.joined gives the same matrix without it).
 
     Rows are appended to the CSR arrays directly (no re-sort of the network's million arcs).
     """
@@ -268,15 +432,23 @@ def graph_with_facilities(graph: RoadGraph, fac_snap: Snap) -> csr_matrix:
 class Catchments:
     """Time from every node to its nearest facility (home → facility), within `limit_s` seconds.
 
-    `node_time_s` is np.inf beyond the limit or where no facility is reached; `node_facility` is
-    the index of that nearest facility (−1 where none).
+    `node_time_s` is np.inf beyond the limit or where no facility is reached; `node_source` is the
+    search's source per node as csgraph gives it (n + the facility's index; meaningful where the time
+    is finite); `node_facility` the index of that nearest facility (−1 where none).
     """
 
     limit_s: float
     node_time_s: np.ndarray
-    node_facility: np.ndarray
+    node_source: np.ndarray
     fac_xyz: np.ndarray
     fac_snap: Snap
+
+    @property
+    def node_facility(self) -> np.ndarray:
+        """Per node, the index of its nearest facility (−1 where none within the limit): made when asked, as
+        the coverage reads it at the points' nodes only."""
+        n = self.node_time_s.size
+        return np.where(np.isfinite(self.node_time_s), self.node_source.astype(np.int64) - n, -1)
 
 
 def catchment_times(graph: RoadGraph, facilities_xy: np.ndarray, *, limit_s: float) -> Catchments:
@@ -289,18 +461,16 @@ def catchment_times(graph: RoadGraph, facilities_xy: np.ndarray, *, limit_s: flo
     if not limit_s >= 0:
         raise ValueError("limit_s must be zero or more seconds")
     n = graph.n_nodes
-    fac_snap = graph.snap(fxy[:, 0], fxy[:, 1])
-    fac_xyz = lonlat_to_ecef(fxy[:, 0], fxy[:, 1])
+    fac_snap = graph.snap(fxy[:, 0], fxy[:, 1], rank=False)
+    fac_xyz = fac_snap.xyz
     sources = n + np.nonzero(fac_snap.attached)[0]
     if not sources.size or not n:
         return Catchments(float(limit_s), np.full(n, np.inf), np.full(n, -1, dtype=np.int64), fac_xyz, fac_snap)
-    g = graph_with_facilities(graph, fac_snap)
-    dist, _pred, src = dijkstra(
-        g, directed=True, indices=sources, limit=limit_s + TIME_TOLERANCE_S, min_only=True, return_predecessors=True
-    )
-    node_time = dist[:n]
-    node_fac = np.where(np.isfinite(node_time), src[:n].astype(np.int64) - n, -1)
-    return Catchments(float(limit_s), node_time, node_fac, fac_xyz, fac_snap)
+    with graph.joined(fac_snap) as g:
+        dist, _pred, src = dijkstra(
+            g, directed=True, indices=sources, limit=limit_s + TIME_TOLERANCE_S, min_only=True, return_predecessors=True
+        )
+    return Catchments(float(limit_s), dist[:n], src[:n], fac_xyz, fac_snap)
 
 
 def _direct_pairs(snap: Snap, fac_xyz: np.ndarray, reach_m: float, mps: float) -> tuple[np.ndarray, ...]:
@@ -319,20 +489,34 @@ def _direct_pairs(snap: Snap, fac_xyz: np.ndarray, reach_m: float, mps: float) -
     return p[ok], f[ok], metres[ok] / mps
 
 
-def _direct_nearest(catch: Catchments, snap: Snap, max_snap_m: float, mps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Seconds and index of the nearest facility over the straight line at the off-network speed
-    (np.inf / −1 beyond max_snap_m)."""
-    n = snap.xyz.shape[0]
-    best_t, best_f = np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
-    p, f, t = _direct_pairs(snap, catch.fac_xyz, max_snap_m, mps)
-    if p.size:
-        o = np.lexsort((t, p))
-        p, f, t = p[o], f[o], t[o]
-        first = np.ones(p.size, dtype=bool)
-        first[1:] = p[1:] != p[:-1]  # per point, its shortest
-        best_t[p[first]] = t[first]
-        best_f[p[first]] = f[first]
-    return best_t, best_f
+def _direct_nearest(catch: Catchments, snap: Snap, reach_m: float, mps: float) -> tuple[np.ndarray, ...]:
+    """(point_idx, fac_idx, seconds) of each point with a facility within `reach_m` over the straight line at
+    `mps`: its nearest one (ties: the lower facility index). Points without one are left out."""
+    p, f, t = _direct_pairs(snap, catch.fac_xyz, reach_m, mps)
+    if not p.size:
+        return p, f, t
+    o = np.lexsort((t, p))
+    p, f, t = p[o], f[o], t[o]
+    first = np.ones(p.size, dtype=bool)
+    first[1:] = p[1:] != p[:-1]  # per point, its shortest
+    return p[first], f[first], t[first]
+
+
+def _near_a_facility(catch: Catchments, xyz: np.ndarray, reach_m: float) -> np.ndarray:
+    """True for the points `xyz` (ECEF metres) with a facility within `reach_m` over the straight line."""
+    near = np.zeros(len(xyz), dtype=bool)
+    if not len(xyz) or not len(catch.fac_xyz):
+        return near
+    lists = cKDTree(catch.fac_xyz).query_ball_point(xyz, metres_to_chord(reach_m) + 1e-6)
+    counts = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+    if not counts.sum():
+        return near
+    p = np.repeat(np.arange(len(xyz)), counts)
+    f = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists if x])
+    # The same metres as _direct_pairs gives the pair.
+    ok = chord_to_metres(np.linalg.norm(xyz[p] - catch.fac_xyz[f], axis=1)) <= reach_m
+    near[p[ok]] = True
+    return near
 
 
 def point_times(
@@ -354,24 +538,49 @@ def _snap_of(graph: RoadGraph, lon: np.ndarray, lat: np.ndarray, snap: Snap | No
 
 def _point_times(graph: RoadGraph, catch: Catchments, snap: Snap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(seconds, facility index, attached) per point; attached: some node or facility within max_snap_m."""
-    # A missing candidate has node −1 and offset np.inf: it reads the last node's time, the sum stays np.inf.
-    node = snap.node
-    total = snap.offset_s + catch.node_time_s[node]
-    # The best of the k candidates column by column: numpy's argmin/take_along_axis along a short axis
-    # cost more than the gathers (scripts/bench/travel_time.py part b: the assignment must be nearly free).
-    time = total[:, 0].copy()
+    node, offset, node_time = snap.node, snap.offset_s, catch.node_time_s
+    # The best of the k candidates column by column (Snap keeps its columns contiguous): one gather of the
+    # nodes' times per column, the first of equal times kept. A missing candidate has node −1 and offset
+    # np.inf: it reads the last node's time and its sum stays np.inf.
+    time = offset[:, 0] + node_time.take(node[:, 0])
     best_node = node[:, 0].copy()
-    for j in range(1, node.shape[1]):
-        better = total[:, j] < time
-        np.copyto(time, total[:, j], where=better)
-        np.copyto(best_node, node[:, j], where=better)
-    fac = np.where(np.isfinite(time), catch.node_facility[best_node], -1)
-    direct_t, direct_f = _direct_nearest(catch, snap, graph.max_snap_m, graph.off_network_mps)
-    use_direct = direct_t < time
-    time = np.where(use_direct, direct_t, time)
-    fac = np.where(use_direct, direct_f, fac)
-    within = time <= catch.limit_s + TIME_TOLERANCE_S
-    return np.where(within, time, np.inf), np.where(within, fac, -1), snap.attached | np.isfinite(direct_t)
+    # Later candidates: only those that may win (Snap.may_win; the others are never strictly sooner).
+    for idx, node_j, offset_j in snap.columns:
+        t_j = offset_j + node_time.take(node_j)
+        if idx is None:
+            better = t_j < time
+            np.copyto(time, t_j, where=better)
+            np.copyto(best_node, node_j, where=better)
+        else:
+            better = t_j < time[idx]
+            won = idx[better]
+            time[won] = t_j[better]
+            best_node[won] = node_j[better]
+    # The direct line, where some facility is within max_snap_m (few points): it wins when strictly shorter.
+    # Looked for within the limit's reach only (a longer line ends beyond the limit: the point is not within
+    # it either way); the reach widened by far more than rounding so that no line within the limit is missed.
+    limit = catch.limit_s + TIME_TOLERANCE_S
+    reach_m = min(graph.max_snap_m, limit * graph.off_network_mps * (1 + 1e-9) + 1e-6)
+    near, f, t = _direct_nearest(catch, snap, reach_m, graph.off_network_mps)
+    direct = t < time[near]
+    p, f = near[direct], f[direct]
+    time[p] = t[direct]
+    over = time > limit
+    time[over] = np.inf
+    # The facility read at the chosen node of the points within the limit only (a reached node's source is
+    # n + its facility's index), then the direct line's where it won.
+    fac = np.full(time.size, -1, dtype=np.int64)
+    within = np.flatnonzero(~over)
+    fac[within] = catch.node_source.take(best_node[within]) - node_time.size
+    keep = ~over[p]
+    fac[p[keep]] = f[keep]
+    attached = snap.attached.copy()
+    attached[near] = True
+    if reach_m < graph.max_snap_m:
+        # The points with no node within max_snap_m (few) may still have a facility within it, beyond the limit.
+        lost = np.flatnonzero(~attached)
+        attached[lost] = _near_a_facility(catch, snap.xyz[lost], graph.max_snap_m)
+    return time, fac, attached
 
 
 def catchment_pairs_time(
@@ -394,25 +603,25 @@ def catchment_pairs_time(
     n = graph.n_nodes
     n_fac = len(fxy)
     snap = _snap_of(graph, lon, lat, snap)
-    fac_snap = graph.snap(fxy[:, 0], fxy[:, 1])
+    fac_snap = graph.snap(fxy[:, 0], fxy[:, 1], rank=False)
     out_p, out_f, out_t = [], [], []
     pts = np.nonzero(snap.attached)[0]
     live = np.nonzero(fac_snap.attached)[0]
     if pts.size and live.size and n:
-        g = graph_with_facilities(graph, fac_snap)
         node = snap.node[pts]
         has = node >= 0
         node0 = np.where(has, node, 0)
         offset = snap.offset_s[pts]
-        for start in range(0, live.size, max(1, batch)):
-            facs = live[start : start + batch]
-            dist = dijkstra(g, directed=True, indices=n + facs, limit=limit_s + TIME_TOLERANCE_S)
-            # (batch, points, k) → best over the point's candidate nodes.
-            t = np.where(has[None], dist[:, node0] + offset[None], np.inf).min(axis=2)
-            fi, pi = np.nonzero(t <= limit_s + TIME_TOLERANCE_S)
-            out_p.append(pts[pi])
-            out_f.append(facs[fi])
-            out_t.append(t[fi, pi])
+        with graph.joined(fac_snap) as g:
+            for start in range(0, live.size, max(1, batch)):
+                facs = live[start : start + batch]
+                dist = dijkstra(g, directed=True, indices=n + facs, limit=limit_s + TIME_TOLERANCE_S)
+                # (batch, points, k) → best over the point's candidate nodes.
+                t = np.where(has[None], dist[:, node0] + offset[None], np.inf).min(axis=2)
+                fi, pi = np.nonzero(t <= limit_s + TIME_TOLERANCE_S)
+                out_p.append(pts[pi])
+                out_f.append(facs[fi])
+                out_t.append(t[fi, pi])
     if n_fac and len(snap.xyz):
         # Direct off-network line: every facility within min(max_snap_m, limit × off-network speed).
         reach_m = min(graph.max_snap_m, (limit_s + TIME_TOLERANCE_S) * graph.off_network_mps)
@@ -473,16 +682,20 @@ def travel_time_coverage(
     if np.any(thr_s > catch.limit_s + TIME_TOLERANCE_S):
         raise ValueError("a threshold exceeds the catchments' limit_s: search with the largest threshold")
     children = np.asarray(children, dtype=np.float64)
-    slot = np.zeros(children.size, dtype=np.int64) if slot is None else np.asarray(slot, dtype=np.int64)
+    by_slot = slot is not None
+    slot = np.asarray(slot, dtype=np.int64) if by_slot else np.zeros(children.size, dtype=np.intp)
     time, fac, attached = _point_times(graph, catch, _snap_of(graph, lon, lat, snap))
     # Smallest threshold each point is within (position in the sorted list; len = none), then a cumulative sum.
+    # The position is the count of thresholds below the point's time (a pass per threshold: they are few).
     order = np.argsort(thr_s, kind="stable")
     sorted_thr = thr_s[order] + TIME_TOLERANCE_S
-    first = np.searchsorted(sorted_thr, time, side="left")
+    first = (time > sorted_thr[0]).astype(np.intp)
+    for t in sorted_thr[1:]:
+        first += time > t
     n_t = thr_s.size
-    hist = np.bincount(first * n_slots + slot, weights=children, minlength=(n_t + 1) * n_slots).reshape(
-        n_t + 1, n_slots
-    )
+    hist = np.bincount(
+        first * n_slots + slot if by_slot else first, weights=children, minlength=(n_t + 1) * n_slots
+    ).reshape(n_t + 1, n_slots)
     cum = np.cumsum(hist[:n_t], axis=0)
     within = np.empty_like(cum)
     within[order] = cum

@@ -294,9 +294,9 @@ def test_a_run_snaps_its_settlements_to_the_network_once(world, region_a, networ
     sizes = []
     snap = RoadGraph.snap
 
-    def counting(self, lon, lat):
+    def counting(self, lon, lat, **kw):
         sizes.append(len(lon))
-        return snap(self, lon, lat)
+        return snap(self, lon, lat, **kw)
 
     monkeypatch.setattr(RoadGraph, "snap", counting)
     _parcel(region_a, *places["R2"])

@@ -1,16 +1,20 @@
 """Travel time over a road network (layers.analysis.travel): a hand-built network with times by hand,
 and a brute-force cross-check (Floyd–Warshall) on random small graphs. No database needed."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from pyproj import Geod
 
 from layers.analysis.capacity import CapacityFlow
 from layers.analysis.travel import (
+    JOIN_SPARE_ROWS,
     RoadGraph,
     Snap,
     catchment_pairs_time,
     catchment_times,
+    graph_with_facilities,
     point_times,
     travel_time_coverage,
 )
@@ -276,6 +280,7 @@ def test_a_snap_taken_and_concatenated_equals_the_snap_of_those_points():
         np.testing.assert_array_equal(got.offset_s, want.offset_s)
         np.testing.assert_array_equal(got.distance_m, want.distance_m)
         np.testing.assert_array_equal(got.xyz, want.xyz)
+        np.testing.assert_array_equal(got.may_win, want.may_win)
         np.testing.assert_array_equal(got.attached, [False, True, True, False, True])
         assert got.tree.n == len(idx)
     assert Snap.concat([whole]) is whole
@@ -291,3 +296,112 @@ def test_pairs_feed_the_capacity_flow():
     flow.add(children=np.array([10.0, 10.0]), slot=np.zeros(2, dtype=np.int64), point_idx=p, fac_idx=f)
     res = flow.solve(capacity=np.array([10.0, 10.0]))
     assert res.served.sum() == pytest.approx(20.0)
+
+
+def _grid_graph(rng, *, side: int = 40, **kw) -> tuple[RoadGraph, np.ndarray, np.ndarray]:
+    """A jittered side × side grid (~0.01° apart) with random one-way streets and costs: (graph, lon, lat)."""
+    lon = (70 + np.arange(side)[None, :] * 0.01 + rng.normal(0, 0.002, (side, side))).ravel()
+    lat = (45 + np.arange(side)[:, None] * 0.01 + rng.normal(0, 0.002, (side, side))).ravel()
+    ids = np.arange(side * side).reshape(side, side)
+    src = np.concatenate([ids[:, :-1].ravel(), ids[:-1, :].ravel()])
+    tgt = np.concatenate([ids[:, 1:].ravel(), ids[1:, :].ravel()])
+    cost = rng.uniform(20, 200, src.size).round(1)
+    rcost = np.where(rng.random(src.size) < 0.2, INF, rng.uniform(20, 200, src.size).round(1))
+    g = RoadGraph.from_arrays(
+        node_id=ids.ravel(),
+        node_lon=lon,
+        node_lat=lat,
+        edge_source=src,
+        edge_target=tgt,
+        edge_cost_s=cost,
+        edge_reverse_cost_s=rcost,
+        off_network_kmh=kw.pop("off_network_kmh", 5.0),
+        **kw,
+    )
+    return g, lon, lat
+
+
+def test_joined_graph_is_the_copied_one_written_in_the_networks_spare_room():
+    rng = np.random.default_rng(3)
+    g, lon, lat = _grid_graph(rng)
+    n = g.n_nodes
+    for n_fac in (3, 7, JOIN_SPARE_ROWS + 50):  # the last one more than the room holds: the room grows
+        fac = np.column_stack([rng.uniform(70, 70.4, n_fac), rng.uniform(45, 45.4, n_fac)])
+        fac_snap = g.snap(fac[:, 0], fac[:, 1], rank=False)
+        copied = graph_with_facilities(g, fac_snap)
+        with g.joined(fac_snap) as joined:
+            assert joined.shape == copied.shape == (n + n_fac, n + n_fac)
+            np.testing.assert_array_equal(joined.indptr, copied.indptr)
+            np.testing.assert_array_equal(joined.indices, copied.indices)
+            np.testing.assert_array_equal(joined.data, copied.data)
+            # No copy of the network: the arcs are the reversed graph's own arrays, followed by the facilities'.
+            assert np.shares_memory(joined.data, g.reverse.data)
+            assert np.shares_memory(joined.indices, g.reverse.indices)
+        # The reversed graph itself is untouched by the facilities written after it.
+        np.testing.assert_array_equal(g.reverse.toarray(), g.forward.T.toarray())
+
+
+def test_catchments_of_runs_in_turn_and_nested_are_those_of_a_fresh_graph():
+    rng = np.random.default_rng(4)
+    g, lon, lat = _grid_graph(rng)
+    runs = [np.column_stack([rng.uniform(70, 70.4, k), rng.uniform(45, 45.4, k)]) for k in (9, 2, 9)]
+    for fac in runs:  # each run writes over the previous one's facilities
+        fresh, _lon, _lat = _grid_graph(np.random.default_rng(4))
+        got, want = catchment_times(g, fac, limit_s=1800), catchment_times(fresh, fac, limit_s=1800)
+        np.testing.assert_array_equal(got.node_time_s, want.node_time_s)
+        np.testing.assert_array_equal(got.node_facility, want.node_facility)
+    # A run started while another holds the room (here the same thread; so another thread would) gets its own copy.
+    outer = g.snap(runs[0][:, 0], runs[0][:, 1], rank=False)
+    with g.joined(outer) as joined:
+        inner = catchment_times(g, runs[1], limit_s=1800)
+        np.testing.assert_array_equal(joined.data, graph_with_facilities(g, outer).data)
+    want = catchment_times(g, runs[1], limit_s=1800)
+    np.testing.assert_array_equal(inner.node_time_s, want.node_time_s)
+    np.testing.assert_array_equal(inner.node_facility, want.node_facility)
+
+
+def test_a_candidate_beaten_by_an_earlier_one_and_a_road_is_not_read():
+    g = _graph(max_snap_m=2000.0, snap_nodes=2)
+    i1, i2, i3, i8 = (int(np.nonzero(g.node_id == k)[0][0]) for k in (1, 2, 3, 8))
+    # Nodes 1 and 2 are 787 m apart (1 → 2 takes 100 s, 2 → 1 80 s), 3 and 8 too (3 → 8 40 s, one-way);
+    # off the network at 5 km/h.
+    lon = np.array([70.002, 70.0049, 70.008, 70.021, 70.029])
+    lat = np.full(lon.size, 45.0)
+    snap = g.snap(lon, lat)
+    np.testing.assert_array_equal(snap.node, [[i1, i2], [i1, i2], [i2, i1], [i3, i8], [i8, i3]])
+    # 70.002: 157 m to node 1 (113 s) + 1 → 2 (100 s) ≤ 630 m to node 2 (453 s): node 2 never wins.
+    # 70.0049: 386 m to node 1 (278 s) + 100 s > 401 m to node 2 (289 s): node 2 may win.
+    # 70.008: 157 m to node 2 (113 s) + 2 → 1 (80 s) ≤ 630 m to node 1 (453 s): node 1 never wins.
+    # 70.021: 79 m to node 3 (57 s) + 3 → 8 (40 s) ≤ 708 m to node 8 (510 s): node 8 never wins.
+    # 70.029: near node 8, but no road 8 → 3 (one-way): node 3 may win.
+    np.testing.assert_array_equal(
+        snap.may_win, [[True, False], [True, True], [True, False], [True, False], [True, True]]
+    )
+    # Whatever the facilities, the times are those of every candidate read (may_win None reads them all).
+    dense = dataclasses.replace(snap, may_win=None)
+    for fac in (np.array([NODES[1]]), np.array([NODES[3]]), np.array([NODES[8], NODES[6]])):
+        catch = catchment_times(g, fac, limit_s=3600)
+        got = point_times(g, catch, lon=lon, lat=lat, snap=snap)
+        want = point_times(g, catch, lon=lon, lat=lat, snap=dense)
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_coverage_reading_only_the_candidates_that_may_win_is_exact(seed):
+    rng = np.random.default_rng(seed)
+    g, lon, lat = _grid_graph(rng, off_network_kmh=[5.0, 15.0, 2.0, 40.0][seed], max_snap_m=1500.0, snap_nodes=5)
+    p_lon, p_lat = rng.uniform(69.99, 70.41, 3000), rng.uniform(44.99, 45.41, 3000)
+    snap = g.snap(p_lon, p_lat)
+    assert 0 < snap.may_win[:, 1:].mean() < 1  # some candidates are left out, not all
+    dense = dataclasses.replace(snap, may_win=None)
+    w = rng.uniform(0, 30, p_lon.size)
+    for _ in range(3):
+        fac = np.column_stack([rng.uniform(70, 70.4, 6), rng.uniform(45, 45.4, 6)])
+        catch = catchment_times(g, fac, limit_s=3600)
+        kw = dict(lon=p_lon, lat=p_lat, children=w, thresholds_min=[60, 15, 30])
+        a = travel_time_coverage(g, catch, snap=snap, **kw)
+        b = travel_time_coverage(g, catch, snap=dense, **kw)
+        for name in ("time_s", "facility", "attached", "within", "children", "unattached"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        assert np.isfinite(a.time_s).mean() > 0.2

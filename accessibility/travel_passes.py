@@ -688,9 +688,8 @@ def _cell_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_note,
     except CatchmentTooLarge as exc:
         raise ValueError(
             f"best sites by travel time with a population raster: the {exc.facilities} candidates reach more than "
-            f"{MAX_SITE_PAIRS / 1e6:.0f} M (candidate, populated cell not covered) pairs ({exc.pairs / 1e6:.1f} M "
-            f"after {exc.searched} candidates): choose fewer candidates, fewer regions, a smaller first threshold or "
-            "a coarser raster"
+            f"{MAX_SITE_PAIRS:,} (candidate, populated cell not covered) pairs ({exc.pairs:,} after the first "
+            f"{exc.searched}): choose fewer candidates, fewer regions, a smaller first threshold or a coarser raster"
         ) from exc
     m = sparse.csr_matrix((np.ones(cell.size), (cand, np.searchsorted(cells, cell))), shape=(len(cands), cells.size))
     reach_note = note(

@@ -333,12 +333,62 @@ def catchment_cell_times(
 
     `accumulated_time` gives each cell its nearest facility only; the served flow, 2SFCA and the candidates of best
     sites need every facility reaching a cell. The work is ∝ facilities × (2 halo)² cells (less with `nearest_s`)
-    and memory ∝ the pairs (24 bytes each): `keep`, a boolean mask of the grid's shape, keeps the cells where it is
-    True only (e.g. the populated cells not covered yet), and more than `max_pairs` pairs raise CatchmentTooLarge
-    (naming the count) as soon as the searches pass it. Cells are flat indices (row × width + col), sorted
-    ascending (facility index ascending within a cell); a facility off the grid or on an impassable cell reaches
-    nothing. The limit is inclusive (TIME_TOLERANCE_S), compared in float64.
+    and memory ∝ the pairs (24 bytes each, ~48 at the peak of the sort): `keep`, a boolean mask of the grid's
+    shape, keeps the cells where it is True only (e.g. the populated cells not covered yet), and more than
+    `max_pairs` pairs raise CatchmentTooLarge (naming the count) as soon as the searches pass it. Cells are flat
+    indices (row × width + col), sorted ascending (facility index ascending within a cell); a facility off the grid
+    or on an impassable cell reaches nothing. The limit is inclusive (TIME_TOLERANCE_S), compared in float64.
     """
+    cell, fac, seconds = _catchment(
+        grid,
+        friction,
+        facilities_xy=facilities_xy,
+        limit_s=limit_s,
+        nearest_s=nearest_s,
+        keep=keep,
+        max_pairs=max_pairs,
+        src_crs=src_crs,
+        with_times=True,
+    )
+    return cell, fac, seconds
+
+
+def catchment_cells(
+    grid: Grid,
+    friction: np.ndarray,
+    *,
+    facilities_xy: np.ndarray,
+    limit_s: float,
+    nearest_s: np.ndarray | None = None,
+    src_crs: str = "EPSG:4326",
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cell, facility) pairs of `catchment_cell_times`, without the times (16 bytes a pair, ~40 at the peak)."""
+    cell, fac, _none = _catchment(
+        grid,
+        friction,
+        facilities_xy=facilities_xy,
+        limit_s=limit_s,
+        nearest_s=nearest_s,
+        keep=None,
+        max_pairs=None,
+        src_crs=src_crs,
+        with_times=False,
+    )
+    return cell, fac
+
+
+def _catchment(
+    grid: Grid,
+    friction: np.ndarray,
+    *,
+    facilities_xy: np.ndarray,
+    limit_s: float,
+    nearest_s: np.ndarray | None,
+    keep: np.ndarray | None,
+    max_pairs: int | None,
+    src_crs: str,
+    with_times: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     if keep is not None and keep.shape != grid.shape:
         raise ValueError("keep must have the grid's shape")
     n_fac = np.asarray(facilities_xy).reshape(-1, 2).shape[0]
@@ -359,29 +409,25 @@ def catchment_cell_times(
             raise CatchmentTooLarge(limit=max_pairs, pairs=total, searched=win.facility + 1, facilities=n_fac)
         cells.append((rr + win.row0).astype(np.int64) * grid.width + (cc + win.col0))
         facs.append(np.full(rr.size, win.facility, dtype=np.int64))
-        times.append(win.time_s[rr, cc])
+        if with_times:
+            times.append(win.time_s[rr, cc])
     if not cells:
-        return (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty.copy(), (np.empty(0, dtype=np.float64) if with_times else None)
+    # One array at a time, each list freed once joined, to keep the peak low (memory ∝ pairs).
     cell = np.concatenate(cells)
+    cells.clear()
     fac = np.concatenate(facs)
+    facs.clear()
     order = np.lexsort((fac, cell))
-    return cell[order], fac[order], np.concatenate(times)[order]
-
-
-def catchment_cells(
-    grid: Grid,
-    friction: np.ndarray,
-    *,
-    facilities_xy: np.ndarray,
-    limit_s: float,
-    nearest_s: np.ndarray | None = None,
-    src_crs: str = "EPSG:4326",
-) -> tuple[np.ndarray, np.ndarray]:
-    """(cell, facility) pairs of `catchment_cell_times`, without the times."""
-    cell, fac, _seconds = catchment_cell_times(
-        grid, friction, facilities_xy=facilities_xy, limit_s=limit_s, nearest_s=nearest_s, src_crs=src_crs
-    )
-    return cell, fac
+    cell = cell[order]
+    fac = fac[order]
+    seconds = None
+    if with_times:
+        seconds = np.concatenate(times)
+        times.clear()
+        seconds = seconds[order]
+    return cell, fac, seconds
 
 
 def pair_positions(cell_sorted: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

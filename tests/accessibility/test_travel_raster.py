@@ -394,13 +394,13 @@ def hand_fca(limit_s: float, decay: str) -> tuple[dict, list[tuple[float, float]
 
 
 def test_hand_2sfca_and_sites_figures_are_what_the_docstring_says():
-    f_cells = [
-        (ch, t)
+    f_children = sum(
+        hand_children(r, c)
         for r in range(ROWS)
         for c in range(COLS)
-        for ch, t in [(hand_children(r, c), hand_seconds(abs(c - FCOL), r - ROAD_ROW))]
-    ]
-    assert sum(ch for ch, t in f_cells if t <= T_EDGE) == 216.0
+        if hand_seconds(abs(c - FCOL), r - ROAD_ROW) <= T_EDGE
+    )
+    assert f_children == 216.0
     assert hand_within(T_EDGE) == 159.0
     ratio, access = hand_fca(T_EDGE, "none")
     assert ratio == {10: 10 / 159, 5: 5 / 216}
@@ -421,7 +421,7 @@ def hand_gain(col: int) -> float:
 
 
 @pytest.mark.parametrize("decay", ["none", "gaussian"])
-def test_2sfca_with_a_raster_by_travel_time_by_hand(region_a, raster_world, monkeypatch, decay):
+def test_2sfca_with_a_raster_by_travel_time_by_hand(region_a, raster_world, monkeypatch, decay, client, planner):
     """Two facilities, overlapping catchments with cells at exactly T: each R_j and each cell's access as by hand,
     through the execution path; the pairs come from the friction grid, the maths from travel_fca."""
     health_centre("F", region=region_a, places=F_PLACES, at=raster_world.cell_at(ROAD_ROW, FCOL))
@@ -467,6 +467,9 @@ def test_2sfca_with_a_raster_by_travel_time_by_hand(region_a, raster_world, monk
         for n in notes
     ), notes
     assert not any("is the catchment of the served children" in n for n in notes)
+    client.force_login(planner)
+    html = client.get(f"/en/accessibility/runs/{run.pk}/").content.decode()
+    assert "over a friction grid of 500 m cells" in html and "cells lie outside the friction grid" not in html
 
 
 def test_2sfca_with_a_raster_counts_the_cells_off_the_friction_grid(region_a, raster_world, monkeypatch):
@@ -496,7 +499,7 @@ def test_2sfca_with_a_raster_counts_the_cells_off_the_friction_grid(region_a, ra
 
 
 @pytest.mark.parametrize("method", ["greedy", "exact"])
-def test_best_sites_with_a_raster_by_travel_time_by_hand(region_a, raster_world, method):
+def test_best_sites_with_a_raster_by_travel_time_by_hand(region_a, raster_world, method, client, planner):
     points = [raster_world.cell_at(ROAD_ROW, 20), raster_world.cell_at(ROAD_ROW, 5), raster_world.cell_at(0, 25)]
     params = raster_params(
         region_a,
@@ -534,6 +537,9 @@ def test_best_sites_with_a_raster_by_travel_time_by_hand(region_a, raster_world,
         "candidates: points given with the run; a new site (kind health_centre) covers the populated cells whose "
         "children reach it within 14.8438 min over the friction grid, as the facilities already there do"
     ) in notes, notes
+    client.force_login(planner)
+    assert client.get(f"/en/accessibility/runs/{run.pk}/").status_code == 200
+    assert client.get("/en/maps/analysis/", {"run": run.pk}).status_code == 200
 
 
 def test_best_sites_with_a_raster_too_many_pairs_are_refused_with_their_count(region_a, raster_world, monkeypatch):

@@ -21,9 +21,9 @@ effect). Memory: the whole grid costs 8 bytes a cell (float32 friction and time)
 cells) is short, more when it is long, since a tile is never narrower than two halos: at 100 m with 60 min
 at 90 km/h a window holds up to ~13 M cells (scripts/bench/travel_time.py part (d): 11.5 M cells searched
 whole peaked at 0.96 GiB). A grid above MAX_FRICTION_CELLS (25 M cells: 0.2 GiB of grid and at most
-~0.9 GiB of search, besides the catchments' (cell, facility) pairs: 16 bytes each for the served flow, 24 with
-their times for 2SFCA and best sites, whose candidates may reach at most travel_passes.MAX_SITE_PAIRS of the cells
-not covered) is refused with its size rather than risking the worker's memory: a national run needs a raster of
+~0.9 GiB of search, besides the catchments' (cell, facility) pairs: 16 bytes each for the served flow and best
+sites, whose candidates may reach at most travel_passes.MAX_SITE_PAIRS of the cells not covered, 24 with their times
+for 2SFCA) is refused with its size rather than risking the worker's memory: a national run needs a raster of
 ~1 km cells (Kazakhstan's box holds 6.3 M of them before the margin), a 100 m raster a region or two.
 """
 

@@ -633,16 +633,16 @@ def travel_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_note
     return m, w, cov, reach_note, {"not_reachable": off}
 
 
-# (candidate, populated cell) pairs of best sites by travel time with a raster: 24 bytes each while searched, then
-# the candidates × cells matrix the siting functions read (12 bytes a pair): ~1.2 GiB and ~0.6 GiB at the limit.
-MAX_SITE_PAIRS = 50_000_000
+# (candidate, populated cell) pairs of best sites by travel time with a raster: 16 bytes each (~40 at the peak of
+# their sort: ~0.75 GiB at the limit), then the candidates × cells matrix the siting functions read (12 bytes a pair).
+MAX_SITE_PAIRS = 20_000_000
 
 
 def _cell_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_note, out: Outcome, kind: str):
     """Best sites by travel time with a population raster: coverage over the friction grid (the first threshold),
     then the candidate × uncovered-cells matrix by the same cost-distance over the same grid.
 
-    The candidates are searched as the facilities are (catchment_cell_times: one search per candidate, cut down
+    The candidates are searched as the facilities are (catchment_cells: one search per candidate, cut down
     by the nearest-candidate surface): a candidate covers the friction cells within the first threshold of it
     (boundary included), and with them the populated cells whose centres fall there that the existing
     facilities do not cover. Only those cells are kept, their (scaled) children summed per friction cell: one
@@ -676,7 +676,7 @@ def _cell_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_note,
     mask.ravel()[cells] = True
     ctx.progress(0.75, f"travel times from {len(cands)} candidates to {cells.size} cells not covered")
     try:
-        cell, cand, _seconds = catchment_cell_times(
+        cell, cand = catchment_cells(
             grid,
             fg.friction,
             facilities_xy=cxy,

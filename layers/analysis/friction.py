@@ -360,6 +360,8 @@ def catchment_cells(
     facilities_xy: np.ndarray,
     limit_s: float,
     nearest_s: np.ndarray | None = None,
+    keep: np.ndarray | None = None,
+    max_pairs: int | None = None,
     src_crs: str = "EPSG:4326",
 ) -> tuple[np.ndarray, np.ndarray]:
     """(cell, facility) pairs of `catchment_cell_times`, without the times (16 bytes a pair, ~40 at the peak)."""
@@ -369,8 +371,8 @@ def catchment_cells(
         facilities_xy=facilities_xy,
         limit_s=limit_s,
         nearest_s=nearest_s,
-        keep=None,
-        max_pairs=None,
+        keep=keep,
+        max_pairs=max_pairs,
         src_crs=src_crs,
         with_times=False,
     )

@@ -202,6 +202,9 @@ def test_catchment_cell_times_are_each_facility_alone_kept_cells_and_a_pair_limi
     np.testing.assert_array_equal(kc, cell[inside])
     np.testing.assert_array_equal(kf, fac[inside])
     np.testing.assert_array_equal(ks, seconds[inside])
+    kept = catchment_cells(g, fr, facilities_xy=xy, limit_s=limit, keep=keep, max_pairs=kc.size, src_crs=g.crs)
+    np.testing.assert_array_equal(kept[0], kc)
+    np.testing.assert_array_equal(kept[1], kf)
     with pytest.raises(ValueError, match="keep must have the grid's shape"):
         catchment_cell_times(g, fr, facilities_xy=xy, limit_s=limit, keep=keep[1:], src_crs=g.crs)
     # A pair limit: exactly the pairs pass, one fewer is refused with the count after the search that passed it.

@@ -633,8 +633,8 @@ def travel_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_note
     return m, w, cov, reach_note, {"not_reachable": off}
 
 
-# (candidate, populated cell) pairs of best sites by travel time with a raster: 16 bytes each (~40 at the peak of
-# their sort: ~0.75 GiB at the limit), then the candidates × cells matrix the siting functions read (12 bytes a pair).
+# (candidate, populated cell) pairs of best sites by travel time with a raster: 16 bytes each (~32 at the peak of
+# their sort: ~0.6 GiB at the limit), then the candidates × cells matrix the siting functions read (12 bytes a pair).
 MAX_SITE_PAIRS = 20_000_000
 
 

@@ -333,7 +333,7 @@ def catchment_cell_times(
 
     `accumulated_time` gives each cell its nearest facility only; the served flow, 2SFCA and the candidates of best
     sites need every facility reaching a cell. The work is ∝ facilities × (2 halo)² cells (less with `nearest_s`)
-    and memory ∝ the pairs (24 bytes each, ~48 at the peak of the sort): `keep`, a boolean mask of the grid's
+    and memory ∝ the pairs (24 bytes each, ~40 at the peak of the sort): `keep`, a boolean mask of the grid's
     shape, keeps the cells where it is True only (e.g. the populated cells not covered yet), and more than
     `max_pairs` pairs raise CatchmentTooLarge (naming the count) as soon as the searches pass it. Cells are flat
     indices (row × width + col), sorted ascending (facility index ascending within a cell); a facility off the grid
@@ -364,7 +364,7 @@ def catchment_cells(
     max_pairs: int | None = None,
     src_crs: str = "EPSG:4326",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(cell, facility) pairs of `catchment_cell_times`, without the times (16 bytes a pair, ~40 at the peak)."""
+    """(cell, facility) pairs of `catchment_cell_times`, without the times (16 bytes a pair, ~32 at the peak)."""
     cell, fac, _none = _catchment(
         grid,
         friction,

@@ -1,11 +1,10 @@
 """The travel-time passes of the analyses (issue 18), called by the runners in accessibility.analyses.
 
-Coverage and served children by travel time (on the run's road network for settlement demand, by
-cost-distance over a friction grid for a population raster), the notes on the network, the isochrones,
-2SFCA by travel time and the candidate × demand matrix of best sites by travel time (each with settlements or a
-population raster as demand). Nothing here writes
-to the database. Times are seconds internally (layers.analysis.travel); thresholds are minutes in the
-run's parameters, notes and summaries. Coordinates and isochrone polygons are EPSG:4326 (lon, lat).
+Coverage and served children, 2SFCA and the candidate × demand matrix of best sites by travel time (on the
+run's road network for settlement demand, by cost-distance over a friction grid for a population raster), the
+notes on the network and the isochrones. Nothing here writes to the database. Times are seconds internally
+(layers.analysis.travel); thresholds are minutes in the run's parameters, notes and summaries. Coordinates and
+isochrone polygons are EPSG:4326 (lon, lat).
 """
 
 from __future__ import annotations
@@ -673,7 +672,7 @@ def _cell_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_note,
     cells, inverse = np.unique(cat["cell"].astype(np.int64), return_inverse=True)
     w = np.bincount(inverse, weights=w, minlength=cells.size)
     mask = np.zeros(grid.shape, dtype=bool)
-    mask.ravel()[cells] = True
+    np.put(mask, cells, True)
     ctx.progress(0.75, f"travel times from {len(cands)} candidates to {cells.size} cells not covered")
     try:
         cell, cand = catchment_cells(

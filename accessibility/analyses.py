@@ -16,7 +16,6 @@ from django.utils.translation import gettext_noop
 from scipy.spatial import cKDTree
 
 from accessibility.demand_classes import class_summary, counting_urban, point_class
-from accessibility.friction_grid import RASTER_TRAVEL_REFUSED
 from accessibility.notes import note
 from accessibility.passes_common import access_rows_merge
 from accessibility.run_context import Context, Outcome
@@ -264,8 +263,6 @@ def fca_run(ctx: Context) -> Outcome:
     out.inputs.update({"demand": ctx.demand_inputs(), "facilities": info})
     out.notes.append(note(gettext_noop("facilities counted: %(rule)s"), rule=info["rule"]))
     if ctx.travel is not None:
-        if ctx.settlements is None:
-            raise ValueError(RASTER_TRAVEL_REFUSED)
         travel_notes(ctx, out, served=False)
         out.notes.append(travel_fca_note(ctx))
         out.summary = travel_fca_pass(ctx, fac, scenario="current", lo=0.05, out=out)
@@ -287,20 +284,6 @@ def roadmap_run(ctx: Context) -> Outcome:
     out.notes.append(note(gettext_noop("with the plan: %(rule)s"), rule=info_a["rule"]))
     if ctx.travel is not None:
         travel_notes(ctx, out)
-        if ctx.settlements is None:
-            # 2SFCA by travel time takes settlement demand only (RASTER_TRAVEL_REFUSED): coverage and served.
-            out.notes.append(
-                note(
-                    gettext_noop(
-                        "with a population raster the roadmap effect by travel time shows coverage and served "
-                        "children; places per 1 000 children (2SFCA) by travel time need settlement demand"
-                    )
-                )
-            )
-            cov_b = travel_pass(ctx, fac_b, scenario="before", lo=0.05, hi=0.5, out=out)
-            cov_a = travel_pass(ctx, fac_a, scenario="after", lo=0.5, hi=0.95, out=out)
-            out.summary = {"before": cov_b, "after": cov_a}
-            return out
         out.notes.append(travel_fca_note(ctx))
         cov_b = travel_pass(ctx, fac_b, scenario="before", lo=0.05, hi=0.3, out=out)
         cov_a = travel_pass(ctx, fac_a, scenario="after", lo=0.3, hi=0.55, out=out)
@@ -367,8 +350,6 @@ def _distance_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_n
 
 
 def sites_run(ctx: Context) -> Outcome:
-    if ctx.travel is not None and ctx.settlements is None:
-        raise ValueError(RASTER_TRAVEL_REFUSED)
     p = ctx.params
     s = p["sites"]
     out = Outcome(notes=ctx.demand_notes())

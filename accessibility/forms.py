@@ -7,7 +7,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accessibility import selectors
-from accessibility.friction_grid import RASTER_TRAVEL_KINDS
 from accessibility.models import AnalysisRun, PopulationRaster
 from accessibility.services import settlements
 from accessibility.services.parameters import DEFAULT_THRESHOLDS_MIN, MAX_THRESHOLDS
@@ -172,14 +171,6 @@ class RunForm(forms.Form):
                 ),
             )
         if str(c.get("reach", "")).startswith("network:"):
-            if c.get("demand_source") == "raster" and c.get("kind") not in RASTER_TRAVEL_KINDS:
-                self.add_error(
-                    "reach",
-                    _(
-                        "With a population raster, travel time serves coverage, the roadmap effect and underserved "
-                        "areas only: for 2SFCA and best sites count children from settlements."
-                    ),
-                )
             c["thresholds"] = self._thresholds(c.get("thresholds_min") or "")
         return c
 

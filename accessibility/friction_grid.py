@@ -4,7 +4,10 @@ Where roads are sparse a family walks (or drives off-road) to the nearest road: 
 stretch to a road node, time is accumulated over a friction raster — the run's road network burned in at
 the speeds its edges were loaded with, the network's off-network speed everywhere else — from the
 facilities (layers.analysis.friction). Each populated cell of the population raster takes the time of
-the friction cell under its centre.
+the friction cell under its centre. Every analysis reads it (accessibility.travel_passes): coverage, the roadmap
+effect and underserved areas the nearest-facility time of each cell and, for the served flow, every facility
+within the first threshold of it; 2SFCA every facility within the catchment with its time (one windowed search
+per facility); best sites the candidates searched as the facilities are, over the cells not covered yet.
 
 Grid. KAZAKHSTAN_LCC (conformal: times within 0.5 % of times over true distances), covering the run's
 zones where the population raster has data, grown by a margin of the largest threshold at the fastest
@@ -18,9 +21,10 @@ effect). Memory: the whole grid costs 8 bytes a cell (float32 friction and time)
 cells) is short, more when it is long, since a tile is never narrower than two halos: at 100 m with 60 min
 at 90 km/h a window holds up to ~13 M cells (scripts/bench/travel_time.py part (d): 11.5 M cells searched
 whole peaked at 0.96 GiB). A grid above MAX_FRICTION_CELLS (25 M cells: 0.2 GiB of grid and at most
-~0.9 GiB of search, besides the served flow's pairs at 16 bytes each) is refused with its size rather than
-risking the worker's memory: a national run needs a raster of ~1 km cells (Kazakhstan's box holds 6.3 M
-of them before the margin), a 100 m raster a region or two.
+~0.9 GiB of search, besides the catchments' (cell, facility) pairs: 16 bytes each for the served flow and best
+sites, whose candidates may reach at most travel_passes.MAX_SITE_PAIRS of the cells not covered, 24 with their times
+for 2SFCA) is refused with its size rather than risking the worker's memory: a national run needs a raster of
+~1 km cells (Kazakhstan's box holds 6.3 M of them before the margin), a 100 m raster a region or two.
 """
 
 from __future__ import annotations
@@ -37,14 +41,6 @@ from roads.models import RoadNetwork
 from roads.selectors import road_edge_speeds, road_fastest_kmh
 
 MAX_FRICTION_CELLS = 25_000_000
-# The analyses that take travel time with a population raster: coverage, the roadmap effect and underserved areas
-# read one pass of nearest-facility times over the grid. 2SFCA needs every facility's time to every cell and best
-# sites the candidates' times to the uncovered cells: not computed over the grid (yet).
-RASTER_TRAVEL_KINDS = ("coverage", "roadmap", "underserved")
-RASTER_TRAVEL_REFUSED = (
-    "travel: with a raster demand, travel time serves coverage, the roadmap effect and underserved areas only; "
-    "use demand.source 'settlements' for 2SFCA and best sites"
-)
 GEOD = Geod(ellps="WGS84")
 
 

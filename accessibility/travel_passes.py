@@ -1,10 +1,10 @@
 """The travel-time passes of the analyses (issue 18), called by the runners in accessibility.analyses.
 
-Coverage and served children by travel time (on the run's road network for settlement demand, by
-cost-distance over a friction grid for a population raster), the notes on the network, the isochrones,
-2SFCA by travel time and the candidate × demand matrix of best sites by travel time. Nothing here writes
-to the database. Times are seconds internally (layers.analysis.travel); thresholds are minutes in the
-run's parameters, notes and summaries. Coordinates and isochrone polygons are EPSG:4326 (lon, lat).
+Coverage and served children, 2SFCA and the candidate × demand matrix of best sites by travel time (on the
+run's road network for settlement demand, by cost-distance over a friction grid for a population raster), the
+notes on the network and the isochrones. Nothing here writes to the database. Times are seconds internally
+(layers.analysis.travel); thresholds are minutes in the run's parameters, notes and summaries. Coordinates and
+isochrone polygons are EPSG:4326 (lon, lat).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.utils.translation import gettext_noop
+from scipy import sparse
 
 from accessibility.friction_grid import FrictionGrid
 from accessibility.notes import note, plural_note
@@ -22,7 +23,14 @@ from accessibility.run_context import Context, Outcome
 from accessibility.served import ServedPass
 from layers.analysis.coverage import Facilities
 from layers.analysis.demand import NO_ZONE
-from layers.analysis.friction import accumulated_time, catchment_cells, pairs_of_cells
+from layers.analysis.friction import (
+    CatchmentTooLarge,
+    accumulated_time,
+    catchment_cell_times,
+    catchment_cells,
+    pair_positions,
+    pairs_of_cells,
+)
 from layers.analysis.friction_isochrones import friction_isochrones
 from layers.analysis.isochrones import DEFAULT_TOLERANCE_M, isochrone_polygons
 from layers.analysis.travel import (
@@ -350,6 +358,14 @@ def travel_notes(ctx: Context, out: Outcome, *, served: bool = True) -> None:
                     "roads %(off)s km/h in any direction; each populated cell takes the time at its centre; the "
                     "first threshold, %(minutes)s min, is the catchment of the served children; a cell reached in "
                     "exactly a threshold is within it"
+                )
+                if served
+                else gettext_noop(
+                    "travel time by cost-distance (AccessMod's method) on a friction grid of %(cell)s m cells from "
+                    "the road network %(name)s (source: %(source)s, dated %(date)s): roads at their speeds, off the "
+                    "roads %(off)s km/h in any direction; each populated cell takes the time at its centre; the "
+                    "catchment is the first threshold, %(minutes)s min; a cell reached in exactly that time is "
+                    "within it"
                 ),
                 cell=f"{fg.cell_m:.0f}",
                 name=net["name"],
@@ -435,30 +451,69 @@ def travel_fca_note(ctx: Context) -> dict:
     )
 
 
+def _network_reach(ctx: Context, fxy: np.ndarray, *, limit_s: float):
+    """chunk → (point, facility, seconds, attached): the reach pairs of a chunk of settlements on the run's road
+    network within `limit_s` (catchment_pairs_time) and which of its points the network attaches."""
+    graph = ctx.road_graph()
+
+    def reach(chunk):
+        snap = ctx.road_snap(chunk.lon, chunk.lat)
+        p, f, t = catchment_pairs_time(graph, fxy, lon=chunk.lon, lat=chunk.lat, limit_s=limit_s, snap=snap)
+        return p, f, t, snap.attached
+
+    return reach
+
+
+def _cell_reach(ctx: Context, fxy: np.ndarray, *, limit_s: float):
+    """chunk → (point, facility, seconds, on the grid): every facility within `limit_s` of each populated cell of a
+    chunk over the run's friction grid, with the time from that facility alone to the friction cell under the
+    cell's centre (catchment_cell_times: one search per facility, cut down by the nearest-facility surface). The
+    pairs of the whole grid are held for the pass (24 bytes each), as the coverage pass holds its served pairs."""
+    fg = ctx.friction_grid()
+    grid = fg.grid
+    surface = accumulated_time(grid, fg.friction, facilities_xy=fxy, limit_s=limit_s)
+    cell, fac_of, seconds = catchment_cell_times(
+        grid, fg.friction, facilities_xy=fxy, limit_s=limit_s, nearest_s=surface.time_s
+    )
+
+    def reach(chunk):
+        row, col = grid.cells_of(chunk.lon, chunk.lat)
+        on = row >= 0
+        p, at = pair_positions(cell, np.where(on, row * grid.width + col, -1))
+        return p, fac_of[at], seconds[at], on
+
+    return reach
+
+
 def travel_fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, out: Outcome) -> dict:
     """2SFCA by travel time (layers.analysis.travel_fca): catchments are the first of the run's thresholds,
-    weighted by travel.decay; places per 1 000 children per settlement, zone and nationally, as by distance.
+    weighted by travel.decay; places per 1 000 children per settlement (or populated cell), zone and nationally,
+    as by distance.
 
-    Settlement demand only (travel time with a raster is refused), so the reach pairs of all points are held
-    at once (memory ∝ pairs). A settlement farther than travel.max_snap_m from every road node and facility
-    is not reachable: it has no access and is counted apart in a note.
+    The reach pairs of all points are held at once (memory ∝ pairs). Settlements reach the facilities on the road
+    network: one farther than travel.max_snap_m from every road node and facility is not reachable. Populated cells
+    of a raster reach them over the run's friction grid (_cell_reach, the times of the coverage pass's served
+    pairs): one off the grid is not reachable. Either has no access and is counted apart in a note. A raster's
+    children are scaled to official totals when the run asks for it, before the two steps.
     """
     minutes = list(ctx.travel["thresholds_min"])
     limit_s = float(minutes_to_seconds(minutes[0]))
     decay = ctx.travel["decay"]
-    graph = ctx.road_graph()
     fxy = np.column_stack([fac.lon, fac.lat])
     slots = ctx.n_zones + 1
     parts: dict[str, list] = {k: [] for k in ("children", "slot", "ids", "urban", "attached", "p", "f", "t")}
     n = 0
     ctx.progress(lo, f"{scenario}: 2SFCA by travel time from {len(fac)} facilities")
+    reach = (
+        _cell_reach(ctx, fxy, limit_s=limit_s) if ctx.settlements is None else _network_reach(ctx, fxy, limit_s=limit_s)
+    )
+    stats: dict = {}
     # No urban/rural summary of radii (the travel-time coverage pass has none either): both classes reach the
     # facilities over the same roads; each settlement's class is still stored with it.
-    for chunk in ctx.chunks():
+    for chunk in ctx.chunks(stats=stats):
         if not len(chunk):
             continue
-        snap = ctx.road_snap(chunk.lon, chunk.lat)
-        p, f, t = catchment_pairs_time(graph, fxy, lon=chunk.lon, lat=chunk.lat, limit_s=limit_s, snap=snap)
+        p, f, t, attached = reach(chunk)
         parts["p"].append(p + n)
         parts["f"].append(f)
         parts["t"].append(t)
@@ -466,14 +521,18 @@ def travel_fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, 
         parts["slot"].append(np.where(chunk.zone == NO_ZONE, ctx.n_zones, chunk.zone))
         parts["ids"].append(chunk.ids)
         parts["urban"].append(chunk.urban)
-        parts["attached"].append(snap.attached)
+        parts["attached"].append(attached)
         n += len(chunk)
+    if stats:
+        out.inputs.setdefault("raster_stats", stats)
     cat = {k: np.concatenate(v) if v else np.empty(0) for k, v in parts.items() if k != "ids"}
     slot = cat["slot"].astype(np.int64)
     p, f = cat["p"].astype(np.int64), cat["f"].astype(np.int64)
     raw = np.bincount(slot, weights=cat["children"], minlength=slots)
-    factors, notes, _report = ctx.factors(raw)  # ones for settlement points (raster + travel is refused)
+    factors, notes, report = ctx.factors(raw)  # ones for settlement points
     out.notes += [x for x in notes if x not in out.notes]
+    if report:
+        out.inputs["scaling"] = report
     children = cat["children"] * factors[slot]
     res = travel_fca(
         point_idx=p, fac_idx=f, seconds=cat["t"], children=children, places=fac.capacity, limit_s=limit_s, decay=decay
@@ -505,11 +564,16 @@ def travel_fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, 
             )
     lost = ~reachable
     if lost.any():
-        msg = plural_note(
-            "settlements_not_reachable",
-            n=int(lost.sum()),
-            children=f"{float(children[lost].sum()):.0f}",
-            max_snap=f"{ctx.travel['max_snap_m']:.0f}",
+        lost_children = f"{float(children[lost].sum()):.0f}"
+        msg = (
+            plural_note(
+                "settlements_not_reachable",
+                n=int(lost.sum()),
+                children=lost_children,
+                max_snap=f"{ctx.travel['max_snap_m']:.0f}",
+            )
+            if ctx.settlements is not None
+            else plural_note("cells_off_the_friction_grid", n=int(lost.sum()), children=lost_children)
         )
         if msg not in out.notes:
             out.notes.append(msg)
@@ -526,7 +590,10 @@ def travel_fca_pass(ctx: Context, fac: Facilities, *, scenario: str, lo: float, 
 def travel_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_note, out: Outcome, kind: str):
     """Coverage by travel time (the first threshold), then the candidate × uncovered-settlements matrix by the
     same time over the same network (layers.analysis.travel_siting): a new site covers a settlement whose
-    children reach it within the first threshold, exactly as an existing facility covers one."""
+    children reach it within the first threshold, exactly as an existing facility covers one. With a population
+    raster, over the run's friction grid (_cell_sites_matrix)."""
+    if ctx.settlements is None:
+        return _cell_sites_matrix(ctx, fac, cands=cands, cand_note=cand_note, out=out, kind=kind)
     limit_s = float(minutes_to_seconds(ctx.travel["thresholds_min"][0]))
     kept: dict[str, list] = {"lon": [], "lat": [], "w": [], "zone": [], "snap": []}
 
@@ -543,7 +610,7 @@ def travel_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_note
     snap = Snap.concat(snaps) if snaps else None
     cat = {k: (np.concatenate(v) if v else np.empty(0)) for k, v in kept.items()}
     zone = cat["zone"].astype(np.int64)
-    # The same factors the pass applied (ones: travel time takes settlement demand only).
+    # The same factors the pass applied (ones for settlement points).
     w = cat["w"] * ctx.last_factors[np.where(zone < 0, ctx.n_zones, zone)] if zone.size else cat["w"]
     graph = ctx.road_graph()
     c_lon = np.array([c[2] for c in cands])
@@ -563,3 +630,75 @@ def travel_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_note
         minutes=f"{ctx.travel['thresholds_min'][0]:g}",
     )
     return m, w, cov, reach_note, {"not_reachable": off}
+
+
+# (candidate, populated cell) pairs of best sites by travel time with a raster: 16 bytes each (~32 at the peak of
+# their sort: ~0.6 GiB at the limit), then the candidates × cells matrix the siting functions read (12 bytes a pair).
+MAX_SITE_PAIRS = 20_000_000
+
+
+def _cell_sites_matrix(ctx: Context, fac: Facilities, *, cands: list, cand_note, out: Outcome, kind: str):
+    """Best sites by travel time with a population raster: coverage over the friction grid (the first threshold),
+    then the candidate × uncovered-cells matrix by the same cost-distance over the same grid.
+
+    The candidates are searched as the facilities are (catchment_cells: one search per candidate, cut down
+    by the nearest-candidate surface): a candidate covers the friction cells within the first threshold of it
+    (boundary included), and with them the populated cells whose centres fall there that the existing
+    facilities do not cover. Only those cells are kept, their (scaled) children summed per friction cell: one
+    column each. More than MAX_SITE_PAIRS (candidate, cell) pairs are refused with their count."""
+    limit_s = float(minutes_to_seconds(ctx.travel["thresholds_min"][0]))
+    fg = ctx.friction_grid()
+    grid = fg.grid
+    cxy = np.array([(c[2], c[3]) for c in cands], dtype=np.float64).reshape(-1, 2)
+    ctx.progress(0.0, f"travel times from {len(cands)} candidates over the friction grid")
+    nearest = accumulated_time(grid, fg.friction, facilities_xy=cxy, limit_s=limit_s)
+    # float32 surface: rounding is monotonic, so every cell within the limit of a candidate (float64) is kept.
+    limit32 = np.float32(limit_s + TIME_TOLERANCE_S)
+    kept: dict[str, list] = {"cell": [], "w": [], "zone": []}
+
+    def keep(chunk, covered):
+        row, col = grid.cells_of(chunk.lon, chunk.lat)
+        idx = np.nonzero(~covered & (row >= 0))[0]
+        idx = idx[nearest.time_s[row[idx], col[idx]] <= limit32]
+        kept["cell"].append(row[idx] * grid.width + col[idx])
+        kept["w"].append(chunk.children[idx])
+        kept["zone"].append(chunk.zone[idx])
+
+    cov = travel_pass(ctx, fac, scenario="current", lo=0.05, hi=0.7, out=out, on_chunk=keep)
+    cat = {k: (np.concatenate(v) if v else np.empty(0)) for k, v in kept.items()}
+    zone = cat["zone"].astype(np.int64)
+    # The same factors the pass applied (ones unless the run scales the raster to official totals).
+    w = cat["w"] * ctx.last_factors[np.where(zone < 0, ctx.n_zones, zone)]
+    cells, inverse = np.unique(cat["cell"].astype(np.int64), return_inverse=True)
+    w = np.bincount(inverse, weights=w, minlength=cells.size)
+    mask = np.zeros(grid.shape, dtype=bool)
+    np.put(mask, cells, True)
+    ctx.progress(0.75, f"travel times from {len(cands)} candidates to {cells.size} cells not covered")
+    try:
+        cell, cand = catchment_cells(
+            grid,
+            fg.friction,
+            facilities_xy=cxy,
+            limit_s=limit_s,
+            nearest_s=nearest.time_s,
+            keep=mask,
+            max_pairs=MAX_SITE_PAIRS,
+        )
+    except CatchmentTooLarge as exc:
+        raise ValueError(
+            f"best sites by travel time with a population raster: the {exc.facilities} candidates reach more than "
+            f"{MAX_SITE_PAIRS:,} (candidate, populated cell not covered) pairs ({exc.pairs:,} after the first "
+            f"{exc.searched}): choose fewer candidates, fewer regions, a smaller first threshold or a coarser raster"
+        ) from exc
+    m = sparse.csr_matrix((np.ones(cell.size), (cand, np.searchsorted(cells, cell))), shape=(len(cands), cells.size))
+    reach_note = note(
+        gettext_noop(
+            "candidates: %(source)s; a new site (kind %(kind)s) covers the populated cells whose children reach it "
+            "within %(minutes)s min over the friction grid, as the facilities already there do"
+        ),
+        source=cand_note,
+        kind=kind,
+        minutes=f"{ctx.travel['thresholds_min'][0]:g}",
+    )
+    # Candidates off the friction grid or on an impassable cell reach no cell.
+    return m, w, cov, reach_note, {"not_reachable": int((~nearest.facility_placed).sum())}

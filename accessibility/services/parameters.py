@@ -11,7 +11,6 @@ from datetime import date
 from django.utils import timezone
 
 from accessibility import selectors
-from accessibility.friction_grid import RASTER_TRAVEL_KINDS, RASTER_TRAVEL_REFUSED
 from accessibility.models import AnalysisRun, PopulationRaster
 from accessibility.services.errors import RunParameterError
 from facilities.models import FacilityKind
@@ -157,7 +156,7 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
     )
     if region_ids and Region.objects.filter(id__in=region_ids).count() != len(region_ids):
         raise RunParameterError("region_ids: some regions do not exist")
-    travel = _travel(raw.get("travel"), kind=kind, source=source)
+    travel = _travel(raw.get("travel"), kind=kind)
     params = {"demand": demand, "facilities": facilities, "radii": radii, "region_ids": region_ids}
     if kind == "coverage" and source == "raster" and travel is None:  # the only run that writes a distance raster
         params["write_raster"] = bool(raw.get("write_raster", True))
@@ -225,20 +224,18 @@ def run_parameters_normalise(*, kind: str, raw: dict) -> dict:
     return params
 
 
-def _travel(raw, *, kind: str, source: str) -> dict | None:
+def _travel(raw, *, kind: str) -> dict | None:
     """The `travel` block (None: distance radii, as before travel time existed): a road network, thresholds in
     minutes (the first is the catchment of the served flow, of 2SFCA, of new sites and of "within reach" in
     underserved areas; children within each are reported) and the largest straight stretch in metres from a
     point to the network (settlement runs; a raster's cells walk the friction grid); for the runs that compute
     2SFCA (2SFCA, roadmap effect) also `decay`, the weight of a facility by travel time within the catchment
-    ("none" or "gaussian", layers.analysis.travel_fca), stored only there. With a raster demand only the kinds
-    of RASTER_TRAVEL_KINDS take travel time."""
+    ("none" or "gaussian", layers.analysis.travel_fca), stored only there. Every analysis takes travel time with
+    either demand source (a raster's cells by cost-distance over a friction grid, accessibility.friction_grid)."""
     if raw is None:
         return None
     if not isinstance(raw, dict):
         raise RunParameterError('travel: must be an object {"network", "thresholds_min", "max_snap_m"}')
-    if source != "settlements" and kind not in RASTER_TRAVEL_KINDS:
-        raise RunParameterError(RASTER_TRAVEL_REFUSED)
     unknown = sorted(set(raw) - {"network", "thresholds_min", "max_snap_m", "decay"})
     if unknown:
         raise RunParameterError(f"travel: unknown keys {', '.join(unknown)}")
@@ -265,8 +262,8 @@ def _travel(raw, *, kind: str, source: str) -> dict | None:
         # Read by settlement runs only (a raster's cells walk the friction grid); the API's run detail shows it.
         "max_snap_m": _number(raw.get("max_snap_m", DEFAULT_MAX_SNAP_M), "travel.max_snap_m", low=0, high=100_000),
     }
-    # The analyses that weigh facilities by their time (parameters keep what is read): 2SFCA, and the roadmap
-    # effect's 2SFCA, which takes settlement demand only.
-    if kind == "fca" or (kind == "roadmap" and source == "settlements"):
+    # The analyses that weigh facilities by their time (parameters keep what is read): 2SFCA and the roadmap
+    # effect's 2SFCA.
+    if kind in ("fca", "roadmap"):
         travel["decay"] = decay
     return travel

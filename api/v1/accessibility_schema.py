@@ -158,12 +158,13 @@ def parameters_schema(*, complete: bool) -> dict:
             "decay": {
                 "type": "string",
                 "enum": ["none", "gaussian"],
-                "description": "2SFCA only (stored only there): weight of a facility by travel time t within the "
-                "catchment T, none (1) or the Gaussian of Dai 2010, (exp(-(t/T)^2/2) - exp(-1/2)) / (1 - exp(-1/2))",
+                "description": "2SFCA and the roadmap effect only (stored only there): weight of a facility by "
+                "travel time t within the catchment T, none (1) or the Gaussian of Dai 2010, "
+                "(exp(-(t/T)^2/2) - exp(-1/2)) / (1 - exp(-1/2))",
             },
         },
-        "travel time on a road network instead of distance radii (coverage, roadmap effect, 2SFCA and best sites, "
-        "settlement demand only; absent: distance); a travel-time run stores no radii",
+        "travel time on a road network instead of distance radii (every analysis; with a population raster by "
+        "cost-distance over a friction grid; absent: distance); a travel-time run stores no radii",
         required=["network", "thresholds_min", "max_snap_m"],
     )
     return obj(

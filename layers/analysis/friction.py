@@ -306,6 +306,53 @@ def facility_windows(
         yield FacilityWindow(facility=i, row0=int(wr0), col0=int(wc0), time_s=cum)
 
 
+class CatchmentTooLarge(ValueError):
+    """The catchments of a search hold more (cell, facility) pairs than it was allowed (`max_pairs`)."""
+
+    def __init__(self, *, limit: int, pairs: int, searched: int, facilities: int):
+        self.limit, self.pairs, self.searched, self.facilities = limit, pairs, searched, facilities
+        super().__init__(
+            f"the catchments hold more than {limit} (cell, facility) pairs: {pairs} after {searched} of "
+            f"{facilities} facilities searched"
+        )
+
+
+def catchment_cell_times(
+    grid: Grid,
+    friction: np.ndarray,
+    *,
+    facilities_xy: np.ndarray,
+    limit_s: float,
+    nearest_s: np.ndarray | None = None,
+    keep: np.ndarray | None = None,
+    max_pairs: int | None = None,
+    src_crs: str = "EPSG:4326",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cell, facility, seconds) triples: every cell within `limit_s` seconds of each facility with its time from
+    that facility alone (float64), one search per facility (`facility_windows`, `nearest_s` as there).
+
+    `accumulated_time` gives each cell its nearest facility only; the served flow, 2SFCA and the candidates of best
+    sites need every facility reaching a cell. The work is ∝ facilities × (2 halo)² cells (less with `nearest_s`)
+    and memory ∝ the pairs (24 bytes each, ~40 at the peak of the sort): `keep`, a boolean mask of the grid's
+    shape, keeps the cells where it is True only (e.g. the populated cells not covered yet), and more than
+    `max_pairs` pairs raise CatchmentTooLarge (naming the count) as soon as the searches pass it. Cells are flat
+    indices (row × width + col), sorted ascending (facility index ascending within a cell); a facility off the grid
+    or on an impassable cell reaches nothing. The limit is inclusive (TIME_TOLERANCE_S), compared in float64.
+    """
+    cell, fac, seconds = _catchment(
+        grid,
+        friction,
+        facilities_xy=facilities_xy,
+        limit_s=limit_s,
+        nearest_s=nearest_s,
+        keep=keep,
+        max_pairs=max_pairs,
+        src_crs=src_crs,
+        with_times=True,
+    )
+    return cell, fac, seconds
+
+
 def catchment_cells(
     grid: Grid,
     friction: np.ndarray,
@@ -313,37 +360,82 @@ def catchment_cells(
     facilities_xy: np.ndarray,
     limit_s: float,
     nearest_s: np.ndarray | None = None,
+    keep: np.ndarray | None = None,
+    max_pairs: int | None = None,
     src_crs: str = "EPSG:4326",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(cell, facility) pairs: every cell within `limit_s` seconds of each facility, one search per facility
-    (`facility_windows`, `nearest_s` as there).
+    """(cell, facility) pairs of `catchment_cell_times`, without the times (16 bytes a pair, ~32 at the peak)."""
+    cell, fac, _none = _catchment(
+        grid,
+        friction,
+        facilities_xy=facilities_xy,
+        limit_s=limit_s,
+        nearest_s=nearest_s,
+        keep=keep,
+        max_pairs=max_pairs,
+        src_crs=src_crs,
+        with_times=False,
+    )
+    return cell, fac
 
-    `accumulated_time` gives each cell its nearest facility only; the served flow needs every facility
-    reaching a cell. The work is ∝ facilities × (2 halo)² cells (less with `nearest_s`) and memory ∝ the pairs.
-    Cells are flat indices (row × width + col), sorted ascending (facility index ascending within a cell); a
-    facility off the grid or on an impassable cell reaches nothing. The limit is inclusive (TIME_TOLERANCE_S),
-    compared in float64.
-    """
+
+def _catchment(
+    grid: Grid,
+    friction: np.ndarray,
+    *,
+    facilities_xy: np.ndarray,
+    limit_s: float,
+    nearest_s: np.ndarray | None,
+    keep: np.ndarray | None,
+    max_pairs: int | None,
+    src_crs: str,
+    with_times: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    if keep is not None and keep.shape != grid.shape:
+        raise ValueError("keep must have the grid's shape")
+    n_fac = np.asarray(facilities_xy).reshape(-1, 2).shape[0]
     cells: list[np.ndarray] = []
     facs: list[np.ndarray] = []
+    times: list[np.ndarray] = []
+    total = 0
     for win in facility_windows(
         grid, friction, facilities_xy=facilities_xy, limit_s=limit_s, nearest_s=nearest_s, src_crs=src_crs
     ):
-        rr, cc = np.nonzero(win.time_s <= limit_s + TIME_TOLERANCE_S)
+        inside = win.time_s <= limit_s + TIME_TOLERANCE_S
+        if keep is not None:
+            h, w = win.time_s.shape
+            inside &= keep[win.row0 : win.row0 + h, win.col0 : win.col0 + w]
+        rr, cc = np.nonzero(inside)
+        total += rr.size
+        if max_pairs is not None and total > max_pairs:
+            raise CatchmentTooLarge(limit=max_pairs, pairs=total, searched=win.facility + 1, facilities=n_fac)
         cells.append((rr + win.row0).astype(np.int64) * grid.width + (cc + win.col0))
         facs.append(np.full(rr.size, win.facility, dtype=np.int64))
+        if with_times:
+            times.append(win.time_s[rr, cc])
     if not cells:
-        return (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty.copy(), (np.empty(0, dtype=np.float64) if with_times else None)
+    # One array at a time, each list freed once joined, to keep the peak low (memory ∝ pairs).
     cell = np.concatenate(cells)
+    cells.clear()
     fac = np.concatenate(facs)
+    facs.clear()
     order = np.lexsort((fac, cell))
-    return cell[order], fac[order]
+    cell = cell[order]
+    fac = fac[order]
+    seconds = None
+    if with_times:
+        seconds = np.concatenate(times)
+        times.clear()
+        seconds = seconds[order]
+    return cell, fac, seconds
 
 
-def pairs_of_cells(catchment: tuple[np.ndarray, np.ndarray], cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(index into `cells`, facility) pairs for flat cell indices `cells` (−1: off the grid, no pair), looked up
-    in the sorted pairs of `catchment_cells`."""
-    cell_sorted, fac = catchment
+def pair_positions(cell_sorted: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index into `cells`, position in `cell_sorted`) of every pair whose cell is one of `cells` (flat indices,
+    −1: off the grid, no pair); `cell_sorted` the sorted cells of `catchment_cell_times`, whose facility and
+    seconds at those positions belong to the pair."""
     cells = np.asarray(cells, dtype=np.int64)
     lo = np.searchsorted(cell_sorted, cells, side="left")
     hi = np.searchsorted(cell_sorted, cells, side="right")
@@ -351,4 +443,12 @@ def pairs_of_cells(catchment: tuple[np.ndarray, np.ndarray], cells: np.ndarray) 
     point_idx = np.repeat(np.arange(cells.size, dtype=np.int64), counts)
     # Positions lo[i], lo[i] + 1, … hi[i] − 1 for each point, without a Python loop.
     starts = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-    return point_idx, fac[starts + np.arange(point_idx.size, dtype=np.int64)]
+    return point_idx, starts + np.arange(point_idx.size, dtype=np.int64)
+
+
+def pairs_of_cells(catchment: tuple[np.ndarray, np.ndarray], cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index into `cells`, facility) pairs for flat cell indices `cells` (−1: off the grid, no pair), looked up
+    in the sorted pairs of `catchment_cells`."""
+    cell_sorted, fac = catchment
+    point_idx, at = pair_positions(cell_sorted, cells)
+    return point_idx, fac[at]

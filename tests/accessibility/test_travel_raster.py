@@ -26,10 +26,26 @@ road from H's cell (its first step 265.625 s straight, 265.625 √2 = 375.66 s d
 875.66 s; the next ones take more than 1 000 s. Within 5 min (300 s): k = 0 n ≤ 9 (10), |k| = 1 n ≤ 1 (4) and
 one cell west: 15 cells. Within 14.84375 min: the 81 cells above and the 8 west of H: 89 (85 without the 4 cells
 at exactly the threshold).
+
+2SFCA (T = 14.84375 min = 890.625 s, the boundary above; places, not children a year, are shared): a second
+health centre F (5 places)
+on the road at column 10 reaches the cell n columns east or west of it in hand_seconds(|n − 10|, k): k = 0 and
+|k| = 1 all 30 columns (3 rows × 60 children = 180), |k| = 2 columns 6…14 (2 × 18 = 36; columns 6 and 14 at exactly
+T): 216 children. H reaches 81 cells with 159 children (above). Decay none: R_H = 10 / 159, R_F = 5 / 216; a cell
+both reach has 1000 (R_H + R_F) places per 1 000 children. Reached by neither: 540 − 216 − 18 (H's |k| = 2 columns
+0…4, 9 children a row) = 306 children.
+
+Best sites (T = 890.625 s, H alone covering its 159 children): candidates on the road at column 20 (C20) and column
+5 (C5), and one off the road on row 0 at column 25 (C25off). Uncovered children each reaches: C20 the k = 0 cell at
+column 29 (3), |k| = 1 columns 21…29 (2 × 18) and |k| = 2 columns 16…24 (2 × 18; 16 and 24 at exactly T): 75; C5
+column 29 (3), |k| = 1 columns 21…25 (2 × 9; 25 at T) and |k| = 2 columns 5…9 (2 × 10; 9 at T): 41; C25off its 3 × 3
+block by 500 s and 707 s steps, rows 0–1 populated: 2 × 6 = 12. Greedy for 2 sites: C20 (75), then C5 (20 more:
+its |k| = 2 columns 5…9), 95 in all (C20 + C25off: 87).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import date
 from types import SimpleNamespace
@@ -38,17 +54,18 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
+from affine import Affine
 from pyproj import CRS, Proj, Transformer
 from rasterio.transform import from_origin
 from rest_framework.test import APIClient
 
-from accessibility import friction_grid
+from accessibility import friction_grid, run_context, travel_passes
 from accessibility.forms import RunForm
-from accessibility.models import AnalysisRun, AreaResult, Isochrone, ZoneResult
+from accessibility.models import AnalysisRun, AreaResult, Isochrone, SiteResult, ZoneResult
 from accessibility.notes import note_text
 from accessibility.services import analysis_run_execute, population_raster_register, run_parameters_normalise
 from facilities.models import Facility, FacilityKind
-from layers.analysis.friction import KAZAKHSTAN_LCC
+from layers.analysis.friction import KAZAKHSTAN_LCC, Grid
 from roads.models import RoadSpeed
 from roads.services import road_network_load
 from tests.accessibility.run_form import RUN_FORM
@@ -158,7 +175,13 @@ def raster_world(db, tmp_path, region_a):
     Facility.objects.update(location=None)  # the demo facilities do not count here
     FacilityKind.objects.filter(code="health_centre").update(shifts_per_year=SHIFTS, shifts_assumed=False)
     health = health_centre("H", region=region_a, places=PLACES, at=west)
-    return SimpleNamespace(network=network, raster=raster, health=health)
+    return SimpleNamespace(
+        network=network,
+        raster=raster,
+        health=health,
+        # The centre of the raster's cell (row, col), EPSG:4326.
+        cell_at=lambda row, col: to_lonlat.transform(x0 + (col + 0.5) * CELL, y0 - (row + 0.5) * CELL),
+    )
 
 
 def raster_params(region, world, minutes, **extra) -> dict:
@@ -259,9 +282,11 @@ def test_isochrones_of_a_raster_run_are_the_cells_within_them(region_a, raster_w
 
 
 def test_roadmap_with_a_raster_before_and_after(region_a, raster_world):
-    """Before the roadmap (open facilities at 2023-12-31) H, planned in 2025, is not there; with the plan it is."""
+    """Before the roadmap (open facilities at 2023-12-31) H, planned in 2025, is not there; with the plan it is.
+    Coverage and 2SFCA by travel time, both scenarios, as a settlement run shows them."""
     params = raster_params(region_a, raster_world, [15, 30])
     run = execute_run("roadmap", {k: v for k, v in params.items() if k != "facilities"} | {"facilities": {}})
+    assert run.parameters["travel"]["decay"] == "none"
     before, after = run.summary["before"], run.summary["after"]
     assert before["children_total"] == after["children_total"] == pytest.approx(540.0)
     assert [w["children"] for w in before["within_minutes"]] == [0.0, 0.0]
@@ -271,9 +296,21 @@ def test_roadmap_with_a_raster_before_and_after(region_a, raster_world):
         pytest.approx(hand_within(1800.0)),
     ]
     assert after["children_served"] == pytest.approx(40.0, abs=1e-6)
-    # 2SFCA by travel time takes settlement demand only: not computed, and the page says so.
-    assert "access_per_1000" not in after
-    assert any("need settlement demand" in note_text(n) for n in run.notes)
+    # 2SFCA: nobody before; with the plan H's 10 places over the 159 children of its 81 cells within 15 min.
+    assert (before["access_per_1000"], before["children_without_access"], before["places"]) == (0.0, 540.0, 0.0)
+    assert after["access_per_1000"] == pytest.approx(1000 * 10 / 540)
+    assert after["children_without_access"] == pytest.approx(540.0 - hand_within(900.0))
+    assert (after["places"], after["facilities"], after["headline_minutes"]) == (10.0, 1, 15)
+    nat = {
+        r.scenario: r
+        for r in ZoneResult.objects.filter(run=run, region__isnull=True, district__isnull=True, outside=False)
+    }
+    assert nat["after"].access_per_1000 == pytest.approx(1000 * 10 / 540)
+    assert nat["after"].without_access == pytest.approx(381.0)
+    assert nat["before"].without_access == pytest.approx(540.0)
+    notes = [note_text(n) for n in run.notes]
+    assert "2SFCA catchments are 15 min of travel, every facility within them counted in full" in notes
+    assert not any("need settlement demand" in n for n in notes)
 
 
 def test_underserved_with_a_raster_counts_the_cells_beyond_the_first_threshold(region_a, raster_world):
@@ -305,43 +342,236 @@ def test_a_friction_grid_too_large_is_refused_with_its_size(region_a, raster_wor
     assert "cells of 500 m" in run.error and "choose fewer regions, smaller thresholds or a coarser raster" in run.error
 
 
-@pytest.mark.parametrize("kind", ["fca", "sites"])
-def test_2sfca_and_sites_with_a_raster_by_travel_time_fail_if_reached(region_a, raster_world, kind):
-    """The parameters refuse them (test_travel_runs); a run stored otherwise fails with the same message."""
-    raw = raster_params(region_a, raster_world, [15], sites={"kind": "health_centre", "candidates": "grid"})
-    del raw["travel"]
-    params = run_parameters_normalise(kind=kind, raw=raw)
-    del params["radii"]
-    params["travel"] = {"network": raster_world.network.pk, "thresholds_min": [15], "max_snap_m": 1e4, "decay": "none"}
-    run = AnalysisRun.objects.create(kind=kind, parameters=params, raster=raster_world.raster)
-    run = analysis_run_execute(run_id=run.pk)
-    assert run.status == AnalysisRun.Status.FAILED
-    assert run.error == f"ValueError: {friction_grid.RASTER_TRAVEL_REFUSED}"
-
-
-@pytest.mark.parametrize(
-    ("kind", "valid"), [("coverage", True), ("roadmap", True), ("underserved", True), ("fca", False), ("sites", False)]
-)
-def test_form_takes_a_raster_by_travel_time_for_coverage_roadmap_and_underserved(raster_world, kind, valid):
+@pytest.mark.parametrize("run_kind", ["coverage", "roadmap", "underserved", "fca", "sites"])
+def test_form_takes_a_raster_by_travel_time_for_every_analysis(raster_world, run_kind):
     form = RunForm(
         data=RUN_FORM
         | {
-            "kind": kind,
+            "kind": run_kind,
             "demand_source": "raster",
             "raster": raster_world.raster.pk,
             "reach": f"network:{raster_world.network.pk}",
             "thresholds_min": "15, 30",
+            "decay": "gaussian",
         }
     )
-    assert form.is_valid() is valid, form.errors
-    if not valid:
-        assert form.errors["reach"] == [
-            "With a population raster, travel time serves coverage, the roadmap effect and underserved areas only: "
-            "for 2SFCA and best sites count children from settlements."
-        ]
+    assert form.is_valid(), form.errors
+    params = form.parameters()
+    assert params["demand"]["source"] == "raster" and params["travel"]["thresholds_min"] == [15, 30]
+    stored = run_parameters_normalise(kind=run_kind, raw=params)
+    assert stored["travel"]["network"] == raster_world.network.pk and "radii" not in stored
+    # The decay is kept by the runs that compute 2SFCA, with a raster as with settlements.
+    assert stored["travel"].get("decay") == ("gaussian" if run_kind in ("fca", "roadmap") else None)
+
+
+# --- 2SFCA and best sites by travel time with a raster --------------------------------------------------------------
+
+FCOL, F_PLACES = 10, 5  # the second health centre F of 2SFCA: on the road at column 10, 5 places
+T_EDGE = 890.625  # seconds: 14.84375 min, a boundary of both H and F (the module's docstring)
+
+
+def hand_fca(limit_s: float, decay: str) -> tuple[dict, list[tuple[float, float]]]:
+    """R_j per facility's places (10: H, 5: F) and (children, places per 1 000 children) per cell, from the hand
+    times of the module's docstring and the weight of layers.analysis.travel_fca written out again."""
+    e = math.exp(-0.5)
+
+    def g(t):
+        if t > limit_s:
+            return 0.0
+        return 1.0 if decay == "none" else (math.exp(-0.5 * (t / limit_s) ** 2) - e) / (1 - e)
+
+    cells = [
+        (hand_children(r, c), hand_seconds(c, r - ROAD_ROW), hand_seconds(abs(c - FCOL), r - ROAD_ROW))
+        for r in range(ROWS)
+        for c in range(COLS)
+    ]
+    ratio = {
+        PLACES: PLACES / sum(ch * g(th) for ch, th, _tf in cells),
+        F_PLACES: F_PLACES / sum(ch * g(tf) for ch, _th, tf in cells),
+    }
+    access = [(ch, 1000 * (g(th) * ratio[PLACES] + g(tf) * ratio[F_PLACES])) for ch, th, tf in cells]
+    return ratio, access
+
+
+def test_hand_2sfca_and_sites_figures_are_what_the_docstring_says():
+    f_children = sum(
+        hand_children(r, c)
+        for r in range(ROWS)
+        for c in range(COLS)
+        if hand_seconds(abs(c - FCOL), r - ROAD_ROW) <= T_EDGE
+    )
+    assert f_children == 216.0
+    assert hand_within(T_EDGE) == 159.0
+    ratio, access = hand_fca(T_EDGE, "none")
+    assert ratio == {10: 10 / 159, 5: 5 / 216}
+    assert sum(ch for ch, a in access if a == 0.0) == 306.0
+    # Best sites: the uncovered children each road candidate reaches.
+    assert (hand_gain(20), hand_gain(5)) == (75.0, 41.0)
+    assert (hand_pairs(20), hand_pairs(5)) == (37, 21)
+
+
+def hand_gain(col: int) -> float:
+    """Children not within T_EDGE of H that reach a candidate on the road at column `col` within T_EDGE."""
+    return sum(
+        hand_children(r, c)
+        for r in range(ROWS)
+        for c in range(COLS)
+        if hand_seconds(abs(c - col), r - ROAD_ROW) <= T_EDGE < hand_seconds(c, r - ROAD_ROW)
+    )
+
+
+@pytest.mark.parametrize("decay", ["none", "gaussian"])
+def test_2sfca_with_a_raster_by_travel_time_by_hand(region_a, raster_world, monkeypatch, decay, client, planner):
+    """Two facilities, overlapping catchments with cells at exactly T: each R_j and each cell's access as by hand,
+    through the execution path; the pairs come from the friction grid, the maths from travel_fca."""
+    health_centre("F", region=region_a, places=F_PLACES, at=raster_world.cell_at(ROAD_ROW, FCOL))
+    seen = []
+    real = travel_passes.travel_fca
+
+    def spy(**kw):
+        res = real(**kw)
+        seen.append((kw, res))
+        return res
+
+    monkeypatch.setattr(travel_passes, "travel_fca", spy)
+    params = raster_params(region_a, raster_world, [T_EDGE / 60, 30])
+    params["travel"]["decay"] = decay
+    run = execute_run("fca", params)
+    ratio, access = hand_fca(T_EDGE, decay)
+    ((kw, res),) = seen
+    got_ratio = dict(zip(kw["places"].tolist(), res.facility_ratio.tolist(), strict=True))
+    if decay == "none":
+        assert got_ratio == ratio  # exactly: 10 / 159 and 5 / 216
     else:
-        params = form.parameters()
-        assert params["demand"]["source"] == "raster" and params["travel"]["thresholds_min"] == [15, 30]
+        assert got_ratio == {k: pytest.approx(v, rel=1e-12) for k, v in ratio.items()}
+    got = sorted(zip(kw["children"].tolist(), res.access.tolist(), strict=True))
+    assert len(got) == ROWS * COLS
+    assert got == [(ch, pytest.approx(a, rel=1e-12, abs=1e-12)) for ch, a in sorted(access)]
+    s = run.summary
+    total = sum(ch for ch, _a in access)
+    assert s["access_per_1000"] == pytest.approx(sum(ch * a for ch, a in access) / total, rel=1e-12)
+    assert s["children_without_access"] == pytest.approx(306.0)
+    assert (s["places"], s["facilities"], s["headline_minutes"]) == (15.0, 2, T_EDGE / 60)
+    if decay == "none":
+        # Both facilities are reached: their places are all given out (1000 × 15 places over 540 children).
+        assert s["access_per_1000"] == pytest.approx(1000 * 15 / 540)
+    nat = ZoneResult.objects.get(run=run, region__isnull=True, district__isnull=True, outside=False)
+    assert nat.children == pytest.approx(540.0)
+    assert nat.access_per_1000 == pytest.approx(s["access_per_1000"])
+    assert nat.without_access == pytest.approx(306.0)
+    assert run.parameters["travel"]["decay"] == decay
+    notes = [note_text(n) for n in run.notes]
+    assert any(
+        "on a friction grid of 500 m cells" in n
+        and "the catchment is the first threshold, 14.8438 min; a cell reached in exactly that time is within it" in n
+        for n in notes
+    ), notes
+    assert not any("is the catchment of the served children" in n for n in notes)
+    client.force_login(planner)
+    html = client.get(f"/en/accessibility/runs/{run.pk}/").content.decode()
+    assert "over a friction grid of 500 m cells" in html and "cells lie outside the friction grid" not in html
+
+
+def test_2sfca_with_a_raster_counts_the_cells_off_the_friction_grid(region_a, raster_world, monkeypatch):
+    """A populated cell outside the friction grid has no access and is counted apart, as in the coverage pass."""
+    real = friction_grid.friction_grid_build
+
+    def build(**kw):
+        fg = real(**kw)
+        # The grid loses its rows down to the raster's row 0: that row lies outside it (30 cells, 60 children). No
+        # path to the other cells within 30 min crosses it (they leave the road straight north or south).
+        g = fg.grid
+        rows, _cols = g.cells_of(*(np.array([v]) for v in raster_world.cell_at(0, 0)))
+        cut = int(rows[0]) + 1
+        grid = Grid(crs=g.crs, transform=g.transform * Affine.translation(0, cut), width=g.width, height=g.height - cut)
+        return dataclasses.replace(fg, grid=grid, friction=fg.friction[cut:])
+
+    monkeypatch.setattr(run_context, "friction_grid_build", build)
+    run = execute_run("fca", raster_params(region_a, raster_world, [30]))
+    notes = [note_text(n) for n in run.notes]
+    assert (
+        "30 populated cells with 60 children lie outside the friction grid (the run's districts and their margin): "
+        "not reachable, counted as not covered"
+    ) in notes, notes
+    # H's 10 places over the children within 30 min still on the grid: row 0 (k = −4) had 3 of them (n ≤ 1).
+    assert run.summary["children_without_access"] == pytest.approx(540.0 - hand_within(1800.0) + 3.0)
+    assert run.summary["access_per_1000"] == pytest.approx(1000 * 10 / 540)
+
+
+@pytest.mark.parametrize("method", ["greedy", "exact"])
+def test_best_sites_with_a_raster_by_travel_time_by_hand(region_a, raster_world, method, client, planner):
+    points = [raster_world.cell_at(ROAD_ROW, 20), raster_world.cell_at(ROAD_ROW, 5), raster_world.cell_at(0, 25)]
+    params = raster_params(
+        region_a,
+        raster_world,
+        [T_EDGE / 60, 30],
+        sites={
+            "kind": "health_centre",
+            "candidates": "points",
+            "points": [list(p) for p in points],
+            "k": 2,
+            "method": method,
+        },
+    )
+    run = execute_run("sites", params)
+    sites = {r.candidate_ref: r for r in SiteResult.objects.filter(run=run)}
+    assert {ref: r.solo_gain for ref, r in sites.items()} == {
+        "1": pytest.approx(75.0),
+        "2": pytest.approx(41.0),
+        "3": pytest.approx(12.0),
+    }
+    assert [sites[ref].rank for ref in ("1", "2", "3")] == [1, 2, 3]
+    assert (sites["1"].selected_order, sites["2"].selected_order, sites["3"].selected_order) == (1, 2, None)
+    if method == "greedy":
+        assert (sites["1"].marginal_gain, sites["2"].marginal_gain) == (pytest.approx(75.0), pytest.approx(20.0))
+    s = run.summary
+    assert s["covered"] == pytest.approx(159.0)
+    assert s["uncovered_before"] == pytest.approx(381.0)
+    assert s["added"] == pytest.approx(95.0)
+    assert s["uncovered_after"] == pytest.approx(286.0)
+    assert s["optimal"] and (s["k"], s["selected"], s["candidates"]) == (2, 2, 3)
+    assert s["cells_not_reachable"] == 0
+    assert run.inputs["candidates"]["not_reachable"] == 0
+    notes = [note_text(n) for n in run.notes]
+    assert (
+        "candidates: points given with the run; a new site (kind health_centre) covers the populated cells whose "
+        "children reach it within 14.8438 min over the friction grid, as the facilities already there do"
+    ) in notes, notes
+    client.force_login(planner)
+    assert client.get(f"/en/accessibility/runs/{run.pk}/").status_code == 200
+    assert client.get("/en/maps/analysis/", {"run": run.pk}).status_code == 200
+
+
+def test_best_sites_with_a_raster_too_many_pairs_are_refused_with_their_count(region_a, raster_world, monkeypatch):
+    monkeypatch.setattr(travel_passes, "MAX_SITE_PAIRS", 50)
+    points = [raster_world.cell_at(ROAD_ROW, 20), raster_world.cell_at(ROAD_ROW, 5)]
+    raw = raster_params(
+        region_a, raster_world, [T_EDGE / 60], sites={"kind": "health_centre", "candidates": "points", "points": points}
+    )
+    run = AnalysisRun.objects.get(
+        pk=analysis_run_execute(
+            run_id=AnalysisRun.objects.create(
+                kind="sites", parameters=run_parameters_normalise(kind="sites", raw=raw), raster=raster_world.raster
+            ).pk
+        ).pk
+    )
+    assert run.status == AnalysisRun.Status.FAILED
+    # C20 reaches 37 cells not covered (1 + 2 × 9 + 2 × 9), C5 21 (1 + 2 × 5 + 2 × 5): the limit is passed at C5.
+    assert (
+        "best sites by travel time with a population raster: the 2 candidates reach more than 50 (candidate, "
+        f"populated cell not covered) pairs ({hand_pairs(20) + hand_pairs(5)} after the first 2)"
+    ) in run.error, run.error
+    assert "choose fewer candidates, fewer regions, a smaller first threshold or a coarser raster" in run.error
+
+
+def hand_pairs(col: int) -> int:
+    """Cells not within T_EDGE of H that a road candidate at column `col` reaches within T_EDGE."""
+    return sum(
+        1
+        for r in range(ROWS)
+        for c in range(COLS)
+        if hand_seconds(abs(c - col), r - ROAD_ROW) <= T_EDGE < hand_seconds(c, r - ROAD_ROW)
+    )
 
 
 def test_run_page_and_api_of_a_raster_travel_run(region_a, raster_world, client, planner):

@@ -239,13 +239,20 @@ def test_travel_parameters_are_checked_by_name(network, region_a, planner, trave
     assert field in response.content.decode()
 
 
-@pytest.mark.parametrize("kind", ["fca", "sites"])
-def test_travel_with_a_raster_is_refused_for_2sfca_and_sites(network, region_a, utm_raster, kind):
+@pytest.mark.parametrize("run_kind", ["fca", "sites"])
+def test_travel_with_a_raster_is_taken_for_2sfca_and_sites(network, region_a, utm_raster, run_kind):
+    """Once refused, now computed over a friction grid (test_travel_raster): the parameters keep the travel block."""
     rid = population_raster_register(path=utm_raster, name="r", bands=[1], year=2024, source="test").pk
-    with pytest.raises(RunParameterError, match=r"^travel: with a raster demand, travel time serves coverage, the"):
-        run_parameters_normalise(
-            kind=kind, raw={"demand": {"source": "raster", "raster_id": rid}, "travel": {"network": network.pk}}
-        )
+    params = run_parameters_normalise(
+        kind=run_kind,
+        raw={
+            "demand": {"source": "raster", "raster_id": rid},
+            "travel": {"network": network.pk, "decay": "gaussian"},
+            "sites": {"kind": "health_centre", "candidates": "grid"},
+        },
+    )
+    assert params["demand"]["source"] == "raster" and params["travel"]["network"] == network.pk
+    assert params["travel"].get("decay") == ("gaussian" if run_kind == "fca" else None)
 
 
 def test_travel_parameters_defaults_and_storage(network):
@@ -287,8 +294,6 @@ def test_form_with_a_network_queues_a_travel_run(network, client, planner, regio
 @pytest.mark.parametrize(
     ("change", "field", "text"),
     [
-        ({"kind": "fca", "demand_source": "raster"}, "reach", "for 2SFCA and best sites count children from"),
-        ({"kind": "sites", "demand_source": "raster"}, "reach", "for 2SFCA and best sites count children from"),
         ({"thresholds_min": "15, x"}, "thresholds_min", "numbers separated by commas"),
         ({"thresholds_min": "15, 700"}, "thresholds_min", "1 to 8 thresholds"),
         ({"thresholds_min": "15, 15"}, "thresholds_min", "repeated"),

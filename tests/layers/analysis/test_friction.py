@@ -9,10 +9,13 @@ from shapely.geometry import LineString, box, mapping
 
 from layers.analysis.friction import (
     KAZAKHSTAN_LCC,
+    CatchmentTooLarge,
     Grid,
     accumulated_time,
+    catchment_cell_times,
     catchment_cells,
     friction_surface,
+    pair_positions,
     pairs_of_cells,
 )
 
@@ -171,3 +174,46 @@ def test_catchment_cells_are_each_facility_alone_within_the_limit(seed):
     for j, flat in enumerate(ask.tolist()):
         assert sorted(f[p == j].tolist()) == (sorted(fac[cell == flat].tolist()) if flat >= 0 else [])
     assert pairs_of_cells((cell, fac), np.empty(0, dtype=np.int64))[0].size == 0
+
+
+def test_catchment_cell_times_are_each_facility_alone_kept_cells_and_a_pair_limit():
+    rng = np.random.default_rng(7)
+    g = _grid(h=60, w=70)
+    fr = rng.uniform(0.02, 0.06, g.shape).astype(np.float32)
+    cells = [(10, 12), (30, 35), (50, 60)]
+    xy = np.array([_centre(g, r, c) for r, c in cells])
+    limit = 30.0
+    cell, fac, seconds = catchment_cell_times(g, fr, facilities_xy=xy, limit_s=limit, src_crs=g.crs)
+    assert seconds.dtype == np.float64 and np.all(seconds <= limit)
+    for i, rc in enumerate(cells):
+        alone = _run(g, fr, [rc], limit_s=limit).time_s.ravel()  # float32, the whole grid
+        mine = fac == i
+        np.testing.assert_array_equal(cell[mine], np.flatnonzero(np.isfinite(alone)))
+        np.testing.assert_allclose(seconds[mine], alone[cell[mine]], rtol=1e-6)
+    # The same pairs as catchment_cells; and the look-up gives each pair's facility and time.
+    np.testing.assert_array_equal(catchment_cells(g, fr, facilities_xy=xy, limit_s=limit, src_crs=g.crs)[0], cell)
+    ask = np.array([cell[5], -1])
+    p, at = pair_positions(cell, ask)
+    assert p.tolist() == [0] * int((cell == cell[5]).sum()) and np.all(cell[at] == cell[5])
+    # `keep`: only the cells of the mask, with the same times.
+    keep = rng.random(g.shape) < 0.3
+    kc, kf, ks = catchment_cell_times(g, fr, facilities_xy=xy, limit_s=limit, keep=keep, src_crs=g.crs)
+    inside = keep.ravel()[cell]
+    np.testing.assert_array_equal(kc, cell[inside])
+    np.testing.assert_array_equal(kf, fac[inside])
+    np.testing.assert_array_equal(ks, seconds[inside])
+    kept = catchment_cells(g, fr, facilities_xy=xy, limit_s=limit, keep=keep, max_pairs=kc.size, src_crs=g.crs)
+    np.testing.assert_array_equal(kept[0], kc)
+    np.testing.assert_array_equal(kept[1], kf)
+    with pytest.raises(ValueError, match="keep must have the grid's shape"):
+        catchment_cell_times(g, fr, facilities_xy=xy, limit_s=limit, keep=keep[1:], src_crs=g.crs)
+    # A pair limit: exactly the pairs pass, one fewer is refused with the count after the search that passed it.
+    assert catchment_cell_times(g, fr, facilities_xy=xy, limit_s=limit, max_pairs=cell.size, src_crs=g.crs)[0].size
+    first_two = int((fac < 2).sum())
+    with pytest.raises(CatchmentTooLarge) as exc:
+        catchment_cell_times(g, fr, facilities_xy=xy, limit_s=limit, max_pairs=first_two - 1, src_crs=g.crs)
+    assert (exc.value.pairs, exc.value.searched, exc.value.facilities) == (first_two, 2, 3)
+    assert str(exc.value) == (
+        f"the catchments hold more than {first_two - 1} (cell, facility) pairs: {first_two} after 2 of 3 facilities "
+        "searched"
+    )

@@ -67,6 +67,13 @@ PLURAL_NOTES = {
         "their margin): not reachable, counted as not covered",
         "n",
     ),
+    "barriers_on_the_friction_grid": ngettext_lazy(
+        "%(n)s barrier of the road network %(name)s (%(kinds)s) is impassable on the friction grid in every cell it "
+        "touches, except where a road of the network crosses it (a bridge or a ferry)",
+        "%(n)s barriers of the road network %(name)s (%(kinds)s) are impassable on the friction grid in every cell "
+        "they touch, except where a road of the network crosses them (a bridge or a ferry)",
+        "n",
+    ),
     "settlements_not_reachable": ngettext_lazy(
         "%(n)s settlement with %(children)s children lies farther than %(max_snap)s m from every road and "
         "facility: not reachable, counted as not covered",

@@ -349,6 +349,8 @@ def travel_notes(ctx: Context, out: Outcome, *, served: bool = True) -> None:
             "margin_m": fg.margin_m,
             "fastest_kmh": fg.fastest_kmh,
             "road_edges": fg.roads,
+            "barriers": sum(fg.barriers.values()),
+            "barrier_kinds": fg.barriers,
         }
         out.notes.append(
             note(
@@ -375,6 +377,15 @@ def travel_notes(ctx: Context, out: Outcome, *, served: bool = True) -> None:
                 minutes=f"{info['thresholds_min'][0]:g}",
             )
         )
+        if fg.barriers:
+            out.notes.append(
+                plural_note(
+                    "barriers_on_the_friction_grid",
+                    n=sum(fg.barriers.values()),
+                    kinds=", ".join(f"{kind} {count}" for kind, count in fg.barriers.items()),
+                    name=net["name"],
+                )
+            )
         return
     out.notes.append(
         note(

@@ -685,10 +685,39 @@ def road_speeds_load_defaults(*, reset: bool = False) -> dict[str, int]:
 
 
 BARRIER_TEMP_TABLES = ("barriers_stage", "barriers_geoms")
+# What an OpenStreetMap extract's water barriers are (GDAL OSM driver layers and their OGR SQL filters): water
+# areas (lakes, reservoirs, rivers mapped as areas; the older waterway=riverbank tag too) and rivers as lines.
+# Streams, canals and ditches are left out: they are mostly crossed on foot or have culverts OSM does not map.
+OSM_WATER = (
+    ("multipolygons", '"natural" = \'water\' OR other_tags LIKE \'%"waterway"=>"riverbank"%\''),
+    ("lines", "waterway = 'river'"),
+)
 
 
-def _barrier_stage(layer, *, drops: Counter, progress: Progress) -> int:
-    """COPY the layer's features with a geometry into the temporary table barriers_stage; returns features read.
+def _osm_water_to_gpkg(path: Path, workdir: Path) -> Path:
+    """OSM_WATER's layers of an OpenStreetMap file as one GeoPackage (layers multipolygons, lines), by ogr2ogr."""
+    ogr2ogr = shutil.which("ogr2ogr")
+    if ogr2ogr is None:
+        raise RoadLoadError(_("ogr2ogr (Debian package gdal-bin) is needed to read OpenStreetMap files."))
+    out = workdir / "water.gpkg"
+    for i, (layer, where) in enumerate(OSM_WATER):
+        # Arguments are a fixed list (no shell); the path is the operator's own file.
+        result = subprocess.run(  # noqa: S603
+            [ogr2ogr, "-q", *(["-update"] if i else []), "-f", "GPKG", str(out), str(path), layer, "-where", where]
+            + ["-nln", layer, "-nlt", "PROMOTE_TO_MULTI"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RoadLoadError(
+                _("The OpenStreetMap file could not be read: %(error)s") % {"error": result.stderr.strip()[:500]}
+            )
+    return out
+
+
+def _barrier_stage(layers: list, *, drops: Counter, progress: Progress) -> int:
+    """COPY the layers' features with a geometry into the temporary table barriers_stage; returns features read.
 
     Features without a geometry or with an empty one are counted as `empty`; lines with a part of fewer than
     two points (PostGIS refuses them outright) as `invalid`; the rest is sorted out in PostGIS (_barrier_geoms).
@@ -697,18 +726,28 @@ def _barrier_stage(layer, *, drops: Counter, progress: Progress) -> int:
     with connection.cursor() as cursor:
         cursor.execute("create temp table barriers_stage (feature_id text, wkb bytea) on commit drop")
         with cursor.cursor.copy("copy barriers_stage (feature_id, wkb) from stdin") as copy:
-            for feature in layer:
-                read += 1
-                if read % PROGRESS_EVERY == 0:
-                    progress(f"read {read} features")
-                geom = _feature_geom(feature)
-                if geom is None or geom.empty:
-                    drops["empty"] += 1
-                    continue
-                if geom.geom_type.name.startswith(("LineString", "MultiLineString")) and not _line_ok(geom):
-                    drops["invalid"] += 1
-                    continue
-                copy.write_row((str(feature.fid), bytes(geom.wkb)))
+            for layer in layers:
+                osm_areas, osm_lines = "osm_way_id" in layer.fields, "osm_id" in layer.fields
+                for feature in layer:
+                    read += 1
+                    if read % PROGRESS_EVERY == 0:
+                        progress(f"read {read} features")
+                    geom = _feature_geom(feature)
+                    if geom is None or geom.empty:
+                        drops["empty"] += 1
+                        continue
+                    if geom.geom_type.name.startswith(("LineString", "MultiLineString")) and not _line_ok(geom):
+                        drops["invalid"] += 1
+                        continue
+                    # OSM areas are relations (osm_id) or closed ways (osm_way_id), lines are ways (osm_id).
+                    if osm_areas:
+                        relation = _text(feature.get("osm_id"))
+                        feature_id = f"relation {relation}" if relation else f"way {_text(feature.get('osm_way_id'))}"
+                    elif osm_lines:
+                        feature_id = f"way {_text(feature.get('osm_id'))}"
+                    else:
+                        feature_id = str(feature.fid)
+                    copy.write_row((feature_id, bytes(geom.wkb)))
     progress(f"read {read} features")
     return read
 
@@ -783,10 +822,11 @@ def road_barriers_load(
     """Load a file of barriers (polygons and lines) of one `kind` into the road network named `network`; all or
     nothing. Returns the load's report, also kept in the network's report under "barriers" → kind.
 
-    GeoPackage, Shapefile or GeoJSON, in one of the portal's accepted coordinate systems (as road_network_load);
-    stored in EPSG:4326. What is dropped and repaired: _barrier_stage and _barrier_geoms. A network's barriers of
-    the kind are refused unless `replace` (they are then deleted first); other kinds are kept. RoadLoadError for a
-    file, option or network that cannot do it, and for a file without any polygon or line.
+    GeoPackage, Shapefile or GeoJSON, in one of the portal's accepted coordinate systems (as road_network_load),
+    or an OpenStreetMap extract (.osm.pbf, .osm) whose water OSM_WATER says, read by GDAL's OSM driver through
+    ogr2ogr; stored in EPSG:4326. What is dropped and repaired: _barrier_stage and _barrier_geoms. A network's
+    barriers of the kind are refused unless `replace` (they are then deleted first); other kinds are kept.
+    RoadLoadError for a file, option or network that cannot do it, and for a file without any polygon or line.
     """
     say: Progress = progress or logger.info
     path = Path(path)
@@ -797,11 +837,17 @@ def road_barriers_load(
         raise RoadLoadError(_("The kind %(kind)s is longer than 50 characters.") % {"kind": kind})
     if not path.is_file():
         raise RoadLoadError(_("%(path)s: no such file.") % {"path": path})
-    if not path.name.lower().endswith(VECTOR_SUFFIXES):
+    osm = _is_osm(path)
+    if not osm and not path.name.lower().endswith(VECTOR_SUFFIXES):
         raise RoadLoadError(
-            _("Unsupported file %(name)s: give a GeoPackage, a Shapefile or a GeoJSON file of barriers.")
+            _(
+                "Unsupported file %(name)s: give a GeoPackage, a Shapefile or a GeoJSON file of barriers, or an "
+                "OpenStreetMap extract (.osm.pbf, .osm) for its water."
+            )
             % {"name": path.name}
         )
+    if osm and layer is not None:
+        raise RoadLoadError(_("An OpenStreetMap file's water layers are chosen by the portal: give no --layer."))
     net = RoadNetwork.objects.select_for_update().filter(name=network).first()
     if net is None:
         raise RoadLoadError(
@@ -820,15 +866,24 @@ def road_barriers_load(
             )
         say(f"replacing the {kind} barriers of {net.name}")
         existing.delete()
-    try:
-        source = DataSource(str(path))
-    except GDALException as exc:
-        raise RoadLoadError(_("The file could not be opened: %(error)s") % {"error": exc}) from exc
-    lyr = _open_layer(source, layer_name=layer)
-    file_srid = _layer_srid(lyr, srid=srid)
     _execute(sql.SQL("drop table if exists {}").format(sql.SQL(", ").join(map(sql.Identifier, BARRIER_TEMP_TABLES))))
     drops: Counter = Counter()
-    read = _barrier_stage(lyr, drops=drops, progress=say)
+    with tempfile.TemporaryDirectory(prefix="barriers-") as workdir:
+        if osm:
+            say(f"converting the OpenStreetMap water of {path.name} (GDAL OSM driver)")
+            readable = _osm_water_to_gpkg(path, Path(workdir))
+        else:
+            readable = path
+        try:
+            source = DataSource(str(readable))
+        except GDALException as exc:
+            raise RoadLoadError(_("The file could not be opened: %(error)s") % {"error": exc}) from exc
+        if osm:  # OSM is lon/lat (EPSG:4326); both layers go into the one staging table
+            file_srid, layers = 4326, [source[name] for name, _where in OSM_WATER]
+        else:
+            lyr = _open_layer(source, layer_name=layer)
+            file_srid, layers = _layer_srid(lyr, srid=srid), [lyr]
+        read = _barrier_stage(layers, drops=drops, progress=say)
     say("checking geometries")
     repaired = _barrier_geoms(srid=file_srid, drops=drops)["repaired"]
     table = RoadBarrier._meta.db_table
@@ -854,6 +909,7 @@ def road_barriers_load(
         )
     report = {
         "source_file": path.name,
+        "format": "osm" if osm else "vector",
         "source_description": source_description,
         "source_date": source_date.isoformat() if source_date else None,
         "srid": file_srid,

@@ -163,3 +163,43 @@ def test_a_barrier_is_an_area_or_a_line():
         RoadBarrier.objects.create(
             network=net, kind="", source_file="x", line=shapely.MultiLineString([[A, RIVER[0]]]).wkt
         )
+
+
+OSM_WATER_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="gis_portal test">
+ <node id="1" lat="51.12" lon="71.40"/>
+ <node id="2" lat="51.12" lon="71.41"/>
+ <node id="3" lat="51.13" lon="71.41"/>
+ <node id="4" lat="51.13" lon="71.40"/>
+ <node id="5" lat="51.09" lon="71.39"/>
+ <node id="6" lat="51.115" lon="71.425"/>
+ <node id="7" lat="51.14" lon="71.43"/>
+ <node id="8" lat="51.10" lon="71.45"/>
+ <node id="9" lat="51.11" lon="71.46"/>
+ <node id="10" lat="51.12" lon="71.46"/>
+ <way id="200"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="1"/><tag k="natural" v="water"/>
+  <tag k="water" v="lake"/></way>
+ <way id="201"><nd ref="5"/><nd ref="6"/><nd ref="7"/><tag k="waterway" v="river"/></way>
+ <way id="202"><nd ref="8"/><nd ref="9"/><tag k="waterway" v="stream"/></way>
+ <way id="203"><nd ref="8"/><nd ref="9"/><nd ref="10"/><nd ref="8"/><tag k="landuse" v="meadow"/></way>
+ <way id="204"><nd ref="5"/><nd ref="8"/><tag k="highway" v="primary"/></way>
+</osm>
+"""
+
+
+def test_osm_water(network, tmp_path):
+    path = tmp_path / "water.osm"
+    path.write_text(OSM_WATER_XML)
+    out = io.StringIO()
+    call_command("load_barriers", str(path), "--network", "hand", "--source", "OSM test", stdout=out)
+    assert "converting the OpenStreetMap water of water.osm" in out.getvalue()
+    rows = {r.feature_id: r for r in RoadBarrier.objects.filter(network=network, kind="water")}
+    assert set(rows) == {"way 200", "way 201"}  # the lake and the river; not the stream, meadow or road
+    lake = shapely.from_wkb(bytes(rows["way 200"].area.wkb))
+    assert lake.normalize().equals_exact(shapely.MultiPolygon([shapely.Polygon(LAKE)]).normalize(), tolerance=1e-7)
+    assert rows["way 201"].line.coords == (tuple(RIVER),)
+    network.refresh_from_db()
+    report = network.report["barriers"]["water"]
+    assert (report["format"], report["srid"], report["areas"], report["lines"]) == ("osm", 4326, 1, 1)
+    with pytest.raises(RoadLoadError, match="give no --layer"):
+        road_barriers_load(path=path, network="hand", kind="river", layer="lines")

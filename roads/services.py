@@ -865,7 +865,13 @@ def road_barriers_load(
                 % {"name": net.name, "kind": kind}
             )
         say(f"replacing the {kind} barriers of {net.name}")
-        existing.delete()
+        # A plain DELETE: Django's would first load every row (national water: large polygons) into memory.
+        _execute(
+            sql.SQL("delete from {t} where network_id = %s and kind = %s").format(
+                t=sql.Identifier(RoadBarrier._meta.db_table)
+            ),
+            [net.pk, kind],
+        )
     _execute(sql.SQL("drop table if exists {}").format(sql.SQL(", ").join(map(sql.Identifier, BARRIER_TEMP_TABLES))))
     drops: Counter = Counter()
     with tempfile.TemporaryDirectory(prefix="barriers-") as workdir:

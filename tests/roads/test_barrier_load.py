@@ -203,3 +203,15 @@ def test_osm_water(network, tmp_path):
     assert (report["format"], report["srid"], report["areas"], report["lines"]) == ("osm", 4326, 1, 1)
     with pytest.raises(RoadLoadError, match="give no --layer"):
         road_barriers_load(path=path, network="hand", kind="river", layer="lines")
+
+
+def test_admin_lists_barriers_per_network_read_only(network, tmp_path, client, planner):
+    road_barriers_load(path=geojson_write(tmp_path / "water.geojson", barrier_features()), network="hand")
+    client.force_login(planner)
+    page = client.get("/en/admin/roads/roadbarrier/", {"network__id__exact": network.pk})
+    assert page.status_code == 200
+    assert "water.geojson" in page.content.decode() and "4 road barriers" in page.content.decode()
+    barrier = RoadBarrier.objects.filter(network=network).first()
+    change = client.get(f"/en/admin/roads/roadbarrier/{barrier.pk}/change/")
+    assert change.status_code == 200 and 'name="_save"' not in change.content.decode()
+    assert client.get("/en/admin/roads/roadbarrier/add/").status_code == 403

@@ -74,6 +74,13 @@ PLURAL_NOTES = {
         "they touch, except where a road of the network crosses them (a bridge or a ferry)",
         "n",
     ),
+    "populated_cells_on_a_barrier": ngettext_lazy(
+        "%(n)s populated cell with %(children)s children lies on a barrier (its friction cell is touched by one and "
+        "no road crosses it there): not reachable, counted as not covered",
+        "%(n)s populated cells with %(children)s children lie on a barrier (their friction cells are touched by one "
+        "and no road crosses them there): not reachable, counted as not covered",
+        "n",
+    ),
     "settlements_not_reachable": ngettext_lazy(
         "%(n)s settlement with %(children)s children lies farther than %(max_snap)s m from every road and "
         "facility: not reachable, counted as not covered",

@@ -55,6 +55,9 @@ class _TravelTally:
     time_sum: np.ndarray  # children × seconds of those within the largest threshold
     locations: int = 0  # settlements or populated cells
     points_unreachable: int = 0  # settlements or cells not reachable
+    # Populated cells under an impassable friction cell (a barrier with no road there), and their children per slot.
+    cells_on_barrier: int = 0
+    on_barrier: np.ndarray | None = None
 
     @classmethod
     def zeros(cls, *, thresholds: int, slots: int) -> _TravelTally:
@@ -211,6 +214,13 @@ def _travel_raster_pass(
         )
         tally.locations += len(chunk)
         tally.points_unreachable += int((~on).sum())
+        barred = np.zeros(len(chunk), dtype=bool)
+        barred[on] = ~np.isfinite(fg.friction[row[on], col[on]])
+        if barred.any():
+            tally.cells_on_barrier += int(barred.sum())
+            tally.on_barrier = (0.0 if tally.on_barrier is None else tally.on_barrier) + np.bincount(
+                slot[barred], weights=chunk.children[barred], minlength=slots
+            )
         p, f = pairs_of_cells(catchment, flat)
         flow.add_pairs(chunk, point_idx=p, fac_idx=f)
         if on_chunk is not None:
@@ -301,6 +311,14 @@ def _travel_record(
             )
             if ctx.settlements is not None
             else plural_note("cells_off_the_friction_grid", n=tally.points_unreachable, children=f"{lost:.0f}")
+        )
+        if n not in out.notes:
+            out.notes.append(n)
+    if tally.cells_on_barrier:
+        n = plural_note(
+            "populated_cells_on_a_barrier",
+            n=tally.cells_on_barrier,
+            children=f"{float((tally.on_barrier * factors).sum()):.0f}",
         )
         if n not in out.notes:
             out.notes.append(n)

@@ -350,6 +350,12 @@ def test_coverage_with_barriers_cut_off_cells_and_a_bridge_keeps_the_road(region
         },
     }
     notes = [note_text(n) for n in run.notes]
+    # The populated cells under a band: row 2 (30 cells, 60 children) and column 10 but its road and row 2 cells
+    # (7 cells, 2 children each).
+    assert (
+        "37 populated cells with 74 children lie on a barrier (their friction cells are touched by one and no road "
+        "crosses them there): not reachable, counted as not covered"
+    ) in notes, notes
     assert (
         "2 barriers of the road network straight road (closed area 1, water 1) are impassable on the friction grid "
         "in every cell they touch, except where a road of the network crosses them (a bridge or a ferry)"

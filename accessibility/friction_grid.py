@@ -2,7 +2,9 @@
 
 Where roads are sparse a family walks (or drives off-road) to the nearest road: rather than a straight
 stretch to a road node, time is accumulated over a friction raster — the run's road network burned in at
-the speeds its edges were loaded with, the network's off-network speed everywhere else — from the
+the speeds its edges were loaded with, the network's off-network speed everywhere else, the network's barriers
+(roads.models.RoadBarrier: water, borders...) impassable in every cell they touch unless a road crosses them
+there (a bridge or a ferry) — from the
 facilities (layers.analysis.friction). Each populated cell of the population raster takes the time of
 the friction cell under its centre. Every analysis reads it (accessibility.travel_passes): coverage, the roadmap
 effect and underserved areas the nearest-facility time of each cell and, for the served flow, every facility
@@ -30,7 +32,8 @@ for 2SFCA) is refused with its size rather than risking the worker's memory: a n
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 from pyproj import CRS, Geod
@@ -38,7 +41,7 @@ from pyproj import CRS, Geod
 from accessibility.models import PopulationRaster
 from layers.analysis.friction import KAZAKHSTAN_LCC, Grid, friction_surface
 from roads.models import RoadNetwork
-from roads.selectors import road_edge_speeds, road_fastest_kmh
+from roads.selectors import road_barriers_in, road_edge_speeds, road_fastest_kmh
 
 MAX_FRICTION_CELLS = 25_000_000
 GEOD = Geod(ellps="WGS84")
@@ -55,6 +58,7 @@ class FrictionGrid:
     fastest_kmh: float
     margin_m: float
     roads: int  # edges burned in
+    barriers: dict[str, int] = field(default_factory=dict)  # barrier features made impassable, per kind
 
 
 def raster_cell_m(*, raster: PopulationRaster, lat: float) -> float:
@@ -104,7 +108,10 @@ def friction_grid_build(
             "regions, smaller thresholds or a coarser raster"
         )
     roads = road_edge_speeds(network=network, bounds=bounds)
-    friction = friction_surface(grid, off_road_kmh=off_network_kmh, roads=roads)
+    barriers = road_barriers_in(network=network, bounds=bounds)
+    friction = friction_surface(
+        grid, off_road_kmh=off_network_kmh, roads=roads, barriers=[geom for geom, _kind in barriers]
+    )
     return FrictionGrid(
         grid=grid,
         friction=friction,
@@ -113,4 +120,5 @@ def friction_grid_build(
         fastest_kmh=fastest,
         margin_m=margin_m,
         roads=len(roads),
+        barriers=dict(sorted(Counter(kind for _geom, kind in barriers).items())),
     )

@@ -67,6 +67,20 @@ PLURAL_NOTES = {
         "their margin): not reachable, counted as not covered",
         "n",
     ),
+    "barriers_on_the_friction_grid": ngettext_lazy(
+        "%(n)s barrier of the road network %(name)s (%(kinds)s) is impassable on the friction grid in every cell it "
+        "touches, except where a road of the network crosses it (a bridge or a ferry)",
+        "%(n)s barriers of the road network %(name)s (%(kinds)s) are impassable on the friction grid in every cell "
+        "they touch, except where a road of the network crosses them (a bridge or a ferry)",
+        "n",
+    ),
+    "populated_cells_on_a_barrier": ngettext_lazy(
+        "%(n)s populated cell with %(children)s children lies on a barrier (its friction cell is touched by one and "
+        "no road crosses it there): not reachable, counted as not covered",
+        "%(n)s populated cells with %(children)s children lie on a barrier (their friction cells are touched by one "
+        "and no road crosses them there): not reachable, counted as not covered",
+        "n",
+    ),
     "settlements_not_reachable": ngettext_lazy(
         "%(n)s settlement with %(children)s children lies farther than %(max_snap)s m from every road and "
         "facility: not reachable, counted as not covered",

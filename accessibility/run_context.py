@@ -245,6 +245,11 @@ class Context:
                 "edges": n.edge_count,
                 "vertices": n.vertex_count,
                 "length_km": n.length_km,
+                # Where each kind of barrier came from (roads.services.road_barriers_load's report), when loaded.
+                "barriers": {
+                    kind: {k: r.get(k) for k in ("source_file", "source_description", "source_date")}
+                    for kind, r in (n.report or {}).get("barriers", {}).items()
+                },
             },
             "thresholds_min": list(self.travel["thresholds_min"]),
             "max_snap_m": float(self.travel["max_snap_m"]),

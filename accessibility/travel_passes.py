@@ -55,6 +55,9 @@ class _TravelTally:
     time_sum: np.ndarray  # children × seconds of those within the largest threshold
     locations: int = 0  # settlements or populated cells
     points_unreachable: int = 0  # settlements or cells not reachable
+    # Populated cells under an impassable friction cell (a barrier with no road there), and their children per slot.
+    cells_on_barrier: int = 0
+    on_barrier: np.ndarray | None = None
 
     @classmethod
     def zeros(cls, *, thresholds: int, slots: int) -> _TravelTally:
@@ -211,6 +214,13 @@ def _travel_raster_pass(
         )
         tally.locations += len(chunk)
         tally.points_unreachable += int((~on).sum())
+        barred = np.zeros(len(chunk), dtype=bool)
+        barred[on] = ~np.isfinite(fg.friction[row[on], col[on]])
+        if barred.any():
+            tally.cells_on_barrier += int(barred.sum())
+            tally.on_barrier = (0.0 if tally.on_barrier is None else tally.on_barrier) + np.bincount(
+                slot[barred], weights=chunk.children[barred], minlength=slots
+            )
         p, f = pairs_of_cells(catchment, flat)
         flow.add_pairs(chunk, point_idx=p, fac_idx=f)
         if on_chunk is not None:
@@ -304,6 +314,14 @@ def _travel_record(
         )
         if n not in out.notes:
             out.notes.append(n)
+    if tally.cells_on_barrier:
+        n = plural_note(
+            "populated_cells_on_a_barrier",
+            n=tally.cells_on_barrier,
+            children=f"{float((tally.on_barrier * factors).sum()):.0f}",
+        )
+        if n not in out.notes:
+            out.notes.append(n)
     reached_children = float((within[int(np.argmax(minutes))] * factors).sum())
     return {
         **capacity,
@@ -349,6 +367,8 @@ def travel_notes(ctx: Context, out: Outcome, *, served: bool = True) -> None:
             "margin_m": fg.margin_m,
             "fastest_kmh": fg.fastest_kmh,
             "road_edges": fg.roads,
+            "barriers": sum(fg.barriers.values()),
+            "barrier_kinds": fg.barriers,
         }
         out.notes.append(
             note(
@@ -375,6 +395,15 @@ def travel_notes(ctx: Context, out: Outcome, *, served: bool = True) -> None:
                 minutes=f"{info['thresholds_min'][0]:g}",
             )
         )
+        if fg.barriers:
+            out.notes.append(
+                plural_note(
+                    "barriers_on_the_friction_grid",
+                    n=sum(fg.barriers.values()),
+                    kinds=", ".join(f"{kind} {count}" for kind, count in fg.barriers.items()),
+                    name=net["name"],
+                )
+            )
         return
     out.notes.append(
         note(

@@ -3,13 +3,13 @@
 Any portal role views them; planners and administrators (Action.PLAN) edit speeds and a network's
 description. Networks are added and deleted by `manage.py load_roads` (a national network has millions
 of edges: the admin's delete would load them all), edges never change by hand (costs and topology go
-together).
+together); barriers are listed per network, read-only (`manage.py load_barriers` loads and replaces them).
 """
 
 from django.contrib import admin
 
 from accounts.permissions import Action, may_write_some, user_has_role
-from roads.models import RoadEdge, RoadNetwork, RoadSpeed
+from roads.models import RoadBarrier, RoadEdge, RoadNetwork, RoadSpeed
 
 
 class _RoleViewAdmin(admin.ModelAdmin):
@@ -65,6 +65,16 @@ class RoadEdgeAdmin(_RoleViewAdmin):
     list_select_related = ["network"]
     show_full_result_count = False
     raw_id_fields = ["source", "target"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RoadBarrier)
+class RoadBarrierAdmin(_RoleViewAdmin):
+    list_display = ["id", "network", "kind", "source_file", "source_description", "source_date", "loaded_at"]
+    list_filter = ["network", "kind"]
+    list_select_related = ["network"]
 
     def has_change_permission(self, request, obj=None):
         return False

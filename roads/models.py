@@ -143,3 +143,41 @@ class RoadSpeed(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label_en}: {self.speed_kmh:g} km/h"
+
+
+class RoadBarrier(models.Model):
+    """An area or line travel cannot cross off the roads (water, a border, a closed area), of one network.
+
+    Barriers belong to a network because they are seasonal like it (a river is a barrier in summer, crossed on
+    the ice in winter). A friction grid (accessibility.friction_grid) makes every cell a barrier touches
+    impassable, then burns the network's roads over them: a road across a barrier is a bridge or a ferry.
+    Exactly one of `area` (polygons) and `line` (lines) is set: two typed columns rather than one generic
+    geometry, so that PostGIS itself refuses points or mixed collections and each column has its GiST index.
+    Geometry EPSG:4326. The file it came from is kept on each row (several files, one kind each, per network).
+    """
+
+    network = models.ForeignKey(RoadNetwork, on_delete=models.CASCADE, related_name="barriers")
+    kind = models.CharField(_("kind (e.g. water, border, closed area)"), max_length=50)
+    area = models.MultiPolygonField(_("area"), srid=4326, null=True, blank=True)
+    line = models.MultiLineStringField(_("line"), srid=4326, null=True, blank=True)
+    feature_id = models.CharField(_("feature in the source file"), max_length=100, blank=True)
+    source_file = models.CharField(_("source file name"), max_length=300)
+    source_description = models.CharField(_("source (as the user describes it)"), max_length=500, blank=True)
+    source_date = models.DateField(_("date of the source data"), null=True, blank=True)
+    loaded_at = models.DateTimeField(_("loaded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["network", "kind", "id"]
+        verbose_name = _("road barrier")
+        verbose_name_plural = _("road barriers")
+        indexes = [models.Index(fields=["network", "kind"], name="roadbarrier_network_kind")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(area__isnull=False, line__isnull=True) | Q(area__isnull=True, line__isnull=False),
+                name="roadbarrier_area_or_line",
+            ),
+            models.CheckConstraint(condition=~Q(kind=""), name="roadbarrier_kind_given"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pk}"

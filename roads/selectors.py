@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import Max
 from psycopg import sql
 
-from roads.models import RoadEdge, RoadNetwork, RoadSpeed, RoadVertex
+from roads.models import RoadBarrier, RoadEdge, RoadNetwork, RoadSpeed, RoadVertex
 from roads.services import edges_sql, pgrouting_check
 
 
@@ -86,6 +86,26 @@ def road_edge_speeds(*, network: RoadNetwork, bounds: tuple[float, float, float,
             [network.pk, west, south, east, north],
         )
         return [(shapely.from_wkb(bytes(wkb)), float(speed)) for wkb, speed in cursor.fetchall()]
+
+
+def road_barriers_in(*, network: RoadNetwork, bounds: tuple[float, float, float, float]) -> list[tuple[object, str]]:
+    """(geometry, kind) of the network's barriers whose box meets lon/lat `bounds` (west, south, east, north;
+    EPSG:4326): what a friction raster makes impassable (layers.analysis.friction). Geometries are shapely
+    MultiPolygons or MultiLineStrings in EPSG:4326, clipped to the bounds' box (ST_ClipByBox2D: a national lake
+    or border is cut to the grid rather than projected whole; the clip may be invalid, which rasterizing does
+    not mind); empty clips are left out."""
+    west, south, east, north = (float(v) for v in bounds)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL(
+                "select * from (select st_asbinary(st_clipbybox2d(coalesce(area, line), b.box)) as wkb, kind, id "
+                "from {t}, (select st_makeenvelope(%s, %s, %s, %s, 4326) as box) b "
+                "where network_id = %s and (area && b.box or line && b.box)) c "
+                "where not st_isempty(st_geomfromwkb(wkb)) order by id"
+            ).format(t=sql.Identifier(RoadBarrier._meta.db_table)),
+            [west, south, east, north, network.pk],
+        )
+        return [(shapely.from_wkb(bytes(wkb)), kind) for wkb, kind, _id in cursor.fetchall()]
 
 
 def road_route_seconds(*, network: RoadNetwork, source_vertex: int, target_vertices: list[int]) -> dict[int, float]:

@@ -467,6 +467,7 @@ ADMIN_MODELS: dict[str, tuple[str, str | None]] = {
     "roads.RoadSpeed": ("reference", None),
     "roads.RoadNetwork": ("reference", None),
     "roads.RoadEdge": ("reference", None),
+    "roads.RoadBarrier": ("reference", None),
     "facilities.Facility": ("region", "facility"),
     "parcels.Parcel": ("region", "parcel"),
     "parcels.InfrastructureLink": ("region", "link"),

@@ -67,7 +67,7 @@ from accessibility.services import analysis_run_execute, population_raster_regis
 from facilities.models import Facility, FacilityKind
 from layers.analysis.friction import KAZAKHSTAN_LCC, Grid
 from roads.models import RoadSpeed
-from roads.services import road_network_load
+from roads.services import road_barriers_load, road_network_load
 from tests.accessibility.run_form import RUN_FORM
 from tests.accessibility.travel_world import execute_run, health_centre
 from tests.roads.conftest import geojson_write, line
@@ -179,6 +179,10 @@ def raster_world(db, tmp_path, region_a):
         network=network,
         raster=raster,
         health=health,
+        # The raster's west and north edges in the friction grid's metres, and the way back to lon/lat.
+        x0=x0,
+        y0=y0,
+        to_lonlat=to_lonlat,
         # The centre of the raster's cell (row, col), EPSG:4326.
         cell_at=lambda row, col: to_lonlat.transform(x0 + (col + 0.5) * CELL, y0 - (row + 0.5) * CELL),
     )
@@ -216,6 +220,8 @@ def test_coverage_with_a_raster_by_cost_distance(region_a, raster_world):
     assert "write_raster" not in run.parameters  # no distance raster by travel time
     grid = run.inputs["travel"]["friction_grid"]
     assert grid["cell_m"] == CELL and grid["crs"] == KAZAKHSTAN_LCC and grid["road_edges"] == 1
+    assert (grid["barriers"], grid["barrier_kinds"]) == (0, {})  # the network has none: no note either
+    assert run.inputs["travel"]["network"]["barriers"] == {}
     assert grid["fastest_kmh"] == ROAD_KMH and grid["margin_m"] == pytest.approx(30 / 60 * ROAD_KMH * 1000)
     notes = [note_text(n) for n in run.notes]
     assert any(
@@ -225,6 +231,7 @@ def test_coverage_with_a_raster_by_cost_distance(region_a, raster_world):
         for n in notes
     ), notes
     assert not any("in a straight line, at most" in n for n in notes)  # the settlement path's note
+    assert not any("barrier" in n for n in notes), notes
     # Drawn from the friction grid, not the road graph (test_isochrones_of_a_raster_run_are_the_cells_within_them).
     assert Isochrone.objects.filter(run=run).count() == 2
     assert any("isochrones: 2 polygons (facilities × thresholds: 1 × 2)" in n for n in notes), notes
@@ -239,6 +246,120 @@ def test_coverage_with_a_raster_by_cost_distance(region_a, raster_world):
     assert nat.not_reachable == 0.0
     districts = ZoneResult.objects.filter(run=run, district__isnull=False)
     assert sum(d.within_minutes[1] for d in districts) == pytest.approx(within_30)
+
+
+# --- Barriers (roads.models.RoadBarrier) on the friction grid ---------------------------------------------------------
+
+# A river (kind water) inside column 10 from 20 rows north of the raster to 20 rows south of it, crossed by the road
+# (a bridge); a closed area inside row 2 (k = −2) from 20 columns west of H to 50 columns east of it, which no road
+# crosses. Both lie a quarter cell inside their column or row, so that they touch it alone. Off the road a cell takes
+# 500 s: going round either band takes hours.
+RIVER_COL, CLOSED_ROW = 10, 2
+
+
+def hand_seconds_barred(n: int, k: int) -> float:
+    """hand_seconds with the two bands: their own cells are impassable but the road's (the bridge); the cells beyond
+    the closed area (k ≤ −2) are cut off; the others are reached as before, along the road (over the bridge) and
+    then straight off it, a path that touches neither band."""
+    if k <= CLOSED_ROW - ROAD_ROW or (n == RIVER_COL and k != 0):
+        return math.inf
+    return hand_seconds(n, k)
+
+
+def hand_within_barred(limit_s: float) -> float:
+    return sum(
+        hand_children(r, c) for r in range(ROWS) for c in range(COLS) if hand_seconds_barred(c, r - ROAD_ROW) <= limit_s
+    )
+
+
+def test_hand_figures_with_barriers():
+    count = lambda limit: sum(  # noqa: E731
+        1 for r in range(ROWS) for c in range(COLS) if hand_seconds_barred(c, r - ROAD_ROW) <= limit
+    )
+    # 15 min: 81 cells less the 5 of k = −2 (n ≤ 4: 9 children) and column 10 at |k| = 1 (2 × 2 children).
+    assert (count(900.0), hand_within_barred(900.0)) == (74, 159.0 - 9.0 - 4.0)
+    # 30 min: k = 0 30, k = ±1 29 each, k = 2 29, k = 3 17 (n ≤ 17 but 10), k = 4 2; nothing at k ≤ −2.
+    assert count(1800.0) == 30 + 2 * 29 + 29 + 17 + 2 == 136
+
+
+def band_feature(corners_lcc: list[tuple[float, float]], to_lonlat, **props) -> dict:
+    """A polygon drawn in the grid's metres as lon/lat, a vertex every 100 m: its edges stay straight on the grid."""
+    ring = []
+    for (xa, ya), (xb, yb) in zip(corners_lcc, corners_lcc[1:] + corners_lcc[:1], strict=True):
+        steps = max(1, math.ceil(math.hypot(xb - xa, yb - ya) / 100.0))
+        ring += [to_lonlat.transform(xa + (xb - xa) * i / steps, ya + (yb - ya) * i / steps) for i in range(steps)]
+    ring.append(ring[0])
+    return {"type": "Feature", "properties": props, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+
+def test_coverage_with_barriers_cut_off_cells_and_a_bridge_keeps_the_road(region_a, raster_world, tmp_path):
+    w = raster_world
+    river_x = (w.x0 + (RIVER_COL + 0.25) * CELL, w.x0 + (RIVER_COL + 0.75) * CELL)
+    river_y = (w.y0 + 20 * CELL, w.y0 - (ROWS + 20) * CELL)
+    closed_x = (w.x0 - 20 * CELL, w.x0 + 50 * CELL)
+    closed_y = (w.y0 - (CLOSED_ROW + 0.25) * CELL, w.y0 - (CLOSED_ROW + 0.75) * CELL)
+
+    def box(xs, ys):
+        return [(xs[0], ys[0]), (xs[1], ys[0]), (xs[1], ys[1]), (xs[0], ys[1])]
+
+    road_barriers_load(
+        path=geojson_write(tmp_path / "river.geojson", [band_feature(box(river_x, river_y), w.to_lonlat)]),
+        network=w.network.name,
+        kind="water",
+        source_description="a river drawn by the test",
+        source_date=date(2026, 5, 1),
+    )
+    road_barriers_load(
+        path=geojson_write(tmp_path / "closed.geojson", [band_feature(box(closed_x, closed_y), w.to_lonlat)]),
+        network=w.network.name,
+        kind="closed area",
+    )
+    run = execute_run("coverage", raster_params(region_a, w, [15, 30]))
+    s = run.summary
+    covered, within_30 = hand_within_barred(900.0), hand_within_barred(1800.0)
+    # 30 min loses k = −2 (60 children), k = −3 n ≤ 17 (36), k = −4 n ≤ 1 (3) and column 10 at k = −1, 1, 2, 3 (8).
+    assert (covered, within_30) == (146.0, 378.0 - 60.0 - 36.0 - 3.0 - 8.0)
+    assert [w_["children"] for w_ in s["within_minutes"]] == [pytest.approx(covered), pytest.approx(within_30)]
+    assert s["covered"] == pytest.approx(covered)
+    assert s["children_not_covered"] == pytest.approx(540.0 - covered)
+    assert s["cells_not_reachable"] == 0  # cut off by a barrier is not off the grid: not covered
+    reached = [
+        (hand_children(r, c), hand_seconds_barred(c, r - ROAD_ROW))
+        for r in range(ROWS)
+        for c in range(COLS)
+        if hand_seconds_barred(c, r - ROAD_ROW) <= 1800.0
+    ]
+    assert s["mean_time_min"] == pytest.approx(sum(ch * t for ch, t in reached) / sum(ch for ch, _ in reached) / 60)
+    # The figures count the cells east of the river, reached over the bridge (15 min: k = 0 n 11…28, |k| = 1 n
+    # 11…20). The 15-minute isochrone, drawn from the same grid, says so cell by cell: over the bridge, not in the
+    # river off the road, not beyond the closed area.
+    iso = shapely.from_wkb(bytes(Isochrone.objects.get(run=run, minutes=15).geom.wkb))
+    assert iso.contains(shapely.Point(w.cell_at(ROAD_ROW, 28))) and iso.contains(shapely.Point(w.cell_at(5, 20)))
+    assert not iso.contains(shapely.Point(w.cell_at(ROAD_ROW + 1, RIVER_COL)))
+    assert not iso.contains(shapely.Point(w.cell_at(CLOSED_ROW - 1, 0)))
+    assert iso.contains(shapely.Point(w.cell_at(CLOSED_ROW + 1, 0)))
+
+    grid = run.inputs["travel"]["friction_grid"]
+    assert (grid["barriers"], grid["barrier_kinds"]) == (2, {"closed area": 1, "water": 1})
+    assert run.inputs["travel"]["network"]["barriers"] == {
+        "closed area": {"source_file": "closed.geojson", "source_description": "", "source_date": None},
+        "water": {
+            "source_file": "river.geojson",
+            "source_description": "a river drawn by the test",
+            "source_date": "2026-05-01",
+        },
+    }
+    notes = [note_text(n) for n in run.notes]
+    # The populated cells under a band: row 2 (30 cells, 60 children) and column 10 but its road and row 2 cells
+    # (7 cells, 2 children each).
+    assert (
+        "37 populated cells with 74 children lie on a barrier (their friction cells are touched by one and no road "
+        "crosses them there): not reachable, counted as not covered"
+    ) in notes, notes
+    assert (
+        "2 barriers of the road network straight road (closed area 1, water 1) are impassable on the friction grid "
+        "in every cell they touch, except where a road of the network crosses them (a bridge or a ferry)"
+    ) in notes, notes
 
 
 def test_a_cell_reached_in_exactly_the_threshold_is_within_it(region_a, raster_world):

@@ -84,3 +84,43 @@ def hand_utm_gpkg(tmp_path, hand_geojson) -> Path:
         check=True,
     )
     return out
+
+
+# Barriers near the hand network (EPSG:4326 lon/lat), for tests/roads/test_barrier_load.py.
+LAKE = [(71.40, 51.12), (71.41, 51.12), (71.41, 51.13), (71.40, 51.13), (71.40, 51.12)]
+ISLETS = [
+    [(71.44, 51.12), (71.45, 51.12), (71.45, 51.13), (71.44, 51.12)],
+    [(71.46, 51.12), (71.47, 51.12), (71.47, 51.13), (71.46, 51.12)],
+]
+# A self-crossing ring (a bow tie): invalid; ST_MakeValid makes it the two triangles, half the square's area.
+BOWTIE = [(71.42, 51.12), (71.43, 51.13), (71.43, 51.12), (71.42, 51.13), (71.42, 51.12)]
+RIVER = [(71.39, 51.09), (71.425, 51.115), (71.43, 51.14)]
+
+
+def feature(geometry: dict | None, **props) -> dict:
+    return {"type": "Feature", "properties": props, "geometry": geometry}
+
+
+def barrier_features() -> list[dict]:
+    """A lake, two islets (one MultiPolygon), a bow tie (repaired), a river; a point and two empties dropped."""
+    return [
+        feature({"type": "Polygon", "coordinates": [LAKE]}, name="lake"),
+        feature({"type": "MultiPolygon", "coordinates": [[ring] for ring in ISLETS]}, name="islets"),
+        feature({"type": "Polygon", "coordinates": [BOWTIE]}, name="bowtie"),
+        feature({"type": "LineString", "coordinates": RIVER}, name="river"),
+        feature({"type": "Point", "coordinates": A}, name="well"),
+        feature(None, name="nothing"),
+        feature({"type": "GeometryCollection", "geometries": []}, name="empty"),
+    ]
+
+
+@pytest.fixture
+def barriers_utm_gpkg(tmp_path) -> Path:
+    """barrier_features() in WGS 84 / UTM zone 42N (EPSG:32642), as a GeoPackage written by ogr2ogr."""
+    src = geojson_write(tmp_path / "barriers.geojson", barrier_features())
+    out = tmp_path / "barriers_utm.gpkg"
+    subprocess.run(  # noqa: S603
+        ["ogr2ogr", "-q", "-f", "GPKG", "-t_srs", "EPSG:32642", str(out), str(src), "-nln", "water"],  # noqa: S607
+        check=True,
+    )
+    return out

@@ -215,3 +215,21 @@ def test_admin_lists_barriers_per_network_read_only(network, tmp_path, client, p
     change = client.get(f"/en/admin/roads/roadbarrier/{barrier.pk}/change/")
     assert change.status_code == 200 and 'name="_save"' not in change.content.decode()
     assert client.get("/en/admin/roads/roadbarrier/add/").status_code == 403
+
+
+def test_a_shapefile_in_utm_loads_like_the_geojson(network, tmp_path):
+    """A Shapefile (the format most akimat GIS desks export) in UTM 42N (EPSG:32642): its areas come back in
+    EPSG:4326 where the GeoJSON put them, within the round trip's rounding."""
+    lake = geojson_write(tmp_path / "lake.geojson", barrier_features()[:1])
+    shp_dir = tmp_path / "shp"
+    subprocess.run(  # noqa: S603
+        ["ogr2ogr", "-q", "-f", "ESRI Shapefile", "-t_srs", "EPSG:32642", str(shp_dir), str(lake)],  # noqa: S607
+        check=True,
+    )
+    report = road_barriers_load(path=next(shp_dir.glob("*.shp")), network="hand", kind="water")
+    assert report["srid"] == 32642 and (report["areas"], report["lines"]) == (1, 0)
+    (row,) = RoadBarrier.objects.filter(network=network)
+    got = shapely.from_wkb(bytes(row.area.wkb))
+    assert row.area.srid == 4326
+    # A Shapefile's outer rings run clockwise: compared in a normal form.
+    assert got.normalize().equals_exact(shapely.MultiPolygon([shapely.Polygon(LAKE)]).normalize(), tolerance=1e-6)

@@ -40,7 +40,6 @@ import shutil
 import subprocess
 import tempfile
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -49,11 +48,22 @@ from django.contrib.gis.gdal import DataSource, GDALException
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from psycopg import sql
-from pyproj import CRS
-from pyproj.exceptions import CRSError
 
-from parcels.io import PRJ_MIN_CONFIDENCE, FileRejected, srid_allowed
 from roads.models import RoadBarrier, RoadEdge, RoadNetwork, RoadSpeed, RoadVertex
+from roads.services.files import (
+    PROGRESS_EVERY,
+    VECTOR_SUFFIXES,
+    Progress,
+    RoadLoadError,
+    execute,
+    feature_geom,
+    fetch,
+    is_osm,
+    layer_srid,
+    line_ok,
+    open_layer,
+    text_of,
+)
 from roads.speeds import (
     OSM_ROAD_CLASSES,
     default_speed_rows,
@@ -65,14 +75,10 @@ from roads.speeds import (
 
 logger = logging.getLogger(__name__)
 
-OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm")
-VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json")
 GRID_DEGREES = 1e-7  # vertices equal after rounding to this are one vertex (≈ 1 cm)
-PROGRESS_EVERY = 100_000
 ISLANDS_LISTED = 10
 PGROUTING_PACKAGE = "postgresql-15-pgrouting"
 
-Progress = Callable[[str], None]
 # Temporary tables of one load; dropped at its start and end too (ON COMMIT DROP alone would leave them
 # to a second load inside the same outer transaction).
 TEMP_TABLES = (
@@ -85,10 +91,6 @@ TEMP_TABLES = (
     "roads_speed",
     "roads_components",
 )
-
-
-class RoadLoadError(ValueError):
-    """A road file or option that cannot be loaded; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,6 @@ def pgrouting_check() -> None:
             )
 
 
-def _is_osm(path: Path) -> bool:
-    return path.name.lower().endswith(OSM_SUFFIXES)
-
-
 def _osm_to_gpkg(path: Path, workdir: Path) -> Path:
     """The OSM driver's `lines` layer (ways with a highway tag) as a GeoPackage, by ogr2ogr."""
     ogr2ogr = shutil.which("ogr2ogr")
@@ -135,49 +133,6 @@ def _osm_to_gpkg(path: Path, workdir: Path) -> Path:
             _("The OpenStreetMap file could not be read: %(error)s") % {"error": result.stderr.strip()[:500]}
         )
     return out
-
-
-def _layer_srid(layer, *, srid: int | None) -> int:
-    """The accepted EPSG code of a layer: its own system matched by pyproj, else the `srid` given."""
-    if layer.srs is None:
-        if srid is None:
-            raise RoadLoadError(_("The file has no coordinate system: give one with --srid."))
-        return _allowed(srid)
-    try:
-        code = CRS.from_wkt(layer.srs.wkt).to_epsg(min_confidence=PRJ_MIN_CONFIDENCE)
-    except CRSError as exc:
-        raise RoadLoadError(_("The file's coordinate system cannot be read.")) from exc
-    if code is None:
-        if srid is None:
-            raise RoadLoadError(
-                _("The file's coordinate system (%(name)s) is not one the portal knows: give one with --srid.")
-                % {"name": layer.srs.name}
-            )
-        code = srid
-    return _allowed(code)
-
-
-def _allowed(code: int) -> int:
-    try:
-        return srid_allowed(code)
-    except FileRejected as exc:
-        raise RoadLoadError(str(exc)) from exc
-
-
-def _open_layer(source: DataSource, *, layer_name: str | None):
-    names = [layer.name for layer in source]
-    if layer_name is not None:
-        if layer_name not in names:
-            raise RoadLoadError(
-                _("The file has no layer %(layer)s (layers: %(names)s).")
-                % {"layer": layer_name, "names": ", ".join(names)}
-            )
-        return source[layer_name]
-    if len(names) != 1:
-        raise RoadLoadError(
-            _("The file has several layers (%(names)s): choose one with --layer.") % {"names": ", ".join(names)}
-        )
-    return source[0]
 
 
 def _fields_resolve(layer, fields: _Fields) -> _Fields:
@@ -207,26 +162,8 @@ def _fields_resolve(layer, fields: _Fields) -> _Fields:
     )
 
 
-def _text(value) -> str:
-    return "" if value is None else str(value).strip()
-
-
 def _temp_tables_drop() -> None:
-    _execute(sql.SQL("drop table if exists {}").format(sql.SQL(", ").join(sql.Identifier(t) for t in TEMP_TABLES)))
-
-
-def _feature_geom(feature):
-    """The feature's OGR geometry, or None when it has none (GDAL returns a null pointer then)."""
-    try:
-        return feature.geom
-    except GDALException:
-        return None
-
-
-def _line_ok(geom) -> bool:
-    """At least two points in every part (PostGIS refuses a one-point line outright)."""
-    parts = list(geom) if geom.geom_type.name.startswith("Multi") else [geom]
-    return bool(parts) and all(part.point_count >= 2 for part in parts)
+    execute(sql.SQL("drop table if exists {}").format(sql.SQL(", ").join(sql.Identifier(t) for t in TEMP_TABLES)))
 
 
 def _stage(layer, *, osm: bool, fields: _Fields, drops: Counter, not_roads: Counter, progress: Progress) -> int:
@@ -244,32 +181,32 @@ def _stage(layer, *, osm: bool, fields: _Fields, drops: Counter, not_roads: Coun
                 read += 1
                 if read % PROGRESS_EVERY == 0:
                     progress(f"read {read} features")
-                road_class = _text(feature.get(fields.road_class))
+                road_class = text_of(feature.get(fields.road_class))
                 if osm and road_class not in OSM_ROAD_CLASSES:
                     not_roads[road_class] += 1
                     continue
                 if not road_class:
                     drops["no_class"] += 1
                     continue
-                geom = _feature_geom(feature)
+                geom = feature_geom(feature)
                 if geom is None or geom.empty:
                     drops["empty"] += 1
                     continue
                 if not geom.geom_type.name.startswith(("LineString", "MultiLineString")):  # 2D, 25D, Z, M
                     drops["not_a_line"] += 1
                     continue
-                if not _line_ok(geom):
+                if not line_ok(geom):
                     drops["invalid"] += 1
                     continue
                 if osm:
                     tags = other_tags(feature.get("other_tags"))
                     surface, speed = tags.get("surface", ""), maxspeed_kmh(tags.get("maxspeed"))
                     oneway = oneway_direction(tags.get("oneway"), road_class=road_class, junction=tags.get("junction"))
-                    feature_id = _text(feature.get("osm_id"))
+                    feature_id = text_of(feature.get("osm_id"))
                 else:
-                    surface = _text(feature.get(fields.surface)) if fields.surface else ""
+                    surface = text_of(feature.get(fields.surface)) if fields.surface else ""
                     speed = maxspeed_kmh(feature.get(fields.speed)) if fields.speed else None
-                    oneway = oneway_direction(_text(feature.get(fields.oneway))) if fields.oneway else 0
+                    oneway = oneway_direction(text_of(feature.get(fields.oneway))) if fields.oneway else 0
                     feature_id = str(feature.fid)
                 copy.write_row((feature.fid, feature_id, road_class, surface, speed, oneway, bytes(geom.wkb)))
     progress(f"read {read} features")
@@ -291,21 +228,9 @@ def _speeds() -> dict:
     return table
 
 
-def _execute(query, params=None) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        return cursor.rowcount
-
-
-def _fetch(query, params=None) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        return cursor.fetchall()
-
-
 def _lines(*, srid: int, speeds: dict, drops: Counter, unknown: Counter) -> None:
     """roads_stage → roads_lines: single lines in EPSG:4326 on the 1e-7° grid, bad ones dropped and counted."""
-    _execute(
+    execute(
         """
         create temp table roads_lines on commit drop as
         select row_number() over () as lid, s.feature_id, s.road_class, s.surface, s.maxspeed,
@@ -315,11 +240,11 @@ def _lines(*, srid: int, speeds: dict, drops: Counter, unknown: Counter) -> None
         """,
         [srid],
     )
-    _execute("alter table roads_lines add column reason text, add column geom geometry(LineString, 4326)")
+    execute("alter table roads_lines add column reason text, add column geom geometry(LineString, 4326)")
     # Temporary tables get no statistics from autovacuum; without them the planner guesses (nested loops
     # over millions of rows on a national extract).
-    _execute("analyze roads_lines")
-    _execute(
+    execute("analyze roads_lines")
+    execute(
         """
         update roads_lines set reason = case
             when st_isempty(raw) then 'empty'
@@ -329,7 +254,7 @@ def _lines(*, srid: int, speeds: dict, drops: Counter, unknown: Counter) -> None
         end
         """
     )
-    _execute(
+    execute(
         """
         update roads_lines set geom = st_removerepeatedpoints(st_snaptogrid(
             case when backwards then st_reverse(raw) else raw end, %s))
@@ -337,32 +262,32 @@ def _lines(*, srid: int, speeds: dict, drops: Counter, unknown: Counter) -> None
         """,
         [GRID_DEGREES],
     )
-    _execute("update roads_lines set reason = 'zero_length' where reason is null and st_npoints(geom) < 2")
+    execute("update roads_lines set reason = 'zero_length' where reason is null and st_npoints(geom) < 2")
     known = list(speeds["class"])
-    for road_class, n in _fetch(
+    for road_class, n in fetch(
         "select road_class, count(*) from roads_lines where reason is null and road_class <> all(%s) group by 1",
         [known],
     ):
         unknown[road_class] += n
-    _execute(
+    execute(
         "update roads_lines set reason = 'no_speed_for_class' where reason is null and road_class <> all(%s)", [known]
     )
-    for reason, n in _fetch("select reason, count(*) from roads_lines where reason is not null group by 1"):
+    for reason, n in fetch("select reason, count(*) from roads_lines where reason is not null group by 1"):
         drops[reason] += n
-    _execute("delete from roads_lines where reason is not null")
+    execute("delete from roads_lines where reason is not null")
 
 
 def _segments() -> None:
     """roads_lines → roads_segments: lines split at every vertex they share (see the module docstring)."""
-    _execute(
+    execute(
         """
         create temp table roads_points on commit drop as
         select l.lid, (d).path[1] as i, (d).geom as pt, st_x((d).geom) as x, st_y((d).geom) as y
         from (select lid, st_dumppoints(geom) as d from roads_lines) l
         """
     )
-    _execute("analyze roads_points")
-    _execute(
+    execute("analyze roads_points")
+    execute(
         """
         create temp table roads_cuts on commit drop as
         with shared as (select x, y from roads_points group by x, y having count(*) > 1),
@@ -371,7 +296,7 @@ def _segments() -> None:
         where p.i = 1 or p.i = n.last or exists (select 1 from shared s where s.x = p.x and s.y = p.y)
         """
     )
-    _execute(
+    execute(
         """
         create temp table roads_segments on commit drop as
         with arr as (select lid, array_agg(pt order by i) as pts from roads_points group by lid),
@@ -382,12 +307,12 @@ def _segments() -> None:
         where s.j is not null
         """
     )
-    _execute("analyze roads_segments")
+    execute("analyze roads_segments")
 
 
 def _vertices(network: RoadNetwork) -> int:
     """Vertices of roads_segments by pgr_extractVertices, stored as RoadVertex rows; sets source/target."""
-    _execute(
+    execute(
         """
         create temp table roads_vertices on commit drop as
         select id as pgr_id, in_edges, out_edges, geom from pgr_extractVertices(
@@ -395,25 +320,25 @@ def _vertices(network: RoadNetwork) -> int:
         """
     )
     table = RoadVertex._meta.db_table
-    _execute(
+    execute(
         sql.SQL(
             "alter table roads_vertices add column vid bigint; update roads_vertices set vid = nextval({seq})"
         ).format(seq=sql.Literal(f"{table}_id_seq"))
     )
-    n = _execute(
+    n = execute(
         sql.SQL("insert into {t} (id, network_id, geom) select vid, %s, geom from roads_vertices").format(
             t=sql.Identifier(table)
         ),
         [network.pk],
     )
-    _execute("alter table roads_segments add column source bigint, add column target bigint")
-    _execute(
+    execute("alter table roads_segments add column source bigint, add column target bigint")
+    execute(
         """
         update roads_segments s set source = v.vid
         from (select vid, unnest(out_edges) as sid from roads_vertices) v where s.sid = v.sid
         """
     )
-    _execute(
+    execute(
         """
         update roads_segments s set target = v.vid
         from (select vid, unnest(in_edges) as sid from roads_vertices) v where s.sid = v.sid
@@ -424,9 +349,9 @@ def _vertices(network: RoadNetwork) -> int:
 
 def _edges(network: RoadNetwork, *, speeds: dict) -> int:
     """roads_segments → RoadEdge rows with lengths (spheroid) and costs (seconds) from the speed table."""
-    surface_groups = _fetch("select distinct surface from roads_segments")
+    surface_groups = fetch("select distinct surface from roads_segments")
     groups = {value: surface_group(value) for (value,) in surface_groups}
-    _execute(
+    execute(
         """
         create temp table roads_speed on commit drop as
         with c as (select key as cls, value::float8 as kmh from jsonb_each_text(%(classes)s::jsonb)),
@@ -450,7 +375,7 @@ def _edges(network: RoadNetwork, *, speeds: dict) -> int:
         },
     )
     table = RoadEdge._meta.db_table
-    return _execute(
+    return execute(
         sql.SQL(
             """
             insert into {t} (network_id, geom, road_class, surface, maxspeed_kmh, oneway, length_m, source, target,
@@ -482,18 +407,18 @@ def edges_sql(network_id: int) -> str:
 def _components(network: RoadNetwork) -> dict:
     """Connected pieces (pgr_connectedComponents, undirected): edges get their piece; a report of the islands."""
     table = RoadEdge._meta.db_table
-    _execute(
+    execute(
         "create temp table roads_components on commit drop as select node, component from pgr_connectedComponents(%s)",
         [edges_sql(network.pk)],
     )
-    _execute(
+    execute(
         sql.SQL(
             "update {t} e set component = c.component from roads_components c "
             "where e.network_id = %s and c.node = e.source"
         ).format(t=sql.Identifier(table)),
         [network.pk],
     )
-    pieces = _fetch(
+    pieces = fetch(
         sql.SQL(
             """
             select component, count(*), sum(length_m), avg(st_x(st_startpoint(geom))), avg(st_y(st_startpoint(geom)))
@@ -523,7 +448,7 @@ def _components(network: RoadNetwork) -> dict:
 def _network_delete(network: RoadNetwork) -> None:
     # Plain DELETEs, edges before vertices: Django's cascade would first load every row into memory.
     for model in (RoadBarrier, RoadEdge, RoadVertex):
-        _execute(
+        execute(
             sql.SQL("delete from {t} where network_id = %s").format(t=sql.Identifier(model._meta.db_table)),
             [network.pk],
         )
@@ -562,7 +487,7 @@ def road_network_load(
     path = Path(path)
     if not path.is_file():
         raise RoadLoadError(_("%(path)s: no such file.") % {"path": path})
-    osm = _is_osm(path)
+    osm = is_osm(path)
     if not osm and not path.name.lower().endswith(VECTOR_SUFFIXES):
         raise RoadLoadError(
             _(
@@ -601,8 +526,8 @@ def road_network_load(
             source = DataSource(str(readable))
         except GDALException as exc:
             raise RoadLoadError(_("The file could not be opened: %(error)s") % {"error": exc}) from exc
-        lyr = _open_layer(source, layer_name="lines" if osm else layer)
-        file_srid = 4326 if osm else _layer_srid(lyr, srid=srid)
+        lyr = open_layer(source, layer_name="lines" if osm else layer)
+        file_srid = 4326 if osm else layer_srid(lyr, srid=srid)
         fields = fields if osm else _fields_resolve(lyr, fields)
         network = RoadNetwork.objects.create(
             name=name,
@@ -628,7 +553,7 @@ def road_network_load(
     network.component_count = components["count"]
     network.main_component = components["main"]
     network.length_km = float(
-        _fetch(
+        fetch(
             sql.SQL("select coalesce(sum(length_m), 0) / 1000 from {t} where network_id = %s").format(
                 t=sql.Identifier(RoadEdge._meta.db_table)
             ),
@@ -682,253 +607,3 @@ def road_speeds_load_defaults(*, reset: bool = False) -> dict[str, int]:
             obj.save()
             counts["reset"] += 1
     return counts
-
-
-BARRIER_TEMP_TABLES = ("barriers_stage", "barriers_geoms")
-# What an OpenStreetMap extract's water barriers are (GDAL OSM driver layers and their OGR SQL filters): water
-# areas (lakes, reservoirs, rivers mapped as areas; the older waterway=riverbank tag too) and rivers as lines.
-# Streams, canals and ditches are left out: they are mostly crossed on foot or have culverts OSM does not map.
-OSM_WATER = (
-    ("multipolygons", '"natural" = \'water\' OR other_tags LIKE \'%"waterway"=>"riverbank"%\''),
-    ("lines", "waterway = 'river'"),
-)
-
-
-def _osm_water_to_gpkg(path: Path, workdir: Path) -> Path:
-    """OSM_WATER's layers of an OpenStreetMap file as one GeoPackage (layers multipolygons, lines), by ogr2ogr."""
-    ogr2ogr = shutil.which("ogr2ogr")
-    if ogr2ogr is None:
-        raise RoadLoadError(_("ogr2ogr (Debian package gdal-bin) is needed to read OpenStreetMap files."))
-    out = workdir / "water.gpkg"
-    for i, (layer, where) in enumerate(OSM_WATER):
-        # Arguments are a fixed list (no shell); the path is the operator's own file.
-        result = subprocess.run(  # noqa: S603
-            [ogr2ogr, "-q", *(["-update"] if i else []), "-f", "GPKG", str(out), str(path), layer, "-where", where]
-            + ["-nln", layer, "-nlt", "PROMOTE_TO_MULTI"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RoadLoadError(
-                _("The OpenStreetMap file could not be read: %(error)s") % {"error": result.stderr.strip()[:500]}
-            )
-    return out
-
-
-def _barrier_stage(layers: list, *, drops: Counter, progress: Progress) -> int:
-    """COPY the layers' features with a geometry into the temporary table barriers_stage; returns features read.
-
-    Features without a geometry or with an empty one are counted as `empty`; lines with a part of fewer than
-    two points (PostGIS refuses them outright) as `invalid`; the rest is sorted out in PostGIS (_barrier_geoms).
-    """
-    read = 0
-    with connection.cursor() as cursor:
-        cursor.execute("create temp table barriers_stage (feature_id text, wkb bytea) on commit drop")
-        with cursor.cursor.copy("copy barriers_stage (feature_id, wkb) from stdin") as copy:
-            for layer in layers:
-                osm_areas, osm_lines = "osm_way_id" in layer.fields, "osm_id" in layer.fields
-                for feature in layer:
-                    read += 1
-                    if read % PROGRESS_EVERY == 0:
-                        progress(f"read {read} features")
-                    geom = _feature_geom(feature)
-                    if geom is None or geom.empty:
-                        drops["empty"] += 1
-                        continue
-                    if geom.geom_type.name.startswith(("LineString", "MultiLineString")) and not _line_ok(geom):
-                        drops["invalid"] += 1
-                        continue
-                    # OSM areas are relations (osm_id) or closed ways (osm_way_id), lines are ways (osm_id).
-                    if osm_areas:
-                        relation = _text(feature.get("osm_id"))
-                        feature_id = f"relation {relation}" if relation else f"way {_text(feature.get('osm_way_id'))}"
-                    elif osm_lines:
-                        feature_id = f"way {_text(feature.get('osm_id'))}"
-                    else:
-                        feature_id = str(feature.fid)
-                    copy.write_row((feature_id, bytes(geom.wkb)))
-    progress(f"read {read} features")
-    return read
-
-
-def _barrier_geoms(*, srid: int, drops: Counter) -> dict[str, int]:
-    """barriers_stage → barriers_geoms (feature_id, area, line) in EPSG:4326; returns {"repaired": n}.
-
-    Each feature keeps its polygons (as one MultiPolygon) and its lines (as one MultiLineString): a collection
-    holding both gives two barriers. Points are dropped (`not_area_or_line`: a point bars nothing); features
-    whose coordinates are outside longitude/latitude range are dropped as `invalid`. Invalid polygons (a
-    self-crossing ring, say) are repaired by PostGIS ST_MakeValid (method `structure`: the area the rings
-    enclose) and counted as `repaired`; what a repair collapses to nothing is dropped as `invalid`. Lines of
-    zero length are dropped as `invalid` too.
-    """
-    _execute(
-        """
-        create temp table barriers_geoms on commit drop as
-        select feature_id, raw, st_isvalid(st_collectionextract(raw, 3)) as area_valid,
-               st_collectionextract(raw, 3) as area, st_collectionextract(raw, 2) as line
-        from (select feature_id, st_force2d(st_transform(st_setsrid(st_geomfromwkb(wkb), %s), 4326)) as raw
-              from barriers_stage) s
-        """,
-        [srid],
-    )
-    _execute("alter table barriers_geoms add column reason text")
-    _execute(
-        """
-        update barriers_geoms set reason = case
-            when st_isempty(raw) then 'empty'
-            when st_isempty(area) and st_isempty(line) then 'not_area_or_line'
-            when st_xmin(raw) < -180 or st_xmax(raw) > 180 or st_ymin(raw) < -90 or st_ymax(raw) > 90 then 'invalid'
-        end
-        """
-    )
-    repaired = _execute(
-        """
-        update barriers_geoms set area = st_collectionextract(st_makevalid(area, 'method=structure'), 3)
-        where reason is null and not area_valid
-        """
-    )
-    _execute(
-        """
-        update barriers_geoms set line = st_collectionextract(st_removerepeatedpoints(line), 2)
-        where reason is null and not st_isempty(line)
-        """
-    )
-    _execute(
-        """
-        update barriers_geoms set reason = 'invalid'
-        where reason is null and (st_isempty(area) or st_area(area) = 0) and (st_isempty(line) or st_length(line) = 0)
-        """
-    )
-    for reason, n in _fetch("select reason, count(*) from barriers_geoms where reason is not null group by 1"):
-        drops[reason] += n
-    _execute("delete from barriers_geoms where reason is not null")
-    return {"repaired": repaired}
-
-
-@transaction.atomic
-def road_barriers_load(
-    *,
-    path: Path,
-    network: str,
-    kind: str = "water",
-    layer: str | None = None,
-    srid: int | None = None,
-    replace: bool = False,
-    source_description: str = "",
-    source_date: date | None = None,
-    progress: Progress | None = None,
-) -> dict:
-    """Load a file of barriers (polygons and lines) of one `kind` into the road network named `network`; all or
-    nothing. Returns the load's report, also kept in the network's report under "barriers" → kind.
-
-    GeoPackage, Shapefile or GeoJSON, in one of the portal's accepted coordinate systems (as road_network_load),
-    or an OpenStreetMap extract (.osm.pbf, .osm) whose water OSM_WATER says, read by GDAL's OSM driver through
-    ogr2ogr; stored in EPSG:4326. What is dropped and repaired: _barrier_stage and _barrier_geoms. A network's
-    barriers of the kind are refused unless `replace` (they are then deleted first); other kinds are kept.
-    RoadLoadError for a file, option or network that cannot do it, and for a file without any polygon or line.
-    """
-    say: Progress = progress or logger.info
-    path = Path(path)
-    kind = kind.strip()
-    if not kind:
-        raise RoadLoadError(_("Give the kind of the barriers (--kind), e.g. water, border, closed area."))
-    if len(kind) > RoadBarrier._meta.get_field("kind").max_length:
-        raise RoadLoadError(_("The kind %(kind)s is longer than 50 characters.") % {"kind": kind})
-    if not path.is_file():
-        raise RoadLoadError(_("%(path)s: no such file.") % {"path": path})
-    osm = _is_osm(path)
-    if not osm and not path.name.lower().endswith(VECTOR_SUFFIXES):
-        raise RoadLoadError(
-            _(
-                "Unsupported file %(name)s: give a GeoPackage, a Shapefile or a GeoJSON file of barriers, or an "
-                "OpenStreetMap extract (.osm.pbf, .osm) for its water."
-            )
-            % {"name": path.name}
-        )
-    if osm and layer is not None:
-        raise RoadLoadError(_("An OpenStreetMap file's water layers are chosen by the portal: give no --layer."))
-    net = RoadNetwork.objects.select_for_update().filter(name=network).first()
-    if net is None:
-        raise RoadLoadError(
-            _("No road network is named %(name)s (networks: %(names)s).")
-            % {"name": network, "names": ", ".join(RoadNetwork.objects.values_list("name", flat=True)) or "—"}
-        )
-    existing = RoadBarrier.objects.filter(network=net, kind=kind)
-    if existing.exists():
-        if not replace:
-            raise RoadLoadError(
-                _(
-                    "The road network %(name)s has barriers of the kind %(kind)s: replace them (--replace) or give "
-                    "another kind."
-                )
-                % {"name": net.name, "kind": kind}
-            )
-        say(f"replacing the {kind} barriers of {net.name}")
-        # A plain DELETE: Django's would first load every row (national water: large polygons) into memory.
-        _execute(
-            sql.SQL("delete from {t} where network_id = %s and kind = %s").format(
-                t=sql.Identifier(RoadBarrier._meta.db_table)
-            ),
-            [net.pk, kind],
-        )
-    _execute(sql.SQL("drop table if exists {}").format(sql.SQL(", ").join(map(sql.Identifier, BARRIER_TEMP_TABLES))))
-    drops: Counter = Counter()
-    with tempfile.TemporaryDirectory(prefix="barriers-") as workdir:
-        if osm:
-            say(f"converting the OpenStreetMap water of {path.name} (GDAL OSM driver)")
-            readable = _osm_water_to_gpkg(path, Path(workdir))
-        else:
-            readable = path
-        try:
-            source = DataSource(str(readable))
-        except GDALException as exc:
-            raise RoadLoadError(_("The file could not be opened: %(error)s") % {"error": exc}) from exc
-        if osm:  # OSM is lon/lat (EPSG:4326); both layers go into the one staging table
-            file_srid, layers = 4326, [source[name] for name, _where in OSM_WATER]
-        else:
-            lyr = _open_layer(source, layer_name=layer)
-            file_srid, layers = _layer_srid(lyr, srid=srid), [lyr]
-        read = _barrier_stage(layers, drops=drops, progress=say)
-    say("checking geometries")
-    repaired = _barrier_geoms(srid=file_srid, drops=drops)["repaired"]
-    table = RoadBarrier._meta.db_table
-    say("saving barriers")
-    counts = {}
-    for column, extract in (("area", "st_multi(area)"), ("line", "st_multi(line)")):
-        counts[column] = _execute(
-            sql.SQL(
-                """
-                insert into {t} (network_id, kind, {c}, feature_id, source_file, source_description, source_date,
-                                 loaded_at)
-                select %s, %s, {g}, left(feature_id, 100), %s, %s, %s, now()
-                from barriers_geoms where not st_isempty({c}) order by feature_id
-                """
-            ).format(t=sql.Identifier(table), c=sql.Identifier(column), g=sql.SQL(extract)),
-            [net.pk, kind, path.name[:300], source_description[:500], source_date],
-        )
-    _execute(sql.SQL("drop table if exists {}").format(sql.SQL(", ").join(map(sql.Identifier, BARRIER_TEMP_TABLES))))
-    if counts["area"] + counts["line"] == 0:
-        raise RoadLoadError(
-            _("No polygon or line could be loaded from %(name)s (see what was dropped: %(drops)s).")
-            % {"name": path.name, "drops": dict(drops)}
-        )
-    report = {
-        "source_file": path.name,
-        "format": "osm" if osm else "vector",
-        "source_description": source_description,
-        "source_date": source_date.isoformat() if source_date else None,
-        "srid": file_srid,
-        "features_read": read,
-        "areas": counts["area"],
-        "lines": counts["line"],
-        "repaired": repaired,
-        "dropped": dict(sorted(drops.items())),
-    }
-    net.report = {**net.report, "barriers": {**net.report.get("barriers", {}), kind: report}}
-    net.save(update_fields=["report"])
-    say(
-        f"loaded {kind} barriers into {net.name}: {counts['area']} areas, {counts['line']} lines; "
-        f"{repaired} repaired; dropped {dict(drops)}"
-    )
-    return report

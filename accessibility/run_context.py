@@ -23,6 +23,7 @@ from accessibility.models import PopulationRaster
 from accessibility.notes import note, plural_note, population_kind_notes
 from layers.analysis.coverage import Facilities, Radius
 from layers.analysis.demand import RasterSpec, Zones, points_demand, raster_demand
+from layers.analysis.friction import catchment_cell_times
 from layers.analysis.scaling import zone_factors
 from layers.analysis.travel import RoadGraph, Snap
 from layers.analysis.urban import UrbanExtents
@@ -97,6 +98,7 @@ class Context:
         self._road_graph: RoadGraph | None = None
         self._road_snaps: dict[bytes, Snap] = {}  # road_snap's, by the points' digest
         self._friction_grid: FrictionGrid | None = None
+        self._cell_catchments: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # cell_catchment's
         self.network: RoadNetwork | None = None
         demand = params["demand"]
         self.settlements = None
@@ -226,6 +228,24 @@ class Context:
                 off_network_kmh=_checked_off_network(off_network_speed_kmh()),
             )
         return self._friction_grid
+
+    def cell_catchment(
+        self, fxy: np.ndarray, *, limit_s: float, nearest_s: Callable[[], np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """catchment_cell_times of facilities at `fxy` (lon, lat; EPSG:4326) within `limit_s` seconds over the run's
+        friction grid, searched once per run: a roadmap run's coverage and 2SFCA passes of one scenario read the
+        same catchments (one search per facility each, halved). `nearest_s` makes the nearest-facility surface
+        (seconds, exact at least up to `limit_s`) that cuts the searches down, only when they run: it changes
+        how much is searched, not what is found. The pairs are kept until the run ends (24 bytes each)."""
+        fxy = np.ascontiguousarray(fxy, dtype=np.float64)
+        key = hashlib.blake2b(fxy.tobytes() + b"|" + repr(float(limit_s)).encode(), digest_size=16).digest()
+        found = self._cell_catchments.get(key)
+        if found is None:
+            fg = self.friction_grid()
+            found = self._cell_catchments[key] = catchment_cell_times(
+                fg.grid, fg.friction, facilities_xy=fxy, limit_s=limit_s, nearest_s=nearest_s()
+            )
+        return found
 
     def travel_inputs(self) -> dict:
         """Where the network came from and what the run used of it (stored with the run's inputs; max_snap_m is

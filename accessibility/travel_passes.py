@@ -26,7 +26,6 @@ from layers.analysis.demand import NO_ZONE
 from layers.analysis.friction import (
     CatchmentTooLarge,
     accumulated_time,
-    catchment_cell_times,
     catchment_cells,
     pair_positions,
     pairs_of_cells,
@@ -185,9 +184,8 @@ def _travel_raster_pass(
     fxy = np.column_stack([fac.lon, fac.lat])
     ctx.progress(lo, f"{scenario}: travel times over a {grid.width} × {grid.height} friction grid")
     surface = accumulated_time(grid, fg.friction, facilities_xy=fxy, limit_s=float(np.max(seconds)))
-    catchment = catchment_cells(
-        grid, fg.friction, facilities_xy=fxy, limit_s=float(seconds[0]), nearest_s=surface.time_s
-    )
+    cell, fac_of, _seconds = ctx.cell_catchment(fxy, limit_s=float(seconds[0]), nearest_s=lambda: surface.time_s)
+    catchment = (cell, fac_of)
     flow = ServedPass(fac=fac, n_zones=ctx.n_zones)
     slots = ctx.n_zones + 1
     tally = _TravelTally.zeros(thresholds=len(minutes), slots=slots)
@@ -500,9 +498,10 @@ def _cell_reach(ctx: Context, fxy: np.ndarray, *, limit_s: float):
     pairs of the whole grid are held for the pass (24 bytes each), as the coverage pass holds its served pairs."""
     fg = ctx.friction_grid()
     grid = fg.grid
-    surface = accumulated_time(grid, fg.friction, facilities_xy=fxy, limit_s=limit_s)
-    cell, fac_of, seconds = catchment_cell_times(
-        grid, fg.friction, facilities_xy=fxy, limit_s=limit_s, nearest_s=surface.time_s
+    cell, fac_of, seconds = ctx.cell_catchment(
+        fxy,
+        limit_s=limit_s,
+        nearest_s=lambda: accumulated_time(grid, fg.friction, facilities_xy=fxy, limit_s=limit_s).time_s,
     )
 
     def reach(chunk):

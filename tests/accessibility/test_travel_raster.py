@@ -402,11 +402,21 @@ def test_isochrones_of_a_raster_run_are_the_cells_within_them(region_a, raster_w
     ), notes
 
 
-def test_roadmap_with_a_raster_before_and_after(region_a, raster_world):
+def test_roadmap_with_a_raster_before_and_after(region_a, raster_world, monkeypatch):
     """Before the roadmap (open facilities at 2023-12-31) H, planned in 2025, is not there; with the plan it is.
-    Coverage and 2SFCA by travel time, both scenarios, as a settlement run shows them."""
+    Coverage and 2SFCA by travel time, both scenarios, as a settlement run shows them; each scenario's facilities
+    searched once over the friction grid, for both passes (Context.cell_catchment)."""
+    searches = []
+    real = run_context.catchment_cell_times
+
+    def counted(*args, **kwargs):
+        searches.append(len(kwargs["facilities_xy"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_context, "catchment_cell_times", counted)
     params = raster_params(region_a, raster_world, [15, 30])
     run = execute_run("roadmap", {k: v for k, v in params.items() if k != "facilities"} | {"facilities": {}})
+    assert searches == [0, 1]  # before (no facility), after (H): not once per pass
     assert run.parameters["travel"]["decay"] == "none"
     before, after = run.summary["before"], run.summary["after"]
     assert before["children_total"] == after["children_total"] == pytest.approx(540.0)

@@ -29,7 +29,16 @@ from rest_framework.views import APIView
 
 from accounts import layer_access
 from api import selectors
-from api.params import CRS, CRS84, Cursor, ItemsQuery, ParamError, downloads_elsewhere, items_query_parse
+from api.params import (
+    CRS,
+    CRS84,
+    Cursor,
+    ItemsQuery,
+    ParamError,
+    downloads_elsewhere,
+    items_query_parse,
+    unknown_parameter,
+)
 from gis_portal.geo.collections import Collection
 from gis_portal.geo.geojson import as_expression
 
@@ -342,9 +351,7 @@ def item_response(request, collection: Collection, *, pk: int, links: list | Non
         if key == "format":  # a download is of a whole collection, not of one item
             raise ParamError(key, downloads_elsewhere(collection))
         if key not in ("crs", "precision", "simplify"):
-            raise ParamError(
-                key, _("unknown parameter; allowed: %(allowed)s") % {"allowed": "crs, precision, simplify, f"}
-            )
+            raise unknown_parameter(key, ("crs", "precision", "simplify", "f"))
     query = items_query_parse(params, collection, default_limit=1, allow_download=False)
     if not 0 < pk < 2**63:  # beyond bigint no row exists; the ORM would fail on it (found by scripts/fuzz)
         raise Http404("no such feature")

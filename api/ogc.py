@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from accounts import layer_access
 from api import openapi, queryables, selectors
 from api.common import GEOJSON, HTML, JSON, ApiView, item_response, items_response, url_with
-from api.params import CRS84, SUPPORTED_CRS, items_query_parse
+from api.params import CRS84, SUPPORTED_CRS, items_query_parse, unknown_parameter
 from gis_portal.geo.collections import Collection, ParamError, collection_get, collections_all
 from gis_portal.problems import problem_response
 
@@ -90,7 +90,7 @@ def wants_html(request) -> bool:
 def _only_f(request) -> None:
     for key in request.query_params:
         if key != "f":
-            raise ParamError(key, _("unknown parameter; allowed: %(allowed)s") % {"allowed": "f"})
+            raise unknown_parameter(key, ("f",))
 
 
 class OgcView(ApiView):

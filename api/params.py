@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -211,6 +212,11 @@ class ItemsQuery:
     download: str | None = None
 
 
+def unknown_parameter(key: str, allowed: Iterable[str]) -> ParamError:
+    """The error for a query parameter the endpoint does not take, listing `allowed` in the order given."""
+    return ParamError(key, _("unknown parameter; allowed: %(allowed)s") % {"allowed": ", ".join(allowed)})
+
+
 def downloads_elsewhere(collection: Collection) -> str:
     """The message for `format` where no download is offered (OGC items, single items): where to get one."""
     if not collection.rest:
@@ -227,9 +233,7 @@ def items_query_parse(params, collection: Collection, *, default_limit: int, all
     allowed = COMMON_PARAMS | set(collection.filters)
     for key in params:
         if key not in allowed:
-            raise ParamError(
-                key, _("unknown parameter; allowed: %(allowed)s") % {"allowed": ", ".join(sorted(allowed))}
-            )
+            raise unknown_parameter(key, sorted(allowed))
         if len(params.getlist(key)) > 1:
             raise ParamError(key, _("given more than once"))
     max_limit = settings.API_MAX_LIMIT

@@ -18,7 +18,7 @@ from accounts import layer_access
 from api import openapi
 from api.common import ApiView
 from api.pagination import MAX_LIMIT, PagePagination
-from api.params import check_metacharacters
+from api.params import check_metacharacters, unknown_parameter
 from facilities import selectors as facility_selectors
 from facilities.models import ConstructionQuota, KpiTarget, Measure
 from gis_portal.geo.collections import Filter, ParamError, collections_all
@@ -149,9 +149,7 @@ class PlainListView(ApiView):
         allowed = {"limit", "offset", "ordering", "f"} | set(resource.filters)
         for key in params:
             if key not in allowed:
-                raise ParamError(
-                    key, _("unknown parameter; allowed: %(allowed)s") % {"allowed": ", ".join(sorted(allowed))}
-                )
+                raise unknown_parameter(key, sorted(allowed))
         if params.get("f", "json") != "json":
             raise ParamError("f", _("must be json"))
         for name, hi in (("limit", MAX_LIMIT), ("offset", 1_000_000)):

@@ -290,10 +290,10 @@ def _segments() -> None:
     execute(
         """
         create temp table roads_cuts on commit drop as
-        with shared as (select x, y from roads_points group by x, y having count(*) > 1),
+        with joints as (select x, y from roads_points group by x, y having count(*) > 1),
              n as (select lid, max(i) as last from roads_points group by lid)
         select p.lid, p.i from roads_points p join n using (lid)
-        where p.i = 1 or p.i = n.last or exists (select 1 from shared s where s.x = p.x and s.y = p.y)
+        where p.i = 1 or p.i = n.last or exists (select 1 from joints j where j.x = p.x and j.y = p.y)
         """
     )
     execute(

@@ -158,20 +158,16 @@ def items_response(
     and no second statement when another client asked for the same, unchanged page within
     API_RESPONSE_CACHE_SECONDS (the body is cached under its ETag). Otherwise the page
     comes first, and when it holds every matched row the aggregate is not run at all
-    (selectors.page_meta): the same numberMatched, Last-Modified and ETag, one statement.
+    (ItemsReads.page_meta): the same numberMatched, Last-Modified and ETag, one statement.
     """
     user = request.user
-    queryset = selectors.items_filter(
-        collection, layer_access.collection_queryset(collection, user=user), query=query, user=user
-    )
+    reads = selectors.ItemsReads(collection, query=query, user=user)
     validators = "HTTP_IF_NONE_MATCH" in request.META or "HTTP_IF_MODIFIED_SINCE" in request.META
     if not (validators or query.download or settings.API_RESPONSE_CACHE_SECONDS):
         # Nothing can be spared by knowing the ETag first (no 304 to give, no cached body):
         # build the page, and count only when it does not hold every matched row.
-        page = selectors.items_page(collection, queryset, query=query, user=user)
-        meta = selectors.page_meta(
-            page, query=query, collection=collection, queryset=queryset, user=user
-        ) or selectors.items_meta(collection, queryset, user=user)
+        page = reads.page()
+        meta = reads.page_meta(page) or reads.meta()
         etag = None
         if not meta.estimated:
             etag = selectors.items_etag(collection=collection, user=user, meta=meta, variant=request.get_full_path())
@@ -184,7 +180,7 @@ def items_response(
             extra_links=extra_links,
             html_alternate=html_alternate,
         )
-    meta = selectors.items_meta(collection, queryset, user=user)
+    meta = reads.meta()
     etag = None
     if not meta.estimated:
         etag = selectors.items_etag(collection=collection, user=user, meta=meta, variant=request.get_full_path())
@@ -192,7 +188,7 @@ def items_response(
         if not_modified is not None:
             return not_modified
     if query.download:
-        response = download_response(collection, queryset, query=query, user=user, matched=meta.matched)
+        response = download_response(collection, reads, query=query, user=user, matched=meta.matched)
         return cache_headers(response, request=request, etag=etag, last_modified=meta.last_modified)
     cache_key = None
     if etag and settings.API_RESPONSE_CACHE_SECONDS:
@@ -203,9 +199,7 @@ def items_response(
         if body is not None:
             response = raw_response(body, GEOJSON, headers={"Content-Crs": f"<{query.crs.uri}>"})
             return cache_headers(response, request=request, etag=etag, last_modified=meta.last_modified)
-    page = selectors.items_page(
-        collection, queryset, query=query, user=user, matched=None if meta.estimated else meta.matched
-    )
+    page = reads.page(matched=None if meta.estimated else meta.matched)
     return _items_page_response(
         request,
         query=query,
@@ -266,7 +260,9 @@ def crs_member(query: ItemsQuery) -> dict:
     return {"crs": {"type": "name", "properties": {"name": query.crs.uri}}}
 
 
-def download_response(collection: Collection, queryset, *, query: ItemsQuery, user, matched: int) -> HttpResponse:
+def download_response(
+    collection: Collection, reads: selectors.ItemsReads, *, query: ItemsQuery, user, matched: int
+) -> HttpResponse:
     """All filtered rows as a GeoJSON, CSV or GeoPackage file (no paging)."""
     cap = settings.API_DOWNLOAD_MAX
     if matched > cap:
@@ -278,14 +274,14 @@ def download_response(collection: Collection, queryset, *, query: ItemsQuery, us
     stamp = timezone.now().strftime("%Y%m%d")
     name = f"{collection.id}-{stamp}"
     if query.download == "csv":
-        body = _csv(collection, queryset, query=query, user=user)
+        body = _csv(collection, reads.queryset, query=query, user=user)
         return raw_response(
             body, "text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'}
         )
     if query.download == "gpkg" and query.crs.flip_axes:
         # A GeoPackage stores x = longitude whatever the authority axis order.
         query = replace(query, crs=CRS(query.crs.srid, query.crs.uri, False))
-    page = selectors.items_page(collection, queryset, query=query, user=user, limit=cap)
+    page = selectors.ItemsReads(collection, query=query, user=user).page(limit=cap)
     if query.download == "geojson":
         return raw_response(
             envelope({"type": "FeatureCollection", "name": collection.id, **crs_member(query)}, page.features),

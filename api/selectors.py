@@ -4,8 +4,9 @@ Geometry is stored in EPSG:4326; output CRS, precision and simplification come
 from the parsed query (api.params.ItemsQuery). Each request costs a constant
 number of SQL statements: one aggregate (numberMatched, Last-Modified, the ETag)
 and one that builds the GeoJSON text in PostGIS; the aggregate is skipped when
-the page holds every matched row and nothing needed the ETag first (page_meta).
-Both run as prepared statements (gis_portal.db.prepared_cursor).
+the page holds every matched row and nothing needed the ETag first (ItemsReads.page_meta).
+Both run as prepared statements (gis_portal.db.prepared_cursor), compiled once per query shape
+(ItemsReads).
 """
 
 from __future__ import annotations
@@ -13,22 +14,28 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from django.conf import settings
+from django.contrib.gis.db.backends.postgis.adapter import PostGISAdapter
 from django.contrib.gis.db.models import Extent
+from django.contrib.gis.geos import Polygon
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connections
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts import layer_access
-from accounts.permissions import user_role
+from accounts.permissions import user_region_id, user_role
 from api.params import ItemsQuery
 from gis_portal.db import prepared_cursor
 from gis_portal.db_router import read_alias
 from gis_portal.geo.collections import Collection, ParamError
-from gis_portal.geo.geojson import FeaturePage, as_expression, feature_page
+from gis_portal.geo.geojson import FeaturePage, Statement, as_expression, feature_page_read, feature_page_statement
 
 
 def items_filter(collection: Collection, queryset: QuerySet, *, query: ItemsQuery, user) -> QuerySet:
@@ -65,9 +72,10 @@ class ItemsMeta:
     stamp: dt.datetime | None = None  # the rows' newest change, for the ETag only (hashed)
 
 
-def _shown(meta: ItemsMeta, collection: Collection, queryset: QuerySet, *, user) -> ItemsMeta:
-    """Hide the newest change from callers who may not read the time property on every row."""
-    if meta.last_modified is None or layer_access.time_readable(collection, queryset, user=user):
+def _shown(meta: ItemsMeta, *, time_shown: bool) -> ItemsMeta:
+    """Hide the newest change from callers who may not read the time property on every row
+    (`time_shown`: accounts.layer_access.time_readable)."""
+    if meta.last_modified is None or time_shown:
         return replace(meta, stamp=meta.last_modified)
     return replace(meta, stamp=meta.last_modified, last_modified=None)
 
@@ -81,8 +89,15 @@ def items_meta(collection: Collection, queryset: QuerySet, *, user) -> ItemsMeta
     as the page, so numberMatched becomes PostgreSQL's row estimate (EXPLAIN, one
     more query) and the response carries no ETag/Last-Modified.
     """
-    cap = settings.API_EXACT_COUNT_MAX
-    capped = queryset.order_by()[: cap + 1]
+    meta = _count_read(*_count_statement(collection, queryset))
+    if meta is None:
+        return _estimate(queryset)
+    return _shown(meta, time_shown=layer_access.time_readable(collection, queryset, user=user))
+
+
+def _count_statement(collection: Collection, queryset: QuerySet) -> tuple[str, tuple]:
+    """The aggregate of items_meta: count(*) and the newest stamp of at most API_EXACT_COUNT_MAX + 1 rows."""
+    capped = queryset.order_by()[: settings.API_EXACT_COUNT_MAX + 1]
     columns = {"_n": F("pk")}
     stamps = _stamps(collection)
     for i, stamp in enumerate(stamps):
@@ -90,16 +105,27 @@ def items_meta(collection: Collection, queryset: QuerySet, *, user) -> ItemsMeta
     sql, params = capped.values(**columns).query.sql_with_params()
     maxima = ", ".join(f'max(c."_u{i}")' for i in range(len(stamps)))
     newest = f"GREATEST({maxima})" if stamps else "NULL"
+    return f"SELECT count(*), {newest} FROM ({sql}) AS c", tuple(params)  # noqa: S608 - constant identifiers
+
+
+def _count_read(sql: str, params: tuple) -> ItemsMeta | None:
+    """Run the aggregate (prepared); None when more than API_EXACT_COUNT_MAX rows match."""
     with prepared_cursor(using=read_alias()) as cursor:
-        cursor.execute(f"SELECT count(*), {newest} FROM ({sql}) AS c", params)  # noqa: S608 - constant identifiers
+        cursor.execute(sql, params)
         matched, last_modified = cursor.fetchone()
-    if matched <= cap:
-        return _shown(ItemsMeta(matched=matched, last_modified=last_modified), collection, queryset, user=user)
+    if matched > settings.API_EXACT_COUNT_MAX:
+        return None
+    return ItemsMeta(matched=matched, last_modified=last_modified)
+
+
+def _estimate(queryset: QuerySet) -> ItemsMeta:
+    """numberMatched as PostgreSQL's row estimate (EXPLAIN), for more rows than are counted exactly."""
     sql, params = queryset.order_by().values("pk").query.sql_with_params()
     with connections[read_alias()].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     plan = json.loads(plan) if isinstance(plan, str) else plan
+    cap = settings.API_EXACT_COUNT_MAX
     return ItemsMeta(matched=max(int(plan[0]["Plan"]["Plan Rows"]), cap + 1), last_modified=None, estimated=True)
 
 
@@ -108,18 +134,153 @@ def _stamps(collection: Collection) -> tuple:
     return tuple(f for f in (collection.updated_field, *collection.also_updated) if f)
 
 
-def page_meta(
-    page: FeaturePage, *, query: ItemsQuery, collection: Collection, queryset: QuerySet, user
-) -> ItemsMeta | None:
-    """items_meta read off a page that holds every filtered row, or None when it may not.
+class ItemsReads:
+    """The reads behind one items request (REST, OGC): its page, numberMatched and Last-Modified.
 
-    A page read from the start that found no row beyond itself is the whole result:
-    its length is numberMatched and its newest stamp the Last-Modified, exactly what
-    items_meta would count, without running the filters a second time.
+    Their statements are compiled by the ORM once per query shape and kept (at most
+    STATEMENTS_KEPT, the least recently used dropped): a shape is everything the request asks for
+    but the bbox, with the collection and the caller's role and region, which decide every access
+    rule (accounts.layer_access). The bbox is bound anew on each request. Building the filters, the
+    scope and the page statement through the ORM cost more Python than the rest of a request
+    (issue 21, scripts/bench/api.py).
+
+    A shape is kept only when two compilations, with two different bboxes (or twice without one),
+    give the same SQL and the same parameters but at the bbox's places. A selector, filter or
+    scope whose SQL depends on anything else (the clock, say) is compiled on every request instead.
     """
-    if query.cursor is None and not query.offset and not page.has_more:
-        return _shown(ItemsMeta(matched=page.returned, last_modified=page.newest), collection, queryset, user=user)
-    return None
+
+    def __init__(self, collection: Collection, *, query: ItemsQuery, user):
+        self.collection = collection
+        self.query = query
+        self.user = user
+        bbox_srid = None if query.bbox is None else query.bbox.srid
+        shape = repr(replace(query, bbox=None))
+        self._shape = (id(collection), user_role(user), user_region_id(user), shape, query.bbox is not None, bbox_srid)
+
+    @cached_property
+    def queryset(self) -> QuerySet:
+        """The filtered rows `user` may read, through the ORM (compiling a shape; downloads)."""
+        collection, user = self.collection, self.user
+        rows = layer_access.collection_queryset(collection, user=user)
+        return items_filter(collection, rows, query=self.query, user=user)
+
+    def page(self, *, limit: int | None = None, matched: int | None = None) -> FeaturePage:
+        """items_page of this request."""
+        query = self.query
+        limit = query.limit if limit is None else limit
+        known = matched is not None and query.cursor is None
+
+        def compile_page(reads: ItemsReads) -> Statement | None:
+            return _page_statement(
+                reads.collection, reads.queryset, query=reads.query, user=reads.user, limit=limit, check_more=not known
+            )
+
+        statement, params = self._bound(("page", limit, not known), compile_page)
+        page = feature_page_read(statement, params)
+        return _page_known(page, query=query, matched=matched if known else None)
+
+    def meta(self) -> ItemsMeta:
+        """items_meta of this request."""
+
+        def compile_count(reads: ItemsReads) -> Statement:
+            return Statement(*_count_statement(reads.collection, reads.queryset))
+
+        statement, params = self._bound(("count", settings.API_EXACT_COUNT_MAX), compile_count)
+        meta = _count_read(statement.sql, statement.params if params is None else params)
+        if meta is None:
+            return _estimate(self.queryset)
+        return _shown(meta, time_shown=self._time_shown())
+
+    def page_meta(self, page: FeaturePage) -> ItemsMeta | None:
+        """items_meta read off a page that holds every filtered row, or None when it may not.
+
+        A page read from the start that found no row beyond itself is the whole result:
+        its length is numberMatched and its newest stamp the Last-Modified, exactly what
+        items_meta would count, without running the filters a second time.
+        """
+        query = self.query
+        if query.cursor is None and not query.offset and not page.has_more:
+            return _shown(ItemsMeta(matched=page.returned, last_modified=page.newest), time_shown=self._time_shown())
+        return None
+
+    def _time_shown(self) -> bool:
+        # time_readable reads the model of the rows only, not the request's filters.
+        return layer_access.time_readable(self.collection, self.collection.selector(), user=self.user)
+
+    def _bound(
+        self, kind: tuple, compile_statement: Callable[[ItemsReads], Statement | None]
+    ) -> tuple[Statement | None, tuple | None]:
+        """The statement of `kind` for this shape, and its parameters with this request's bbox
+        (None: the statement's own are this request's)."""
+        key = (*self._shape, *kind)
+        with _statements_lock:
+            kept = _statements.get(key)
+            if kept is not None:
+                _statements.move_to_end(key)
+        if kept is not None and kept.collection is self.collection:
+            if kept.statement is None or not kept.slots:
+                return kept.statement, None
+            params = list(kept.statement.params)
+            for i in kept.slots:
+                params[i] = _bbox_adapter(self.query.bbox, like=params[i])
+            return kept.statement, tuple(params)
+        statement = compile_statement(self)
+        other = self.query if self.query.bbox is None else replace(self.query, bbox=_moved(self.query.bbox))
+        slots = _bbox_slots(statement, compile_statement(ItemsReads(self.collection, query=other, user=self.user)))
+        if slots is not None:
+            with _statements_lock:
+                _statements[key] = _Kept(collection=self.collection, statement=statement, slots=slots)
+                while len(_statements) > STATEMENTS_KEPT:
+                    _statements.popitem(last=False)
+        return statement, None
+
+
+STATEMENTS_KEPT = 512  # shapes per process; a statement is a few kB of SQL
+
+
+@dataclass(frozen=True)
+class _Kept:
+    collection: Collection  # a shape's id(collection) names it only while this object lives
+    statement: Statement | None
+    slots: tuple[int, ...]  # the positions of the bbox among the statement's parameters
+
+
+_statements: OrderedDict[tuple, _Kept] = OrderedDict()
+_statements_lock = threading.Lock()
+
+
+def statements_forget() -> None:
+    """Drop this process's compiled statements (tests that change a registered collection)."""
+    with _statements_lock:
+        _statements.clear()
+
+
+def _moved(bbox: Polygon) -> Polygon:
+    """Another box in the same CRS, to tell the bbox's parameters from the rest by comparison."""
+    x1, y1, x2, y2 = bbox.extent
+    moved = Polygon.from_bbox((x1 + 1, y1 + 1, x2 + 2, y2 + 2))
+    moved.srid = bbox.srid
+    return moved
+
+
+def _bbox_slots(first: Statement | None, second: Statement | None) -> tuple[int, ...] | None:
+    """Positions where two compilations with different bboxes differ, all of them geometry
+    parameters; None when they differ otherwise (the shape is then not kept)."""
+    if first is None or second is None:
+        return () if first is second else None
+    if first.sql != second.sql or len(first.params) != len(second.params):
+        return None
+    slots = tuple(i for i, (a, b) in enumerate(zip(first.params, second.params, strict=True)) if a != b)
+    if not all(isinstance(first.params[i], PostGISAdapter) for i in slots):
+        return None
+    return slots
+
+
+def _bbox_adapter(bbox: Polygon, *, like: PostGISAdapter) -> PostGISAdapter:
+    """`bbox` bound as the ORM bound the compiled one: same SRID and kind."""
+    box = bbox.clone()
+    box.srid = like.srid
+    return PostGISAdapter(box, geography=like.geography)
 
 
 def items_etag(*, collection: Collection, user, meta: ItemsMeta, variant: str) -> str:
@@ -180,11 +341,26 @@ def items_page(
     """
     limit = query.limit if limit is None else limit
     known = matched is not None and query.cursor is None
+    statement = _page_statement(collection, queryset, query=query, user=user, limit=limit, check_more=not known)
+    return _page_known(feature_page_read(statement), query=query, matched=matched if known else None)
+
+
+def _page_known(page: FeaturePage, *, query: ItemsQuery, matched: int | None) -> FeaturePage:
+    """`page` with has_more answered by the exact count `matched` (when the statement did not check)."""
+    if matched is None:
+        return page
+    return replace(page, has_more=matched > query.offset + page.returned)
+
+
+def _page_statement(
+    collection: Collection, queryset: QuerySet, *, query: ItemsQuery, user, limit: int, check_more: bool
+) -> Statement | None:
+    """The statement of items_page: the keyset (or offset) page of `queryset` in the query's encoding."""
     queryset, condition, with_private = layer_access.private_annotate(collection, queryset, user=user)
     ordered = _keyset(queryset, query=query)
     if query.cursor is None and query.offset:
         ordered = ordered[query.offset :]
-    page = feature_page(
+    return feature_page_statement(
         ordered,
         geometry=collection.geometry,
         properties=collection.public_properties,
@@ -198,14 +374,11 @@ def items_page(
         flip_axes=query.crs.flip_axes,
         multi=collection.geometry_type.startswith("Multi"),
         reverse=bool(query.cursor and not query.cursor.forward),
-        check_more=not known,
+        check_more=check_more,
         stored=collection.stored_geojson,
         stored_properties=collection.stored_properties,
         stamps=_stamps(collection),
     )
-    if known:
-        page = replace(page, has_more=matched > query.offset + page.returned)
-    return page
 
 
 def item_one(collection: Collection, queryset: QuerySet, *, pk: int, query: ItemsQuery, user) -> bytes | None:

@@ -314,7 +314,20 @@ def _row_select(model, select: tuple) -> tuple[str, tuple, dict]:
     return found
 
 
-def feature_page(
+@dataclass(frozen=True)
+class Statement:
+    """An SQL statement and its parameters, e.g. a page's (feature_page_statement, run by feature_page_read)."""
+
+    sql: str
+    params: tuple
+
+
+def feature_page(queryset: QuerySet, **options) -> FeaturePage:
+    """Read one page of GeoJSON features built in one SQL statement (feature_page_statement's options)."""
+    return feature_page_read(feature_page_statement(queryset, **options))
+
+
+def feature_page_statement(
     queryset: QuerySet,
     *,
     geometry: str | None,
@@ -333,8 +346,9 @@ def feature_page(
     stored: str | None = None,
     stored_properties: StoredProperties | None = None,
     stamps: tuple[str, ...] = (),
-) -> FeaturePage:
-    """Read one page of GeoJSON features built in one SQL statement.
+) -> Statement | None:
+    """The statement reading one page of GeoJSON features, or None when `queryset` matches nothing
+    by construction (e.g. pk__in=[], for which Django compiles no SQL).
 
     `queryset` is already filtered and ordered by (`order_field`, pk) in the page's
     reading direction (keyset pagination filters on the key instead of an OFFSET,
@@ -356,8 +370,9 @@ def feature_page(
     `stamps` are timestamp lookups (or expressions) whose latest value over the page comes back as `newest`.
 
     The statement joins the page's keys (what the request filters, compiled per request)
-    on the primary key to the collection's output columns (compiled once, _row_select),
-    and runs prepared (gis_portal.db).
+    on the primary key to the collection's output columns (compiled once, _row_select);
+    feature_page_read runs it prepared (gis_portal.db). The API keeps the statements it
+    compiled per query shape (api.selectors.items_plan).
     """
     private_properties = private_properties or {}
     select: dict[str, F] = {"_pk": F("pk"), "_k": F(order_field)}
@@ -394,7 +409,7 @@ def feature_page(
         keys_sql, keys_params = queryset.values(**keys)[: limit + 1 if check_more else limit].query.sql_with_params()
     except EmptyResultSet:
         # A filter that matches nothing by construction (e.g. pk__in=[]): Django compiles no SQL for it.
-        return FeaturePage(features=b"[]", returned=0, has_more=False, first_key=None, last_key=None)
+        return None
     # Rows are numbered in reading order (the extra row is number limit + 1), then joined to
     # their output columns; a page read backwards is shown forwards.
     flag = ', k."_priv"' if private_condition else ""
@@ -446,9 +461,19 @@ def feature_page(
             FROM ({page_sql}) AS p
         ) AS a
     """  # noqa: S608 - identifiers come from our code, values are bound parameters
+    return Statement(sql=statement, params=page_params)
+
+
+EMPTY_PAGE = FeaturePage(features=b"[]", returned=0, has_more=False, first_key=None, last_key=None)
+
+
+def feature_page_read(statement: Statement | None, params: tuple | None = None) -> FeaturePage:
+    """Run a page statement (prepared, gis_portal.db), with `params` instead of its own when given."""
+    if statement is None:
+        return EMPTY_PAGE
     with prepared_cursor(using=read_alias()) as cursor:
         cursor.cursor.adapters.register_loader("text", _Utf8BytesLoader)
-        cursor.execute(statement, page_params)
+        cursor.execute(statement.sql, statement.params if params is None else params)
         features, returned, has_more, first, last, newest_value = cursor.fetchone()
     first_key = json.loads(first) if first else None  # json.loads takes UTF-8 bytes
     last_key = json.loads(last) if last else None

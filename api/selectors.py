@@ -141,8 +141,8 @@ class ItemsReads:
     STATEMENTS_KEPT, the least recently used dropped): a shape is everything the request asks for
     but the bbox, with the collection and the caller's role and region, which decide every access
     rule (accounts.layer_access). The bbox is bound anew on each request. Building the filters, the
-    scope and the page statement through the ORM cost more Python than the rest of a request
-    (issue 21, scripts/bench/api.py).
+    scope and the page statement through the ORM took about 1 ms of a 12 ms bbox page over HTTP
+    (issue 21: 12.2 → 11.1 ms, interleaved A/B in the conditions of scripts/bench/api.py).
 
     A shape is kept only when two compilations, with two different bboxes (or twice without one),
     give the same SQL and the same parameters but at the bbox's places. A selector, filter or

@@ -20,7 +20,9 @@ address and token never reach (api_settings.py). Measures over HTTP, as a planne
   else the bench stops. Then, in one run: bbox latency over interleaved rounds (--rounds,
   default 51) of ours, tipg, pygeoapi and the raw SQL reading the stored GeoJSON column (and,
   for the record, the raw SQL reading the stored properties as well, as the endpoint does: the
-  ratio to it is the fixed cost of a request); --clients x --load-seconds of load on the bbox
+  ratio to it is the fixed cost of a request) and, as the floor of any Python server in front of the
+  database, our page's body served from memory by the same gunicorn settings (static_body.py: no
+  Django, no database); --clients x --load-seconds of load on the bbox
   query each (errors counted); the whole collection in pages of 1 000 following next links. Prints the figures,
   the ratios (`bbox latency ours/tipg: 0.27`, `throughput ours/tipg: 4.4`, the pygeoapi ones,
   `bbox endpoint/raw SQL stored: 1.18`) and each goal with PASS/FAIL: bbox latency <= 0.3 x
@@ -42,7 +44,7 @@ interleaved measurements, so that load from other processes weighs on both sides
 
 Usage: .venv/bin/python scripts/bench/api.py [--load-seconds 20] [--clients 16] [--port 8118]
            [--rounds 51] [--peers-only] [--skip-load-data]
-(ours on --port, tipg on --port + 1, pygeoapi on --port + 2)
+(ours on --port, tipg on --port + 1, pygeoapi on --port + 2, the static body on --port + 3)
 """
 
 from __future__ import annotations
@@ -559,7 +561,11 @@ def peers(url: str, *, port: int, parcels: int, load_seconds: float, clients: in
             processes.append(start_server(url, port))  # page cache off: every request builds its page
             processes.append(start_tipg(url, port + 1))
             processes.append(start_pygeoapi(url, port + 2, Path(workdir)))
-            return _peers_measure(url, servers, where, bbox, parcels, load_seconds, clients, rounds)
+            static = start_static(servers["ours"], port + 3, Path(workdir))
+            processes.append(static)
+            return _peers_measure(
+                url, servers, where, bbox, parcels, load_seconds, clients, rounds, static_port=port + 3
+            )
         finally:
             for process in processes:
                 process.terminate()
@@ -567,7 +573,25 @@ def peers(url: str, *, port: int, parcels: int, load_seconds: float, clients: in
                 process.wait(timeout=30)
 
 
-def _peers_measure(url, servers, where, bbox, parcels, load_seconds, clients, rounds) -> bool:
+def start_static(ours: tuple, port: int, workdir: Path) -> subprocess.Popen:
+    """gunicorn, with our server's settings, answering every GET with our bbox page's body from memory."""
+    body = workdir / "body.geojson"
+    status, content = get(ours[0], ours[1])
+    if status != 200:
+        raise SystemExit(f"our bbox page answered {status}")
+    body.write_bytes(content)
+    gunicorn = Path(PY).parent / "gunicorn"
+    command = [str(gunicorn), "-b", f"127.0.0.1:{port}", "-k", "gthread", "-w", "2", "--threads", "4"]
+    forget(port)
+    process = subprocess.Popen(  # noqa: S603 - fixed argv
+        [*command, "--log-level", "warning", "static_body:application"],
+        cwd=BENCH_DIR,
+        env={**os.environ, "BENCH_STATIC_BODY": str(body)},
+    )
+    return wait_ready(process, port, "/", "the static body server")
+
+
+def _peers_measure(url, servers, where, bbox, parcels, load_seconds, clients, rounds, *, static_port: int) -> bool:
     expected = None
     for name, (port, bbox_path, _first) in servers.items():
         ids = sorted(feature_ids(endpoint(port, bbox_path)()))
@@ -583,6 +607,7 @@ def _peers_measure(url, servers, where, bbox, parcels, load_seconds, clients, ro
     calls = {name: endpoint(port, bbox_path) for name, (port, bbox_path, _f) in servers.items()}
     calls["raw SQL stored"] = raw_sql(url, where, (*bbox, *bbox), variant="stored")
     calls["raw SQL stored properties"] = raw_sql(url, where, (*bbox, *bbox), variant="stored properties")
+    calls["static body"] = endpoint(static_port, "/")
     samples: dict[str, list[float]] = {name: [] for name in calls}
     names = list(calls)
     for fn in calls.values():  # warm-up: connections, prepared statements, worker imports
@@ -637,6 +662,16 @@ def _peers_measure(url, servers, where, bbox, parcels, load_seconds, clients, ro
         "bbox endpoint/raw SQL reading the stored geometry and properties: "
         f"{latency['ours'] / latency['raw SQL stored properties']:.2f} "
         f"(+{(latency['ours'] - latency['raw SQL stored properties']) * 1000:.1f} ms a request)"
+    )
+    # No goal either: what any Python server in front of the database costs at least, measured in
+    # the same rounds. The static body is our page served by the same gunicorn settings from memory
+    # (static_body.py), with no Django and no database; the database's least work for the page is
+    # the raw SQL reading the stored columns the endpoint reads.
+    floor = latency["raw SQL stored properties"] + latency["static body"]
+    print(
+        f"floor: raw SQL stored properties {latency['raw SQL stored properties'] * 1000:.1f} ms + the same body "
+        f"served from memory by the same gunicorn settings, no Django, {latency['static body'] * 1000:.1f} ms "
+        f"= {floor * 1000:.1f} ms = {floor / latency['raw SQL stored']:.2f} x raw SQL stored"
     )
     errors = sum(result["errors"] for result in stats.values())
     goals = [

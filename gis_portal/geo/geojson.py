@@ -372,7 +372,7 @@ def feature_page_statement(
     The statement joins the page's keys (what the request filters, compiled per request)
     on the primary key to the collection's output columns (compiled once, _row_select);
     feature_page_read runs it prepared (gis_portal.db). The API keeps the statements it
-    compiled per query shape (api.selectors.items_plan).
+    compiled per query shape (api.selectors.ItemsReads).
     """
     private_properties = private_properties or {}
     select: dict[str, F] = {"_pk": F("pk"), "_k": F(order_field)}

@@ -18,7 +18,7 @@ How a file becomes a network (road_network_load), all in one transaction:
    the speed table (listed by class, so the planner can add a row and load again).
 3. Node. Lines are split where they share a vertex with another line (or with themselves): OSM ways meet
    at their shared nodes, exactly. Lines that cross WITHOUT a shared vertex stay apart: that is a bridge
-   or a tunnel. Vertices are "shared" when equal after rounding to 1e-7° — the tolerance is about 1 cm
+   or a tunnel. Vertices count as shared when equal after rounding to 1e-7° — the tolerance is about 1 cm
    (1.1 cm north–south, less east–west); no snapping of nearby ends beyond that (a gap in the data stays
    a gap, and shows up as a disconnected piece in the report).
 4. Vertices: pgRouting's pgr_extractVertices; each gets a RoadVertex id, unique across networks.

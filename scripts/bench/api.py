@@ -172,15 +172,18 @@ def start_server(url: str, port: int, *, cache_seconds: int = 0) -> subprocess.P
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH_DIR)]),  # the api package before api.py
     }
-    gunicorn = Path(PY).parent / "gunicorn"
-    command = [str(gunicorn), "-b", f"127.0.0.1:{port}", "-k", "gthread", "-w", "2", "--threads", "4"]
-    forget(port)
-    process = subprocess.Popen(  # noqa: S603 - fixed argv
-        [*command, "--timeout", "120", "--log-level", "warning", "gis_portal.wsgi:application"],
-        cwd=ROOT,
-        env=env,
-    )
+    process = start_gunicorn(Path(PY).parent, port, "gis_portal.wsgi:application", cwd=ROOT, env=env)
     return wait_ready(process, port, "/ogc/conformance", "the bench server")
+
+
+def start_gunicorn(bin_dir: Path, port: int, app: str, *, cwd: Path, env: dict) -> subprocess.Popen:
+    """gunicorn of `bin_dir` serving `app`, with the worker settings every gunicorn of the bench shares
+    (gthread, 2 workers x 4 threads): ours, pygeoapi and the static body."""
+    command = [str(bin_dir / "gunicorn"), "-b", f"127.0.0.1:{port}", "-k", "gthread", "-w", "2", "--threads", "4"]
+    forget(port)
+    return subprocess.Popen(  # noqa: S603 - fixed argv
+        [*command, "--timeout", "120", "--log-level", "warning", app], cwd=cwd, env=env
+    )
 
 
 def cache_url() -> str:
@@ -500,11 +503,7 @@ def start_pygeoapi(url: str, port: int, workdir: Path) -> subprocess.Popen:
         check=True,
         capture_output=True,
     )
-    command = [str(bin_dir / "gunicorn"), "-b", f"127.0.0.1:{port}", "-k", "gthread", "-w", "2", "--threads", "4"]
-    forget(port)
-    process = subprocess.Popen(  # noqa: S603 - fixed argv
-        [*command, "--timeout", "120", "--log-level", "warning", "pygeoapi.flask_app:APP"], cwd=workdir, env=env
-    )
+    process = start_gunicorn(bin_dir, port, "pygeoapi.flask_app:APP", cwd=workdir, env=env)
     return wait_ready(process, port, "/collections/parcels?f=json", "pygeoapi")
 
 
@@ -580,14 +579,8 @@ def start_static(ours: tuple, port: int, workdir: Path) -> subprocess.Popen:
     if status != 200:
         raise SystemExit(f"our bbox page answered {status}")
     body.write_bytes(content)
-    gunicorn = Path(PY).parent / "gunicorn"
-    command = [str(gunicorn), "-b", f"127.0.0.1:{port}", "-k", "gthread", "-w", "2", "--threads", "4"]
-    forget(port)
-    process = subprocess.Popen(  # noqa: S603 - fixed argv
-        [*command, "--log-level", "warning", "static_body:application"],
-        cwd=BENCH_DIR,
-        env={**os.environ, "BENCH_STATIC_BODY": str(body)},
-    )
+    env = {**os.environ, "BENCH_STATIC_BODY": str(body)}
+    process = start_gunicorn(Path(PY).parent, port, "static_body:application", cwd=BENCH_DIR, env=env)
     return wait_ready(process, port, "/", "the static body server")
 
 

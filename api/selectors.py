@@ -165,7 +165,11 @@ class ItemsReads:
         return items_filter(collection, rows, query=self.query, user=user)
 
     def page(self, *, limit: int | None = None, matched: int | None = None) -> FeaturePage:
-        """items_page of this request."""
+        """One page of GeoJSON features (text built in PostGIS) in one SQL statement.
+
+        `matched` (the exact count of the filtered rows) answers "is there a next page?"
+        for pages read from the start or an offset, sparing the statement that check.
+        """
         query = self.query
         limit = query.limit if limit is None else limit
         known = matched is not None and query.cursor is None
@@ -177,7 +181,9 @@ class ItemsReads:
 
         statement, params = self._bound(("page", limit, not known), compile_page)
         page = feature_page_read(statement, params)
-        return _page_known(page, query=query, matched=matched if known else None)
+        if not known:
+            return page
+        return replace(page, has_more=matched > query.offset + page.returned)
 
     def meta(self) -> ItemsMeta:
         """items_meta of this request."""
@@ -325,37 +331,10 @@ def _keyset(queryset: QuerySet, *, query: ItemsQuery) -> QuerySet:
     return queryset.order_by(f"{prefix}{field}", f"{prefix}pk")
 
 
-def items_page(
-    collection: Collection,
-    queryset: QuerySet,
-    *,
-    query: ItemsQuery,
-    user,
-    limit: int | None = None,
-    matched: int | None = None,
-) -> FeaturePage:
-    """One page of GeoJSON features (text built in PostGIS) in one SQL statement.
-
-    `matched` (the exact count of the filtered rows) answers "is there a next page?"
-    for pages read from the start or an offset, sparing the statement that check.
-    """
-    limit = query.limit if limit is None else limit
-    known = matched is not None and query.cursor is None
-    statement = _page_statement(collection, queryset, query=query, user=user, limit=limit, check_more=not known)
-    return _page_known(feature_page_read(statement), query=query, matched=matched if known else None)
-
-
-def _page_known(page: FeaturePage, *, query: ItemsQuery, matched: int | None) -> FeaturePage:
-    """`page` with has_more answered by the exact count `matched` (when the statement did not check)."""
-    if matched is None:
-        return page
-    return replace(page, has_more=matched > query.offset + page.returned)
-
-
 def _page_statement(
     collection: Collection, queryset: QuerySet, *, query: ItemsQuery, user, limit: int, check_more: bool
 ) -> Statement | None:
-    """The statement of items_page: the keyset (or offset) page of `queryset` in the query's encoding."""
+    """The statement of a page: the keyset (or offset) page of `queryset` in the query's encoding."""
     queryset, condition, with_private = layer_access.private_annotate(collection, queryset, user=user)
     ordered = _keyset(queryset, query=query)
     if query.cursor is None and query.offset:
@@ -383,7 +362,8 @@ def _page_statement(
 
 def item_one(collection: Collection, queryset: QuerySet, *, pk: int, query: ItemsQuery, user) -> bytes | None:
     """One GeoJSON Feature (UTF-8 JSON), or None when `user` may not see it or it does not exist."""
-    page = items_page(collection, queryset.filter(pk=pk), query=query, user=user, limit=1)
+    statement = _page_statement(collection, queryset.filter(pk=pk), query=query, user=user, limit=1, check_more=True)
+    page = feature_page_read(statement)
     return page.features[1:-1] if page.returned else None
 
 

@@ -176,7 +176,13 @@ class ItemsReads:
 
         def compile_page(reads: ItemsReads) -> Statement | None:
             return _page_statement(
-                reads.collection, reads.queryset, query=reads.query, user=reads.user, limit=limit, check_more=not known
+                reads.collection,
+                reads.queryset,
+                query=reads.query,
+                user=reads.user,
+                limit=limit,
+                check_more=not known,
+                join_back=False,  # kept per shape: the one-level statement is compiled once
             )
 
         statement, params = self._bound(("page", limit, not known), compile_page)
@@ -332,9 +338,17 @@ def _keyset(queryset: QuerySet, *, query: ItemsQuery) -> QuerySet:
 
 
 def _page_statement(
-    collection: Collection, queryset: QuerySet, *, query: ItemsQuery, user, limit: int, check_more: bool
+    collection: Collection,
+    queryset: QuerySet,
+    *,
+    query: ItemsQuery,
+    user,
+    limit: int,
+    check_more: bool,
+    join_back: bool = True,
 ) -> Statement | None:
-    """The statement of a page: the keyset (or offset) page of `queryset` in the query's encoding."""
+    """The statement of a page: the keyset (or offset) page of `queryset` in the query's encoding
+    (`join_back`: feature_page_statement's)."""
     queryset, condition, with_private = layer_access.private_annotate(collection, queryset, user=user)
     ordered = _keyset(queryset, query=query)
     if query.cursor is None and query.offset:
@@ -357,6 +371,7 @@ def _page_statement(
         stored=collection.stored_geojson,
         stored_properties=collection.stored_properties,
         stamps=_stamps(collection),
+        join_back=join_back,
     )
 
 

@@ -1,9 +1,11 @@
 """Fixtures of the API tests: a token client per role (tests/conftest.py empties the cache around each test)."""
 
 import pytest
-from django.contrib.gis.geos import LineString
+from django.contrib.gis.geos import LineString, MultiPolygon, Polygon
 from rest_framework.test import APIClient
 
+from accessibility.models import Isochrone
+from facilities.models import Facility
 from parcels.models import Utility
 from parcels.services import link_create, parcel_create
 from tests import clients
@@ -40,3 +42,16 @@ def parcels_and_links(admin_user_role, region_a, region_b):
         )
         made.append(parcel)
     return made
+
+
+@pytest.fixture
+def isochrone_rows(runs, region_a, region_b):
+    """Isochrones need a road network and a travel-time run (tests/accessibility/test_travel_isochrones.py); here
+    one square per region's first located facility, stored on the coverage run, is enough to test the filters."""
+    for region in (region_a, region_b):
+        facility = Facility.objects.filter(region=region, location__isnull=False).order_by("pk").first()
+        x, y = facility.location.x, facility.location.y
+        square = Polygon.from_bbox((x - 0.05, y - 0.05, x + 0.05, y + 0.05))
+        Isochrone.objects.create(
+            run=runs["coverage"], facility=facility, minutes=30, geom=MultiPolygon(square, srid=4326)
+        )

@@ -49,24 +49,6 @@ def parcels_with_links(admin_user_role, region_a, region_b):
         )
 
 
-@pytest.fixture
-def isochrone_rows(runs, region_a, region_b):
-    """Isochrones need a road network and a travel-time run (tests/accessibility/test_travel_isochrones.py); here
-    one square per region's first located facility, stored on the coverage run, is enough to test the filters."""
-    from django.contrib.gis.geos import MultiPolygon, Polygon
-
-    from accessibility.models import Isochrone
-    from facilities.models import Facility
-
-    for region in (region_a, region_b):
-        facility = Facility.objects.filter(region=region, location__isnull=False).order_by("pk").first()
-        x, y = facility.location.x, facility.location.y
-        square = Polygon.from_bbox((x - 0.05, y - 0.05, x + 0.05, y + 0.05))
-        Isochrone.objects.create(
-            run=runs["coverage"], facility=facility, minutes=30, geom=MultiPolygon(square, srid=4326)
-        )
-
-
 @pytest.mark.parametrize(("collection_id", "name"), CASES)
 def test_filter_matches_the_orm(api, token_client, planner, parcels_with_links, request, collection_id, name):
     if collection_id.startswith("accessibility-"):

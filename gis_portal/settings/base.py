@@ -68,9 +68,9 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
-    # /api/, /ogc/, /tiles/: English unless the client asks for a language (Kazakh stays the pages' default).
-    "gis_portal.middleware.ApiLanguageMiddleware",
+    # Django's, but /api/, /ogc/, /tiles/ speak English unless the client asks for a language (Kazakh stays
+    # the pages' default).
+    "gis_portal.middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

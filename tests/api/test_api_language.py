@@ -1,4 +1,4 @@
-"""The API speaks English unless the client asks for a language (gis_portal.middleware.ApiLanguageMiddleware).
+"""The API speaks English unless the client asks for a language (gis_portal.middleware.LocaleMiddleware).
 
 The site's default language (LANGUAGE_CODE) is Kazakh; the pages under /<lang>/ keep it. These tests send
 requests through the test client with no Accept-Language at all: the autouse `english_unless_asked` fixture

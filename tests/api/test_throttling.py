@@ -47,7 +47,7 @@ def allowed(client, url: str, **extra) -> bool:
 @override_settings(API_ANON_THROTTLE_RATE="3/min")
 def test_anonymous_over_the_limit_is_a_429_problem_naming_the_limit(api):
     assert all(allowed(api, REST) for _ in range(3))
-    body = refused(api.get(REST))  # no Accept-Language: the API answers in English (ApiLanguageMiddleware)
+    body = refused(api.get(REST))  # no Accept-Language: the API answers in English (middleware.LocaleMiddleware)
     assert body["limit"] == {"scope": "anonymous", "rate": "3/min", "requests": 3, "seconds": 60}, body
     assert "3 per 60 seconds" in body["detail"], body["detail"]
     assert body["instance"] == "/api/v1/regions/"

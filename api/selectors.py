@@ -11,6 +11,7 @@ Both run as prepared statements (gis_portal.db.prepared_cursor), compiled once p
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -23,7 +24,6 @@ from functools import cached_property
 from django.conf import settings
 from django.contrib.gis.db.backends.postgis.adapter import PostGISAdapter
 from django.contrib.gis.db.models import Extent
-from django.contrib.gis.geos import Polygon
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connections
 from django.db.models import F, Q, QuerySet
@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from accounts import layer_access
 from accounts.permissions import user_region_id, user_role
-from api.params import ItemsQuery
+from api.params import Box, ItemsQuery
 from gis_portal.db import prepared_cursor
 from gis_portal.db_router import read_alias
 from gis_portal.geo.collections import Collection, ParamError
@@ -52,7 +52,7 @@ def items_filter(collection: Collection, queryset: QuerySet, *, query: ItemsQuer
     for name, value in query.filters.items():
         queryset = collection.filters[name].apply(queryset, value)
     if query.bbox is not None:
-        queryset = queryset.filter(**{f"{collection.geometry}__intersects": query.bbox})
+        queryset = queryset.filter(**{f"{collection.geometry}__intersects": query.bbox.polygon})
     if query.datetime is not None:
         lo, hi = query.datetime
         if lo is not None:
@@ -267,12 +267,9 @@ def statements_forget() -> None:
         _statements.clear()
 
 
-def _moved(bbox: Polygon) -> Polygon:
+def _moved(bbox: Box) -> Box:
     """Another box in the same CRS, to tell the bbox's parameters from the rest by comparison."""
-    x1, y1, x2, y2 = bbox.extent
-    moved = Polygon.from_bbox((x1 + 1, y1 + 1, x2 + 2, y2 + 2))
-    moved.srid = bbox.srid
-    return moved
+    return Box(bbox.x1 + 1, bbox.y1 + 1, bbox.x2 + 2, bbox.y2 + 2, bbox.srid)
 
 
 def _bbox_slots(first: Statement | None, second: Statement | None) -> tuple[int, ...] | None:
@@ -288,11 +285,13 @@ def _bbox_slots(first: Statement | None, second: Statement | None) -> tuple[int,
     return slots
 
 
-def _bbox_adapter(bbox: Polygon, *, like: PostGISAdapter) -> PostGISAdapter:
-    """`bbox` bound as the ORM bound the compiled one: same SRID and kind."""
-    box = bbox.clone()
-    box.srid = like.srid
-    return PostGISAdapter(box, geography=like.geography)
+def _bbox_adapter(bbox: Box, *, like: PostGISAdapter) -> PostGISAdapter:
+    """`bbox` bound as the ORM bound the compiled one: same SRID and kind (a copy of it with the box's EWKB)."""
+    if bbox.srid != like.srid:  # the shape's key holds the bbox's SRID, so the compiled one has it
+        raise ValueError(f"a bbox in EPSG:{bbox.srid} cannot take the place of one in EPSG:{like.srid}")
+    adapter = copy.copy(like)
+    adapter.ewkb = bbox.ewkb
+    return adapter
 
 
 def items_etag(*, collection: Collection, user, meta: ItemsMeta, variant: str) -> str:

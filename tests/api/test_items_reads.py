@@ -10,6 +10,7 @@ from django.contrib.gis.geos import Polygon
 from django.utils import timezone
 
 from api import selectors
+from api.params import Box
 from facilities.models import Facility
 from gis_portal.geo.geojson import Statement
 
@@ -36,7 +37,7 @@ def compiled(monkeypatch):
 
     def page_counted(collection, queryset, **kwargs):
         bbox = kwargs["query"].bbox
-        calls.append(("page", bbox.extent if bbox else None))
+        calls.append(("page", (bbox.x1, bbox.y1, bbox.x2, bbox.y2) if bbox else None))
         return page(collection, queryset, **kwargs)
 
     def count_counted(collection, queryset):
@@ -119,3 +120,31 @@ def test_bbox_slots_are_the_geometry_parameters_that_differ():
     assert selectors._bbox_slots(Statement("q", (7,)), Statement("r", (7,))) is None
     assert selectors._bbox_slots(None, None) == ()
     assert selectors._bbox_slots(None, Statement("q", ())) is None
+
+
+@pytest.mark.parametrize(
+    "box",
+    [
+        Box(66.0, 46.0, 70.0, 50.0, 4326),
+        Box(-180.0, -90.0, 180.0, 90.0, 4326),
+        Box(71.4, 51.1, 71.4, 51.1, 4326),  # a point: still a (degenerate) polygon, as from_bbox makes it
+        Box(7915000.5, 6620000.25, 7960000.0, 6660000.0, 3857),
+        Box(500000.0, 5600000.0, 510000.0, 5610000.0, 32642),
+    ],
+)
+def test_a_box_is_bound_as_the_orm_binds_its_polygon(box):
+    assert box.ewkb == bytes(box.polygon.ewkb)
+    compiled = PostGISAdapter(polygon_in(box.srid))
+    bound = selectors._bbox_adapter(box, like=compiled)
+    assert bound == PostGISAdapter(box.polygon) and bound.srid == box.srid and compiled.ewkb != bound.ewkb
+
+
+def polygon_in(srid: int) -> Polygon:
+    polygon = Polygon.from_bbox((0, 0, 1, 1))
+    polygon.srid = srid
+    return polygon
+
+
+def test_a_box_never_takes_the_place_of_one_in_another_crs():
+    with pytest.raises(ValueError, match="EPSG:3857"):
+        selectors._bbox_adapter(Box(1, 1, 2, 2, 3857), like=PostGISAdapter(Polygon.from_bbox((0, 0, 1, 1))))

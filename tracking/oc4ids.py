@@ -21,7 +21,8 @@ publisher registers a prefix and puts it here. The package says so in its `prefi
 
 Members beyond the schema (allowed: it does not close the objects): `licenceText`, `attribution`,
 `prefixNote`, `demoProjects` on the package, `isDemo` on a project. Before any plan is approved the
-package has no project, which the schema's `minItems: 1` does not accept; it is served all the same.
+package has no project, which the schema's `minItems: 1` does not accept: the API answers 404 then
+(api/v1/open_data.py) rather than serve an invalid package.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
 
 from api.common import ApiView, cache_headers, conditional, raw_response
@@ -36,6 +37,7 @@ class Oc4idsView(ApiView):
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="OC4IDS 0.9 project package"),
             400: problem("unknown language"),
+            404: problem("no plan approved yet: no project to publish"),
         },
         tags=["open data"],
     )
@@ -51,6 +53,11 @@ class Oc4idsView(ApiView):
         base = request.build_absolute_uri("/").rstrip("/")
         uri = request.build_absolute_uri(reverse("api-open-data-oc4ids") + f"?lang={language}")
         package = oc4ids.oc4ids_package(language=language, uri=uri, base_url=base)
+        if not package.body["projects"]:
+            # OC4IDS requires at least one project (projects: minItems 1): no package rather than an invalid one.
+            raise exceptions.NotFound(
+                _("no plan has been approved yet: there is no project to publish (an OC4IDS package needs one)")
+            )
         body = json.dumps(package.body, ensure_ascii=False, separators=(",", ":")).encode()
         etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
         # By the ETag alone: a derived stage (a parcel's act) can change the body without a newer stamp.

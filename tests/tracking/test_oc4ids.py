@@ -238,6 +238,22 @@ def test_language_and_bad_language(world):
     assert "lang" in response.content.decode()
 
 
+def test_no_package_before_a_plan_holds_a_public_facility(db):
+    """An OC4IDS package needs a project (minItems 1): with none to publish the answer is a 404 that says why."""
+    TrackedFacility.objects.update(in_plan=False)
+    for language in ("en", "ru", "kk"):
+        response = Client().get(URL, {"lang": language}, headers={"Accept-Language": language})
+        assert response.status_code == 404
+        assert response["Content-Type"].startswith("application/problem+json")
+        detail = json.loads(response.content)["detail"]
+        assert {"en": "no plan has been approved yet", "ru": "план ещё не утверждён", "kk": "жоспар әлі бекітілмеген"}[
+            language
+        ] in detail
+    package = _validator()
+    empty = {"uri": "x", "publishedDate": _dt("2024-01-01"), "version": "0.9", "projects": []}
+    assert not package.is_valid(empty)  # what would have been served before
+
+
 def test_the_public_table_links_the_export(world):
     html = Client().get(reverse("maps:public_table")).content.decode()
     assert f'href="{URL}?lang=en"' in html

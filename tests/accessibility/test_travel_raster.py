@@ -66,6 +66,7 @@ from accessibility.notes import note_text
 from accessibility.services import analysis_run_execute, population_raster_register, run_parameters_normalise
 from facilities.models import Facility, FacilityKind
 from layers.analysis.friction import KAZAKHSTAN_LCC, Grid
+from layers.models import PopulationFigure
 from roads.models import RoadSpeed
 from roads.services import road_barriers_load, road_network_load
 from tests.accessibility.run_form import RUN_FORM
@@ -627,6 +628,31 @@ def test_2sfca_with_a_raster_counts_the_cells_off_the_friction_grid(region_a, ra
     # H's 10 places over the children within 30 min still on the grid: row 0 (k = −4) had 3 of them (n ≤ 1).
     assert run.summary["children_without_access"] == pytest.approx(540.0 - hand_within(1800.0) + 3.0)
     assert run.summary["access_per_1000"] == pytest.approx(1000 * 10 / 540)
+
+
+def test_2sfca_with_a_raster_scaled_to_the_official_total(region_a, raster_world):
+    """The raster's children are scaled to the official figure before the places are shared out: twice the
+    children (the figure is twice the raster's 540) over the same places halve every R_j and every access."""
+    PopulationFigure.objects.update_or_create(
+        region=region_a,
+        district=None,
+        year=2024,
+        indicator="children_0_17",
+        defaults={"value": 1080, "source": "test official figure", "is_official": True},
+    )
+    unscaled = execute_run("fca", raster_params(region_a, raster_world, [30]))
+    params = raster_params(region_a, raster_world, [30])
+    params["demand"].update(scale_to_official=True, year=2024)
+    run = execute_run("fca", params)
+    assert run.inputs["scaling"][str(region_a.id)]["raster"] == pytest.approx(540.0)
+    assert "scaling" not in unscaled.inputs
+    region_row = ZoneResult.objects.get(run=run, region=region_a, district__isnull=True)
+    assert region_row.children == pytest.approx(1080.0) and region_row.scale_factor == pytest.approx(2.0)
+    assert run.summary["access_per_1000"] == pytest.approx(unscaled.summary["access_per_1000"] / 2, rel=1e-9)
+    without = unscaled.summary["children_without_access"]
+    assert without > 0 and run.summary["children_without_access"] == pytest.approx(2 * without, rel=1e-9)
+    assert any("scaled to the official" in note_text(n) for n in run.notes)
+    assert not any("scaled to the official" in note_text(n) for n in unscaled.notes)
 
 
 @pytest.mark.parametrize("method", ["greedy", "exact"])

@@ -286,3 +286,33 @@ def road_barriers_load(
         f"{repaired} repaired; dropped {dict(drops)}"
     )
     return report
+
+
+@transaction.atomic
+def road_barriers_delete(*, network: str, kind: str) -> int:
+    """Delete the barriers of one `kind` of the road network named `network`, and their load report; the
+    network and its other kinds stay. Returns how many barrier rows went. RoadLoadError for an unknown
+    network or a kind it has no barrier of (naming the kinds it has)."""
+    net = RoadNetwork.objects.select_for_update().filter(name=network).first()
+    if net is None:
+        raise RoadLoadError(
+            _("No road network is named %(name)s (networks: %(names)s).")
+            % {"name": network, "names": ", ".join(RoadNetwork.objects.values_list("name", flat=True)) or "—"}
+        )
+    kinds = sorted(set(RoadBarrier.objects.filter(network=net).values_list("kind", flat=True)))
+    if kind not in kinds:
+        raise RoadLoadError(
+            _("The road network %(name)s has no barriers of the kind %(kind)s (its kinds: %(kinds)s).")
+            % {"name": net.name, "kind": kind, "kinds": ", ".join(kinds) or "—"}
+        )
+    # A plain DELETE, as road_barriers_load's replace: Django's would first load every polygon into memory.
+    deleted = execute(
+        sql.SQL("delete from {t} where network_id = %s and kind = %s").format(
+            t=sql.Identifier(RoadBarrier._meta.db_table)
+        ),
+        [net.pk, kind],
+    )
+    reports = {k: v for k, v in net.report.get("barriers", {}).items() if k != kind}
+    net.report = {**net.report, "barriers": reports}
+    net.save(update_fields=["report"])
+    return deleted

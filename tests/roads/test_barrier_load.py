@@ -14,7 +14,13 @@ from django.db import IntegrityError, transaction
 
 from roads.models import RoadBarrier, RoadNetwork
 from roads.selectors import road_barriers_in
-from roads.services import RoadLoadError, road_barriers_load, road_network_delete, road_network_load
+from roads.services import (
+    RoadLoadError,
+    road_barriers_delete,
+    road_barriers_load,
+    road_network_delete,
+    road_network_load,
+)
 from tests.roads.conftest import (
     BOWTIE,
     ISLETS,
@@ -107,6 +113,33 @@ def test_kinds_side_by_side_and_replace(network, tmp_path):
     # Deleting (or replacing) the road network takes its barriers with it.
     road_network_delete(network=network)
     assert not RoadBarrier.objects.exists()
+
+
+def test_one_kind_deleted_by_the_command_the_others_stay(network, tmp_path):
+    water = geojson_write(tmp_path / "water.geojson", barrier_features())
+    border = geojson_write(tmp_path / "border.geojson", [feature({"type": "LineString", "coordinates": RIVER})])
+    road_barriers_load(path=water, network="hand", kind="water")
+    road_barriers_load(path=border, network="hand", kind="border")
+    waters = RoadBarrier.objects.filter(network=network, kind="water").count()
+    assert waters > 1
+    out = io.StringIO()
+    call_command("delete_barriers", "--network", "hand", "--kind", "water", stdout=out)
+    assert out.getvalue().strip() == f"deleted {waters} water barriers of hand"
+    assert list(RoadBarrier.objects.values_list("kind", flat=True)) == ["border"]
+    network.refresh_from_db()
+    assert set(network.report["barriers"]) == {"border"} and network.report["components"]
+    assert [k for _g, k in road_barriers_in(network=network, bounds=(71.39, 51.09, 71.48, 51.14))] == ["border"]
+    with pytest.raises(CommandError, match=r"has no barriers of the kind water \(its kinds: border\)"):
+        call_command("delete_barriers", "--network", "hand", "--kind", "water")
+    with pytest.raises(CommandError, match="No road network is named nowhere"):
+        call_command("delete_barriers", "--network", "nowhere", "--kind", "border")
+    road_barriers_delete(network="hand", kind="border")
+    assert not RoadBarrier.objects.exists()
+    with pytest.raises(RoadLoadError, match=r"\(its kinds: —\)"):
+        road_barriers_delete(network="hand", kind="border")
+    # A kind is loaded again without --replace once it is gone.
+    road_barriers_load(path=water, network="hand", kind="water")
+    assert RoadBarrier.objects.filter(kind="water").count() == waters
 
 
 def test_an_error_mid_load_leaves_nothing(network, tmp_path):

@@ -160,6 +160,28 @@ def _barrier_geoms(*, srid: int, drops: Counter) -> dict[str, int]:
     return {"repaired": repaired}
 
 
+def _network_locked(name: str) -> RoadNetwork:
+    """The road network named `name`, locked for this transaction's write; RoadLoadError naming the networks."""
+    net = RoadNetwork.objects.select_for_update().filter(name=name).first()
+    if net is None:
+        raise RoadLoadError(
+            _("No road network is named %(name)s (networks: %(names)s).")
+            % {"name": name, "names": ", ".join(RoadNetwork.objects.values_list("name", flat=True)) or "—"}
+        )
+    return net
+
+
+def _kind_delete(net: RoadNetwork, kind: str) -> int:
+    """Delete `net`'s barriers of `kind`; how many rows went."""
+    # A plain DELETE: Django's would first load every row (national water: large polygons) into memory.
+    return execute(
+        sql.SQL("delete from {t} where network_id = %s and kind = %s").format(
+            t=sql.Identifier(RoadBarrier._meta.db_table)
+        ),
+        [net.pk, kind],
+    )
+
+
 @transaction.atomic
 def road_barriers_load(
     *,
@@ -202,12 +224,7 @@ def road_barriers_load(
         )
     if osm and layer is not None:
         raise RoadLoadError(_("An OpenStreetMap file's water layers are chosen by the portal: give no --layer."))
-    net = RoadNetwork.objects.select_for_update().filter(name=network).first()
-    if net is None:
-        raise RoadLoadError(
-            _("No road network is named %(name)s (networks: %(names)s).")
-            % {"name": network, "names": ", ".join(RoadNetwork.objects.values_list("name", flat=True)) or "—"}
-        )
+    net = _network_locked(network)
     existing = RoadBarrier.objects.filter(network=net, kind=kind)
     if existing.exists():
         if not replace:
@@ -219,13 +236,7 @@ def road_barriers_load(
                 % {"name": net.name, "kind": kind}
             )
         say(f"replacing the {kind} barriers of {net.name}")
-        # A plain DELETE: Django's would first load every row (national water: large polygons) into memory.
-        execute(
-            sql.SQL("delete from {t} where network_id = %s and kind = %s").format(
-                t=sql.Identifier(RoadBarrier._meta.db_table)
-            ),
-            [net.pk, kind],
-        )
+        _kind_delete(net, kind)
     execute(sql.SQL("drop table if exists {}").format(sql.SQL(", ").join(map(sql.Identifier, BARRIER_TEMP_TABLES))))
     drops: Counter = Counter()
     with tempfile.TemporaryDirectory(prefix="barriers-") as workdir:
@@ -293,25 +304,14 @@ def road_barriers_delete(*, network: str, kind: str) -> int:
     """Delete the barriers of one `kind` of the road network named `network`, and their load report; the
     network and its other kinds stay. Returns how many barrier rows went. RoadLoadError for an unknown
     network or a kind it has no barrier of (naming the kinds it has)."""
-    net = RoadNetwork.objects.select_for_update().filter(name=network).first()
-    if net is None:
-        raise RoadLoadError(
-            _("No road network is named %(name)s (networks: %(names)s).")
-            % {"name": network, "names": ", ".join(RoadNetwork.objects.values_list("name", flat=True)) or "—"}
-        )
+    net = _network_locked(network)
     kinds = sorted(set(RoadBarrier.objects.filter(network=net).values_list("kind", flat=True)))
     if kind not in kinds:
         raise RoadLoadError(
             _("The road network %(name)s has no barriers of the kind %(kind)s (its kinds: %(kinds)s).")
             % {"name": net.name, "kind": kind, "kinds": ", ".join(kinds) or "—"}
         )
-    # A plain DELETE, as road_barriers_load's replace: Django's would first load every polygon into memory.
-    deleted = execute(
-        sql.SQL("delete from {t} where network_id = %s and kind = %s").format(
-            t=sql.Identifier(RoadBarrier._meta.db_table)
-        ),
-        [net.pk, kind],
-    )
+    deleted = _kind_delete(net, kind)
     reports = {k: v for k, v in net.report.get("barriers", {}).items() if k != kind}
     net.report = {**net.report, "barriers": reports}
     net.save(update_fields=["report"])

@@ -112,7 +112,7 @@ class Box:
     def ewkb(self) -> bytes:
         """The polygon's EWKB (little-endian, with its SRID), the bytes PostGIS receives for it.
 
-        Written with struct: the same bytes as GEOS writes for `polygon` (tests/api/test_params.py),
+        Written with struct: the same bytes as GEOS writes for `polygon` (tests/api/test_items_reads.py),
         without the thirty-odd GEOS calls that building and writing a polygon costs per request.
         """
         x1, y1, x2, y2 = self.x1, self.y1, self.x2, self.y2

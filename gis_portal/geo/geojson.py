@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from django.contrib.gis.db.models import GeometryField
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import BooleanField, Case, F, Func, QuerySet, TextField, Value, When
+from django.db.models import BooleanField, Case, F, Func, QuerySet, TextField, Value, When, Window
+from django.db.models.functions import RowNumber
 from psycopg.adapt import Loader
 
 from gis_portal.db import prepared_cursor
@@ -409,6 +410,7 @@ def feature_page_statement(
     flag = {"_priv": F(private_condition)} if private_condition else {}
     rows_read = limit + 1 if check_more else limit
     direction = "DESC" if reverse else "ASC"  # a page read backwards is shown forwards
+    skipped = 0  # rows numbered before the page's first (an OFFSET the numbering counts)
     try:
         if join_back or queryset.query.distinct:
             row_sql, row_params, fields = _row_select(queryset.model, tuple(select.items()))
@@ -424,12 +426,21 @@ def feature_page_statement(
             page_sql += f' ORDER BY k."_rn" {direction}'
             page_params = (*keys_params, *row_params)
         else:
-            rows = queryset.values(**select, **flag)[:rows_read]
+            # Numbered in reading order by a window over the queryset's own ordering, which PostgreSQL
+            # sorts for once with the ORDER BY. Numbering the sorted rows in a query around it and
+            # sorting them again by that number cost 0.3 ms of a 438-row page (issue 21). The window
+            # counts before OFFSET: the extra row is number offset + limit + 1.
+            if not queryset.query.order_by:
+                raise ValueError("a one-level page statement needs a queryset with an explicit order_by()")
+            numbering = Window(RowNumber(), order_by=list(queryset.query.order_by))
+            rows = queryset.values(**select, **flag, _rn=numbering)[:rows_read]
             rows_sql, page_params = rows.query.sql_with_params()
             fields = {
                 name: getattr(expression, "output_field", None) for name, expression in rows.query.annotations.items()
             }
-            page_sql = f'SELECT q.*, row_number() OVER () AS "_rn" FROM ({rows_sql}) AS q ORDER BY "_rn" {direction}'  # noqa: S608
+            skipped = rows.query.low_mark
+            # The sorted rows come out of the subquery in order; a page read backwards is turned round.
+            page_sql = f'SELECT q.* FROM ({rows_sql}) AS q ORDER BY "_rn" DESC' if reverse else rows_sql  # noqa: S608
     except EmptyResultSet:
         # A filter that matches nothing by construction (e.g. pk__in=[]): Django compiles no SQL for it.
         return None
@@ -453,7 +464,7 @@ def feature_page_statement(
         f"""'{{"type": "Feature", "id": ' || p."_pk"::text || ', "geometry": ' || {geom}"""
         f""" || ', "properties": ' || {props} || '}}'"""
     )
-    kept = f'FILTER (WHERE p."_rn" <= {int(limit)})'
+    kept = f'FILTER (WHERE p."_rn" <= {int(skipped + limit)})'
     order_values = "a.pks" if order_field == "pk" else "a.ks"
     newest = "NULL::timestamptz"
     if stamps:

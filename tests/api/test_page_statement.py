@@ -18,7 +18,8 @@ from django.http import QueryDict
 from api import selectors
 from api.params import Cursor, items_query_parse
 from gis_portal.geo.collections import ParamError, collections_all
-from gis_portal.geo.geojson import feature_page_read
+from gis_portal.geo.geojson import feature_page_read, feature_page_statement
+from parcels.models import Parcel
 
 CASES = [c.id for c in collections_all() if c.rest]
 
@@ -65,3 +66,11 @@ def test_one_level_page_equals_the_joined_back_page(
             same_page(collection, {"limit": 1000, "bbox": "40,35,95,60"}, user=user)
     # Parity of empty pages would prove nothing: the fixtures give every layer rows.
     assert read_rows > 0, f"the test data has no {collection_id} row"
+
+
+def test_one_level_page_refuses_a_queryset_without_an_explicit_ordering():
+    """Its rows are numbered by a window over the queryset's ordering: none would number them at random."""
+    with pytest.raises(ValueError, match="explicit order_by"):
+        feature_page_statement(
+            Parcel.objects.order_by(), geometry="geom", properties={"status": "status"}, limit=2, join_back=False
+        )

@@ -26,9 +26,22 @@ from accounts.models import Membership
 from accounts.selectors import token_rows_forget
 from accounts.services import user_with_role_ensure
 from api import throttling
-from layers.models import Region, Settlement
+from layers.models import PopulationFigure, Region, Settlement
 from parcels.models import Parcel
 from tracking.demo import demo_plans_build_and_approve
+
+
+def official_children_figure(region: Region, *, value: int, year: int = 2024) -> PopulationFigure:
+    """The region's official count of children aged 0–17 for `year` (a test figure), replacing any there is:
+    what a run scaled to official totals (demand.scale_to_official) scales its raster's children to."""
+    figure, _created = PopulationFigure.objects.update_or_create(
+        region=region,
+        district=None,
+        year=year,
+        indicator="children_0_17",
+        defaults={"value": value, "source": "test official figure", "is_official": True},
+    )
+    return figure
 
 
 def parcel_with_act(facility, *, cadastral_number: str, act_number: str) -> Parcel:

@@ -17,7 +17,7 @@ from accessibility.services import (
     population_raster_register,
     run_output_dir,
 )
-from layers.models import PopulationFigure
+from tests.conftest import official_children_figure
 
 GEOD = Geod(ellps="WGS84")
 
@@ -133,13 +133,7 @@ def test_underserved_hexagons_add_up(astana_settlements, region_a):
 
 def test_raster_coverage_scaled_to_official_total(db, region_a, utm_raster):
     raster = population_raster_register(path=utm_raster, name="Astana UTM", bands=[1], year=2024, source="test")
-    PopulationFigure.objects.update_or_create(
-        region=region_a,
-        district=None,
-        year=2024,
-        indicator="children_0_17",
-        defaults={"value": 8000, "source": "test official figure", "is_official": True},
-    )
+    official_children_figure(region_a, value=8000)
     run = _run(
         "coverage",
         {

@@ -24,7 +24,8 @@ from accessibility.notes import note_text
 from accessibility.services import analysis_run_create, analysis_run_execute, population_raster_register
 from accessibility.services.errors import RunParameterError
 from facilities.models import Facility, FacilityKind, Measure
-from layers.models import District, PopulationFigure, Settlement
+from layers.models import District, Settlement
+from tests.conftest import official_children_figure
 
 GEOD = Geod(ellps="WGS84")
 SOURCE = "test settlements (capacity headline)"
@@ -191,13 +192,7 @@ def test_raster_served_is_solved_on_the_scaled_children(world, region_a, utm_ras
     _settlements, facilities, _districts = world
     Facility.objects.filter(pk=facilities["health"].pk).update(places=1_000)
     raster = population_raster_register(path=utm_raster, name="Astana UTM", bands=[1], year=2024, source="test")
-    PopulationFigure.objects.update_or_create(
-        region=region_a,
-        district=None,
-        year=2024,
-        indicator="children_0_17",
-        defaults={"value": 400_000, "source": "test official figure", "is_official": True},
-    )
+    official_children_figure(region_a, value=400_000)
     params = {
         "region_ids": [region_a.id],
         "facilities": {"scope": "all", "purpose": "recreation"},

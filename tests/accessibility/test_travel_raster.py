@@ -66,11 +66,11 @@ from accessibility.notes import note_text
 from accessibility.services import analysis_run_execute, population_raster_register, run_parameters_normalise
 from facilities.models import Facility, FacilityKind
 from layers.analysis.friction import KAZAKHSTAN_LCC, Grid
-from layers.models import PopulationFigure
 from roads.models import RoadSpeed
 from roads.services import road_barriers_load, road_network_load
 from tests.accessibility.run_form import RUN_FORM
 from tests.accessibility.travel_world import execute_run, health_centre
+from tests.conftest import official_children_figure
 from tests.roads.conftest import geojson_write, line
 
 CELL = 500.0  # metres, the raster's and the friction grid's
@@ -633,13 +633,7 @@ def test_2sfca_with_a_raster_counts_the_cells_off_the_friction_grid(region_a, ra
 def test_2sfca_with_a_raster_scaled_to_the_official_total(region_a, raster_world):
     """The raster's children are scaled to the official figure before the places are shared out: twice the
     children (the figure is twice the raster's 540) over the same places halve every R_j and every access."""
-    PopulationFigure.objects.update_or_create(
-        region=region_a,
-        district=None,
-        year=2024,
-        indicator="children_0_17",
-        defaults={"value": 1080, "source": "test official figure", "is_official": True},
-    )
+    official_children_figure(region_a, value=1080)
     unscaled = execute_run("fca", raster_params(region_a, raster_world, [30]))
     params = raster_params(region_a, raster_world, [30])
     params["demand"].update(scale_to_official=True, year=2024)

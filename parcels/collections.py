@@ -15,8 +15,9 @@ from parcels.models import LINK_STORED_PROPERTIES, PARCEL_STORED_PROPERTIES, Inf
 
 DEMO_FILTER_HELP = _("demo rows only (true) or official rows only (false)")
 
-# The region's and district's KATO codes are read with each page; the rest is stored with the row.
-PARCEL_PROPERTIES = {**PARCEL_STORED_PROPERTIES.members, "region": "region__kato", "district": "district__kato"}
+# A parcel's properties are all stored with the row, its region's and district's KATO codes included; a
+# link's region code is read with each page.
+PARCEL_PROPERTIES = dict(PARCEL_STORED_PROPERTIES.members)
 LINK_PROPERTIES = {**LINK_STORED_PROPERTIES.members, "region": "region__kato"}
 
 

@@ -281,12 +281,13 @@ def endpoint(port: int, path: str):
     return call
 
 
-# The rows and properties the endpoint serves (api/catalog.py, collection `parcels`).
+# The rows and properties the endpoint serves (parcels/collections.py, collection `parcels`); the region's and
+# district's KATO codes are columns of the parcel (parcels migration 0012), read as the endpoint reads them.
 PARCEL_ROWS = """
-    SELECT p.id, p.facility_id AS facility, r.kato AS region, d.kato AS district, p.cadastral_number, p.status,
-           p.declared_area_ha, p.computed_area_ha, p.land_category, p.right_type, p.act_number, p.act_date,
-           p.is_demo, p.version, p.updated_at, {geometry}
-    FROM parcels_parcel p JOIN layers_region r ON r.id = p.region_id LEFT JOIN layers_district d ON d.id = p.district_id
+    SELECT p.id, p.facility_id AS facility, p.region_kato AS region, p.district_kato AS district,
+           p.cadastral_number, p.status, p.declared_area_ha, p.computed_area_ha, p.land_category, p.right_type,
+           p.act_number, p.act_date, p.is_demo, p.version, p.updated_at, {geometry}
+    FROM parcels_parcel p
 """
 PROPERTIES = (
     "json_build_object('facility', t.facility, 'region', t.region, 'district', t.district, 'cadastral_number', "
@@ -314,11 +315,8 @@ RAW_SQL = {
     "stored properties": """
         SELECT '{"type": "FeatureCollection", "features": [' || COALESCE(string_agg('{"type": "Feature", "id": '
                || t.id || ', "geometry": ' || COALESCE(t.geom_geojson, 'null') || ', "properties": {'
-               || t.properties_json || ', "region": ' || to_json(t.region)::text || ', "district": '
-               || COALESCE(to_json(t.district)::text, 'null') || '}}', ', '), '') || ']}'
-        FROM (SELECT p.id, r.kato AS region, d.kato AS district, p.geom_geojson, p.properties_json
-              FROM parcels_parcel p JOIN layers_region r ON r.id = p.region_id
-              LEFT JOIN layers_district d ON d.id = p.district_id {where} ORDER BY p.id) AS t
+               || t.properties_json || '}}', ', '), '') || ']}'
+        FROM (SELECT p.id, p.geom_geojson, p.properties_json FROM parcels_parcel p {where} ORDER BY p.id) AS t
     """,
 }
 
@@ -380,10 +378,10 @@ PEERS_VENV = Path(
     or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gis_portal" / "bench-peers"
 )
 PEERS_REQUIREMENTS = BENCH_DIR / "peers-requirements.txt"
-# The parcels collection's properties (api catalogue, `parcels`) as the table's own columns: the peers
-# serve one table, so region and district are their ids where the API writes their KATO codes.
+# The parcels collection's properties (parcels/collections.py, `parcels`): the table's own columns, the region's
+# and district's KATO codes included.
 PEER_PROPERTIES = (
-    "facility_id,region_id,district_id,cadastral_number,status,declared_area_ha,computed_area_ha,"
+    "facility_id,region_kato,district_kato,cadastral_number,status,declared_area_ha,computed_area_ha,"
     "land_category,right_type,act_number,act_date,is_demo,version,updated_at"
 )
 

@@ -13,6 +13,7 @@ from django.db.models import GeneratedField
 
 from gis_portal.geo.collections import Collection, _check, collections_all
 from gis_portal.geo.geojson import StoredProperties, feature_page
+from layers.models import District, Region
 from parcels.models import InfrastructureLink, LocalCoordinateSystem, Parcel
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,7 @@ def test_the_parcel_layers_store_their_own_columns():
     for collection in STORED:
         field = collection.selector().model._meta.get_field(collection.stored_properties.column)
         assert isinstance(field, GeneratedField) and field.db_persist, collection.id
-        # Only the related rows' KATO codes are read at request time.
+        # Only the related rows' KATO codes are read at request time (the links' region; a parcel stores its own).
         read = set(collection.public_properties) - set(collection.stored_properties.members)
         assert {collection.public_properties[name] for name in read} <= {"region__kato", "district__kato"}
 
@@ -120,6 +121,43 @@ def test_the_api_serves_the_stored_text_and_the_read_kato_codes(parcels_and_link
         assert properties["region"] == parcel.region.kato
         assert properties["cadastral_number"] == parcel.cadastral_number
         assert properties["facility"] == parcel.facility_id
+
+
+def _stored(parcel: Parcel) -> dict:
+    return json.loads("{" + Parcel.objects.values_list("properties_json", flat=True).get(pk=parcel.pk) + "}")
+
+
+def test_a_parcel_stores_the_kato_codes_of_its_region_and_district_and_follows_them(parcels_and_links):
+    """Parcel.region_kato and district_kato are written by PostgreSQL (trigger parcel_kato_codes, migration
+    0012): on every write from the parcel's region and district, whatever the writer puts there, and again when
+    a region's or district's code changes."""
+    parcel, other = parcels_and_links
+    parcel.refresh_from_db()
+    assert parcel.district is not None
+    assert (parcel.region_kato, parcel.district_kato) == (parcel.region.kato, parcel.district.kato)
+    assert (_stored(parcel)["region"], _stored(parcel)["district"]) == (parcel.region.kato, parcel.district.kato)
+
+    # What the ORM writes there is replaced by the codes of the parcel's region and district.
+    Parcel.objects.filter(pk=parcel.pk).update(region_kato="999999999", district_kato="999999999")
+    parcel.refresh_from_db()
+    assert (parcel.region_kato, parcel.district_kato) == (parcel.region.kato, parcel.district.kato)
+    # Another district, then none.
+    Parcel.objects.filter(pk=parcel.pk).update(district=other.district)
+    assert _stored(parcel)["district"] == other.district.kato
+    Parcel.objects.filter(pk=parcel.pk).update(district=None)
+    assert _stored(parcel)["district"] is None
+    Parcel.objects.filter(pk=parcel.pk).update(district=parcel.district)
+
+    # A region's or a district's new code goes to its parcels, and to their stored properties; others keep theirs.
+    Region.objects.filter(pk=parcel.region_id).update(kato="719999999")
+    assert (_stored(parcel)["region"], _stored(parcel)["district"]) == ("719999999", parcel.district.kato)
+    District.objects.filter(pk=parcel.district_id).update(kato="719999991")
+    assert (_stored(parcel)["region"], _stored(parcel)["district"]) == ("719999999", "719999991")
+    assert (_stored(other)["region"], _stored(other)["district"]) == (other.region.kato, other.district.kato)
+    # A change of a region's name only leaves the parcels as they are (no write, no history event).
+    events = Parcel.pgh_event_model.objects.filter(pgh_obj_id=parcel.pk).count()
+    Region.objects.filter(pk=parcel.region_id).update(name_en="Renamed")
+    assert Parcel.pgh_event_model.objects.filter(pgh_obj_id=parcel.pk).count() == events
 
 
 def test_registration_refuses_a_stored_member_the_layer_does_not_declare_alike():

@@ -8,10 +8,10 @@ from parcels.models import Parcel
 
 
 class ParcelSerializer(GeoFeatureModelSerializer):
-    """The same properties as the API's `parcels` collection (api/catalog.py)."""
+    """The same properties as the API's `parcels` collection (parcels/collections.py), from the same columns."""
 
-    region = serializers.CharField(source="region.kato")
-    district = serializers.CharField(source="district.kato", allow_null=True)
+    region = serializers.CharField(source="region_kato")
+    district = serializers.CharField(source="district_kato", allow_null=True)
 
     class Meta:
         model = Parcel
@@ -42,7 +42,7 @@ class DrfGisList(generics.ListAPIView):
     throttle_classes = []
 
     def get_queryset(self):
-        queryset = Parcel.objects.select_related("region", "district").order_by("pk")
+        queryset = Parcel.objects.order_by("pk")
         bbox = self.request.query_params.get("bbox")
         if bbox:
             queryset = queryset.filter(geom__intersects=Polygon.from_bbox([float(v) for v in bbox.split(",")]))

@@ -305,7 +305,8 @@ def road_barriers_delete(*, network: str, kind: str) -> int:
     network and its other kinds stay. Returns how many barrier rows went. RoadLoadError for an unknown
     network or a kind it has no barrier of (naming the kinds it has)."""
     net = _network_locked(network)
-    kinds = sorted(set(RoadBarrier.objects.filter(network=net).values_list("kind", flat=True)))
+    # One row per kind from the database, not one per barrier (a national water layer has many).
+    kinds = list(RoadBarrier.objects.filter(network=net).order_by("kind").values_list("kind", flat=True).distinct())
     if kind not in kinds:
         raise RoadLoadError(
             _("The road network %(name)s has no barriers of the kind %(kind)s (its kinds: %(kinds)s).")

@@ -37,8 +37,21 @@ system_packages() {
   # (road networks, roads/) must be installed next to whichever local server we use.
   pkgs+=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting)
   command -v python3.11 >/dev/null || pkgs+=(python3 python3-venv python3-dev)
-  python3 -c 'import venv, ensurepip' 2>/dev/null || pkgs+=(python3-venv)
+  local py
+  py="$(base_python)" && "$py" -c 'import venv, ensurepip' 2>/dev/null || pkgs+=(python3-venv)
   apt_ensure "${pkgs[@]}" "$@"
+}
+
+base_python() {
+  # The interpreter .venv is made from: the distribution's python3.11 when there is one, else the first
+  # python3.11 or python3 on PATH. Debian's, like the Docker image's (python:3.11-slim), is compiled with
+  # PGO and LTO; one compiled locally with default options (pyenv's, often first on PATH) runs the same
+  # Python code slower (README "Benchmarks"). An existing .venv keeps the interpreter it was made from.
+  local candidate
+  for candidate in /usr/bin/python3.11 "$(command -v python3.11 || true)" "$(command -v python3 || true)"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ]; then echo "$candidate"; return 0; fi
+  done
+  return 1
 }
 
 python_env() {
@@ -46,7 +59,7 @@ python_env() {
   # files given (scripts/test adds requirements-dev.txt: test, bench, fuzz and lint tools).
   local py files=("$@")
   [ ${#files[@]} -gt 0 ] || files=(requirements.txt)
-  py="$(command -v python3.11 || command -v python3)"
+  py="$(base_python)" || die "no python3.11 or python3 found"
   "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python 3.11+ required, found $($py --version)"
   [ -x "$PY" ] || { log "creating virtualenv .venv"; "$py" -m venv "$VENV"; }
   local stamp="$VENV/.requirements.sha256" sum args=()

@@ -53,6 +53,7 @@ import argparse
 import http.client
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -386,15 +387,23 @@ PEER_PROPERTIES = (
 )
 
 
+def interpreter() -> str:
+    """The CPython build this bench runs on (its base installation, not the virtualenv), e.g.
+    "CPython 3.11.2 at /usr". Interpreter builds differ in speed (an optimised build, as Debian's and the
+    Docker image's, runs Python code faster than one compiled without PGO/LTO), so the peers run on the same."""
+    return f"{platform.python_implementation()} {platform.python_version()} at {sys.base_prefix}"
+
+
 def peers_python() -> Path:
-    """The peers' virtualenv, created from PyPI on first use (again when the pinned list changes)."""
+    """The peers' virtualenv, created from PyPI on first use, on the interpreter the bench runs on
+    (made again when the pinned list or that interpreter changes)."""
     python = PEERS_VENV / "bin" / "python"
     stamp = PEERS_VENV / "requirements.installed"
-    wanted = PEERS_REQUIREMENTS.read_text()
+    wanted = f"# {interpreter()}\n{PEERS_REQUIREMENTS.read_text()}"
     if python.exists() and stamp.exists() and stamp.read_text() == wanted:
         return python
-    print(f"creating {PEERS_VENV}/ from {PEERS_REQUIREMENTS.relative_to(ROOT)} (once)", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)  # noqa: S603 - fixed argv
+    print(f"creating {PEERS_VENV}/ from {PEERS_REQUIREMENTS.relative_to(ROOT)} on {interpreter()}", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(PEERS_VENV)], check=True)  # noqa: S603 - fixed argv
     subprocess.run(  # noqa: S603 - fixed argv
         [str(python), "-m", "pip", "install", "-q", "-r", str(PEERS_REQUIREMENTS)], check=True
     )
@@ -696,6 +705,7 @@ def main() -> int:
         row_9000 = conn.execute("SELECT id FROM parcels_parcel ORDER BY id OFFSET 8999 LIMIT 1").fetchone()[0]
     print(f"database: {urlsplit(url).path.lstrip('/')}; parcels: {parcels}; facilities: {facilities}")
     print(f"our server: cache {cache_url()} (throttle counters in it), throttling on at rates not reached")
+    print(f"interpreter: {interpreter()} (gunicorn, the peers and this client)")
     passed = peers(
         url, port=args.port, parcels=parcels, load_seconds=args.load_seconds, clients=args.clients, rounds=args.rounds
     )

@@ -47,8 +47,10 @@ base_python() {
   # python3.11 or python3 on PATH. Debian's, like the Docker image's (python:3.11-slim), is compiled with
   # PGO and LTO; one compiled locally with default options (pyenv's, often first on PATH) runs the same
   # Python code slower (README "Benchmarks"). An existing .venv keeps the interpreter it was made from.
+  # DISTRO_PYTHON names another path for the distribution's interpreter (tests/ops/test_setup_script.py).
   local candidate
-  for candidate in /usr/bin/python3.11 "$(command -v python3.11 || true)" "$(command -v python3 || true)"; do
+  for candidate in "${DISTRO_PYTHON:-/usr/bin/python3.11}" "$(command -v python3.11 || true)" \
+    "$(command -v python3 || true)"; do
     if [ -n "$candidate" ] && [ -x "$candidate" ]; then echo "$candidate"; return 0; fi
   done
   return 1

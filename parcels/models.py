@@ -191,7 +191,7 @@ class Parcel(models.Model):
     )
 
     class Meta:
-        ordering = ["region__kato", "facility_id", "id"]
+        ordering = ["region_kato", "facility_id", "id"]  # the stored code: the same order, no join
         verbose_name = _("land parcel")
         verbose_name_plural = _("land parcels")
         triggers = [
